@@ -56,3 +56,86 @@ def quad_mask(shape: tuple[int, int], calipers: Calipers) -> np.ndarray:
     out = np.zeros(shape, np.uint8)
     cv2.fillPoly(out, [np.rint(p * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return out.astype(bool)
+
+
+def axes_crossing(calipers: Calipers) -> np.ndarray:
+    """Where the long-axis line meets the short-axis line (falls back to the mean of the 4 points)."""
+    a1, a2, b1, b2 = calipers.as_array()
+    da, db = a2 - a1, b2 - b1
+    det = da[0] * (-db[1]) - da[1] * (-db[0])
+    if abs(det) < 1e-9:
+        return calipers.as_array().mean(axis=0)
+    t = ((b1 - a1)[0] * (-db[1]) - (b1 - a1)[1] * (-db[0])) / det
+    return a1 + t * da
+
+
+def kite_ellipse(shape: tuple[int, int], calipers: Calipers, n_per_quarter: int = 24) -> np.ndarray:
+    """Smooth closed curve through the four caliper ends: four quarter-ellipses centred where the axes cross.
+    Exact for an ellipse measured along its principal axes; a good shape prior for any convex nodule."""
+    a1, a2, b1, b2 = calipers.as_array()
+    c = axes_crossing(calipers)
+    t = np.linspace(0.0, np.pi / 2, n_per_quarter, endpoint=False)
+    pts = []
+    for p, q in ((a1, b1), (b1, a2), (a2, b2), (b2, a1)):
+        u, v = p - c, q - c
+        pts.append(c + np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
+    poly = np.concatenate(pts)
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.rint(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return out.astype(bool)
+
+
+def distance_similarity_prior(image: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    """PAplusNet's Distance-Similarity prior (algorithms.md A.4), vectorised, intensity sampled at I[y, x].
+
+    image: (H, W) gray uint8 (or float in [0, 1]); points_xy: (N, 2) annotated points in pixels.
+    Distances are normalised by the image diagonal, which equals the paper's 256*sqrt(2) at 256 x 256."""
+    img = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+    h, w = img.shape
+    pts = np.asarray(points_xy, dtype=np.float32).reshape(-1, 2)
+    out = np.zeros((h, w), np.float32)
+    if len(pts) == 0:
+        return out
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    diag2 = float(h * h + w * w)
+    for x, y in pts:
+        xi, yi = int(np.clip(round(float(x)), 0, w - 1)), int(np.clip(round(float(y)), 0, h - 1))
+        d2 = ((xs - x) ** 2 + (ys - y) ** 2) / diag2
+        spatial = np.exp(-d2 / (2 * 0.025))
+        similarity = np.exp(-np.abs(img - img[yi, xi]) / (2 * 0.15))
+        out += spatial * similarity
+    return np.clip(out, 0.0, 1.0)
+
+
+def fuse_labels(shape: tuple[int, int], calipers: list[Calipers], segments: list[np.ndarray],
+                background_margin_px: int = 3) -> FrameLabels:
+    """HCL-HRL fusion per nodule: L = Bx & S, F = Fq & S; background = outside every box and every
+    (dilated) S, so a tilted nodule poking out of its axis-aligned box is never called background."""
+    objects = []
+    claimed = np.zeros(shape, bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * background_margin_px + 1,) * 2)
+    for cal, seg in zip(calipers, segments):
+        bx, fq = box_mask(shape, cal), quad_mask(shape, cal)
+        objects.append(ObjectLabels(box=bx, quad=fq, segment=seg, location=bx & seg, foreground=fq & seg))
+        claimed |= bx | cv2.dilate(seg.astype(np.uint8), kernel).astype(bool)
+    foreground = np.zeros(shape, bool)
+    mask = np.zeros(shape, bool)
+    for o in objects:
+        foreground |= o.foreground
+        mask |= o.segment
+    return FrameLabels(objects=objects, foreground=foreground, background=~claimed, mask=mask)
+
+
+def high_confidence_labels(image: np.ndarray, calipers: list[Calipers],
+                           probability: np.ndarray | None = None) -> FrameLabels:
+    """Confident nodule / confident background / uncertain band plus the fused best-guess mask.
+
+    image: (H, W) gray uint8. calipers: one set per nodule (each labelled separately).
+    probability: optional (H, W) float nodule probability from a trained model; without it a classical
+    segmenter seeded by the caliper geometry and the image plays the part of S."""
+    from core.segmenter import segment_nodule
+
+    shape = image.shape[:2]
+    segments = [segment_nodule(image, cal, probability) for cal in calipers]
+    return fuse_labels(shape, calipers, segments)
