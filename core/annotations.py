@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 
-class PointKind(str, Enum):
+class PointKind(StrEnum):
     LONG_1 = "long1"
     LONG_2 = "long2"
     SHORT_1 = "short1"
@@ -41,7 +41,7 @@ class Calipers:
     short_2: tuple[float, float]
 
     @classmethod
-    def from_array(cls, points: np.ndarray) -> "Calipers":
+    def from_array(cls, points: np.ndarray) -> Calipers:
         p = np.asarray(points, dtype=float).reshape(4, 2)
         return cls(*(tuple(map(float, row)) for row in p))  # type: ignore[arg-type]
 

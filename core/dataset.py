@@ -52,7 +52,9 @@ def list_dataset(data_dir: str | Path, split: str | Path | None = None) -> list[
     for stem in stems:
         mask = root / "masks" / f"{stem}.png"
         labels = root / "labels" / f"{stem}.json"
-        items.append(DatasetItem(stem, images[stem], mask if mask.exists() else None, labels if labels.exists() else None))
+        items.append(
+            DatasetItem(stem, images[stem], mask if mask.exists() else None, labels if labels.exists() else None)
+        )
     return items
 
 
