@@ -30,6 +30,9 @@ class Crop:
     def union(self, other: Crop) -> Crop:
         return Crop(min(self.y0, other.y0), max(self.y1, other.y1), min(self.x0, other.x0), max(self.x1, other.x1))
 
+    def contains(self, other: Crop) -> bool:
+        return self.y0 <= other.y0 and self.x0 <= other.x0 and other.y1 <= self.y1 and other.x1 <= self.x1
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.y1 - self.y0, self.x1 - self.x0

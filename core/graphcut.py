@@ -2,6 +2,7 @@
 optional hard seeds. Pixels with logit > 0 prefer nodule."""
 from __future__ import annotations
 
+import cv2
 import maxflow
 import numpy as np
 
@@ -42,3 +43,22 @@ def graph_cut(image: np.ndarray, logit: np.ndarray, smoothness: float,
     graph.add_grid_tedges(nodes, cost_if_background, cost_if_foreground)
     graph.maxflow()
     return ~graph.get_grid_segments(nodes)
+
+
+def graph_cut_bounded(image: np.ndarray, logit: np.ndarray, smoothness: float, hard_foreground: np.ndarray,
+                      hard_background: np.ndarray, max_pixels: int = 40_000) -> np.ndarray:
+    """graph_cut, solved on a coarser grid when the crop is larger than max_pixels (bounded click latency).
+    Hard seeds survive the downscale (any seed pixel in a cell makes the cell a seed)."""
+    h, w = logit.shape
+    scale = min(1.0, (max_pixels / float(h * w)) ** 0.5)
+    if scale >= 1.0:
+        return graph_cut(image, logit, smoothness, hard_foreground, hard_background)
+    size = (max(int(w * scale), 2), max(int(h * scale), 2))
+
+    def shrink_seeds(seeds: np.ndarray) -> np.ndarray:
+        return cv2.resize(seeds.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+
+    small = graph_cut(cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+                      cv2.resize(logit, size, interpolation=cv2.INTER_AREA), smoothness,
+                      shrink_seeds(hard_foreground), shrink_seeds(hard_background) & ~shrink_seeds(hard_foreground))
+    return cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5

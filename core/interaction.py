@@ -1,0 +1,218 @@
+"""The interactive engine: one object on one frame, refined live from calipers and foreground/background clicks.
+
+Every call returns the new mask. The work per click is bounded by a crop round the object and the clicks;
+the frame-wide pieces (model probability, smoothed image, edge costs) are computed once per frame."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from core.annotations import Calipers
+from core.click_influence import click_influence, gradient_cost
+from core.clicker import Click
+from core.crop import Crop
+from core.graphcut import graph_cut_bounded
+from core.segmenter import INTENSITY_WEIGHT, intensity_logit, probability_logit, shape_prior_logit
+
+CLICK_WEIGHT = 10.0  # logit added at a click's centre, fading with geodesic distance
+SEED_RADIUS = 2  # clicked discs are hard constraints
+SMOOTHNESS = 2.0
+NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
+DEFAULT_REACH = 80.0  # px a lone click reaches when nothing tells the object's size
+
+
+@dataclass(frozen=True)
+class _State:
+    calipers: Calipers | None
+    clicks: tuple[Click, ...]
+    mask: np.ndarray
+
+
+@dataclass
+class _ClickCache:
+    window: Crop
+    influence: np.ndarray
+
+
+class InteractionSession:
+    """image: (H, W) gray uint8; probability: optional (H, W) model nodule probability for this frame."""
+
+    def __init__(self, image: np.ndarray, probability: np.ndarray | None = None) -> None:
+        self.image = image
+        self.shape = image.shape[:2]
+        self.smoothed = cv2.GaussianBlur(image, (0, 0), 1.0)
+        self.cost = gradient_cost(self.smoothed)
+        self.model_logit = None if probability is None else probability_logit(probability)
+        self.model_mask = np.zeros(self.shape, bool) if probability is None else probability > 0.5
+        self._influences: dict[Click, _ClickCache] = {}
+        self._history: list[_State] = []
+        self._future: list[_State] = []
+        self._state = _State(None, (), self.model_mask.copy())
+        self._components: tuple[np.ndarray, int] | None = None
+        self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
+
+    # ----- public API -------------------------------------------------------------------------------
+    @property
+    def mask(self) -> np.ndarray:
+        return self._state.mask
+
+    @property
+    def clicks(self) -> tuple[Click, ...]:
+        return self._state.clicks
+
+    @property
+    def calipers(self) -> Calipers | None:
+        return self._state.calipers
+
+    def set_calipers(self, calipers: Calipers | None) -> np.ndarray:
+        return self._push(calipers, self._state.clicks)
+
+    def add_click(self, x: float, y: float, positive: bool) -> np.ndarray:
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h):
+            raise ValueError(f"click ({x:.1f}, {y:.1f}) is outside the {w} x {h} frame")
+        return self._push(self._state.calipers, (*self._state.clicks, Click(int(round(x)), int(round(y)), positive)))
+
+    def undo(self) -> np.ndarray:
+        if self._history:
+            self._future.append(self._state)
+            self._state = self._history.pop()
+        return self.mask
+
+    def redo(self) -> np.ndarray:
+        if self._future:
+            self._history.append(self._state)
+            self._state = self._future.pop()
+        return self.mask
+
+    def reset(self) -> np.ndarray:
+        return self._push(None, ())
+
+    # ----- the computation --------------------------------------------------------------------------
+    def _push(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
+        mask = self._compute(calipers, clicks)
+        self._history.append(self._state)
+        self._future.clear()
+        self._state = _State(calipers, clicks, mask)
+        return mask
+
+    def _object_reach(self, calipers: Calipers | None) -> float:
+        if calipers is not None:
+            return max(0.6 * calipers.short_axis_px, 6.0)
+        if self.model_mask.any():
+            return float(np.clip(0.35 * np.sqrt(self.model_mask.sum()), 6.0, 60.0))
+        return DEFAULT_REACH
+
+    def _influence(self, click: Click, reach: float) -> _ClickCache:
+        cached = self._influences.get(click)
+        if cached is None or cached.influence.size == 0:
+            window, influence = click_influence(self.cost, click.x, click.y, reach)
+            cached = self._influences[click] = _ClickCache(window, influence)
+        return cached
+
+    def _model_components_touching(self, points: np.ndarray) -> list[np.ndarray]:
+        """Bounding corners of the model-mask components under positive evidence (so the crop holds them)."""
+        if not self.model_mask.any() or len(points) == 0:
+            return []
+        if self._components is None:
+            self._components = ndimage.label(self.model_mask)
+        labelled, _ = self._components
+        ids = {int(labelled[int(y), int(x)]) for x, y in points} - {0}
+        corners = []
+        objects = ndimage.find_objects(labelled)
+        for i in ids:
+            sl = objects[i - 1]
+            corners.append(np.array([[sl[1].start, sl[0].start], [sl[1].stop - 1, sl[0].stop - 1]], float))
+        return corners
+
+    def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
+        if calipers is None and not clicks:
+            return self.model_mask.copy()
+        positives = [c for c in clicks if c.positive]
+        anchor_points = [np.array([[c.x, c.y]], float) for c in positives]
+        if calipers is not None:
+            anchor_points.append(calipers.as_array())
+        anchors = np.concatenate(anchor_points) if anchor_points else np.zeros((0, 2))
+        reach = self._object_reach(calipers)
+        influences = [(c, self._influence(c, reach)) for c in clicks]
+
+        parts = [anchors, np.array([[c.x, c.y] for c in clicks], float).reshape(-1, 2)]
+        parts += self._model_components_touching(anchors)
+        if not len(anchors):  # only negative clicks: they edit the model's mask where they land
+            parts += [np.array([[i.window.x0, i.window.y0], [i.window.x1 - 1, i.window.y1 - 1]], float)
+                      for _, i in influences]
+        crop = Crop.around(np.concatenate(parts), self.shape, margin_frac=0.3, min_margin=int(reach))
+
+        logit = self._base_logit(calipers, crop)
+        hard_fg = np.zeros(crop.shape, bool)
+        hard_bg = crop.touches_border_of(self.shape)
+        for click, cache in influences:
+            self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
+            self._stamp(hard_fg if click.positive else hard_bg, crop, click)
+        hard_bg &= ~hard_fg
+        local = graph_cut_bounded(crop.take(self.smoothed).astype(np.float32), logit, SMOOTHNESS, hard_fg, hard_bg)
+        local = self._clean(local, crop, anchors, clicks)
+        if len(anchors):
+            return crop.paste(np.zeros(self.shape, bool), local)
+        return crop.paste(self.model_mask, local)
+
+    def _base_logit(self, calipers: Calipers | None, crop: Crop) -> np.ndarray:
+        """Evidence before clicks (caliper shape prior + intensity, model) on the crop. The caliper part is
+        computed once per calipers on a generous region and sliced on later clicks."""
+        logit = np.full(crop.shape, NO_EVIDENCE_LOGIT if self.model_logit is None else 0.0, np.float32)
+        if calipers is not None:
+            cached = self._prior_cache
+            if cached is None or cached[0] != calipers or not cached[1].contains(crop):
+                region = Crop.around(calipers.as_array(), self.shape, margin_frac=0.6, min_margin=16).union(crop)
+                local_cal = Calipers.from_array(calipers.as_array() - region.offset_xy)
+                prior = shape_prior_logit(region.shape, local_cal)
+                prior = prior + INTENSITY_WEIGHT * intensity_logit(region.take(self.smoothed), prior)
+                cached = self._prior_cache = (calipers, region, prior)
+            _, region, prior = cached
+            logit = prior[crop.y0 - region.y0 : crop.y1 - region.y0, crop.x0 - region.x0 : crop.x1 - region.x0]
+        if self.model_logit is not None:
+            logit = logit + crop.take(self.model_logit)
+        return logit.copy()
+
+    @staticmethod
+    def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:
+        w = cache.window
+        y0, y1 = max(w.y0, crop.y0), min(w.y1, crop.y1)
+        x0, x1 = max(w.x0, crop.x0), min(w.x1, crop.x1)
+        if y0 >= y1 or x0 >= x1:
+            return
+        logit[y0 - crop.y0 : y1 - crop.y0, x0 - crop.x0 : x1 - crop.x0] += weight * cache.influence[
+            y0 - w.y0 : y1 - w.y0, x0 - w.x0 : x1 - w.x0
+        ]
+
+    @staticmethod
+    def _stamp(target: np.ndarray, crop: Crop, click: Click) -> None:
+        cy, cx = click.y - crop.y0, click.x - crop.x0
+        h, w = target.shape
+        ys, xs = np.ogrid[max(cy - SEED_RADIUS, 0) : min(cy + SEED_RADIUS + 1, h),
+                          max(cx - SEED_RADIUS, 0) : min(cx + SEED_RADIUS + 1, w)]
+        target[ys, xs] |= (ys - cy) ** 2 + (xs - cx) ** 2 <= SEED_RADIUS**2
+
+    @staticmethod
+    def _clean(local: np.ndarray, crop: Crop, anchors: np.ndarray, clicks: tuple[Click, ...]) -> np.ndarray:
+        """Keep the components holding positive evidence; fill holes no negative click asked for."""
+        if len(anchors):
+            labelled, n = ndimage.label(local)
+            if n > 1:
+                pts = np.rint(anchors - crop.offset_xy).astype(int)
+                h, w = local.shape
+                pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+                keep = set(labelled[pts[:, 1], pts[:, 0]].tolist()) - {0}
+                if keep:
+                    local = np.isin(labelled, list(keep))
+        holes = ndimage.binary_fill_holes(local) & ~local
+        if holes.any():
+            negatives = [(c.x - crop.x0, c.y - crop.y0) for c in clicks if not c.positive]
+            hole_labels, _ = ndimage.label(holes)
+            h, w = local.shape
+            wanted = {int(hole_labels[y, x]) for x, y in negatives if 0 <= y < h and 0 <= x < w}
+            local = local | (holes & ~np.isin(hole_labels, list(wanted - {0})))
+        return local
