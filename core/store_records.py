@@ -1,0 +1,56 @@
+"""The plain records the project store hands out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+
+class MaskProvenance(StrEnum):
+    GENERATED = "generated"  # made by a model or the label pipeline and accepted unchanged
+    REFINED = "refined"  # made by the interactive engine from clicks
+    PAINTED = "painted"  # drawn or corrected by hand (also used for imported masks)
+
+
+class FrameStatus(StrEnum):
+    UNLABELLED = "unlabelled"
+    CALIPERS = "calipers"  # at least one complete set of four caliper points, no accepted mask
+    MASK_ACCEPTED = "mask accepted"
+    PREDICTED_ONLY = "predicted only"  # a model prediction but no human annotation
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One frame of the project. `path` is as stored (relative to the project folder when possible);
+    `source` is the resolved file. width/height are None when the frame could not be read (`error` says why)."""
+
+    id: int
+    path: str
+    source: Path
+    index: int
+    width: int | None
+    height: int | None
+    spacing_mm: tuple[float, float] | None
+    content_hash: str | None
+    error: str | None
+
+    @property
+    def readable(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class MaskRecord:
+    object_id: int
+    provenance: MaskProvenance
+    created_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probability: np.ndarray  # (H, W) float32 in [0, 1], quantised to 1/255
+    model_version: str
+    created_at: str

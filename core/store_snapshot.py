@@ -1,0 +1,52 @@
+"""The annotation state of one frame (its points and accepted masks), as undo/redo snapshots it.
+
+Edits are pure functions FrameState -> FrameState; the store writes the result and keeps both states in its
+history, so undo restores exactly the previous state, ids and timestamps included.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field, replace
+
+from core.annotations import Point, PointKind
+
+
+@dataclass(frozen=True)
+class StoredMask:
+    object_id: int
+    png: bytes  # 0/255 PNG, see core.mask_codec
+    provenance: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """points: point id -> Point (id None only for points not yet written); masks: object id -> StoredMask."""
+
+    points: tuple[tuple[int | None, Point], ...] = ()
+    masks: tuple[StoredMask, ...] = field(default=())
+
+    def with_points(self, points: list[tuple[int | None, Point]]) -> FrameState:
+        return replace(self, points=tuple(points))
+
+    def with_masks(self, masks: list[StoredMask]) -> FrameState:
+        return replace(self, masks=tuple(sorted(masks, key=lambda m: m.object_id)))
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "points": [[pid, p.object_id, p.kind.value, p.x, p.y] for pid, p in self.points],
+            "masks": [
+                [m.object_id, m.provenance, m.created_at, base64.b64encode(m.png).decode("ascii")] for m in self.masks
+            ],
+        }
+        return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FrameState:
+        doc = json.loads(data.decode("utf-8"))
+        points = tuple(
+            (int(pid), Point(float(x), float(y), PointKind(kind), int(oid))) for pid, oid, kind, x, y in doc["points"]
+        )
+        masks = tuple(StoredMask(int(oid), base64.b64decode(png), prov, ts) for oid, prov, ts, png in doc["masks"])
+        return cls(points, masks)

@@ -1,0 +1,122 @@
+"""Export of a project to masks/labels/measurements, and imports that either fully apply or change nothing."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.annotations import Calipers, Point, PointKind
+from core.errors import AnnotationFormatError
+from core.mask_io import read_mask, write_mask
+from core.point_json import read_point_json, write_point_json
+from core.project_io import export_project, import_mask, import_point_json
+from core.store import ProjectStore
+from core.store_records import MaskProvenance
+from core.synthetic import make_frame
+from tests.test_frames import write_dicom
+
+NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))
+OTHER = Calipers((50.0, 5.0), (70.0, 15.0), (62.0, 6.0), (58.0, 14.0))
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    for folder in ("left", "right"):
+        (tmp_path / folder).mkdir()
+    cv2.imwrite(str(tmp_path / "left" / "scan.png"), make_frame(1, (64, 80)).image)
+    cv2.imwrite(str(tmp_path / "right" / "scan.png"), make_frame(2, (64, 80)).image)
+    write_dicom(tmp_path / "left" / "cine.dcm", np.zeros((2, 64, 80), np.uint8), PixelSpacing=[0.2, 0.1])
+    s = ProjectStore.create(tmp_path / "project")
+    s.add_frames([tmp_path / "left" / "scan.png", tmp_path / "right" / "scan.png", tmp_path / "left" / "cine.dcm"])
+    yield s
+    s.close()
+
+
+def _snapshot(store: ProjectStore, frame_id: int) -> tuple:
+    mask = store.mask(frame_id)
+    return store.points(frame_id), None if mask is None else mask.tobytes(), store.can_undo(), store.can_redo()
+
+
+def test_export_writes_masks_labels_and_measurements(tmp_path: Path, store: ProjectStore) -> None:
+    mask = make_frame(1, (64, 80)).mask
+    store.set_mask(1, 0, mask, MaskProvenance.GENERATED)
+    store.set_calipers(1, 0, NODULE)
+    store.set_calipers(1, 1, OTHER)
+    store.set_calipers(4, 0, NODULE)  # cine.dcm frame 1, spacing known
+    store.add_point(2, Point(3, 3, PointKind.FOREGROUND))  # a lone click: nothing to export
+
+    out = tmp_path / "export"
+    summary = export_project(store, out)
+    assert [p.name for p in summary.masks] == ["scan.png"]
+    assert sorted(p.name for p in summary.labels) == ["cine_f0001.json", "scan.json"]
+    np.testing.assert_array_equal(read_mask(out / "masks" / "scan.png", (64, 80)), mask)
+    assert read_point_json(out / "labels" / "scan.json", (64, 80)) == [NODULE, OTHER]
+    doc = json.loads((out / "labels" / "scan.json").read_text())
+    assert doc["imagePath"] == "../../left/scan.png"
+
+    rows = list(csv.DictReader((out / "measurements.csv").open()))
+    assert [(r["name"], r["object_id"], r["long_axis_px"]) for r in rows] == [
+        ("scan", "0", "50.000"), ("scan", "1", f"{OTHER.long_axis_px:.3f}"), ("cine_f0001", "0", "50.000")
+    ]
+    assert rows[0]["long_axis_mm"] == "" and rows[2]["long_axis_mm"] == "8.544" and rows[2]["frame_index"] == "1"
+
+
+def test_export_names_are_unique(tmp_path: Path, store: ProjectStore) -> None:
+    store.set_mask(1, 0, np.ones((64, 80), bool), "painted")
+    store.set_mask(2, 0, np.ones((64, 80), bool), "painted")
+    store.set_mask(3, 0, np.ones((64, 80), bool), "painted")
+    summary = export_project(store, tmp_path / "export")
+    assert [p.name for p in summary.masks] == ["scan.png", "scan_2.png", "cine_f0000.png"]
+
+
+def test_import_point_json_replaces_calipers_in_one_undoable_edit(tmp_path: Path, store: ProjectStore) -> None:
+    click = store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
+    store.set_calipers(1, 5, OTHER)
+    path = tmp_path / "labels.json"
+    write_point_json(path, [NODULE, OTHER], "scan.png", (64, 80))
+    assert import_point_json(store, 1, path) == {0: NODULE, 1: OTHER}
+    assert store.calipers(1) == {0: NODULE, 1: OTHER} and click in store.points(1)
+    store.undo(1)
+    assert store.calipers(1) == {5: OTHER}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        json.dumps({"shapes": [{"shape_type": "point", "points": [[1, 1]]}] * 6}),
+        json.dumps({"shapes": [{"shape_type": "point", "points": [[1, 1]]}] * 3
+                    + [{"shape_type": "point", "points": [[500, 1]]}]}),
+    ],
+)
+def test_failed_point_import_leaves_store_unchanged(tmp_path: Path, store: ProjectStore, content: str) -> None:
+    store.set_calipers(1, 0, OTHER)
+    before = _snapshot(store, 1)
+    path = tmp_path / "broken_labels.json"
+    path.write_text(content)
+    with pytest.raises(AnnotationFormatError, match="broken_labels.json"):
+        import_point_json(store, 1, path)
+    assert _snapshot(store, 1) == before
+
+
+def test_import_mask(tmp_path: Path, store: ProjectStore) -> None:
+    mask = make_frame(9, (64, 80)).mask
+    write_mask(tmp_path / "m.png", mask)
+    import_mask(store, 1, tmp_path / "m.png", object_id=2)
+    np.testing.assert_array_equal(store.mask(1, 2), mask)
+    assert store.masks(1)[2].provenance == MaskProvenance.PAINTED
+
+
+def test_failed_mask_import_leaves_store_unchanged(tmp_path: Path, store: ProjectStore) -> None:
+    store.set_mask(1, 0, np.ones((64, 80), bool), "generated")
+    before = _snapshot(store, 1)
+    write_mask(tmp_path / "wrong_size.png", np.ones((32, 40), bool))
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x01" * 50)
+    for name in ("wrong_size.png", "corrupt.png"):
+        with pytest.raises(AnnotationFormatError, match=name):
+            import_mask(store, 1, tmp_path / name)
+    assert _snapshot(store, 1) == before

@@ -1,0 +1,337 @@
+"""The project store: round trip, reopen, undo/redo, crash safety, version checks, threads."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.annotations import Calipers, Point, PointKind
+from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.store import DB_NAME, ProjectStore
+from core.store_records import FrameStatus, MaskProvenance
+from core.synthetic import make_frame
+from tests.test_frames import write_dicom
+
+REPO = Path(__file__).resolve().parents[1]
+CALIPERS = Calipers((10.0, 20.0), (50.0, 40.0), (30.0, 20.0), (28.0, 42.0))
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    d = tmp_path / "images"
+    d.mkdir()
+    cv2.imwrite(str(d / "a.png"), make_frame(1, (64, 80)).image)
+    cv2.imwrite(str(d / "b.png"), make_frame(2, (64, 80)).image)
+    write_dicom(d / "cine.dcm", np.zeros((3, 32, 40), np.uint8), PixelSpacing=[0.2, 0.1])
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return d
+
+
+@pytest.fixture
+def store(tmp_path: Path, images: Path):
+    s = ProjectStore.create(tmp_path / "project")
+    s.add_frames([images / "a.png", images / "b.png"])
+    yield s
+    s.close()
+
+
+def _disk_state(store: ProjectStore, frame_id: int) -> tuple:
+    masks = store.mask(frame_id)
+    return store.points(frame_id), None if masks is None else masks.tobytes(), store.can_undo(), store.can_redo()
+
+
+def test_add_frames_records_paths_sizes_spacing_and_errors(tmp_path: Path, images: Path) -> None:
+    folder = tmp_path / "project"
+    with ProjectStore.create(folder) as s:
+        paths = [images / "a.png", images / "cine.dcm", images / "broken.png", images / "a.png"]
+        records = s.add_frames(paths)
+        assert [(r.path, r.index) for r in records] == [
+            ("../images/a.png", 0),
+            ("../images/cine.dcm", 0),
+            ("../images/cine.dcm", 1),
+            ("../images/cine.dcm", 2),
+            ("../images/broken.png", 0),
+            ("../images/a.png", 0),  # already there: the same record, not a new one
+        ]
+        assert len(s.frames()) == 5
+        a, cine = records[0], records[2]
+        assert (a.width, a.height, a.spacing_mm, a.error) == (80, 64, None, None)
+        assert (cine.width, cine.height, cine.spacing_mm) == (40, 32, (0.2, 0.1))
+        assert records[4].error and "corrupt" in records[4].error and not records[4].readable
+        assert s.frame_status(records[4].id) == FrameStatus.UNREADABLE
+        with pytest.raises(FrameReadError):
+            s.load_frame(records[4].id)
+        np.testing.assert_array_equal(s.load_frame(a.id).pixels, cv2.imread(str(images / "a.png"), 0))
+        assert s.load_frame(records[3].id).index == 2
+    assert sorted(p.name for p in folder.iterdir()) == [DB_NAME]  # nothing copied into the project
+
+
+def test_relative_paths_survive_moving_project_with_images(tmp_path: Path, store: ProjectStore) -> None:
+    store.add_point(1, Point(3, 4, PointKind.FOREGROUND))
+    store.close()
+    moved = tmp_path.parent / (tmp_path.name + "_moved")
+    shutil.copytree(tmp_path, moved)
+    with ProjectStore.open(moved / "project") as s:
+        assert s.frame(1).source == moved / "images" / "a.png"
+        assert s.load_frame(1).width == 80
+        assert list(s.points(1).values()) == [Point(3, 4, PointKind.FOREGROUND)]
+
+
+def test_round_trip_and_reopen(tmp_path: Path, store: ProjectStore) -> None:
+    frame = make_frame(1, (64, 80))
+    pid = store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
+    store.move_point(pid, 7.5, 8.25)
+    store.add_point(1, Point(9, 9, PointKind.BACKGROUND, object_id=1))
+    store.set_calipers(1, 0, CALIPERS)
+    store.set_mask(1, 0, frame.mask, MaskProvenance.REFINED)
+    store.set_prediction(2, np.linspace(0, 1, 64 * 80).reshape(64, 80), "unet-v3")
+    store.set_setting("brush", {"radius": 7})
+    store.close()
+
+    with ProjectStore.open(tmp_path / "project") as s:
+        points = s.points(1)
+        assert points[pid] == Point(7.5, 8.25, PointKind.FOREGROUND)
+        assert len(points) == 6
+        assert s.calipers(1) == {0: CALIPERS}
+        np.testing.assert_array_equal(s.mask(1, 0), frame.mask)
+        assert s.masks(1)[0].provenance == MaskProvenance.REFINED
+        assert s.mask(2) is None and s.mask(1, 5) is None
+        prediction = s.prediction(2)
+        assert prediction.model_version == "unet-v3"
+        assert np.abs(prediction.probability - np.linspace(0, 1, 64 * 80).reshape(64, 80)).max() <= 0.5 / 255 + 1e-6
+        assert s.get_setting("brush") == {"radius": 7} and s.get_setting("missing", 3) == 3
+        assert s.frame_statuses() == {1: FrameStatus.MASK_ACCEPTED, 2: FrameStatus.PREDICTED_ONLY}
+        assert [r.id for r in s.accepted_frames()] == [1]
+
+
+def test_frame_status_follows_annotations(store: ProjectStore) -> None:
+    assert store.frame_status(1) == FrameStatus.UNLABELLED
+    store.add_point(1, Point(5, 6, PointKind.LONG_1))
+    assert store.frame_status(1) == FrameStatus.UNLABELLED  # an incomplete caliper set is not a label
+    store.set_calipers(1, 0, CALIPERS)
+    assert store.frame_status(1) == FrameStatus.CALIPERS
+    store.set_mask(1, 0, np.ones((64, 80), bool), "painted")
+    assert store.frame_status(1) == FrameStatus.MASK_ACCEPTED
+    store.clear_object(1, 0)
+    assert store.frame_status(1) == FrameStatus.UNLABELLED and store.points(1) == {} and store.mask(1) is None
+
+
+def test_set_calipers_replaces_only_that_objects_calipers(store: ProjectStore) -> None:
+    click = store.add_point(1, Point(1, 1, PointKind.FOREGROUND))
+    store.set_calipers(1, 0, CALIPERS)
+    store.set_calipers(1, 1, CALIPERS)
+    moved = Calipers.from_array(CALIPERS.as_array() + 1)
+    store.set_calipers(1, 0, moved)
+    assert store.calipers(1) == {0: moved, 1: CALIPERS}
+    assert click in store.points(1) and len(store.points(1)) == 9
+
+
+def test_union_mask_of_several_objects(store: ProjectStore) -> None:
+    left, right = np.zeros((64, 80), bool), np.zeros((64, 80), bool)
+    left[10:20, 5:15], right[30:40, 50:70] = True, True
+    store.set_mask(1, 0, left, "generated")
+    store.set_mask(1, 3, right, "painted")
+    np.testing.assert_array_equal(store.mask(1), left | right)
+    np.testing.assert_array_equal(store.mask(1, 3), right)
+    assert set(store.masks(1)) == {0, 3}
+
+
+def test_undo_restores_exact_previous_mask_and_redo_reapplies(store: ProjectStore) -> None:
+    first, second = make_frame(3, (64, 80)).mask, make_frame(4, (64, 80)).mask
+    assert not (first == second).all()
+    store.set_mask(1, 0, first, "generated")
+    created = store.masks(1)[0].created_at
+    store.set_mask(1, 0, second, "refined")
+    assert store.undo() == 1
+    np.testing.assert_array_equal(store.mask(1, 0), first)
+    assert store.masks(1)[0].provenance == MaskProvenance.GENERATED and store.masks(1)[0].created_at == created
+    assert store.undo() == 1
+    assert store.mask(1) is None and not store.can_undo() and store.undo() is None
+    assert store.redo() == 1 and store.redo() == 1
+    np.testing.assert_array_equal(store.mask(1, 0), second)
+    assert not store.can_redo() and store.redo() is None
+
+
+def test_undo_of_points_keeps_ids(store: ProjectStore) -> None:
+    pid = store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
+    store.move_point(pid, 20, 30)
+    store.delete_point(pid)
+    assert store.points(1) == {}
+    store.undo()
+    assert store.points(1) == {pid: Point(20, 30, PointKind.FOREGROUND)}
+    store.move_point(pid, 1, 2)  # the restored id is usable again
+    store.undo()
+    store.undo()
+    assert store.points(1) == {pid: Point(5, 6, PointKind.FOREGROUND)}
+
+
+def test_new_edit_after_undo_drops_redo_tail(store: ProjectStore) -> None:
+    store.add_point(1, Point(1, 1, PointKind.FOREGROUND))
+    store.add_point(1, Point(2, 2, PointKind.FOREGROUND))
+    store.undo(1)
+    assert store.can_redo(1)
+    store.add_point(1, Point(3, 3, PointKind.BACKGROUND))
+    assert not store.can_redo(1) and store.redo(1) is None
+    assert [(p.x, p.kind) for p in store.points(1).values()] == [(1, PointKind.FOREGROUND), (3, PointKind.BACKGROUND)]
+
+
+def test_undo_per_frame_and_global_order(store: ProjectStore) -> None:
+    store.add_point(1, Point(1, 1, PointKind.FOREGROUND))
+    store.add_point(2, Point(2, 2, PointKind.FOREGROUND))
+    store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
+    assert store.undo(2) == 2 and store.points(2) == {}
+    assert len(store.points(1)) == 2
+    assert store.undo() == 1 and len(store.points(1)) == 1  # latest remaining edit overall
+    assert store.redo() == 1 and store.redo() == 2  # most recently undone first
+    assert len(store.points(1)) == 2 and len(store.points(2)) == 1
+
+
+def test_history_survives_reopening(tmp_path: Path, store: ProjectStore) -> None:
+    store.set_mask(1, 0, np.ones((64, 80), bool), "painted")
+    store.set_mask(1, 0, np.zeros((64, 80), bool), "painted")
+    store.undo()
+    store.close()
+    with ProjectStore.open(tmp_path / "project") as s:
+        assert s.can_undo(1) and s.can_redo(1)
+        assert s.mask(1, 0).all()
+        s.redo()
+        assert not s.mask(1, 0).any()
+
+
+@pytest.mark.parametrize("bad", [Point(80.5, 3, PointKind.FOREGROUND), Point(-1, 3, PointKind.LONG_1),
+                                 Point(3, float("nan"), PointKind.BACKGROUND)])
+def test_point_outside_frame_is_rejected_and_nothing_written(store: ProjectStore, bad: Point) -> None:
+    pid = store.add_point(1, Point(5, 5, PointKind.FOREGROUND))
+    before = _disk_state(store, 1)
+    with pytest.raises(AnnotationFormatError, match="outside") as err:
+        store.add_point(1, bad)
+    assert "a.png" in str(err.value)
+    with pytest.raises(AnnotationFormatError):
+        store.move_point(pid, bad.x, bad.y)
+    with pytest.raises(AnnotationFormatError):
+        store.set_calipers(1, 0, Calipers((1, 1), (bad.x, bad.y), (2, 2), (3, 3)))
+    assert _disk_state(store, 1) == before
+
+
+def test_mask_of_wrong_size_is_rejected(store: ProjectStore) -> None:
+    with pytest.raises(AnnotationFormatError, match="64x80"):
+        store.set_mask(1, 0, np.ones((80, 64), bool), "painted")
+    assert store.mask(1) is None and not store.can_undo()
+
+
+def test_unknown_ids_raise_key_error(store: ProjectStore) -> None:
+    with pytest.raises(KeyError):
+        store.frame(99)
+    with pytest.raises(KeyError):
+        store.add_point(99, Point(1, 1, PointKind.FOREGROUND))
+    with pytest.raises(KeyError):
+        store.move_point(12345, 1, 1)
+
+
+def test_content_hash_is_sha1_of_the_file(store: ProjectStore, images: Path) -> None:
+    assert store.frame(1).content_hash is None
+    expected = hashlib.sha1((images / "a.png").read_bytes()).hexdigest()
+    assert store.content_hash(1) == expected and store.frame(1).content_hash == expected
+
+
+def test_create_and_open_refuse_what_is_not_a_fresh_or_valid_project(tmp_path: Path, store: ProjectStore) -> None:
+    with pytest.raises(ProjectError, match="already holds"):
+        ProjectStore.create(tmp_path / "project")
+    with pytest.raises(ProjectError, match="no SonoClick project"):
+        ProjectStore.open(tmp_path / "elsewhere")
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / DB_NAME).write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(ProjectError, match="not a SonoClick project"):
+        ProjectStore.open(junk)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    with sqlite3.connect(other / DB_NAME) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    with pytest.raises(ProjectError, match="not a SonoClick project"):
+        ProjectStore.open(other)
+
+
+def test_newer_schema_is_refused(tmp_path: Path, store: ProjectStore) -> None:
+    store.close()
+    with sqlite3.connect(tmp_path / "project" / DB_NAME) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(ProjectError, match="newer SonoClick"):
+        ProjectStore.open(tmp_path / "project")
+
+
+def test_closed_store_raises_project_error(store: ProjectStore) -> None:
+    store.close()
+    with pytest.raises(ProjectError, match="closed"):
+        store.frames()
+
+
+def test_worker_thread_reads_while_main_thread_writes(store: ProjectStore) -> None:
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                store.points(1)
+                store.frame_statuses()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=reader)
+    worker.start()
+    for k in range(40):
+        store.add_point(1, Point(k, k, PointKind.FOREGROUND))
+    done.set()
+    worker.join()
+    assert errors == [] and len(store.points(1)) == 40
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+sys.path.insert(0, {repo!r})
+from core.annotations import Point, PointKind
+from core.store import ProjectStore
+
+store = ProjectStore.open({folder!r})
+store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
+
+def die_mid_edit(statement):
+    if statement.lstrip().startswith("INSERT INTO history"):  # points already rewritten, history not yet
+        os.kill(os.getpid(), signal.SIGKILL) if hasattr(signal, "SIGKILL") else os._exit(9)
+
+store._db._conn.set_trace_callback(die_mid_edit)
+store.add_point(1, Point(7, 8, PointKind.BACKGROUND))
+print("second edit finished: the kill did not happen")
+"""
+
+
+def test_process_killed_inside_second_edit_keeps_first_edit(tmp_path: Path, store: ProjectStore) -> None:
+    store.close()
+    folder = tmp_path / "project"
+    script = KILL_SCRIPT.format(repo=str(REPO), folder=str(folder))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "did not happen" not in result.stdout
+    assert result.returncode in (-getattr(signal, "SIGKILL", 9), 9), result.stderr
+
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    with ProjectStore.open(folder) as s:
+        assert list(s.points(1).values()) == [Point(5, 6, PointKind.FOREGROUND)]
+        assert s.can_undo(1) and not s.can_redo(1)
+        s.undo(1)
+        assert s.points(1) == {} and not s.can_undo(1)
+        s.add_point(1, Point(9, 9, PointKind.FOREGROUND))  # still writable after the crash
+        assert len(s.points(1)) == 1
