@@ -21,7 +21,7 @@ CLICK_WEIGHT = 10.0  # logit added at a click's centre, fading with geodesic dis
 SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
-DEFAULT_REACH = 80.0  # px a lone click reaches when nothing tells the object's size
+DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
 
 
 @dataclass(frozen=True)
