@@ -1,0 +1,50 @@
+"""Ultrasound-appropriate augmentation of one working-resolution sample: horizontal flip, small affine,
+gain / contrast / gamma, multiplicative speckle. Label maps follow the geometry (nearest neighbour)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip_probability: float = 0.5
+    rotate_deg: float = 12.0
+    scale_range: tuple[float, float] = (0.85, 1.2)
+    shift_fraction: float = 0.08
+    gain_range: tuple[float, float] = (0.75, 1.3)
+    gamma_range: tuple[float, float] = (0.75, 1.35)
+    speckle_sigma: float = 0.12
+    speckle_probability: float = 0.5
+
+
+def augment(image: np.ndarray, labels: np.ndarray, extra: np.ndarray | None, rng: np.random.Generator,
+            cfg: AugmentConfig = AugmentConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """image (H, W) uint8, labels (K, H, W) uint8, extra (E, H, W) float32 or None -> augmented copies
+    (image as float32 in [0, 1])."""
+    h, w = image.shape
+    flip = rng.random() < cfg.flip_probability
+    angle = rng.uniform(-cfg.rotate_deg, cfg.rotate_deg)
+    scale = rng.uniform(*cfg.scale_range)
+    shift = rng.uniform(-cfg.shift_fraction, cfg.shift_fraction, size=2) * (w, h)
+    m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), angle, scale)
+    m[:, 2] += shift
+
+    def warp(a: np.ndarray, interp: int) -> np.ndarray:
+        a = a[:, ::-1] if flip else a
+        return cv2.warpAffine(np.ascontiguousarray(a), m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=0)
+
+    img = warp(image, cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    # labels outside the warped frame become "unlabelled" (0 in every channel), never "background"
+    lab = np.stack([warp(c, cv2.INTER_NEAREST) for c in labels]) if len(labels) else labels
+    ext = None if extra is None else np.stack([warp(c, cv2.INTER_LINEAR) for c in extra])
+
+    gamma = rng.uniform(*cfg.gamma_range)
+    img = np.power(np.clip(img, 0, 1), gamma) * rng.uniform(*cfg.gain_range)
+    if rng.random() < cfg.speckle_probability:
+        noise = rng.normal(1.0, cfg.speckle_sigma, size=(h // 2, w // 2)).astype(np.float32)
+        img = img * cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(img, 0.0, 1.0).astype(np.float32), lab, ext

@@ -1,0 +1,117 @@
+"""`python -m core train`: train a segmentation network from calipers, clicks or masks into RUN_DIR.
+
+Writes RUN_DIR/model.safetensors (best validation Dice) and RUN_DIR/history.json; creating RUN_DIR/STOP
+stops the run early (the best model so far is kept). Under torchrun every rank runs this same command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch.distributed as dist
+
+from core.dataset import list_dataset
+from core.errors import SonoClickError
+from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+from core.training_data import data_hash, hold_out, load_frames
+from core.training_labels import SUPERVISIONS
+from models.losses import LossWeights
+from models.unet import PRESETS
+
+MODEL_FILE = "model.safetensors"
+DEFAULT_EPOCHS = 60
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="dataset folder (images/, masks/, labels/)")
+    p.add_argument("--split", type=Path, help="stems to train on, one per line (default: every image)")
+    p.add_argument("--supervision", choices=SUPERVISIONS, default="calipers")
+    p.add_argument("--out", required=True, type=Path, help="run folder for model.safetensors and history.json")
+    p.add_argument("--epochs", type=int, help=f"epoch limit (default {DEFAULT_EPOCHS} when --minutes is not given)")
+    p.add_argument("--minutes", type=float, help="wall-clock budget; the LR schedule spans it")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jitter", type=float, default=0.0, help="Gaussian jitter (px) of calipers simulated from masks")
+    p.add_argument("--val-split", type=Path, help="validation stems (default: a seeded 10%% of --split with masks)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--width", choices=sorted(PRESETS), default="fast", help="network width preset")
+    p.add_argument("--resolution", type=int, default=160, help="working resolution (square, multiple of 16)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
+    p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
+    p.add_argument("--loss-weights", default="", help="override loss weights, e.g. contrastive=0,correlation=0.01")
+    p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
+
+
+def _print_event(event: TrainEvent) -> None:
+    if event.kind == "epoch":
+        val = "n/a" if event.val_dice is None else f"{event.val_dice:.4f}"
+        mon = "" if event.monitor_dice is None else f" monitor {event.monitor_dice:.4f}"
+        loss = event.losses.get("total", float("nan"))
+        print(f"[train] epoch {event.epoch} step {event.step} {event.elapsed_s:.0f}s loss {loss:.4f} val {val}"
+              f"{mon} {event.frames_per_s:.1f} fr/s eta {event.eta_s or 0:.0f}s", file=sys.stderr, flush=True)
+    elif event.kind == "refresh":
+        print(f"[train] labels refreshed at epoch {event.epoch}", file=sys.stderr, flush=True)
+
+
+def _loss_weights(text: str) -> LossWeights:
+    fields = LossWeights().to_dict()
+    overrides = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        if key not in fields:
+            raise SonoClickError(f"--loss-weights: unknown term {key!r} (known: {', '.join(fields)})")
+        try:
+            overrides[key] = float(value)
+        except ValueError as exc:
+            raise SonoClickError(f"--loss-weights: {part!r} is not term=number") from exc
+    return LossWeights(**{**fields, **overrides})
+
+
+def run(args: argparse.Namespace) -> dict:
+    if args.resolution % 16:
+        raise SonoClickError(f"--resolution must be a multiple of 16, not {args.resolution}")
+    items = list_dataset(args.data, args.split)
+    if args.val_split:
+        train_items, val_items = items, list_dataset(args.data, args.val_split)
+        overlap = {i.stem for i in train_items} & {i.stem for i in val_items}
+        if overlap:
+            raise SonoClickError(f"--val-split shares {len(overlap)} stems with the training split")
+    else:
+        train_items, val_items = hold_out(items, 0.1, args.seed)
+    extra = ("ds_prior",) if args.ds_prior else ()
+    cfg = TrainConfig(
+        supervision=args.supervision, preset=args.width, resolution=args.resolution,
+        epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+        refresh_every=args.refresh_every, extra_channels=extra, loss_weights=_loss_weights(args.loss_weights),
+    )
+    print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
+    frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra)
+    val_frames = load_frames(val_items, cfg.resolution, "calipers" if extra else None, 0.0, args.seed,
+                             keep_full_truth=True, extra_channels=extra)
+    monitor = None
+    if args.monitor_split:
+        monitor = load_frames(list_dataset(args.data, args.monitor_split), cfg.resolution,
+                              "calipers" if extra else None, 0.0, args.seed, keep_full_truth=True,
+                              extra_channels=extra)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stop = StopSignal(args.out / "STOP")
+    metadata = {"data_hash": data_hash(train_items, args.supervision, args.jitter, args.seed),
+                "n_train": len(frames), "n_val": len(val_frames)}
+    result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata)
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return None  # under torchrun only rank 0 reports
+    (args.out / "history.json").write_text(json.dumps(result.history, indent=1))
+    return {
+        "epochs": result.epochs,
+        "seconds": round(result.seconds, 1),
+        "best_val_dice": None if result.best_val_dice is None else round(result.best_val_dice, 4),
+        "best_epoch": result.best_epoch,
+        "steps": result.steps,
+        "frames_per_s": round(result.frames_per_s, 2),
+        "stopped_by": result.stopped_by,
+        "model": str(result.checkpoint),
+    }

@@ -1,0 +1,169 @@
+"""Losses: HCL-HRL's location / region / edge levels (algorithms.md A.6), partial cross-entropy on confident
+pixels, and Dice + BCE for full supervision. Maps are (B, 1, H, W); label maps are float {0, 1}."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from models.unet import ProjectionHeads
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Defaults: HCL-HRL as published (1, 1, lambda = 1, gamma = 0.01) plus partial CE and pseudo-label Dice."""
+
+    projection: float = 1.0
+    topology: float = 1.0
+    contrastive: float = 1.0
+    correlation: float = 0.01
+    partial_ce: float = 1.0
+    pseudo_dice: float = 1.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def soft_dice_loss(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - 2|P.T| / (|P| + |T|) per sample, averaged; an empty target with an empty prediction costs 0."""
+    dims = tuple(range(1, prob.dim()))
+    inter = (prob * target).sum(dims)
+    total = prob.sum(dims) + target.sum(dims)
+    return (1.0 - (2.0 * inter + 1.0) / (total + 1.0)).mean()
+
+
+def projection_dice_loss(prob: torch.Tensor, location: torch.Tensor) -> torch.Tensor:
+    """Location level: Dice of the max-projections onto the x and y axes (BoxInst-style), HCL-HRL's form
+    1 - 2 sum(ab) / (sum(a^2) + 0.001 + sum(b^2) + 0.001), per sample then averaged, summed over both axes."""
+
+    def dice(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return 1.0 - 2.0 * (a * b).sum(-1) / ((a * a).sum(-1) + 0.001 + (b * b).sum(-1) + 0.001)
+
+    loss = prob.new_zeros(())
+    for dim in (-1, -2):
+        a = prob.amax(dim=dim).flatten(1)
+        b = location.amax(dim=dim).flatten(1)
+        loss = loss + dice(a, b).mean()
+    return loss
+
+
+def topology_bce_loss(prob: torch.Tensor, foreground: torch.Tensor) -> torch.Tensor:
+    """BCE(s * F, F) over all pixels: only confident-foreground pixels contribute, pushing s to 1 there."""
+    p = (prob * foreground).clamp(EPS, 1 - EPS)
+    return F.binary_cross_entropy(p, foreground)
+
+
+def partial_cross_entropy(logits: torch.Tensor, foreground: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """Binary CE on confident pixels only, the two classes weighted equally (nodules are small)."""
+    ce = F.binary_cross_entropy_with_logits(logits, foreground, reduction="none")
+    fg_term = (ce * foreground).sum() / foreground.sum().clamp_min(1.0)
+    bg_term = (ce * background).sum() / background.sum().clamp_min(1.0)
+    return 0.5 * (fg_term + bg_term)
+
+
+def supervised_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Full supervision: soft Dice + BCE against the mask."""
+    return soft_dice_loss(torch.sigmoid(logits), mask) + F.binary_cross_entropy_with_logits(logits, mask)
+
+
+def supcon_loss(positives: torch.Tensor, negatives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
+    """Anchors = positives. log p_ij = l_ij - log(exp l_ij + sum_n exp l_in), l = cos / tau; -mean over i != j.
+    Unlike the published code the logits keep their gradient (only the stabilising row max is detached)."""
+    if len(positives) < 2 or len(negatives) < 1:
+        return positives.new_zeros(())
+    p = F.normalize(positives, dim=1)
+    n = F.normalize(negatives, dim=1)
+    l_pp = p @ p.t() / tau
+    l_pn = p @ n.t() / tau
+    shift = torch.maximum(l_pp.amax(1, keepdim=True), l_pn.amax(1, keepdim=True)).detach()
+    l_pp, l_pn = l_pp - shift, l_pn - shift
+    neg_sum = l_pn.exp().sum(1, keepdim=True)
+    log_p = l_pp - torch.log(l_pp.exp() + neg_sum)
+    off_diagonal = ~torch.eye(len(p), dtype=torch.bool, device=p.device)
+    return -(log_p[off_diagonal]).mean()
+
+
+def _sample(candidates: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Up to k flat indices where `candidates` (flattened bool) is true, drawn without replacement."""
+    idx = candidates.reshape(-1).nonzero(as_tuple=False).squeeze(1)
+    if len(idx) > k:
+        pick = torch.randperm(len(idx), generator=generator, device="cpu")[:k].to(idx.device)
+        idx = idx[pick]
+    return idx
+
+
+def _gather(features: torch.Tensor, flat: torch.Tensor, patch: bool) -> torch.Tensor:
+    """Feature vectors (N, C) — or flattened 3x3 patches (N, 9C) — at flat (b, y, x) indices."""
+    b, c, h, w = features.shape
+    bi, rest = flat // (h * w), flat % (h * w)
+    yi, xi = rest // w, rest % w
+    if not patch:
+        return features[bi, :, yi, xi]
+    padded = F.pad(features, (1, 1, 1, 1))
+    return torch.cat([padded[bi, :, yi + 1 + dy, xi + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dim=1)
+
+
+def contrastive_loss(features: torch.Tensor, foreground: torch.Tensor, background: torch.Tensor,
+                     heads: ProjectionHeads, samples_per_image: tuple[int, int, int, int] = (128, 256, 32, 64),
+                     tau: float = 0.07, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Region level: 0.5 * pixel SupCon + 0.5 * 3x3-patch SupCon between confident foreground (positives)
+    and confident background (negatives), pooled over the batch. samples_per_image = (pixel positives,
+    pixel negatives, patch positives, patch negatives); the paper uses (1024, 2048, 256, 512)."""
+    n_pp, n_pn, n_qp, n_qn = (features.shape[0] * k for k in samples_per_image)
+    fg, bg = foreground > 0.5, background > 0.5
+    pix = supcon_loss(heads.pixel(_gather(features, _sample(fg, n_pp, generator), False)),
+                      heads.pixel(_gather(features, _sample(bg, n_pn, generator), False)), tau)
+    ones = torch.ones(1, 1, 3, 3, device=features.device, dtype=foreground.dtype)
+    fg_full = F.conv2d(foreground, ones, padding=1) > 8.5  # the whole 3x3 window is confident
+    bg_full = F.conv2d(background, ones, padding=1) > 8.5
+    patch = supcon_loss(heads.patch(_gather(features, _sample(fg_full, n_qp, generator), True)),
+                        heads.patch(_gather(features, _sample(bg_full, n_qn, generator), True)), tau)
+    return 0.5 * pix + 0.5 * patch
+
+
+def consensus_map(features: torch.Tensor, foreground: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """Edge level target: m = 0.5 sigmoid(c_f) + 0.5 (1 - sigmoid(c_b)), c = relu(cos(feature, prototype)),
+    prototypes = per-image means of the L2-normalised features over F and over G."""
+    f = F.normalize(features, dim=1)
+    dims = (2, 3)
+    proto_f = (f * foreground).sum(dims) / foreground.sum(dims).clamp_min(1.0)
+    proto_b = (f * background).sum(dims) / background.sum(dims).clamp_min(1.0)
+    c_f = torch.einsum("bchw,bc->bhw", f, proto_f).clamp_min(0).unsqueeze(1)
+    c_b = torch.einsum("bchw,bc->bhw", f, proto_b).clamp_min(0).unsqueeze(1)
+    return 0.5 * torch.sigmoid(c_f) + 0.5 * (1.0 - torch.sigmoid(c_b))
+
+
+def correlation_loss(prob: torch.Tensor, features: torch.Tensor, foreground: torch.Tensor,
+                     background: torch.Tensor) -> torch.Tensor:
+    """BCE(s, stopgrad(m)): the prediction follows the prototype consensus (the published code put s in the
+    target slot; we choose the direction explicitly, as algorithms.md A.6 recommends)."""
+    target = consensus_map(features, foreground, background).detach()
+    return F.binary_cross_entropy(prob.clamp(EPS, 1 - EPS), target)
+
+
+def weak_loss(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, torch.Tensor],
+              weights: LossWeights, heads: ProjectionHeads | None,
+              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """All weak-supervision terms for a batch with keys fg, bg, location, pseudo (any may be all-zero);
+    returns the weighted terms and their sum under 'total'. Terms with weight 0 are skipped."""
+    prob = torch.sigmoid(logits.float())
+    features = features.float()
+    fg, bg = batch["fg"], batch["bg"]
+    terms: dict[str, torch.Tensor] = {}
+    if weights.partial_ce:
+        terms["partial_ce"] = weights.partial_ce * partial_cross_entropy(logits.float(), fg, bg)
+    if weights.pseudo_dice and "pseudo" in batch:
+        terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob, batch["pseudo"])
+    if weights.projection and "location" in batch:
+        terms["projection"] = weights.projection * projection_dice_loss(prob, batch["location"])
+    if weights.topology:
+        terms["topology"] = weights.topology * topology_bce_loss(prob, fg)
+    if weights.contrastive and heads is not None:
+        terms["contrastive"] = weights.contrastive * contrastive_loss(features, fg, bg, heads, generator=generator)
+    if weights.correlation:
+        terms["correlation"] = weights.correlation * correlation_loss(prob, features, fg, bg)
+    terms["total"] = sum(terms.values(), logits.new_zeros(()).float())
+    return terms

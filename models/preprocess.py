@@ -1,0 +1,72 @@
+"""Frame <-> network input mapping: crop the scanner margins, resize to the working resolution, normalise;
+and the way back (probability map pasted into the full frame). numpy + OpenCV only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive ends), in frame pixels
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    mean: float = 0.25
+    std: float = 0.2
+
+    def apply(self, image_u8: np.ndarray) -> np.ndarray:
+        return (image_u8.astype(np.float32) / 255.0 - self.mean) / self.std
+
+    def to_dict(self) -> dict:
+        return {"scale": 1 / 255, "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Normalisation:
+        return cls(mean=float(d["mean"]), std=float(d["std"]))
+
+
+def _longest_run(flags: np.ndarray) -> tuple[int, int]:
+    best, start, best_span = (0, len(flags)), None, 0
+    for i, f in enumerate(np.append(flags, False)):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start > best_span:
+                best, best_span = (start, i), i - start
+            start = None
+    return best
+
+
+def content_box(image_u8: np.ndarray, dark: int = 10, min_fraction: float = 0.3) -> Box:
+    """Bounding box of the ultrasound image proper: the longest run of columns (then rows) that are mostly
+    non-black. Side text, depth rulers and grey bars are too sparse to count. Falls back to the whole frame."""
+    h, w = image_u8.shape[:2]
+    lit = cv2.blur(image_u8, (5, 5)) > dark
+    x0, x1 = _longest_run(lit.mean(axis=0) > 0.5)
+    y0, y1 = _longest_run(lit[:, x0:x1].mean(axis=1) > 0.5)
+    if (x1 - x0) < min_fraction * w or (y1 - y0) < min_fraction * h:
+        return 0, 0, w, h
+    return x0, y0, x1, y1
+
+
+def crop_resize(image: np.ndarray, box: Box, resolution: int, nearest: bool = False) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    return cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), (resolution, resolution), interpolation=interp)
+
+
+def points_to_work(points_xy: np.ndarray, box: Box, resolution: int) -> np.ndarray:
+    """Frame pixel coordinates -> working-resolution pixel coordinates (pixel centres map to pixel centres)."""
+    x0, y0, x1, y1 = box
+    p = np.asarray(points_xy, float).reshape(-1, 2)
+    scale = np.array([resolution / (x1 - x0), resolution / (y1 - y0)])
+    return (p - [x0, y0] + 0.5) * scale - 0.5
+
+
+def paste_back(prob_work: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """Working-resolution probability -> float32 map of the full frame (0 outside the content box)."""
+    x0, y0, x1, y1 = box
+    out = np.zeros(shape, np.float32)
+    out[y0:y1, x0:x1] = cv2.resize(prob_work.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return np.clip(out, 0.0, 1.0)

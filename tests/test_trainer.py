@@ -1,0 +1,112 @@
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.dataset import list_dataset
+from core.synthetic import make_frame
+from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+from core.training_data import hold_out, load_frames
+from models.checkpoint import read_metadata
+
+torch.set_num_threads(1)
+
+
+def write_dataset(root: Path, n: int, size: tuple[int, int] = (96, 112), seed0: int = 0) -> Path:
+    """A dataset folder of synthetic frames (images/ + masks/)."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for k in range(n):
+        f = make_frame(seed0 + k, size=size, contrast=0.6)
+        cv2.imwrite(str(root / "images" / f"{k}.png"), f.image)
+        cv2.imwrite(str(root / "masks" / f"{k}.png"), f.mask.astype(np.uint8) * 255)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("synthetic"), 30)
+
+
+def _frames(dataset: Path, supervision: str) -> tuple[list, list]:
+    train_items, val_items = hold_out(list_dataset(dataset), 0.2, seed=0)
+    return (load_frames(train_items, 64, supervision, jitter=1.0),
+            load_frames(val_items, 64, None, keep_full_truth=True))
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = dict(preset="tiny", resolution=64, epochs=8, batch_size=4, lr=1e-2, threads=1, device="cpu",
+                ema_decay=0.9, step_event_every=2)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("supervision, floor", [("masks", 0.6), ("calipers", 0.55)])
+def test_tiny_training_learns(dataset: Path, tmp_path: Path, supervision: str, floor: float) -> None:
+    frames, val = _frames(dataset, supervision)
+    events: list[TrainEvent] = []
+    result = train(frames, val, _cfg(supervision=supervision), tmp_path / "m.safetensors", events.append)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "step" in kinds
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert len(epochs) == 8 and all(e.val_dice is not None and e.eta_s is not None for e in epochs)
+    assert "total" in epochs[-1].losses
+    # chance (predict everything) is about 2 * 0.1 / 1.1 = 0.2 Dice on these frames
+    assert result.best_val_dice > floor
+    meta = read_metadata(result.checkpoint)
+    assert meta["metrics"]["val_dice"] == pytest.approx(result.best_val_dice)
+    assert meta["resolution"] == 64 and meta["training"]["supervision"] == supervision
+
+
+def test_stop_request_from_another_thread_keeps_best(dataset: Path, tmp_path: Path) -> None:
+    frames, val = _frames(dataset, "masks")
+    stop = StopSignal()
+
+    def on_event(event: TrainEvent) -> None:
+        if event.kind == "epoch" and event.epoch == 1:
+            threading.Thread(target=stop.request).start()
+
+    result = train(frames, val, _cfg(supervision="masks", epochs=50), tmp_path / "m.safetensors", on_event, stop)
+    assert result.stopped_by == "stop requested" and result.epochs <= 3
+    assert result.checkpoint.exists()
+
+
+def test_stop_file_and_time_budget(dataset: Path, tmp_path: Path) -> None:
+    frames, val = _frames(dataset, "masks")
+    (tmp_path / "STOP").touch()
+    result = train(frames, val, _cfg(epochs=None, minutes=10), tmp_path / "a.safetensors",
+                   stop=StopSignal(tmp_path / "STOP"))
+    assert result.stopped_by == "stop requested" and result.steps == 0 and result.checkpoint.exists()
+    result = train(frames, [], _cfg(epochs=None, minutes=0.05), tmp_path / "b.safetensors")
+    assert result.stopped_by == "time budget" and result.seconds < 30 and result.checkpoint.exists()
+
+
+def test_same_seed_same_run(dataset: Path, tmp_path: Path) -> None:
+    frames, val = _frames(dataset, "calipers")
+    runs = [train(frames, val, _cfg(epochs=1), tmp_path / f"{k}.safetensors") for k in range(2)]
+    assert runs[0].history[0]["losses"] == runs[1].history[0]["losses"]
+    assert runs[0].best_val_dice == runs[1].best_val_dice
+
+
+def test_label_refresh_and_ds_prior_channel(dataset: Path, tmp_path: Path) -> None:
+    train_items, val_items = hold_out(list_dataset(dataset), 0.2, seed=0)
+    frames = load_frames(train_items, 64, "calipers", extra_channels=("ds_prior",))
+    val = load_frames(val_items, 64, "calipers", keep_full_truth=True, extra_channels=("ds_prior",))
+    assert frames[0].extra.shape == (1, 64, 64)
+    events: list[TrainEvent] = []
+    cfg = _cfg(epochs=2, refresh_every=1, extra_channels=("ds_prior",))
+    result = train(frames, val, cfg, tmp_path / "m.safetensors", events.append)
+    assert [e.epoch for e in events if e.kind == "refresh"] == [1]
+    assert read_metadata(result.checkpoint)["architecture"]["input_channels"] == ["image", "ds_prior"]
+
+
+def test_click_supervision_builds_sparse_labels(dataset: Path) -> None:
+    frames, _ = _frames(dataset, "clicks")
+    f = frames[0]
+    fg, bg = f.targets[0] > 0, f.targets[1] > 0
+    assert f.clicks[0] and f.clicks[1]
+    assert fg.any() and bg.any() and not (fg & bg).any()
+    assert (fg & ~f.truth).sum() <= 2 and (bg & f.truth).sum() == 0  # discs sit on the right side
+    assert (fg | bg).mean() < 0.2  # everything else stays unlabelled
