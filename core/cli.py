@@ -15,6 +15,7 @@ COMMANDS = {
     "train": "train a segmentation network from calipers, clicks or masks",
     "predict": "predict masks for images with a trained model",
     "evaluate": "Dice / IoU / HD95 of a trained model on a dataset",
+    "train-project": "background training job on a project snapshot (started by the app)",
 }
 
 

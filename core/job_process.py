@@ -154,7 +154,8 @@ class JobProcess:
         if code == 0:
             done = self._last_event or {}
             if done.get("event") == "done":
-                return (JobState.STOPPED if done.get("stopped_by") == "stop" else JobState.FINISHED), "ok"
+                early = str(done.get("stopped_by", "")).startswith("stop")
+                return (JobState.STOPPED if early else JobState.FINISHED), "ok"
             return JobState.FAILED, "the trainer ended without reporting a result"
         if code < 0:
             name = signal.Signals(-code).name

@@ -1,0 +1,85 @@
+"""`python -m core train-project`: the background trainer's job, run in its own process by core.job_process.
+Reads a project snapshot, trains with mixed supervision, scores the new model and the current one on the same
+validation frames, and reports everything as JSON lines on stdout (one object per line)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from core.frames import read_frame
+from core.job_process import STOP_FILE_ENV
+from core.metrics import dice
+from core.project_snapshot import read_snapshot
+from core.project_training import split_for_validation, to_training_frame
+from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+
+MODEL_FILE = "model.safetensors"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--snapshot", required=True, type=Path, help="snapshot.json written by the app")
+    p.add_argument("--out", required=True, type=Path, help="run folder")
+    p.add_argument("--minutes", type=float, help="wall-clock training budget (default 3 without --epochs)")
+    p.add_argument("--epochs", type=int, help="epoch limit (with or instead of --minutes)")
+    p.add_argument("--baseline", type=Path, help="the model in use now, scored on the same validation frames")
+    p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                   help="CPU threads (default: all cores but one, left to the app)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--preset", default="fast")
+    p.add_argument("--resolution", type=int, default=160)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def emit(event: dict) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _progress(event: TrainEvent) -> None:
+    if event.kind in ("epoch", "step", "refresh"):
+        emit({"event": "progress", **{k: v for k, v in asdict(event).items() if k != "kind"}, "kind": event.kind})
+
+
+def score(model_path: Path, images: list[np.ndarray], truths: list[np.ndarray], threads: int,
+          device: str) -> float | None:
+    """Mean Dice at full frame resolution, the way the app will use the model."""
+    if not images:
+        return None
+    from core.inference import Predictor
+
+    predictor = Predictor.load(model_path, device=device, threads=threads)
+    return float(np.mean([dice(predictor.predict(image) > 0.5, truth) for image, truth in zip(images, truths)]))
+
+
+def run(args: argparse.Namespace) -> dict | None:
+    emit({"event": "state", "state": "training"})
+    if args.minutes is None and args.epochs is None:
+        args.minutes = 3.0
+    entries = read_snapshot(args.snapshot)
+    train_entries, val_entries, validated_on = split_for_validation(entries, 0.2, args.seed)
+    frames = [to_training_frame(args.snapshot, e, args.resolution) for e in train_entries]
+    val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
+    val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
+    val_truths = [f.truth_full for f in val_frames]
+    has_calipers = any(f.calipers for f in frames)
+    cfg = TrainConfig(supervision="calipers" if has_calipers else "masks", preset=args.preset,
+                      resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
+                      threads=args.threads, device=args.device)
+    emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on})
+    stop = StopSignal(os.environ.get(STOP_FILE_ENV))
+    out = args.out / MODEL_FILE
+    result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
+                   metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)})
+    emit({"event": "state", "state": "evaluating"})
+    val_dice = score(out, val_images, val_truths, args.threads, args.device)
+    baseline = score(args.baseline, val_images, val_truths, args.threads, args.device) if args.baseline else None
+    emit({"event": "done", "checkpoint": str(out), "val_dice": val_dice, "baseline_val_dice": baseline,
+          "validated_on": validated_on, "n_val": len(val_frames), "n_train": len(frames),
+          "epochs": result.epochs, "seconds": round(result.seconds, 1), "stopped_by": result.stopped_by})
+    print(f"[train-project] done: val dice {val_dice} (baseline {baseline})", file=sys.stderr)
+    return None
