@@ -1,0 +1,144 @@
+"""The side panel: measurements of the shown nodules, overlay controls, window/level, brush size, legend."""
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from gui import style
+from gui.caliper_items import format_length
+from gui.editor_frame import ObjectDisplay
+
+KIND_TEXT = {"accepted": "accepted", "draft": "draft (Enter accepts)", "predicted": "model prediction", "": "no mask"}
+
+
+def _swatch(rgb: tuple[int, int, int], text: str) -> str:
+    return f'<span style="color: rgb{rgb}; font-size: 14pt;">&#9632;</span>&nbsp;{text}'
+
+
+class DisplayPanel(QtWidgets.QWidget):
+    overlay_toggled = QtCore.pyqtSignal(bool)
+    opacity_changed = QtCore.pyqtSignal(float)
+    confidence_toggled = QtCore.pyqtSignal(bool)
+    levels_changed = QtCore.pyqtSignal(float, float)  # low, high
+    levels_reset = QtCore.pyqtSignal()
+    brush_changed = QtCore.pyqtSignal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.measurements = QtWidgets.QLabel("No calipers")
+        self.measurements.setTextFormat(QtCore.Qt.RichText)
+        self.measurements.setWordWrap(True)
+        self.measurements.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
+        self.measurements.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        layout.addWidget(self._group("Nodules", self.measurements))
+
+        overlay = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(overlay)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.show_masks = QtWidgets.QCheckBox("Show masks (Space)")
+        self.show_masks.setChecked(True)
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(int(style.DEFAULT_OPACITY * 100))
+        self.confidence = QtWidgets.QCheckBox("Certainty map (H)")
+        self.confidence.setToolTip("Confident nodule (green) and uncertain band (amber) from the calipers (HCL-HRL "
+                                   "labels); confident background stays clear")
+        form.addRow(self.show_masks)
+        form.addRow("Fill", self.opacity)
+        form.addRow(self.confidence)
+        layout.addWidget(self._group("Overlay", overlay))
+
+        levels = QtWidgets.QWidget()
+        levels.setToolTip("Right-drag on the image: sideways = width, up/down = centre")
+        grid = QtWidgets.QGridLayout(levels)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.window_box = QtWidgets.QDoubleSpinBox()
+        self.level_box = QtWidgets.QDoubleSpinBox()
+        for box in (self.window_box, self.level_box):
+            box.setRange(-70000, 70000)
+            box.setDecimals(0)
+            box.setKeyboardTracking(False)
+            box.setButtonSymbols(QtWidgets.QAbstractSpinBox.NoButtons)
+            box.setMinimumWidth(56)
+            box.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        self.window_box.setMinimum(1)
+        reset = QtWidgets.QPushButton("Reset")
+        reset.setFocusPolicy(QtCore.Qt.NoFocus)
+        reset.setSizePolicy(QtWidgets.QSizePolicy.Maximum, QtWidgets.QSizePolicy.Fixed)
+        grid.addWidget(QtWidgets.QLabel("W"), 0, 0)
+        grid.addWidget(self.window_box, 0, 1)
+        grid.addWidget(QtWidgets.QLabel("C"), 0, 2)
+        grid.addWidget(self.level_box, 0, 3)
+        grid.addWidget(reset, 1, 0, 1, 4, QtCore.Qt.AlignRight)
+        layout.addWidget(self._group("Window / level (right-drag)", levels))
+
+        self.brush = QtWidgets.QSpinBox()
+        self.brush.setRange(1, 60)
+        self.brush.setValue(6)
+        self.brush.setSuffix(" px")
+        brush_box = QtWidgets.QWidget()
+        brush_form = QtWidgets.QFormLayout(brush_box)
+        brush_form.setContentsMargins(0, 0, 0, 0)
+        brush_form.addRow("Radius  [ ]", self.brush)
+        layout.addWidget(self._group("Brush / eraser", brush_box))
+
+        legend = QtWidgets.QLabel("<br>".join([
+            _swatch(style.MASK_DRAFT, "draft mask"),
+            _swatch(style.MASK_ACCEPTED, "accepted mask"),
+            _swatch(style.MASK_PREDICTED, "model prediction"),
+            _swatch(style.CALIPER_LONG, "long axis (L)"),
+            _swatch(style.CALIPER_SHORT, "short axis (S)"),
+            _swatch(style.CLICK_POSITIVE, "nodule click"),
+            _swatch(style.CLICK_NEGATIVE, "background click"),
+        ]))
+        legend.setTextFormat(QtCore.Qt.RichText)
+        layout.addWidget(self._group("Legend", legend))
+        layout.addStretch(1)
+
+        self.show_masks.toggled.connect(self.overlay_toggled)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        self.confidence.toggled.connect(self.confidence_toggled)
+        self.window_box.valueChanged.connect(self._emit_levels)
+        self.level_box.valueChanged.connect(self._emit_levels)
+        reset.clicked.connect(self.levels_reset)
+        self.brush.valueChanged.connect(self.brush_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+            widget.setFocusPolicy(QtCore.Qt.ClickFocus)
+
+    @staticmethod
+    def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox(title)
+        inner = QtWidgets.QVBoxLayout(box)
+        inner.setContentsMargins(6, 4, 6, 6)
+        inner.addWidget(content)
+        return box
+
+    def show_levels(self, low: float, high: float) -> None:
+        for box, value in ((self.window_box, high - low), (self.level_box, (high + low) / 2)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def _emit_levels(self) -> None:
+        width, centre = self.window_box.value(), self.level_box.value()
+        self.levels_changed.emit(centre - width / 2, centre + width / 2)
+
+    def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None) -> None:
+        rows = []
+        for obj in objects:
+            calipers = obj.calipers
+            sizes = "calipers incomplete" if obj.caliper_ends else "no calipers"
+            if calipers is not None:
+                long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
+                short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
+                sizes = (f'<span style="font-size: 13pt;"><b>{long_text}</b> &times; <b>{short_text}</b></span>')
+            marker = "&#9654; " if obj.current else ""
+            rows.append(f"{marker}Nodule {obj.object_id + 1}<br>{sizes}<br>"
+                        f'<span style="color:#aaa;">mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}</span>')
+        if not rows:
+            rows = ["No nodule yet: place calipers (C) or click on it (K)"]
+        if spacing_mm is None and any(o.caliper_ends for o in objects):
+            rows.append('<span style="color:#aaa;">Pixel spacing unknown: lengths in pixels</span>')
+        self.measurements.setText("<br>".join(rows))

@@ -1,0 +1,166 @@
+"""The frame open in the editor: what the store holds (committed) plus the edits still on their way (points
+waiting for the engine, masks waiting to be written, a drag or brush stroke in progress), and what to draw."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind
+from core.interaction import InteractionSession
+from core.store_records import MaskProvenance
+from gui.engine_bridge import EngineState
+from gui.frame_loader import LoadedFrame, new_session
+from gui.frame_state import FrameAnnotations
+
+
+@dataclass
+class PaintLayer:
+    """Brush and eraser strokes of one object, kept on top of later engine masks while the frame is open."""
+
+    added: np.ndarray
+    erased: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: tuple[int, int]) -> PaintLayer:
+        return cls(np.zeros(shape, bool), np.zeros(shape, bool))
+
+    def add_stroke(self, stroke: np.ndarray, erase: bool) -> None:
+        if erase:
+            self.erased |= stroke
+            self.added &= ~stroke
+        else:
+            self.added |= stroke
+            self.erased &= ~stroke
+
+    def apply(self, mask: np.ndarray) -> np.ndarray:
+        return (mask | self.added) & ~self.erased
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added.any() or self.erased.any())
+
+
+def stroke_mask(shape: tuple[int, int], points: list[tuple[float, float]], radius: int) -> np.ndarray:
+    """The pixels a round brush of `radius` covers along the polyline `points` (image x, y)."""
+    canvas = np.zeros(shape, np.uint8)
+    pts = np.rint(np.asarray(points, float).reshape(-1, 2)).astype(np.int32)
+    if len(pts) == 1:
+        cv2.circle(canvas, tuple(int(v) for v in pts[0]), radius, 1, -1)
+    else:
+        cv2.polylines(canvas, [pts], False, 1, thickness=2 * radius + 1, lineType=cv2.LINE_8)
+        for p in (pts[0], pts[-1]):
+            cv2.circle(canvas, tuple(int(v) for v in p), radius, 1, -1)
+    return canvas.astype(bool)
+
+
+@dataclass(frozen=True)
+class ObjectDisplay:
+    """One nodule as drawn: its mask (and whether accepted, draft or predicted), caliper ends and clicks."""
+
+    object_id: int
+    mask: np.ndarray | None
+    mask_kind: str  # "accepted", "draft", "predicted", or "" without a mask
+    caliper_ends: dict[PointKind, tuple[float, float]]
+    clicks: list[tuple[float, float, bool]]
+    current: bool
+
+    @property
+    def calipers(self) -> Calipers | None:
+        if all(k in self.caliper_ends for k in CALIPER_ORDER):
+            return Calipers(*(self.caliper_ends[k] for k in CALIPER_ORDER))
+        return None
+
+
+@dataclass
+class EditorFrame:
+    loaded: LoadedFrame
+    committed: FrameAnnotations
+    engine_states: dict[int, EngineState] = field(default_factory=dict)  # after every submitted request
+    pending_points: dict[int, Point] = field(default_factory=dict)  # request/commit seq -> point
+    pending_moves: dict[int, tuple[float, float]] = field(default_factory=dict)  # point id -> new position
+    live_masks: dict[int, tuple[int, np.ndarray, MaskProvenance]] = field(default_factory=dict)  # not yet stored
+    paint: dict[int, PaintLayer] = field(default_factory=dict)
+    stroke_preview: tuple[int, np.ndarray] | None = None  # object id, mask while a brush stroke is drawn
+
+    @property
+    def frame_id(self) -> int:
+        return self.loaded.record.id
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        assert self.loaded.gray is not None
+        return self.loaded.gray.shape[:2]
+
+    # ----- engine --------------------------------------------------------------------------------------
+    def committed_engine_state(self, object_id: int) -> EngineState:
+        return EngineState(self.committed.calipers().get(object_id), self.committed.clicks(object_id))
+
+    def engine_state(self, object_id: int) -> EngineState:
+        return self.engine_states.get(object_id) or self.committed_engine_state(object_id)
+
+    def session(self, object_id: int) -> InteractionSession:
+        if object_id not in self.loaded.sessions:
+            self.loaded.sessions[object_id] = new_session(self.loaded)
+        return self.loaded.sessions[object_id]
+
+    def reset_to_committed(self) -> None:
+        """Forget every edit in progress (after an undo/redo replaced the committed state)."""
+        self.engine_states.clear()
+        self.pending_points.clear()
+        self.pending_moves.clear()
+        self.live_masks.clear()
+        self.paint.clear()
+        self.stroke_preview = None
+
+    # ----- what is shown -------------------------------------------------------------------------------
+    def caliper_ends(self, object_id: int) -> dict[PointKind, tuple[float, float]]:
+        ends = {
+            kind: self.pending_moves.get(pid, (p.x, p.y))
+            for kind, (pid, p) in self.committed.caliper_ends(object_id).items()
+        }
+        for p in self.pending_points.values():
+            if p.object_id == object_id and p.kind.is_caliper:
+                ends[p.kind] = (p.x, p.y)
+        return ends
+
+    def object_ids(self) -> list[int]:
+        ids = set(self.committed.object_ids()) | set(self.live_masks)
+        ids |= {p.object_id for p in self.pending_points.values()}
+        return sorted(ids)
+
+    def shown_mask(self, object_id: int) -> tuple[np.ndarray | None, str]:
+        if self.stroke_preview is not None and self.stroke_preview[0] == object_id:
+            return self.stroke_preview[1], "draft"
+        if object_id in self.live_masks:
+            return self.live_masks[object_id][1], "draft"
+        if object_id in self.committed.masks:
+            kind = "draft" if object_id in self.committed.drafts else "accepted"
+            return self.committed.masks[object_id], kind
+        return None, ""
+
+    def shown_provenance(self, object_id: int) -> MaskProvenance | None:
+        if object_id in self.live_masks:
+            return self.live_masks[object_id][2]
+        return self.committed.provenance.get(object_id)
+
+    @property
+    def shows_prediction(self) -> bool:
+        """The model's mask is shown (and accepted with Enter) only while no human has annotated the frame."""
+        return self.committed.prediction is not None and not self.object_ids()
+
+    def display(self, current_object: int) -> list[ObjectDisplay]:
+        objects = []
+        if self.shows_prediction:
+            objects.append(ObjectDisplay(0, self.committed.predicted_mask, "predicted", {}, [], current_object == 0))
+            return objects
+        for oid in self.object_ids():
+            mask, kind = self.shown_mask(oid)
+            clicks = [
+                (p.x, p.y, p.kind == PointKind.FOREGROUND)
+                for p in [*self.committed.points.values(), *self.pending_points.values()]
+                if p.object_id == oid and not p.kind.is_caliper
+            ]
+            objects.append(ObjectDisplay(oid, mask, kind, self.caliper_ends(oid), clicks, oid == current_object))
+        return objects

@@ -1,0 +1,123 @@
+"""A frame's annotations as read from the store in one go (on a worker thread), and the writes the app makes:
+each user action is one Commit, applied in order on the store worker and recorded as one undo group."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.clicker import Click
+from core.store import ProjectStore
+from core.store_records import FrameRecord, MaskProvenance
+from gui.drafts import draft_objects, mark_draft
+from gui.status import DisplayStatus, display_status
+from gui.undo_groups import record_group
+
+
+@dataclass(frozen=True)
+class FrameAnnotations:
+    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the model's
+    probability (if any), and whether undo/redo can do something."""
+
+    frame_id: int
+    points: dict[int, Point] = field(default_factory=dict)
+    masks: dict[int, np.ndarray] = field(default_factory=dict)
+    provenance: dict[int, MaskProvenance] = field(default_factory=dict)
+    drafts: frozenset[int] = frozenset()
+    prediction: np.ndarray | None = None
+    can_undo: bool = False
+    can_redo: bool = False
+
+    def object_ids(self) -> list[int]:
+        return sorted({p.object_id for p in self.points.values()} | set(self.masks))
+
+    def calipers(self) -> dict[int, Calipers]:
+        return calipers_from_points(list(self.points.values()))
+
+    def caliper_ends(self, object_id: int) -> dict[PointKind, tuple[int, Point]]:
+        """The object's caliper points placed so far: kind -> (point id, point)."""
+        return {p.kind: (pid, p) for pid, p in self.points.items() if p.object_id == object_id and p.kind.is_caliper}
+
+    def clicks(self, object_id: int) -> tuple[Click, ...]:
+        """The object's foreground/background clicks as the engine sees them, in the order they were made."""
+        return tuple(
+            Click(int(round(p.x)), int(round(p.y)), p.kind == PointKind.FOREGROUND)
+            for _, p in sorted(self.points.items())
+            if p.object_id == object_id and not p.kind.is_caliper
+        )
+
+    @property
+    def predicted_mask(self) -> np.ndarray | None:
+        return None if self.prediction is None else self.prediction > 0.5
+
+    def status(self, record: FrameRecord) -> DisplayStatus:
+        accepted = any(oid not in self.drafts for oid in self.masks)
+        return display_status(not record.readable, accepted, bool(self.calipers()), bool(self.drafts),
+                              self.prediction is not None)
+
+
+def next_caliper_kind(ends: dict[PointKind, object]) -> PointKind | None:
+    """The caliper end to place next (long axis first), or None when all four are placed."""
+    return next((k for k in CALIPER_ORDER if k not in ends), None)
+
+
+def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
+    """Everything the editor shows for a frame (worker thread)."""
+    records = store.masks(frame_id)
+    masks = {}
+    for oid in records:
+        mask = store.mask(frame_id, oid)
+        if mask is not None:
+            masks[oid] = mask
+    prediction = store.prediction(frame_id)
+    return FrameAnnotations(
+        frame_id=frame_id,
+        points=store.points(frame_id),
+        masks=masks,
+        provenance={oid: rec.provenance for oid, rec in records.items()},
+        drafts=draft_objects(store, frame_id, records),
+        prediction=None if prediction is None else prediction.probability,
+        can_undo=store.can_undo(frame_id),
+        can_redo=store.can_redo(frame_id),
+    )
+
+
+@dataclass
+class Commit:
+    """The store edits of one user action on one frame, applied in this order."""
+
+    frame_id: int
+    add_points: list[Point] = field(default_factory=list)
+    move_points: list[tuple[int, float, float]] = field(default_factory=list)
+    delete_points: list[int] = field(default_factory=list)
+    draft_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
+    accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
+    clear_objects: list[int] = field(default_factory=list)
+
+    def apply(self, store: ProjectStore) -> FrameAnnotations:
+        """Write everything (worker thread); the steps made are one undo group even if a later one fails."""
+        steps = 0
+        try:
+            for point in self.add_points:
+                store.add_point(self.frame_id, point)
+                steps += 1
+            for point_id, x, y in self.move_points:
+                store.move_point(point_id, x, y)
+                steps += 1
+            for point_id in self.delete_points:
+                store.delete_point(point_id)
+                steps += 1
+            for object_id in self.clear_objects:
+                store.clear_object(self.frame_id, object_id)
+                steps += 1
+            for object_id, (mask, provenance) in self.draft_masks.items():
+                store.set_mask(self.frame_id, object_id, mask, provenance)
+                mark_draft(store, self.frame_id, object_id)
+                steps += 1
+            for object_id, (mask, provenance) in self.accepted_masks.items():
+                store.set_mask(self.frame_id, object_id, mask, provenance)
+                steps += 1
+        finally:
+            record_group(store, self.frame_id, steps)
+        return read_annotations(store, self.frame_id)

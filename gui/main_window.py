@@ -1,0 +1,523 @@
+"""The main window: frame list (left), frame view with cine bar (centre), nodules and display controls (right),
+tools in the toolbar, and everything reachable by keyboard (gui/shortcuts.py). No Save button: every edit is
+written as it happens, and no modal dialog interrupts annotation."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from core.errors import SonoClickError
+from gui.cine_bar import CineBar
+from gui.controller import AnnotationController
+from gui.display_panel import DisplayPanel
+from gui.errors import ErrorReporter
+from gui.export_dialog import ExportDialog
+from gui.frame_list import FrameList
+from gui.frame_loader import LoadedFrame
+from gui.frame_view import FrameView
+from gui.project_location import OpenPlan, plan_open
+from gui.project_session import LAST_FRAME_SETTING, ProjectSession, list_frames, open_store
+from gui.recent import RecentProjects
+from gui.shortcuts import SHORTCUTS, ShortcutsDialog, keys_text
+from gui.status import DisplayStatus
+from gui.tools import Tool, ToolDispatcher
+
+log = logging.getLogger("sonoclick")
+TOOL_LABELS = {Tool.CALIPERS: "Calipers", Tool.CLICKS: "Clicks", Tool.BRUSH: "Brush", Tool.ERASER: "Eraser"}
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    frame_displayed = QtCore.pyqtSignal(int)  # a frame and its annotations are on screen
+
+    def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("SonoClick")
+        self.reporter = reporter or ErrorReporter(parent=self)
+        self.recent = recent or RecentProjects()
+        self.session: ProjectSession | None = None
+        self.controller: AnnotationController | None = None
+        self._select_source: Path | None = None
+        self._loaded: LoadedFrame | None = None
+        self._levels: tuple[float, float] = (0.0, 255.0)
+        self._manual_levels_source: str | None = None
+        self._drag_levels: tuple[float, float] | None = None
+        self.last_click_to_mask: float | None = None
+        self._dialogs: dict[str, QtWidgets.QDialog] = {}
+
+        self.view = FrameView()
+        self.cine = CineBar()
+        centre = QtWidgets.QWidget()
+        centre_layout = QtWidgets.QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addWidget(self.view, 1)
+        centre_layout.addWidget(self.cine)
+        self.setCentralWidget(centre)
+        self.frame_list = FrameList()
+        self.panel = DisplayPanel()
+        self._dock("Frames", self.frame_list, QtCore.Qt.LeftDockWidgetArea, 275)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self._dock("Nodules & display", scroll, QtCore.Qt.RightDockWidgetArea, 265)
+        self.tools = ToolDispatcher(None, self.view, self._window_level_drag)
+
+        self.frame_label = QtWidgets.QLabel()
+        self.timing_label = QtWidgets.QLabel()
+        self.cursor_label = QtWidgets.QLabel()
+        for label in (self.cursor_label, self.frame_label, self.timing_label):
+            label.setContentsMargins(10, 0, 10, 0)
+            self.statusBar().addPermanentWidget(label)
+        self.timing_label.setToolTip("Time from your last click to its mask on screen")
+
+        self.actions: dict[str, QtWidgets.QAction] = {}
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._redraw_timer = QtCore.QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(0)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._remember_timer = QtCore.QTimer(self)
+        self._remember_timer.setSingleShot(True)
+        self._remember_timer.setInterval(1000)
+        self._remember_timer.timeout.connect(self._remember_frame)
+
+        self.frame_list.frame_chosen.connect(self.show_frame)
+        self.cine.frame_chosen.connect(self.show_frame)
+        self.view.hovered.connect(self._on_hover)
+        self.panel.overlay_toggled.connect(lambda _: self._schedule_redraw())
+        self.panel.opacity_changed.connect(lambda _: self._schedule_redraw())
+        self.panel.confidence_toggled.connect(lambda _: self._schedule_redraw())
+        self.panel.levels_changed.connect(self._set_levels_manually)
+        self.panel.levels_reset.connect(self._reset_levels)
+        self.panel.brush_changed.connect(self.tools.set_brush_radius)
+        self.tools.tool_changed.connect(self._on_tool_changed)
+        self.set_tool(Tool.CALIPERS)
+
+    # ----- construction --------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea, width: int) -> None:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        self.resizeDocks([dock], [width], QtCore.Qt.Horizontal)
+
+    def _build_actions(self) -> None:
+        handlers = {
+            "calipers": lambda: self.set_tool(Tool.CALIPERS),
+            "clicks": lambda: self.set_tool(Tool.CLICKS),
+            "brush": lambda: self.set_tool(Tool.BRUSH),
+            "eraser": lambda: self.set_tool(Tool.ERASER),
+            "brush_smaller": lambda: self.panel.brush.setValue(self.panel.brush.value() - 1),
+            "brush_larger": lambda: self.panel.brush.setValue(self.panel.brush.value() + 1),
+            "new_object": lambda: self._with_controller(lambda c: c.new_object()),
+            "delete_object": lambda: self._with_controller(lambda c: c.delete_object()),
+            "accept": lambda: self._with_controller(lambda c: c.accept()),
+            "undo": lambda: self._with_controller(lambda c: c.undo()),
+            "redo": lambda: self._with_controller(lambda c: c.redo()),
+            "next": lambda: self.step_frame(1),
+            "previous": lambda: self.step_frame(-1),
+            "next_unlabelled": self.next_unlabelled,
+            "toggle_overlay": self.panel.show_masks.toggle,
+            "toggle_confidence": self.panel.confidence.toggle,
+            "play": lambda: self.cine.set_playing(not self.cine.playing),
+            "fit": self.view.fit,
+            "export": self.show_export_dialog,
+            "open_folder": self._ask_open_folder,
+            "open_file": self._ask_open_file,
+            "help": self.show_shortcuts,
+            "quit": self.close,
+        }
+        titles = {
+            "calipers": "Calipers", "clicks": "Clicks", "brush": "Brush", "eraser": "Eraser",
+            "brush_smaller": "Smaller brush", "brush_larger": "Larger brush", "new_object": "New nodule",
+            "delete_object": "Delete nodule", "accept": "Accept", "undo": "Undo", "redo": "Redo",
+            "next": "Next", "previous": "Previous", "next_unlabelled": "Next unlabelled",
+            "toggle_overlay": "Show masks", "toggle_confidence": "Confident / uncertain", "play": "Play / pause",
+            "fit": "Fit to window", "export": "Export…", "open_folder": "Open folder…",
+            "open_file": "Open file…", "help": "Shortcuts (?)", "quit": "Quit",
+        }
+        for name, (keys, description) in SHORTCUTS.items():
+            action = QtWidgets.QAction(titles[name], self)
+            action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
+            action.setShortcutContext(QtCore.Qt.WindowShortcut)
+            action.setToolTip(f"{description} ({keys_text(name)})")
+            action.setStatusTip(description)
+            action.triggered.connect(handlers[name])
+            self.addAction(action)
+            self.actions[name] = action
+        group = QtWidgets.QActionGroup(self)
+        for tool in Tool:
+            self.actions[tool.value].setCheckable(True)
+            group.addAction(self.actions[tool.value])
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.actions
+        menu = self.menuBar().addMenu("&File")
+        menu.addActions([a["open_folder"], a["open_file"]])
+        self.recent_menu = menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        menu.addSeparator()
+        menu.addAction(a["export"])
+        menu.addSeparator()
+        menu.addAction(a["quit"])
+        edit = self.menuBar().addMenu("&Edit")
+        edit.addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
+        view = self.menuBar().addMenu("&View")
+        view.addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
+                         a["previous"], a["next_unlabelled"]])
+        tools = self.menuBar().addMenu("&Tools")
+        tools.addActions([a["calipers"], a["clicks"], a["brush"], a["eraser"], a["brush_smaller"],
+                          a["brush_larger"]])
+        self.menuBar().addMenu("&Help").addAction(a["help"])
+
+        bar = self.addToolBar("Tools")
+        bar.setObjectName("Tools")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
+        for tool in Tool:
+            bar.addAction(a[tool.value])
+        bar.addSeparator()
+        bar.addAction(a["new_object"])
+        self.object_box = QtWidgets.QComboBox()
+        self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
+        self.object_box.activated.connect(self._on_object_chosen)
+        bar.addWidget(self.object_box)
+        bar.addSeparator()
+        bar.addActions([a["undo"], a["redo"], a["accept"]])
+        bar.addSeparator()
+        bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
+        bar.addSeparator()
+        bar.addAction(a["export"])
+        bar.addAction(a["help"])
+        for action in bar.actions():
+            widget = bar.widgetForAction(action)
+            if widget is not None:
+                widget.setFocusPolicy(QtCore.Qt.NoFocus)
+
+    # ----- projects ------------------------------------------------------------------------------------
+    def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
+        """Open a project folder, a folder of frames, or one frame file; False (with a message) if impossible."""
+        try:
+            plan = plan_open(path, project_dir)
+        except FileNotFoundError as exc:
+            self.reporter.warn(str(exc))
+            return False
+        return self.open_plan(plan)
+
+    def open_plan(self, plan: OpenPlan) -> bool:
+        self.close_project()
+        try:
+            store = open_store(plan)
+        except SonoClickError as exc:
+            self.reporter.warn(f"Cannot open the project: {exc}")
+            return False
+        log.info("opened project %s", plan.project_dir)
+        self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self)
+        self.controller = AnnotationController(store, self.session.jobs, self.session.aux_jobs,
+                                               self.session.model, self)
+        self.tools.controller = self.controller
+        c = self.controller
+        c.frame_loaded.connect(self._on_frame_loaded)
+        c.changed.connect(self._schedule_redraw)
+        c.status_changed.connect(self._on_status_changed)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.click_to_mask.connect(self._on_click_to_mask)
+        c.current_object_changed.connect(lambda _: self._schedule_redraw())
+        self.session.frames_added.connect(self._on_frames_added)
+        self.session.listed.connect(self._on_listed)
+        self.session.scan_progress.connect(self._on_scan_progress)
+        self.session.scan_finished.connect(self._on_scan_finished)
+        self._select_source = plan.select
+        self.frame_list.clear()
+        self.setWindowTitle(f"SonoClick — {self._project_title(plan.project_dir)}")
+        self.recent.add(plan.project_dir)
+        self.session.start(plan.sources)
+        return True
+
+    @staticmethod
+    def _project_title(project_dir: Path) -> str:
+        return str(project_dir.parent if project_dir.name == ".sonoclick" else project_dir)
+
+    def _remember_frame(self) -> None:
+        if self.session is not None and self.controller is not None and self.controller.current_frame_id is not None:
+            self.session.remember_frame(self.controller.current_frame_id)
+
+    def close_project(self) -> None:
+        if self.session is None:
+            return
+        self.cine.set_playing(False)
+        self._remember_timer.stop()
+        self._remember_frame()
+        if self.controller is not None:
+            self.controller.finish()
+            self.controller.deleteLater()
+        self.session.close()
+        self.session.deleteLater()
+        self.session = self.controller = self.tools.controller = None
+        self._loaded = None
+        self.view.set_frame(None)
+        self.frame_list.clear()
+
+    def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+        self.close_project()
+        for dialog in self._dialogs.values():
+            dialog.close()
+        super().closeEvent(event)
+
+    @property
+    def idle(self) -> bool:
+        """No scan, load, engine computation or write in progress (tests wait for this)."""
+        return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle)
+
+    # ----- project events ------------------------------------------------------------------------------
+    def _on_frames_added(self, records: list, statuses: dict) -> None:
+        self.frame_list.add_frames(records, statuses)
+        if self.controller is not None and self.controller.current_frame_id is None and records:
+            wanted = [r for r in records if self._select_source is not None and r.source == self._select_source]
+            if wanted or self._select_source is None or not (self.session and self.session.scanning):
+                first = wanted[0] if wanted else next((r for r in records if r.readable), records[0])
+                self.show_frame(first.id)
+
+    def _on_listed(self) -> None:
+        if self.session is None or self.controller is None or self.controller.current_frame_id is not None:
+            return
+        ids = self.frame_list.frame_ids()
+        if not ids:
+            return
+        last = self.session.store.get_setting(LAST_FRAME_SETTING)
+        if self._select_source is None:
+            self.show_frame(last if last in ids else ids[0])
+        else:
+            for fid in ids:
+                record = self.frame_list.record(fid)
+                if record is not None and record.source == self._select_source:
+                    self.show_frame(fid)
+                    return
+
+    def _on_scan_progress(self, done: int, total: int) -> None:
+        self.frame_list.scanning_text = f"Reading files: {done} / {total}" if done < total else ""
+
+    def _on_scan_finished(self) -> None:
+        self.frame_list.scanning_text = ""
+        self.frame_list.add_frames([], {})
+        if self.controller is not None and self.controller.current_frame_id is None:
+            ids = self.frame_list.frame_ids()
+            if ids:
+                self.show_frame(ids[0])
+            else:
+                self.view.show_message("No frames found in this folder")
+
+    def _on_status_changed(self, frame_id: int, status: DisplayStatus) -> None:
+        self.frame_list.set_status(frame_id, status)
+        if self.controller is not None and frame_id == self.controller.current_frame_id:
+            self._update_frame_label()
+
+    # ----- navigation ----------------------------------------------------------------------------------
+    def show_frame(self, frame_id: int) -> None:
+        if self.controller is None:
+            return
+        self.frame_list.select(frame_id)
+        self.controller.show_frame(frame_id)
+        self._remember_timer.start()  # saved once navigation pauses, not on every step
+
+    def step_frame(self, delta: int) -> None:
+        """The next/previous readable frame in the list as filtered."""
+        if self.controller is None:
+            return
+        order = [f for f in self.frame_list.visible_ids()
+                 if self.frame_list.status(f) != DisplayStatus.UNREADABLE or f == self.controller.current_frame_id]
+        if not order:
+            return
+        current = self.controller.current_frame_id
+        if current in order:
+            index = order.index(current) + delta
+        else:
+            index = 0 if delta > 0 else len(order) - 1
+        if 0 <= index < len(order) and order[index] != current:
+            self.show_frame(order[index])
+
+    def next_unlabelled(self) -> None:
+        if self.controller is None:
+            return
+        ids = self.frame_list.frame_ids()
+        current = self.controller.current_frame_id
+        start = ids.index(current) + 1 if current in ids else 0
+        for fid in ids[start:] + ids[:start]:
+            status = self.frame_list.status(fid)
+            if status is not None and status.needs_work and fid != current:
+                self.show_frame(fid)
+                return
+        self.statusBar().showMessage("Every frame has a human annotation", 6000)
+
+    # ----- the shown frame -----------------------------------------------------------------------------
+    def _on_frame_loaded(self, loaded: LoadedFrame) -> None:
+        previous = self._loaded
+        self._loaded = loaded
+        self.view.set_frame(loaded)
+        if loaded.readable:
+            same_source = previous is not None and previous.record.path == loaded.record.path
+            if not (same_source and self._manual_levels_source == loaded.record.path):
+                self._manual_levels_source = None
+                self._levels = loaded.levels
+            self.view.set_levels(*self._levels)
+            self.panel.show_levels(*self._levels)
+        else:
+            self.frame_list.mark_unreadable(loaded.record.id, loaded.error or "cannot be read")
+        self.frame_list.select(loaded.record.id)
+        self.cine.set_frames(self.frame_list.source_frames(loaded.record.id), loaded.record.id)
+        self._update_frame_label()
+        self._schedule_redraw()
+
+    def _update_frame_label(self) -> None:
+        loaded = self._loaded
+        if loaded is None:
+            self.frame_label.setText("")
+            return
+        r = loaded.record
+        status = self.frame_list.status(r.id)
+        size = f"{r.width}×{r.height}" if r.width else "?"
+        spacing = (f"{r.spacing_mm[1]:.3f}×{r.spacing_mm[0]:.3f} mm/px" if r.spacing_mm else "spacing unknown")
+        self.frame_label.setText(f"{self.frame_list.frame_name(r.id)}  ·  {size}  ·  {spacing}  ·  "
+                                 f"{status.value if status else ''}")
+
+    def _schedule_redraw(self) -> None:
+        self._redraw_timer.start()
+
+    def _redraw(self) -> None:
+        c = self.controller
+        if c is None or self._loaded is None or c.current is None:
+            return
+        objects = c.display()
+        spacing = self._loaded.record.spacing_mm
+        confidence = c.confidence_labels() if self.panel.confidence.isChecked() else None
+        self.view.draw(objects, spacing, self.panel.opacity.value() / 100.0, self.panel.show_masks.isChecked(),
+                       confidence)
+        self.panel.show_nodules(objects, spacing)
+        self._fill_object_box(c)
+        frame = c.current
+        self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points))
+        self.actions["redo"].setEnabled(frame.committed.can_redo)
+        self.frame_displayed.emit(frame.frame_id)
+
+    def _fill_object_box(self, c: AnnotationController) -> None:
+        ids = c.object_ids()
+        self.object_box.blockSignals(True)
+        self.object_box.clear()
+        for oid in ids:
+            self.object_box.addItem(f"Nodule {oid + 1}", oid)
+        self.object_box.setCurrentIndex(ids.index(c.current_object))
+        self.object_box.blockSignals(False)
+
+    def _on_object_chosen(self, index: int) -> None:
+        if self.controller is not None and index >= 0:
+            self.controller.set_current_object(int(self.object_box.itemData(index)))
+
+    def _on_click_to_mask(self, seconds: float) -> None:
+        self.timing_label.setText(f"click → mask {seconds * 1000:.0f} ms")
+        self.last_click_to_mask = seconds
+
+    def _on_hover(self, x: float, y: float) -> None:
+        value = self.view.pixel_value(x, y)
+        self.cursor_label.setText("" if value is None else f"x {x:.0f}  y {y:.0f}  value {value}")
+
+    # ----- tools and display ---------------------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.tools.set_tool(tool)
+
+    def _on_tool_changed(self, tool: Tool) -> None:
+        self.actions[tool.value].setChecked(True)
+        hints = {
+            Tool.CALIPERS: "Calipers: click both ends of the long axis, then of the short axis",
+            Tool.CLICKS: "Clicks: left = nodule, right = background",
+            Tool.BRUSH: "Brush: drag to paint the current nodule (right drag erases)",
+            Tool.ERASER: "Eraser: drag to erase from the current nodule",
+        }
+        self.statusBar().showMessage(hints[tool], 6000)
+
+    def _with_controller(self, action: object) -> None:
+        if self.controller is not None:
+            action(self.controller)  # type: ignore[operator]
+
+    def _set_levels_manually(self, low: float, high: float) -> None:
+        self._levels = (low, high)
+        self._manual_levels_source = self._loaded.record.path if self._loaded else None
+        self.view.set_levels(low, high)
+
+    def _reset_levels(self) -> None:
+        if self._loaded is not None and self._loaded.readable:
+            self._manual_levels_source = None
+            self._levels = self._loaded.levels
+            self.view.set_levels(*self._levels)
+            self.panel.show_levels(*self._levels)
+
+    def _window_level_drag(self, phase: str, dx: float, dy: float) -> None:
+        """Right drag: horizontal changes the window width (x2 per 150 px), vertical moves its centre."""
+        if phase == "start" or self._drag_levels is None:
+            self._drag_levels = self._levels
+        low, high = self._drag_levels
+        width = max((high - low) * float(np.exp(dx / 150.0 * np.log(2))), 1.0)
+        centre = (high + low) / 2 - dy * (high - low) / 300.0
+        self._set_levels_manually(centre - width / 2, centre + width / 2)
+        self.panel.show_levels(*self._levels)
+        if phase == "finish":
+            self._drag_levels = None
+
+    # ----- dialogs and files ---------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        dialog = self._dialogs.get("help") or ShortcutsDialog(self)
+        self._dialogs["help"] = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def show_export_dialog(self) -> ExportDialog | None:
+        if self.session is None:
+            self.statusBar().showMessage("Open a project first", 6000)
+            return None
+        dialog = self._dialogs.get("export")
+        if not isinstance(dialog, ExportDialog) or dialog.parent() is None or getattr(dialog, "_session", None) \
+                is not self.session:
+            dialog = ExportDialog(self.session, lambda: self.controller.current_frame_id if self.controller else None,
+                                  lambda: self.controller.current_object if self.controller else 0,
+                                  self._after_import, self)
+            self._dialogs["export"] = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _after_import(self, frame_ids: list[int]) -> None:
+        if self.session is None or self.controller is None:
+            return
+        for fid in frame_ids:
+            self.controller.reload(fid)
+        session = self.session
+        session.jobs.submit(lambda: list_frames(session.store)[1],
+                            lambda statuses: [self.frame_list.set_status(f, s) for f, s in statuses.items()])
+
+    def _ask_open_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of frames or a project")
+        if folder:
+            self.open_path(folder)
+
+    def _ask_open_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a frame file", "",
+            "Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.dicom *.avi *.mp4 *.mov *.mkv);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = self.recent.load()
+        if not entries:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for project in entries:
+            action = self.recent_menu.addAction(self._project_title(project))
+            action.triggered.connect(lambda _=False, p=project: self.open_path(p))

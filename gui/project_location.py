@@ -1,0 +1,94 @@
+"""Where the project for an opened path lives, and which files of a folder are frames.
+
+Decision: a project belongs to a folder of frames and lives beside them in `<folder>/.sonoclick/` (the store keeps
+frame paths relative to it, so the folder can be moved or shared with its annotations). Opening a single file uses
+the project of its folder and adds that file. When the folder is not writable (a CD, a read-only share) the project
+goes to `<data dir>/projects/<folder name>-<hash of its path>/` instead, found again the same way next time. An
+explicit project folder (`--project DIR`) overrides both. Frames are only ever read.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from core.store import DB_NAME
+from gui.paths import data_dir
+
+PROJECT_SUBFOLDER = ".sonoclick"
+FRAME_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | {".dcm", ".dicom", ".dic"}
+SOURCE_FOLDER_SETTING = "gui.source_folder"
+
+
+@dataclass(frozen=True)
+class OpenPlan:
+    """What opening a path means: which project folder, whether it already exists, and which files to add."""
+
+    project_dir: Path
+    exists: bool
+    source_folder: Path | None = None  # the folder of frames the project belongs to (rescanned on open)
+    sources: list[Path] = field(default_factory=list)  # files to add now
+    select: Path | None = None  # the file to show first
+
+
+def is_project(folder: str | Path) -> bool:
+    return (Path(folder) / DB_NAME).is_file()
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def _looks_like_dicom(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
+
+
+def list_frame_files(folder: str | Path) -> list[Path]:
+    """Files of `folder` (not its subfolders) that are frame sources by suffix, or suffix-less DICOM, in natural
+    order; hidden files are skipped. Unreadable ones are included: the store records why they fail."""
+    root = Path(folder)
+    found = []
+    for entry in root.iterdir():
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        suffix = entry.suffix.lower()
+        if suffix in FRAME_SUFFIXES or (suffix == "" and _looks_like_dicom(entry)):
+            found.append(entry)
+    return sorted(found, key=_natural_key)
+
+
+def _writable(folder: Path) -> bool:
+    target = folder / PROJECT_SUBFOLDER
+    return os.access(target if target.exists() else folder, os.W_OK)
+
+
+def default_project_dir(data_folder: str | Path) -> Path:
+    """`<folder>/.sonoclick`, or a per-folder project under the user's data dir when the folder is read-only."""
+    folder = Path(os.path.abspath(data_folder))
+    if _writable(folder):
+        return folder / PROJECT_SUBFOLDER
+    digest = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:10]
+    return data_dir() / "projects" / f"{folder.name or 'root'}-{digest}"
+
+
+def plan_open(path: str | Path, project_dir: str | Path | None = None) -> OpenPlan:
+    """Decide what opening `path` (project folder, folder of frames, or one frame file) does. FileNotFoundError
+    when it does not exist."""
+    target = Path(os.path.abspath(path))
+    if not target.exists():
+        raise FileNotFoundError(f"{target}: no such file or folder")
+    if target.is_dir() and is_project(target):
+        return OpenPlan(target, exists=True)
+    if target.is_dir():
+        folder, sources, select = target, list_frame_files(target), None
+    else:
+        folder, sources, select = target.parent, [target], target
+    chosen = Path(os.path.abspath(project_dir)) if project_dir else default_project_dir(folder)
+    return OpenPlan(chosen, is_project(chosen), folder if target.is_dir() else None, sources, select)

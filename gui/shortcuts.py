@@ -1,0 +1,67 @@
+"""Every keyboard shortcut in one table (the main window builds its actions from it) and the help dialog (?)."""
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+# action name -> (keys, description). The first key is the one shown in menus and tooltips.
+SHORTCUTS: dict[str, tuple[list[str], str]] = {
+    "calipers": (["C"], "Caliper tool: two clicks for the long axis, two for the short axis; drag an end to move it"),
+    "clicks": (["K"], "Click tool: left click = nodule, right click = background"),
+    "brush": (["B"], "Brush: paint into the current nodule's mask"),
+    "eraser": (["E"], "Eraser: erase from the current nodule's mask"),
+    "brush_smaller": (["["], "Smaller brush"),
+    "brush_larger": (["]"], "Larger brush"),
+    "new_object": (["O"], "New nodule on this frame"),
+    "delete_object": (["Delete", "Backspace"], "Delete the current nodule (points and mask)"),
+    "accept": (["Return", "Enter"], "Accept the mask(s) of this frame"),
+    "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
+    "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
+    "next": (["N", "Right", "Down"], "Next frame (in the list as filtered)"),
+    "previous": (["P", "Left", "Up"], "Previous frame"),
+    "next_unlabelled": (["U"], "Next frame without a human annotation"),
+    "toggle_overlay": (["Space"], "Show / hide the masks"),
+    "toggle_confidence": (["H"], "Show / hide confident and uncertain regions"),
+    "play": (["Shift+Space"], "Play / pause a cine loop or video"),
+    "fit": (["F"], "Fit the frame to the window"),
+    "export": (["Ctrl+E"], "Export and import"),
+    "open_folder": (["Ctrl+O"], "Open a folder of frames (or a project)"),
+    "open_file": (["Ctrl+Shift+O"], "Open an image, DICOM or video file"),
+    "help": (["?", "F1"], "This help"),
+    "quit": (["Ctrl+Q"], "Quit (everything is already saved)"),
+}
+
+MOUSE_HELP = [
+    ("Wheel", "Zoom at the mouse"),
+    ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
+    ("Right drag", "Window / level (horizontal = width, vertical = centre)"),
+    ("Right click", "Background click (caliper and click tools): removes that region from the mask"),
+]
+
+
+def keys_text(name: str) -> str:
+    return " / ".join(SHORTCUTS[name][0])
+
+
+class ShortcutsDialog(QtWidgets.QDialog):
+    """Non-modal: it can stay open beside the frame while annotating."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SonoClick shortcuts")
+        self.setModal(False)
+        rows = [(keys_text(name), text) for name, (_, text) in SHORTCUTS.items()] + MOUSE_HELP
+        table = QtWidgets.QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        for row, (keys, text) in enumerate(rows):
+            table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
+            table.setItem(row, 1, QtWidgets.QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        close = QtWidgets.QPushButton("Close")
+        close.clicked.connect(self.close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(table)
+        layout.addWidget(close, 0, QtCore.Qt.AlignRight)
+        self.resize(640, 620)
