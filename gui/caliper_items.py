@@ -102,9 +102,17 @@ class AnnotationLayer:
         outward = np.subtract(end, other) / np.maximum(np.asarray(pixel, float), 1e-9)  # in screen pixels
         length = float(np.hypot(*outward)) or 1.0
         ux, uy = outward / length
-        item.setAnchor((0.5 - 0.5 * ux, 0.5 - 0.5 * uy))
+        anchor = np.array([0.5 - 0.5 * ux, 0.5 - 0.5 * uy])
+        item.setAnchor(tuple(anchor))
         gap = style.LABEL_GAP_PX
-        item.setPos(end[0] + ux * gap * pixel[0], end[1] + uy * gap * pixel[1])
+        pos = np.array([end[0] + ux * gap * pixel[0], end[1] + uy * gap * pixel[1]])
+        # keep the whole label inside the visible area (a nodule at the frame's edge)
+        size = np.array([item.textItem.boundingRect().width(), item.textItem.boundingRect().height()]) * pixel
+        visible = self._box.viewRect()
+        low = np.array([visible.left(), visible.top()]) + anchor * size
+        high = np.array([visible.right(), visible.bottom()]) - (1 - anchor) * size
+        pos = np.clip(pos, low, np.maximum(low, high))
+        item.setPos(float(pos[0]), float(pos[1]))
 
     def _draw_calipers(self, obj: ObjectDisplay, spacing_mm: tuple[float, float] | None, numbered: bool) -> None:
         ends = obj.caliper_ends

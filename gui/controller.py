@@ -409,7 +409,6 @@ class AnnotationController(QtCore.QObject):
                     live = frame.live_masks.get(obj)
                     if live is not None and (live_seq is None or live[0] <= live_seq):
                         del frame.live_masks[obj]
-                self._labels = None
             self.status_changed.emit(commit.frame_id, snapshot.status(record))
             if commit.frame_id == self._current_id:
                 self.changed.emit()
@@ -459,7 +458,6 @@ class AnnotationController(QtCore.QObject):
                 cached.reset_to_committed()
                 self.status_changed.emit(frame_id, snapshot.status(cached.loaded.record))
             self._generations[frame_id] = self._generations.get(frame_id, 0) + 1
-            self._labels = None
             if not changed:
                 self.message.emit(nothing)
             if frame_id == self._current_id:

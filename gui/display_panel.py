@@ -10,10 +10,6 @@ from gui.editor_frame import ObjectDisplay
 KIND_TEXT = {"accepted": "accepted", "draft": "draft (Enter accepts)", "predicted": "model prediction", "": "no mask"}
 
 
-def _swatch(rgb: tuple[int, int, int], text: str) -> str:
-    return f'<span style="color: rgb{rgb}; font-size: 14pt;">&#9632;</span>&nbsp;{text}'
-
-
 class DisplayPanel(QtWidgets.QWidget):
     overlay_toggled = QtCore.pyqtSignal(bool)
     opacity_changed = QtCore.pyqtSignal(float)
@@ -64,36 +60,44 @@ class DisplayPanel(QtWidgets.QWidget):
             box.setMinimumWidth(56)
             box.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
         self.window_box.setMinimum(1)
-        reset = QtWidgets.QPushButton("Reset")
+        reset = QtWidgets.QToolButton()
+        reset.setText("Reset")
+        reset.setToolTip("Back to the frame's own window / level")
         reset.setFocusPolicy(QtCore.Qt.NoFocus)
-        reset.setSizePolicy(QtWidgets.QSizePolicy.Maximum, QtWidgets.QSizePolicy.Fixed)
         grid.addWidget(QtWidgets.QLabel("W"), 0, 0)
         grid.addWidget(self.window_box, 0, 1)
         grid.addWidget(QtWidgets.QLabel("C"), 0, 2)
         grid.addWidget(self.level_box, 0, 3)
-        grid.addWidget(reset, 1, 0, 1, 4, QtCore.Qt.AlignRight)
-        layout.addWidget(self._group("Window / level (right-drag)", levels))
+        grid.addWidget(reset, 1, 3, QtCore.Qt.AlignRight)
+        layout.addWidget(self._group("Window / level", levels))
 
         self.brush = QtWidgets.QSpinBox()
         self.brush.setRange(1, 60)
         self.brush.setValue(6)
         self.brush.setSuffix(" px")
-        brush_box = QtWidgets.QWidget()
-        brush_form = QtWidgets.QFormLayout(brush_box)
-        brush_form.setContentsMargins(0, 0, 0, 0)
-        brush_form.addRow("Radius  [ ]", self.brush)
-        layout.addWidget(self._group("Brush / eraser", brush_box))
+        self.brush.setPrefix("radius ")
+        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
+        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
 
-        legend = QtWidgets.QLabel("<br>".join([
-            _swatch(style.MASK_DRAFT, "draft mask"),
-            _swatch(style.MASK_ACCEPTED, "accepted mask"),
-            _swatch(style.MASK_PREDICTED, "model prediction"),
-            _swatch(style.CALIPER_LONG, "long axis (L)"),
-            _swatch(style.CALIPER_SHORT, "short axis (S)"),
-            _swatch(style.CLICK_POSITIVE, "nodule click"),
-            _swatch(style.CLICK_NEGATIVE, "background click"),
-        ]))
-        legend.setTextFormat(QtCore.Qt.RichText)
+        legend = QtWidgets.QWidget()
+        legend_grid = QtWidgets.QGridLayout(legend)
+        legend_grid.setContentsMargins(0, 0, 0, 0)
+        legend_grid.setVerticalSpacing(2)
+        legend_grid.setHorizontalSpacing(4)
+        legend.setStyleSheet("QLabel { font-size: 9pt; }")
+        entries = [
+            (style.MASK_DRAFT, "draft"), (style.MASK_ACCEPTED, "accepted"),
+            (style.MASK_PREDICTED, "predicted"), (style.CALIPER_LONG, "long axis"),
+            (style.CALIPER_SHORT, "short axis"), (style.CLICK_POSITIVE, "nodule click"),
+            (style.CLICK_NEGATIVE, "background"), (style.CONFIDENT_NODULE, "confident"),
+            (style.UNCERTAIN, "uncertain"),
+        ]
+        for i, (rgb, text) in enumerate(entries):
+            swatch = QtWidgets.QLabel()
+            swatch.setFixedSize(11, 11)
+            swatch.setStyleSheet(f"background-color: rgb{rgb}; border: 1px solid #111;")
+            legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
+            legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
         layout.addWidget(self._group("Legend", legend))
         layout.addStretch(1)
 

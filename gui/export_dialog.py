@@ -12,6 +12,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.errors import SonoClickError
 from core.project_io import ExportSummary, export_names, export_project, import_mask, import_point_json
 from core.store import ProjectStore
+from gui.drafts import draft_objects
 from gui.project_session import ProjectSession
 from gui.undo_groups import record_group
 
@@ -40,6 +41,11 @@ def import_folder(store: ProjectStore, folder: Path) -> tuple[list[int], list[st
     return changed, problems
 
 
+def count_draft_frames(store: ProjectStore) -> int:
+    """Frames with at least one mask that is still a draft (worker thread)."""
+    return sum(1 for r in store.accepted_frames() if draft_objects(store, r.id, store.masks(r.id)))
+
+
 class ExportDialog(QtWidgets.QDialog):
     finished_work = QtCore.pyqtSignal(str)  # a line describing the outcome (tests wait for it)
 
@@ -63,11 +69,15 @@ class ExportDialog(QtWidgets.QDialog):
         export_box = QtWidgets.QGroupBox("Export every annotated frame")
         export_layout = QtWidgets.QVBoxLayout(export_box)
         export_layout.addLayout(row)
-        explain = QtWidgets.QLabel("Writes masks/<name>.png (0 / 255), labels/<name>.json (HCL-HRL point JSON: long "
-                                   "axis, then short axis, per nodule) and measurements.csv (mm when the spacing "
-                                   "is known).")
-        explain.setWordWrap(True)
+        explain = QtWidgets.QLabel("Writes, for every frame with calipers or a mask:\n"
+                                   "  masks/<name>.png — the mask, 0 / 255\n"
+                                   "  labels/<name>.json — HCL-HRL point JSON (long axis, then short axis)\n"
+                                   "  measurements.csv — both axes per nodule, in mm when the spacing is known")
         export_layout.addWidget(explain)
+        self.drafts_note = QtWidgets.QLabel("")
+        self.drafts_note.setWordWrap(True)
+        self.drafts_note.setStyleSheet("color: #f5c400;")
+        export_layout.addWidget(self.drafts_note)
         export_layout.addWidget(self.export_button, 0, QtCore.Qt.AlignRight)
 
         import_box = QtWidgets.QGroupBox("Import")
@@ -87,7 +97,7 @@ class ExportDialog(QtWidgets.QDialog):
         layout.addWidget(import_box)
         layout.addWidget(self.log, 1)
         layout.addWidget(close, 0, QtCore.Qt.AlignRight)
-        self.resize(560, 480)
+        self.resize(600, 520)
 
         browse.clicked.connect(self._browse)
         self.export_button.clicked.connect(lambda: self.export_to(Path(self.folder_edit.text())))
@@ -95,6 +105,15 @@ class ExportDialog(QtWidgets.QDialog):
         self.import_mask_button.clicked.connect(lambda: self._pick_and_import("Masks (*.png *.tif *.tiff)", "mask"))
         self.import_folder_button.clicked.connect(self._pick_folder_and_import)
         close.clicked.connect(self.close)
+
+    def showEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._session.jobs.submit(lambda: count_draft_frames(self._session.store), self._show_drafts)
+
+    def _show_drafts(self, count: int) -> None:
+        self.drafts_note.setText(
+            f"{count} frame{'s have' if count != 1 else ' has'} a draft mask not yet accepted (Enter); "
+            "the export includes it." if count else "")
 
     def _say(self, text: str) -> None:
         self.log.appendPlainText(text)

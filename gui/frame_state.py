@@ -112,12 +112,18 @@ class Commit:
                 store.clear_object(self.frame_id, object_id)
                 steps += 1
             for object_id, (mask, provenance) in self.draft_masks.items():
+                if not mask.any():  # nothing left of the nodule: no mask rather than an empty one
+                    if object_id in store.masks(self.frame_id):
+                        store.delete_mask(self.frame_id, object_id)
+                        steps += 1
+                    continue
                 store.set_mask(self.frame_id, object_id, mask, provenance)
                 mark_draft(store, self.frame_id, object_id)
                 steps += 1
             for object_id, (mask, provenance) in self.accepted_masks.items():
-                store.set_mask(self.frame_id, object_id, mask, provenance)
-                steps += 1
+                if mask.any():
+                    store.set_mask(self.frame_id, object_id, mask, provenance)
+                    steps += 1
         finally:
             record_group(store, self.frame_id, steps)
         return read_annotations(store, self.frame_id)

@@ -184,18 +184,23 @@ class FrameView(pg.GraphicsView):
             self.annotations.clear()
             return
         layers = []
+        if confidence is not None:
+            opacity_masks = 0.0  # outlines only, so the certainty colours underneath stay readable
+        else:
+            opacity_masks = opacity
         if show_masks:
             # drafts drawn last so the one being edited is on top
             order = {"predicted": 0, "accepted": 1, "draft": 2}
             for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), o.current)):
                 if obj.mask is not None:
                     layers.append((obj.mask, MASK_COLOURS[obj.mask_kind]))
-        key = (opacity, [(id(mask), rgb) for mask, rgb in layers], id(confidence))
+        key = (opacity, opacity_masks, [(id(mask), rgb) for mask, rgb in layers], id(confidence))
         if key != self._overlay_key:  # the overlays are rebuilt only when a mask or the opacity changed
             self._overlay_key = key
             self._overlay_refs = (layers, confidence)  # keeps the ids in `key` from being reused
             if layers:
-                self.mask_item.setImage(mask_overlay(self._shape, layers, opacity), autoLevels=False, levels=None)
+                self.mask_item.setImage(mask_overlay(self._shape, layers, opacity_masks), autoLevels=False,
+                                        levels=None)
             else:
                 self.mask_item.clear()
             if confidence is not None and confidence.mask.shape == self._shape:

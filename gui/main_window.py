@@ -19,7 +19,7 @@ from gui.frame_list import FrameList
 from gui.frame_loader import LoadedFrame
 from gui.frame_view import FrameView
 from gui.project_location import OpenPlan, plan_open
-from gui.project_session import LAST_FRAME_SETTING, ProjectSession, list_frames, open_store
+from gui.project_session import ProjectSession, list_frames, open_store
 from gui.recent import RecentProjects
 from gui.shortcuts import SHORTCUTS, ShortcutsDialog, keys_text
 from gui.status import DisplayStatus
@@ -96,6 +96,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.levels_changed.connect(self._set_levels_manually)
         self.panel.levels_reset.connect(self._reset_levels)
         self.panel.brush_changed.connect(self.tools.set_brush_radius)
+        for box in (self.panel.window_box, self.panel.level_box, self.panel.brush):
+            box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
+        self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
         self.set_tool(Tool.CALIPERS)
 
@@ -278,29 +281,30 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle)
 
     # ----- project events ------------------------------------------------------------------------------
+    def _first_to_show(self, records: list, last_frame: int | None = None) -> int | None:
+        """The opened file's first frame, else the frame shown last time, else the first readable one."""
+        if self._select_source is not None:
+            wanted = [r.id for r in records if r.source == self._select_source]
+            return wanted[0] if wanted else None
+        ids = [r.id for r in records]
+        if last_frame in ids:
+            return last_frame
+        return next((r.id for r in records if r.readable), None)
+
     def _on_frames_added(self, records: list, statuses: dict) -> None:
         self.frame_list.add_frames(records, statuses)
         if self.controller is not None and self.controller.current_frame_id is None and records:
-            wanted = [r for r in records if self._select_source is not None and r.source == self._select_source]
-            if wanted or self._select_source is None or not (self.session and self.session.scanning):
-                first = wanted[0] if wanted else next((r for r in records if r.readable), records[0])
-                self.show_frame(first.id)
+            first = self._first_to_show(records)
+            if first is not None:
+                self.show_frame(first)
 
-    def _on_listed(self) -> None:
-        if self.session is None or self.controller is None or self.controller.current_frame_id is not None:
+    def _on_listed(self, last_frame: int | None) -> None:
+        if self.controller is None or self.controller.current_frame_id is not None:
             return
-        ids = self.frame_list.frame_ids()
-        if not ids:
-            return
-        last = self.session.store.get_setting(LAST_FRAME_SETTING)
-        if self._select_source is None:
-            self.show_frame(last if last in ids else ids[0])
-        else:
-            for fid in ids:
-                record = self.frame_list.record(fid)
-                if record is not None and record.source == self._select_source:
-                    self.show_frame(fid)
-                    return
+        records = [self.frame_list.record(f) for f in self.frame_list.frame_ids()]
+        first = self._first_to_show([r for r in records if r is not None], last_frame)
+        if first is not None:
+            self.show_frame(first)
 
     def _on_scan_progress(self, done: int, total: int) -> None:
         self.frame_list.scanning_text = f"Reading files: {done} / {total}" if done < total else ""
@@ -310,8 +314,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frame_list.add_frames([], {})
         if self.controller is not None and self.controller.current_frame_id is None:
             ids = self.frame_list.frame_ids()
+            readable = [f for f in ids if self.frame_list.status(f) != DisplayStatus.UNREADABLE]
             if ids:
-                self.show_frame(ids[0])
+                self.show_frame((readable or ids)[0])
             else:
                 self.view.show_message("No frames found in this folder")
 

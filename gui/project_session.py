@@ -48,7 +48,7 @@ def open_store(plan: OpenPlan) -> ProjectStore:
 
 class ProjectSession(QtCore.QObject):
     frames_added = QtCore.pyqtSignal(list, dict)  # records, their statuses
-    listed = QtCore.pyqtSignal()  # the frames already in the project are listed
+    listed = QtCore.pyqtSignal(object)  # the frames already in the project are listed; the last frame shown
     scan_progress = QtCore.pyqtSignal(int, int)  # files done, files in all
     scan_finished = QtCore.pyqtSignal()
 
@@ -76,14 +76,19 @@ class ProjectSession(QtCore.QObject):
 
     def start(self, sources: list[Path]) -> None:
         """List the project's frames, then add `sources` (and any new file of its folder of frames)."""
-        self.jobs.submit(lambda: list_frames(self.store), lambda result: self._on_listed(result, sources))
 
-    def _on_listed(self, result: tuple[list[FrameRecord], dict[int, DisplayStatus]], sources: list[Path]) -> None:
-        records, statuses = result
+        def work() -> tuple:
+            records, statuses = list_frames(self.store)
+            folder = self.store.get_setting(SOURCE_FOLDER_SETTING)
+            return records, statuses, Path(folder) if folder else None, self.store.get_setting(LAST_FRAME_SETTING)
+
+        self.jobs.submit(work, lambda result: self._on_listed(result, sources))
+
+    def _on_listed(self, result: tuple, sources: list[Path]) -> None:
+        records, statuses, folder, last_frame = result
         self.frames_added.emit(records, statuses)
-        self.listed.emit()
-        folder = self.store.get_setting(SOURCE_FOLDER_SETTING)
-        self._scan(sources, Path(folder) if folder else None)
+        self.listed.emit(last_frame)
+        self._scan(sources, folder)
 
     def _scan(self, sources: list[Path], folder: Path | None) -> None:
         self.scanning = True

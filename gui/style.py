@@ -7,7 +7,7 @@ MASK_ACCEPTED = (80, 220, 100)
 MASK_DRAFT = (60, 180, 255)
 MASK_PREDICTED = (235, 80, 235)
 # Confident / uncertain regions (HCL-HRL labels).
-CONFIDENT_NODULE = (80, 220, 100)
+CONFIDENT_NODULE = (0, 200, 190)  # teal: not to be mistaken for an accepted (green) mask
 UNCERTAIN = (255, 200, 40)
 # Calipers: long axis yellow, short axis orange, as on most scanners; drawn over a dark outline.
 CALIPER_LONG = (255, 230, 0)
