@@ -15,7 +15,7 @@ from core.click_influence import click_influence, gradient_cost
 from core.clicker import Click
 from core.crop import Crop
 from core.graphcut import graph_cut_bounded
-from core.segmenter import INTENSITY_WEIGHT, intensity_logit, probability_logit, shape_prior_logit
+from core.segmenter import INTENSITY_WEIGHT, MODEL_WEIGHT, intensity_logit, probability_logit, shape_prior_logit
 
 CLICK_WEIGHT = 10.0  # logit added at a click's centre, fading with geodesic distance
 SEED_RADIUS = 2  # clicked discs are hard constraints
@@ -45,7 +45,7 @@ class InteractionSession:
         self.shape = image.shape[:2]
         self.smoothed = cv2.GaussianBlur(image, (0, 0), 1.0)
         self.cost = gradient_cost(self.smoothed)
-        self.model_logit = None if probability is None else probability_logit(probability)
+        self.model_logit = None if probability is None else MODEL_WEIGHT * probability_logit(probability)
         self.model_mask = np.zeros(self.shape, bool) if probability is None else probability > 0.5
         self._influences: dict[Click, _ClickCache] = {}
         self._history: list[_State] = []
@@ -103,7 +103,7 @@ class InteractionSession:
         if calipers is not None:
             return max(0.6 * calipers.short_axis_px, 6.0)
         if self.model_mask.any():
-            return float(np.clip(0.35 * np.sqrt(self.model_mask.sum()), 6.0, 60.0))
+            return float(np.clip(0.8 * np.sqrt(self.model_mask.sum()), 6.0, 150.0))
         return DEFAULT_REACH
 
     def _influence(self, click: Click, reach: float) -> _ClickCache:
