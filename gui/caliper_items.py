@@ -26,7 +26,7 @@ def _pen(rgb: tuple[int, int, int], width: float, style_: QtCore.Qt.PenStyle = Q
     return pen
 
 
-class _Pool:
+class Pool:
     """Graphics items of one kind, reused from one redraw to the next (creating items is the slow part)."""
 
     def __init__(self, box: pg.ViewBox, make: Callable[[], QtWidgets.QGraphicsItem], z: float) -> None:
@@ -60,9 +60,9 @@ class AnnotationLayer:
         self._font = QtGui.QFont()
         self._font.setPointSize(style.LABEL_POINT_SIZE)
         self._font.setBold(True)
-        self._curves = _Pool(view_box, pg.PlotCurveItem, 20)
-        self._labels = _Pool(view_box, self._make_label, 30)
-        self._markers = _Pool(view_box, pg.ScatterPlotItem, 25)
+        self._curves = Pool(view_box, pg.PlotCurveItem, 20)
+        self._labels = Pool(view_box, self._make_label, 30)
+        self._markers = Pool(view_box, pg.ScatterPlotItem, 25)
         self._spots: list[dict] = []
 
     def _make_label(self) -> pg.TextItem:
@@ -118,7 +118,7 @@ class AnnotationLayer:
         ends = obj.caliper_ends
         if not ends:
             return
-        width = 2.0 if obj.current else 1.5
+        width = 1.6 if obj.current else 1.2
         prefix = f"#{obj.object_id + 1} " if numbered else ""
         long_ends = [ends[k] for k in CALIPER_ORDER[:2] if k in ends]
         short_ends = [ends[k] for k in CALIPER_ORDER[2:] if k in ends]
@@ -132,7 +132,7 @@ class AnnotationLayer:
             self._label(f"{prefix}S {format_length(*short_ends, spacing_mm)}", lower, upper, style.CALIPER_SHORT)
         for kind, (x, y) in ends.items():
             rgb = style.CALIPER_LONG if kind in (PointKind.LONG_1, PointKind.LONG_2) else style.CALIPER_SHORT
-            self._spots.append({"pos": (x, y), "symbol": "+", "size": 17 if obj.current else 14,
+            self._spots.append({"pos": (x, y), "symbol": "+", "size": 14 if obj.current else 11,
                                 "pen": pg.mkPen(style.CALIPER_OUTLINE, width=1.2), "brush": pg.mkBrush(*rgb)})
 
     def _draw_clicks(self, obj: ObjectDisplay) -> None:

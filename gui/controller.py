@@ -15,14 +15,16 @@ import numpy as np
 from PyQt5 import QtCore
 
 from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind
-from core.labels import FrameLabels, high_confidence_labels
+from core.labels import FrameLabels
 from core.store import ProjectStore
 from core.store_records import FrameRecord, MaskProvenance
+from gui.certainty import CertaintyLabels
 from gui.editor_frame import EditorFrame, ObjectDisplay, PaintLayer, stroke_mask
 from gui.engine_bridge import EngineBridge, EngineLanded, EngineRequest, EngineState
 from gui.frame_loader import LoadedFrame, load_frame
 from gui.frame_state import Commit, FrameAnnotations, next_caliper_kind, read_annotations
 from gui.model_provider import ModelProvider
+from gui.status import DisplayStatus
 from gui.undo_groups import redo_action, undo_action
 from gui.workers import JobRunner
 
@@ -60,8 +62,7 @@ class AnnotationController(QtCore.QObject):
         self._preview_in_flight = False
         self._stroke: list[tuple[float, float]] = []
         self._stroke_base: np.ndarray | None = None
-        self._labels: tuple[tuple, FrameLabels] | None = None
-        self._labels_wanted: tuple | None = None
+        self._certainty = CertaintyLabels(aux_jobs, self.changed.emit)
 
     # ----- state ---------------------------------------------------------------------------------------
     @property
@@ -91,6 +92,8 @@ class AnnotationController(QtCore.QObject):
     def show_frame(self, frame_id: int) -> None:
         if frame_id == self._current_id and self._loading is None:
             return
+        if self.current is not None:
+            self.current.stroke_preview = None
         self._drag, self._stroke = None, []
         self._current_id = frame_id
         cached = self._frames.get(frame_id)
@@ -119,7 +122,8 @@ class AnnotationController(QtCore.QObject):
         while len(self._frames) > CACHED_FRAMES:
             self._frames.popitem(last=False)
         self._enter(frame)
-        self.status_changed.emit(loaded.record.id, frame.committed.status(loaded.record))
+        status = frame.committed.status(loaded.record) if loaded.readable else DisplayStatus.UNREADABLE
+        self.status_changed.emit(loaded.record.id, status)
         if self._model is not None and self._model.last_error:
             self.message.emit(self._model.last_error)
             self._model.last_error = None
@@ -205,8 +209,7 @@ class AnnotationController(QtCore.QObject):
             calipers = Calipers(*(ends[k] for k in CALIPER_ORDER[:-1]), (float(x), float(y)))
             state = frame.engine_state(obj)
             self._request(frame, obj, state, state.with_calipers(calipers), "calipers", point)
-            self.message.emit(f"Nodule {obj + 1} measured: drag an end to adjust, right-click to remove a region, "
-                              "Enter to accept")
+            self.message.emit(f"Nodule {obj + 1} measured · drag an end to adjust · Enter accepts")
         self.changed.emit()
 
     def caliper_at(self, pick: Callable[[float, float], bool]) -> tuple[int, int, PointKind] | None:
@@ -304,8 +307,8 @@ class AnnotationController(QtCore.QObject):
             provenance = MaskProvenance.PAINTED
         if frame is not None:
             frame.live_masks[obj] = (request.seq, mask, provenance)
-        if request.frame_id == self._current_id:
-            self.click_to_mask.emit(landed.click_to_mask_seconds)
+        if request.frame_id == self._current_id and not self._engine.in_flight(request.frame_id):
+            self.click_to_mask.emit(landed.click_to_mask_seconds)  # the newest edit's mask is on screen
         if request.kind == "preview":
             return
         commit = Commit(request.frame_id, draft_masks={obj: (mask, provenance)})
@@ -427,6 +430,8 @@ class AnnotationController(QtCore.QObject):
             for request in sorted(cancelled, key=lambda r: -r.seq):
                 frame.pending_points.pop(request.seq, None)
                 frame.engine_states[request.object_id] = request.start
+                frame.live_masks.pop(request.object_id, None)  # a drag preview's mask
+            frame.pending_moves.clear()
             self._preview_in_flight = False
             self.message.emit("Edit cancelled")
             self.changed.emit()
@@ -481,26 +486,10 @@ class AnnotationController(QtCore.QObject):
         """The HCL-HRL confident/uncertain labels for the shown calipers; computed off the GUI thread, so the
         first call for new calipers returns None and `changed` fires when they are ready."""
         frame = self.current
-        if frame is None or not frame.loaded.readable:
+        if frame is None or not frame.loaded.readable or frame.loaded.gray is None:
             return None
         calipers = [o.calipers for o in frame.display(self.current_object) if o.calipers is not None]
-        if not calipers:
-            return None
-        key = (frame.frame_id, tuple(tuple(c.as_array().ravel()) for c in calipers))
-        if self._labels is not None and self._labels[0] == key:
-            return self._labels[1]
-        if self._labels_wanted != key:
-            self._labels_wanted = key
-            gray, probability = frame.loaded.gray, frame.committed.prediction
-
-            def done(labels: FrameLabels) -> None:
-                self._labels = (key, labels)
-                if self._labels_wanted == key:
-                    self._labels_wanted = None
-                self.changed.emit()
-
-            self._aux.submit(lambda: high_confidence_labels(gray, calipers, probability), done)
-        return None
+        return self._certainty.labels(frame.frame_id, frame.loaded.gray, calipers, frame.committed.prediction)
 
     # ----- closing -------------------------------------------------------------------------------------
     def finish(self, timeout: float = 10.0) -> None:

@@ -16,10 +16,10 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.labels import FrameLabels
 from gui import style
-from gui.caliper_items import AnnotationLayer
+from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay
 from gui.frame_loader import LoadedFrame
-from gui.overlay import confidence_overlay, mask_overlay
+from gui.overlay import confidence_overlay, contour_polyline, mask_overlay
 
 MASK_COLOURS = {"accepted": style.MASK_ACCEPTED, "draft": style.MASK_DRAFT, "predicted": style.MASK_PREDICTED}
 
@@ -93,6 +93,7 @@ class FrameView(pg.GraphicsView):
             item.setZValue(z)
             self.box.addItem(item)
         self.annotations = AnnotationLayer(self.box)
+        self._contours = Pool(self.box, pg.PlotCurveItem, 3)
         self.message_item = pg.TextItem("", color=(230, 230, 230), anchor=(0.5, 0.5))
         font = QtGui.QFont()
         font.setPointSize(13)
@@ -129,6 +130,7 @@ class FrameView(pg.GraphicsView):
         self._drawn = ([], None)
         self._overlay_key = None
         self.annotations.clear()
+        self._contours.finish()
         self.mask_item.clear()
         self.confidence_item.clear()
         if loaded is None or not loaded.readable:
@@ -203,6 +205,12 @@ class FrameView(pg.GraphicsView):
                                         levels=None)
             else:
                 self.mask_item.clear()
+            for mask, rgb in layers:
+                xs, ys = contour_polyline(mask)
+                pen = pg.mkPen(rgb, width=1.6)
+                pen.setCosmetic(True)
+                self._contours.take().setData(xs, ys, pen=pen, connect="finite")
+            self._contours.finish()
             if confidence is not None and confidence.mask.shape == self._shape:
                 self.confidence_item.setImage(confidence_overlay(confidence, opacity), autoLevels=False,
                                               levels=None)

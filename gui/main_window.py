@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
 from gui.cine_bar import CineBar
@@ -18,15 +17,16 @@ from gui.export_dialog import ExportDialog
 from gui.frame_list import FrameList
 from gui.frame_loader import LoadedFrame
 from gui.frame_view import FrameView
+from gui.menus import build_menus, build_toolbar, make_actions
 from gui.project_location import OpenPlan, plan_open
 from gui.project_session import ProjectSession, list_frames, open_store
 from gui.recent import RecentProjects
-from gui.shortcuts import SHORTCUTS, ShortcutsDialog, keys_text
+from gui.shortcuts import ShortcutsDialog
 from gui.status import DisplayStatus
 from gui.tools import Tool, ToolDispatcher
+from gui.window_level import WindowLevel
 
 log = logging.getLogger("sonoclick")
-TOOL_LABELS = {Tool.CALIPERS: "Calipers", Tool.CLICKS: "Clicks", Tool.BRUSH: "Brush", Tool.ERASER: "Eraser"}
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -41,9 +41,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller: AnnotationController | None = None
         self._select_source: Path | None = None
         self._loaded: LoadedFrame | None = None
-        self._levels: tuple[float, float] = (0.0, 255.0)
-        self._manual_levels_source: str | None = None
-        self._drag_levels: tuple[float, float] | None = None
+        self.window_level = WindowLevel(self)
         self.last_click_to_mask: float | None = None
         self._dialogs: dict[str, QtWidgets.QDialog] = {}
 
@@ -65,7 +63,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         self._dock("Nodules & display", scroll, QtCore.Qt.RightDockWidgetArea, 265)
-        self.tools = ToolDispatcher(None, self.view, self._window_level_drag)
+        self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
 
         self.frame_label = QtWidgets.QLabel()
         self.timing_label = QtWidgets.QLabel()
@@ -75,9 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self.timing_label.setToolTip("Time from your last click to its mask on screen")
 
-        self.actions: dict[str, QtWidgets.QAction] = {}
         self._build_actions()
-        self._build_menus_and_toolbar()
         self._redraw_timer = QtCore.QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(0)
@@ -93,8 +89,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.overlay_toggled.connect(lambda _: self._schedule_redraw())
         self.panel.opacity_changed.connect(lambda _: self._schedule_redraw())
         self.panel.confidence_toggled.connect(lambda _: self._schedule_redraw())
-        self.panel.levels_changed.connect(self._set_levels_manually)
-        self.panel.levels_reset.connect(self._reset_levels)
+        self.panel.levels_changed.connect(self.window_level.set_by_hand)
+        self.panel.levels_reset.connect(self.window_level.reset)
+        self.window_level.changed.connect(self.view.set_levels)
+        self.window_level.changed.connect(self.panel.show_levels)
         self.panel.brush_changed.connect(self.tools.set_brush_radius)
         for box in (self.panel.window_box, self.panel.level_box, self.panel.brush):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
@@ -112,6 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([dock], [width], QtCore.Qt.Horizontal)
 
     def _build_actions(self) -> None:
+        c = self._with_controller
         handlers = {
             "calipers": lambda: self.set_tool(Tool.CALIPERS),
             "clicks": lambda: self.set_tool(Tool.CLICKS),
@@ -119,11 +118,11 @@ class MainWindow(QtWidgets.QMainWindow):
             "eraser": lambda: self.set_tool(Tool.ERASER),
             "brush_smaller": lambda: self.panel.brush.setValue(self.panel.brush.value() - 1),
             "brush_larger": lambda: self.panel.brush.setValue(self.panel.brush.value() + 1),
-            "new_object": lambda: self._with_controller(lambda c: c.new_object()),
-            "delete_object": lambda: self._with_controller(lambda c: c.delete_object()),
-            "accept": lambda: self._with_controller(lambda c: c.accept()),
-            "undo": lambda: self._with_controller(lambda c: c.undo()),
-            "redo": lambda: self._with_controller(lambda c: c.redo()),
+            "new_object": lambda: c(lambda ctl: ctl.new_object()),
+            "delete_object": lambda: c(lambda ctl: ctl.delete_object()),
+            "accept": lambda: c(lambda ctl: ctl.accept()),
+            "undo": lambda: c(lambda ctl: ctl.undo()),
+            "redo": lambda: c(lambda ctl: ctl.redo()),
             "next": lambda: self.step_frame(1),
             "previous": lambda: self.step_frame(-1),
             "next_unlabelled": self.next_unlabelled,
@@ -137,73 +136,14 @@ class MainWindow(QtWidgets.QMainWindow):
             "help": self.show_shortcuts,
             "quit": self.close,
         }
-        titles = {
-            "calipers": "Calipers", "clicks": "Clicks", "brush": "Brush", "eraser": "Eraser",
-            "brush_smaller": "Smaller brush", "brush_larger": "Larger brush", "new_object": "New nodule",
-            "delete_object": "Delete nodule", "accept": "Accept", "undo": "Undo", "redo": "Redo",
-            "next": "Next", "previous": "Previous", "next_unlabelled": "Next unlabelled",
-            "toggle_overlay": "Show masks", "toggle_confidence": "Confident / uncertain", "play": "Play / pause",
-            "fit": "Fit to window", "export": "Export…", "open_folder": "Open folder…",
-            "open_file": "Open file…", "help": "Shortcuts (?)", "quit": "Quit",
-        }
-        for name, (keys, description) in SHORTCUTS.items():
-            action = QtWidgets.QAction(titles[name], self)
-            action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
-            action.setShortcutContext(QtCore.Qt.WindowShortcut)
-            action.setToolTip(f"{description} ({keys_text(name)})")
-            action.setStatusTip(description)
-            action.triggered.connect(handlers[name])
-            self.addAction(action)
-            self.actions[name] = action
-        group = QtWidgets.QActionGroup(self)
-        for tool in Tool:
-            self.actions[tool.value].setCheckable(True)
-            group.addAction(self.actions[tool.value])
-
-    def _build_menus_and_toolbar(self) -> None:
-        a = self.actions
-        menu = self.menuBar().addMenu("&File")
-        menu.addActions([a["open_folder"], a["open_file"]])
-        self.recent_menu = menu.addMenu("Open &recent")
+        self.actions = make_actions(self, handlers)
+        self.recent_menu = build_menus(self, self.actions)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        menu.addSeparator()
-        menu.addAction(a["export"])
-        menu.addSeparator()
-        menu.addAction(a["quit"])
-        edit = self.menuBar().addMenu("&Edit")
-        edit.addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
-        view = self.menuBar().addMenu("&View")
-        view.addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
-                         a["previous"], a["next_unlabelled"]])
-        tools = self.menuBar().addMenu("&Tools")
-        tools.addActions([a["calipers"], a["clicks"], a["brush"], a["eraser"], a["brush_smaller"],
-                          a["brush_larger"]])
-        self.menuBar().addMenu("&Help").addAction(a["help"])
-
-        bar = self.addToolBar("Tools")
-        bar.setObjectName("Tools")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
-        for tool in Tool:
-            bar.addAction(a[tool.value])
-        bar.addSeparator()
-        bar.addAction(a["new_object"])
         self.object_box = QtWidgets.QComboBox()
         self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
         self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
-        bar.addWidget(self.object_box)
-        bar.addSeparator()
-        bar.addActions([a["undo"], a["redo"], a["accept"]])
-        bar.addSeparator()
-        bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
-        bar.addSeparator()
-        bar.addAction(a["export"])
-        bar.addAction(a["help"])
-        for action in bar.actions():
-            widget = bar.widgetForAction(action)
-            if widget is not None:
-                widget.setFocusPolicy(QtCore.Qt.NoFocus)
+        build_toolbar(self, self.actions, self.object_box)
 
     # ----- projects ------------------------------------------------------------------------------------
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
@@ -364,16 +304,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----- the shown frame -----------------------------------------------------------------------------
     def _on_frame_loaded(self, loaded: LoadedFrame) -> None:
-        previous = self._loaded
         self._loaded = loaded
         self.view.set_frame(loaded)
         if loaded.readable:
-            same_source = previous is not None and previous.record.path == loaded.record.path
-            if not (same_source and self._manual_levels_source == loaded.record.path):
-                self._manual_levels_source = None
-                self._levels = loaded.levels
-            self.view.set_levels(*self._levels)
-            self.panel.show_levels(*self._levels)
+            self.window_level.frame_shown(loaded)
+            self.view.set_levels(*self.window_level.levels)
         else:
             self.frame_list.mark_unreadable(loaded.record.id, loaded.error or "cannot be read")
         self.frame_list.select(loaded.record.id)
@@ -450,30 +385,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _with_controller(self, action: object) -> None:
         if self.controller is not None:
             action(self.controller)  # type: ignore[operator]
-
-    def _set_levels_manually(self, low: float, high: float) -> None:
-        self._levels = (low, high)
-        self._manual_levels_source = self._loaded.record.path if self._loaded else None
-        self.view.set_levels(low, high)
-
-    def _reset_levels(self) -> None:
-        if self._loaded is not None and self._loaded.readable:
-            self._manual_levels_source = None
-            self._levels = self._loaded.levels
-            self.view.set_levels(*self._levels)
-            self.panel.show_levels(*self._levels)
-
-    def _window_level_drag(self, phase: str, dx: float, dy: float) -> None:
-        """Right drag: horizontal changes the window width (x2 per 150 px), vertical moves its centre."""
-        if phase == "start" or self._drag_levels is None:
-            self._drag_levels = self._levels
-        low, high = self._drag_levels
-        width = max((high - low) * float(np.exp(dx / 150.0 * np.log(2))), 1.0)
-        centre = (high + low) / 2 - dy * (high - low) / 300.0
-        self._set_levels_manually(centre - width / 2, centre + width / 2)
-        self.panel.show_levels(*self._levels)
-        if phase == "finish":
-            self._drag_levels = None
 
     # ----- dialogs and files ---------------------------------------------------------------------------
     def show_shortcuts(self) -> None:

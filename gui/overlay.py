@@ -1,5 +1,6 @@
-"""Mask overlays as RGBA images: a translucent fill with an opaque outline, so the boundary stays readable at any
-opacity; the confident/uncertain view of the HCL-HRL labels."""
+"""Mask overlays: a translucent RGBA fill, and the mask's contour as a polyline (drawn with a thin pen whose width
+is in screen pixels, so the nodule's own edge stays visible at any zoom); the confident/uncertain view of the
+HCL-HRL labels."""
 from __future__ import annotations
 
 import cv2
@@ -19,15 +20,26 @@ def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
 
 def mask_overlay(shape: tuple[int, int], layers: list[tuple[np.ndarray, tuple[int, int, int]]],
                  opacity: float) -> np.ndarray:
-    """(H, W, 4) uint8: each (mask, rgb) layer filled at `opacity` and outlined opaque; later layers on top."""
+    """(H, W, 4) uint8: each (mask, rgb) layer filled at `opacity`; later layers on top."""
     out = np.zeros((*shape, 4), np.uint8)
     fill_alpha = int(round(255 * float(np.clip(opacity, 0.0, 1.0))))
     for mask, rgb in layers:
-        if mask is None or not mask.any():
-            continue
-        out[mask] = (*rgb, fill_alpha)
-        out[outline(mask)] = (*rgb, 255)
+        if mask is not None and mask.any():
+            out[mask] = (*rgb, fill_alpha)
     return out
+
+
+def contour_polyline(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of every outer and hole contour of the mask (pixel centres), closed, separated by NaN."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    parts = []
+    for contour in contours:
+        pts = contour.reshape(-1, 2).astype(float)
+        parts.append(np.vstack([pts, pts[:1], [[np.nan, np.nan]]]))
+    if not parts:
+        return np.zeros(0), np.zeros(0)
+    joined = np.concatenate(parts)
+    return joined[:, 0], joined[:, 1]
 
 
 def confidence_overlay(labels: FrameLabels, opacity: float) -> np.ndarray:

@@ -30,6 +30,33 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "quit": (["Ctrl+Q"], "Quit (everything is already saved)"),
 }
 
+# action name -> its label in menus and the toolbar
+TITLES: dict[str, str] = {
+    "calipers": "Calipers",
+    "clicks": "Clicks",
+    "brush": "Brush",
+    "eraser": "Eraser",
+    "brush_smaller": "Smaller brush",
+    "brush_larger": "Larger brush",
+    "new_object": "New nodule",
+    "delete_object": "Delete nodule",
+    "accept": "Accept",
+    "undo": "Undo",
+    "redo": "Redo",
+    "next": "Next",
+    "previous": "Previous",
+    "next_unlabelled": "Next unlabelled",
+    "toggle_overlay": "Show masks",
+    "toggle_confidence": "Certainty map",
+    "play": "Play / pause",
+    "fit": "Fit to window",
+    "export": "Export…",
+    "open_folder": "Open folder…",
+    "open_file": "Open file…",
+    "help": "Shortcuts (?)",
+    "quit": "Quit",
+}
+
 MOUSE_HELP = [
     ("Wheel", "Zoom at the mouse"),
     ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),

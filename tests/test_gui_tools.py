@@ -147,7 +147,7 @@ def test_sixteen_bit_frames_get_a_data_window_and_right_drag_changes_it(qtbot, t
     window = make_window()
     assert window.open_path(folder / "deep.png")
     wait_idle(qtbot, window)
-    low, high = window._levels
+    low, high = window.window_level.levels
     assert 900 <= low < high <= 1000 + 255 * 16 + 1
     width_before = window.panel.window_box.value()
     drag_image(qtbot, window, [(100, 100), (110, 100), (130, 100), (150, 100)], QtCore.Qt.RightButton)

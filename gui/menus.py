@@ -1,0 +1,74 @@
+"""The main window's actions (built from gui/shortcuts.py, so every key has a menu entry and a tooltip), its
+menus and its toolbar."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from gui.shortcuts import SHORTCUTS, TITLES, keys_text
+
+TOOL_ACTIONS = ("calipers", "clicks", "brush", "eraser")
+
+
+def make_actions(window: QtWidgets.QMainWindow, handlers: dict[str, Callable[[], object]]
+                 ) -> dict[str, QtWidgets.QAction]:
+    """One QAction per shortcut-table entry, active whenever the window is; the tools are exclusive."""
+    actions = {}
+    for name, (keys, description) in SHORTCUTS.items():
+        action = QtWidgets.QAction(TITLES[name], window)
+        action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
+        action.setShortcutContext(QtCore.Qt.WindowShortcut)
+        action.setToolTip(f"{description} ({keys_text(name)})")
+        action.setStatusTip(description)
+        action.triggered.connect(handlers[name])
+        window.addAction(action)
+        actions[name] = action
+    group = QtWidgets.QActionGroup(window)
+    for name in TOOL_ACTIONS:
+        actions[name].setCheckable(True)
+        group.addAction(actions[name])
+    return actions
+
+
+def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) -> QtWidgets.QMenu:
+    """File, Edit, View, Tools and Help menus; returns the (initially empty) Open recent menu."""
+    bar = window.menuBar()
+    menu = bar.addMenu("&File")
+    menu.addActions([a["open_folder"], a["open_file"]])
+    recent = menu.addMenu("Open &recent")
+    menu.addSeparator()
+    menu.addAction(a["export"])
+    menu.addSeparator()
+    menu.addAction(a["quit"])
+    bar.addMenu("&Edit").addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
+    bar.addMenu("&View").addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
+                                     a["previous"], a["next_unlabelled"]])
+    bar.addMenu("&Tools").addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
+    bar.addMenu("&Help").addAction(a["help"])
+    return recent
+
+
+def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction],
+                  object_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
+    """Tools, nodule choice, undo/redo/accept, navigation, export and help; its buttons never take the
+    keyboard focus (keys belong to the shortcuts)."""
+    bar = window.addToolBar("Tools")
+    bar.setObjectName("Tools")
+    bar.setMovable(False)
+    bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
+    bar.addActions([a[name] for name in TOOL_ACTIONS])
+    bar.addSeparator()
+    bar.addAction(a["new_object"])
+    bar.addWidget(object_box)
+    bar.addSeparator()
+    bar.addActions([a["undo"], a["redo"], a["accept"]])
+    bar.addSeparator()
+    bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
+    bar.addSeparator()
+    bar.addActions([a["export"], a["help"]])
+    for action in bar.actions():
+        widget = bar.widgetForAction(action)
+        if widget is not None:
+            widget.setFocusPolicy(QtCore.Qt.NoFocus)
+    return bar
