@@ -45,7 +45,7 @@ def run(argv: list[str] | None = None) -> int:
     reporter = ErrorReporter(setup_logging(log_file()))
     reporter.install()
     window = MainWindow(reporter)
-    reporter.setParent(window)
+    reporter.set_window(window)
     window.resize(*WINDOW_SIZE)
     demo_root: Path | None = None
     opened = True

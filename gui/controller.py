@@ -96,14 +96,14 @@ class AnnotationController(QtCore.QObject):
             self.current.stroke_preview = None
         self._drag, self._stroke = None, []
         self._current_id = frame_id
+        self._load_seq += 1  # any load still on its way is for a frame no longer wanted
+        seq = self._load_seq
         cached = self._frames.get(frame_id)
         if cached is not None:
             self._loading = None
             self._frames.move_to_end(frame_id)
             self._enter(cached)
             return
-        self._load_seq += 1
-        seq = self._load_seq
         self._loading = frame_id
 
         def work() -> LoadedFrame | None:
@@ -188,8 +188,6 @@ class AnnotationController(QtCore.QObject):
         frame = self._editable(lambda: self.place_caliper(x, y))
         if frame is None or not self._inside(frame, x, y):
             return
-        if frame.shows_prediction and self.current_object == 0:
-            self.current_object = 1 if 0 in frame.committed.masks else 0
         ends = frame.caliper_ends(self.current_object)
         if next_caliper_kind(ends) is None:
             self.new_object()

@@ -45,6 +45,11 @@ class ErrorReporter(QtCore.QObject):
         self._previous_hooks: tuple | None = None
         self._deliver.connect(self._show, QtCore.Qt.QueuedConnection)
 
+    def set_window(self, window: QtWidgets.QWidget) -> None:
+        """The window the message box belongs to (it stays on top of it, never modal)."""
+        self._parent = window
+        self.setParent(window)
+
     # ----- installation -------------------------------------------------------------------------------
     def install(self) -> None:
         self._previous_hooks = (sys.excepthook, threading.excepthook)

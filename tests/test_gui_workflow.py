@@ -135,3 +135,18 @@ def test_annotate_refine_undo_accept_reopen_export(qtbot, tmp_path: Path, make_w
     # the project stays a plain, consistent store
     with ProjectStore.open(folder / PROJECT_SUBFOLDER) as check:
         assert check.mask(frame_id) is not None and len(check.calipers(second)) == 1
+
+
+def test_closing_right_after_the_last_click_loses_nothing(qtbot, tmp_path: Path, make_window) -> None:
+    folder = tmp_path / "frames"
+    write_frames(folder, 1, corrupt=False)
+    window = make_window()
+    assert window.open_path(folder)
+    wait_idle(qtbot, window)
+    frame_id = window.controller.current_frame_id
+    _, calipers = truth(0)
+    for x, y in calipers.as_array():
+        click_image(qtbot, window, x, y)
+    window.close()  # no waiting: the engine's mask is still being computed
+    with ProjectStore.open(folder / PROJECT_SUBFOLDER) as store:
+        assert len(store.calipers(frame_id)) == 1 and store.mask(frame_id) is not None
