@@ -18,7 +18,7 @@ from gui.frame_list import FrameList
 from gui.frame_loader import LoadedFrame
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
-from gui.project_location import OpenPlan, plan_open
+from gui.project_location import OpenPlan, fallback_plan, plan_open
 from gui.project_session import ProjectSession, list_frames, open_store
 from gui.recent import RecentProjects
 from gui.shortcuts import ShortcutsDialog
@@ -160,8 +160,12 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             store = open_store(plan)
         except SonoClickError as exc:
-            self.reporter.warn(f"Cannot open the project: {exc}")
-            return False
+            fallback = fallback_plan(plan)
+            if fallback is None:
+                self.reporter.warn(f"Cannot open the project: {exc}")
+                return False
+            log.warning("%s; using %s instead", exc, fallback.project_dir)
+            return self.open_plan(fallback)
         log.info("opened project %s", plan.project_dir)
         self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self)
         self.controller = AnnotationController(store, self.session.jobs, self.session.aux_jobs,

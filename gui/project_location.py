@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
@@ -65,17 +65,28 @@ def list_frame_files(folder: str | Path) -> list[Path]:
 
 
 def _writable(folder: Path) -> bool:
+    """Writable, and not marked read-only (the mode bits count even for an administrator, who could write)."""
     target = folder / PROJECT_SUBFOLDER
-    return os.access(target if target.exists() else folder, os.W_OK)
+    if target.exists():
+        return os.access(target, os.W_OK)
+    try:
+        marked_writable = bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
+    return marked_writable and os.access(folder, os.W_OK)
+
+
+def fallback_project_dir(data_folder: str | Path) -> Path:
+    """The project of a read-only folder, under the user's data dir, named after the folder and its path."""
+    folder = Path(os.path.abspath(data_folder))
+    digest = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:10]
+    return data_dir() / "projects" / f"{folder.name or 'root'}-{digest}"
 
 
 def default_project_dir(data_folder: str | Path) -> Path:
     """`<folder>/.sonoclick`, or a per-folder project under the user's data dir when the folder is read-only."""
     folder = Path(os.path.abspath(data_folder))
-    if _writable(folder):
-        return folder / PROJECT_SUBFOLDER
-    digest = hashlib.sha1(str(folder).encode("utf-8")).hexdigest()[:10]
-    return data_dir() / "projects" / f"{folder.name or 'root'}-{digest}"
+    return folder / PROJECT_SUBFOLDER if _writable(folder) else fallback_project_dir(folder)
 
 
 def plan_open(path: str | Path, project_dir: str | Path | None = None) -> OpenPlan:
@@ -91,4 +102,16 @@ def plan_open(path: str | Path, project_dir: str | Path | None = None) -> OpenPl
     else:
         folder, sources, select = target.parent, [target], target
     chosen = Path(os.path.abspath(project_dir)) if project_dir else default_project_dir(folder)
+    if not project_dir and not is_project(chosen) and is_project(fallback_project_dir(folder)):
+        chosen = fallback_project_dir(folder)  # made while the folder was read-only
     return OpenPlan(chosen, is_project(chosen), folder if target.is_dir() else None, sources, select)
+
+
+def fallback_plan(plan: OpenPlan) -> OpenPlan | None:
+    """When a new project cannot be created beside the frames (a read-only disk), the same plan with the project
+    under the user's data dir; None when there is no such alternative."""
+    if plan.exists or plan.project_dir.name != PROJECT_SUBFOLDER:
+        return None
+    folder = plan.project_dir.parent
+    alternative = fallback_project_dir(folder)
+    return replace(plan, project_dir=alternative, exists=is_project(alternative))

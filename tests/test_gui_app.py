@@ -43,12 +43,31 @@ def test_a_folder_gets_its_project_beside_the_frames(tmp_path: Path) -> None:
         plan_open(tmp_path / "missing")
 
 
-def test_a_read_only_folder_gets_its_project_in_the_data_dir(tmp_path: Path, monkeypatch, app_dirs) -> None:
-    write_frames(tmp_path / "cd", 1, corrupt=False)
-    monkeypatch.setattr(project_location, "_writable", lambda folder: False)
-    plan = plan_open(tmp_path / "cd")
-    assert plan.project_dir.parent == app_dirs / "data" / "projects" and plan.project_dir.name.startswith("cd-")
-    assert plan_open(tmp_path / "cd").project_dir == plan.project_dir  # found again next time
+def test_a_read_only_folder_gets_its_project_in_the_data_dir(qtbot, tmp_path: Path, make_window, app_dirs) -> None:
+    folder = tmp_path / "cd"
+    write_frames(folder, 1, corrupt=False)
+    folder.chmod(0o555)  # marked read-only (respected even when running as an administrator)
+    try:
+        plan = plan_open(folder)
+        assert plan.project_dir.parent == app_dirs / "data" / "projects" and plan.project_dir.name.startswith("cd-")
+        window = make_window()
+        assert window.open_path(folder)
+        wait_idle(qtbot, window)
+        assert not (folder / PROJECT_SUBFOLDER).exists() and (plan.project_dir / "sonoclick.sqlite").is_file()
+        window.close()
+        folder.chmod(0o755)
+        assert plan_open(folder).project_dir == plan.project_dir  # found again, even once writable
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_project_that_cannot_be_created_beside_the_frames_goes_to_the_data_dir(tmp_path: Path, app_dirs) -> None:
+    write_frames(tmp_path / "scans", 1, corrupt=False)
+    plan = plan_open(tmp_path / "scans")
+    fallback = project_location.fallback_plan(plan)
+    assert fallback is not None and fallback.project_dir.parent == app_dirs / "data" / "projects"
+    assert fallback.sources == plan.sources
+    assert project_location.fallback_plan(plan_open(tmp_path / "scans", tmp_path / "chosen")) is None
 
 
 def test_frame_files_are_chosen_by_suffix_or_dicom_magic(tmp_path: Path) -> None:
