@@ -145,4 +145,6 @@ class DisplayPanel(QtWidgets.QWidget):
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
         if spacing_mm is None and any(o.caliper_ends for o in objects):
             rows.append('<span style="color:#aaa;">Pixel spacing unknown: lengths in pixels</span>')
-        self.measurements.setText("<br>".join(rows))
+        text = "<br>".join(rows)
+        if text != self.measurements.text():  # relaying out rich text is the slow part
+            self.measurements.setText(text)
