@@ -19,6 +19,7 @@ from core.annotations import Calipers
 from core.clicker import Click
 from core.interaction import InteractionSession
 from core.live_engine import LiveEngine
+from gui.thread_priority import lower_this_thread
 
 Operation = Callable[[InteractionSession], np.ndarray]
 
@@ -119,6 +120,7 @@ class EngineBridge(QtCore.QObject):
         relay = self._deliver
 
         def edit(s: InteractionSession) -> np.ndarray:
+            lower_this_thread()  # the engine's worker thread yields to the GUI thread
             started = time.perf_counter()
             try:
                 mask = operation(s)

@@ -2,6 +2,7 @@
 torch out of the GUI process means neither its import nor its inference can hold the GUI's interpreter lock."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ _loaded: dict[str, Any] = {}
 
 def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
     """The nodule probability for one gray frame, and the model's version label."""
+    if not _loaded and hasattr(os, "nice"):
+        os.nice(5)  # the model's process yields the CPU to the GUI, like the GUI's own workers
     try:
         if model_path not in _loaded:
             from core.inference import Predictor

@@ -8,6 +8,8 @@ from typing import Any
 
 from PyQt5 import QtCore
 
+from gui.thread_priority import lower_this_thread
+
 Callback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
 
@@ -20,7 +22,7 @@ class JobRunner(QtCore.QObject):
 
     def __init__(self, name: str, unhandled: ErrorCallback, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=lower_this_thread)
         self._unhandled = unhandled
         self._in_flight = 0
         self._closed = False
