@@ -7,20 +7,20 @@ from typing import Any
 
 import numpy as np
 
-_loaded: dict[str, Any] = {}
+_predictors: dict[str, Any] = {}  # model path -> loaded Predictor (one at a time)
 
 
 def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
     """The nodule probability for one gray frame, and the model's version label."""
-    if not _loaded and hasattr(os, "nice"):
-        os.nice(5)  # the model's process yields the CPU to the GUI, like the GUI's own workers
     try:
-        if model_path not in _loaded:
+        if model_path not in _predictors:
             from core.inference import Predictor
 
-            _loaded.clear()
-            _loaded[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
-        predictor = _loaded[model_path]
+            if not _predictors and hasattr(os, "nice"):
+                os.nice(5)  # first use: this process yields the CPU to the GUI, like the GUI's own workers
+            _predictors.clear()
+            _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
+        predictor = _predictors[model_path]
         probability = np.asarray(predictor.predict(image_u8), np.float32)
     except Exception as exc:  # re-raised as a plain error: our exception types do not survive pickling
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
