@@ -30,7 +30,7 @@ class BackgroundTrainer:
     def __init__(self, store: ProjectStore, project_folder: str | Path,
                  on_event: Callable[[dict], None], on_finished: Callable[[TrainingOutcome], None],
                  minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
-                 resolution: int = 160, watchdog_s: float = 300.0) -> None:
+                 resolution: int = 160, watchdog_s: float = 300.0, fine_tune: bool = True) -> None:
         self.store = store
         self.folder = Path(project_folder)
         self.registry = ModelRegistry(store, project_folder)
@@ -38,6 +38,7 @@ class BackgroundTrainer:
         self._on_finished = on_finished
         self.minutes, self.epochs, self.preset, self.resolution = minutes, epochs, preset, resolution
         self.watchdog_s = watchdog_s
+        self.fine_tune = fine_tune  # start from the live model's weights (same architecture) instead of scratch
         self._job: JobProcess | None = None
         self._lock = threading.Lock()
         self._labelled_since_last = 0
@@ -80,6 +81,8 @@ class BackgroundTrainer:
             current = self.registry.current()
             if current is not None:
                 argv += ["--baseline", str(self.registry.path_of(current))]
+                if self.fine_tune:
+                    argv += ["--init", str(self.registry.path_of(current))]
             self._labelled_since_last = 0
             self._job = JobProcess(argv, run_dir, self._on_event, self._finished, watchdog_s=self.watchdog_s)
             self._job.start()

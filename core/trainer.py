@@ -193,9 +193,20 @@ def evaluate_dice(model: UNet, frames: list[TrainingFrame], norm: Normalisation,
     return float(np.mean(scores))
 
 
+def _warm_start(unet: UNet, init_weights: str | Path) -> None:
+    """Fine-tune from an earlier model of the same architecture (the background trainer's case)."""
+    from models.checkpoint import load_checkpoint
+
+    initial, _ = load_checkpoint(init_weights, device="cpu")
+    if initial.spec != unet.spec:
+        raise ValueError(f"{init_weights}: architecture {initial.spec.preset!r} differs from {unet.spec.preset!r}")
+    unet.load_state_dict(initial.state_dict())
+
+
 def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: TrainConfig, out_path: str | Path,
           on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None,
-          monitor_frames: list[TrainingFrame] | None = None, metadata: dict | None = None) -> TrainResult:
+          monitor_frames: list[TrainingFrame] | None = None, metadata: dict | None = None,
+          init_weights: str | Path | None = None) -> TrainResult:
     """Train on `frames` (targets already built), keep the EMA weights with the best Dice on `val_frames`
     (the last ones when there is no validation) at `out_path`. monitor_frames: report-only Dice, never used
     for selection; its time is not charged to the budget."""
@@ -212,8 +223,10 @@ def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: Tra
     emit = on_event if (on_event is not None and rank == 0) else (lambda event: None)
     out_path = Path(out_path)
 
-    unet = UNet(spec_from_preset(cfg.preset, ("image", *cfg.extra_channels))).to(device)
-    unet = unet.to(memory_format=torch.channels_last)
+    unet = UNet(spec_from_preset(cfg.preset, ("image", *cfg.extra_channels)))
+    if init_weights is not None:
+        _warm_start(unet, init_weights)
+    unet = unet.to(device).to(memory_format=torch.channels_last)
     use_heads = cfg.supervision != "masks" and cfg.loss_weights.contrastive > 0
     heads = ProjectionHeads(unet.feature_channels, cfg.projection_hidden).to(device) if use_heads else None
     net: nn.Module = _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)

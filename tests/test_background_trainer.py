@@ -47,6 +47,15 @@ def test_training_reports_progress_and_becomes_the_live_version(project):
     assert trainer.registry.current().name == outcome.version.name
     assert trainer.registry.path_of(outcome.version).exists()
 
+    # a second run fine-tunes the live model and is scored against it on the same frames
+    done.clear()
+    assert trainer.start()
+    assert done.wait(120)
+    second = outcomes[1]
+    assert second.exit.state == JobState.FINISHED, second.exit.reason
+    assert second.version.baseline_val_dice is not None
+    assert [v.name for v in trainer.registry.versions()] == ["v0001", "v0002"]
+
 
 def test_a_killed_trainer_is_reported_and_the_project_is_untouched(project):
     store, folder = project

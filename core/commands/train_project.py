@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, help="wall-clock training budget (default 3 without --epochs)")
     p.add_argument("--epochs", type=int, help="epoch limit (with or instead of --minutes)")
     p.add_argument("--baseline", type=Path, help="the model in use now, scored on the same validation frames")
+    p.add_argument("--init", type=Path, help="fine-tune from this model (same architecture)")
     p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                    help="CPU threads (default: all cores but one, left to the app)")
     p.add_argument("--device", default="auto")
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> dict | None:
     stop = StopSignal(os.environ.get(STOP_FILE_ENV))
     out = args.out / MODEL_FILE
     result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
-                   metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)})
+                   metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
+                   init_weights=args.init)
     emit({"event": "state", "state": "evaluating"})
     val_dice = score(out, val_images, val_truths, args.threads, args.device)
     baseline = score(args.baseline, val_images, val_truths, args.threads, args.device) if args.baseline else None
