@@ -3,11 +3,13 @@
 separate Python); anything else opens the desktop app."""
 from __future__ import annotations
 
+import multiprocessing
 import runpy
 import sys
 
 
 def main() -> int:
+    multiprocessing.freeze_support()  # the app's model process re-enters this executable
     args = sys.argv[1:]
     if "--selftest" in args:
         from core.selftest import main as selftest

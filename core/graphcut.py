@@ -61,4 +61,8 @@ def graph_cut_bounded(image: np.ndarray, logit: np.ndarray, smoothness: float, h
     small = graph_cut(cv2.resize(image, size, interpolation=cv2.INTER_AREA),
                       cv2.resize(logit, size, interpolation=cv2.INTER_AREA), smoothness,
                       shrink_seeds(hard_foreground), shrink_seeds(hard_background) & ~shrink_seeds(hard_foreground))
-    return cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    # Upsampling a yes/no grid gives staircase edges; blurring by about one coarse cell before the threshold
+    # puts the boundary back on a smooth curve through the coarse solution.
+    soft = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    soft = cv2.GaussianBlur(soft, (0, 0), 0.5 / scale)
+    return ((soft > 0.5) | hard_foreground) & ~(hard_background & ~hard_foreground)
