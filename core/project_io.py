@@ -1,8 +1,9 @@
 """Moving annotations between a project store and plain files.
 
-Export writes out_dir/masks/<name>.png (union of a frame's accepted masks), out_dir/labels/<name>.json (its
-complete caliper sets as HCL-HRL point JSON) and out_dir/measurements.csv. <name> is the source's file stem,
-with _f<index> appended for frames of multi-frame sources and _<n> when two sources share a stem.
+Export writes out_dir/masks/<name>.png (union of a frame's accepted masks; draft masks are left out and counted
+in the summary), out_dir/labels/<name>.json (its complete caliper sets as HCL-HRL point JSON) and
+out_dir/measurements.csv. <name> is the source's file stem, with _f<index> appended for frames of multi-frame
+sources and _<n> when two sources share a stem.
 
 Imports validate the whole file before touching the store and then write in one edit (undoable), so a failed
 import leaves the store unchanged.
@@ -28,6 +29,7 @@ class ExportSummary:
     masks: list[Path] = field(default_factory=list)
     labels: list[Path] = field(default_factory=list)
     measurements: Path | None = None
+    draft_masks_skipped: int = 0  # draft (not yet accepted) masks left out of the export
 
 
 def export_names(records: list[FrameRecord]) -> dict[int, str]:
@@ -56,8 +58,9 @@ def _image_path(source: Path, labels_dir: Path) -> str:
         return source.as_posix()
 
 
-def export_project(store: ProjectStore, out_dir: str | Path) -> ExportSummary:
-    """Write masks, point labels and measurements of every annotated frame under `out_dir`."""
+def export_project(store: ProjectStore, out_dir: str | Path, include_drafts: bool = False) -> ExportSummary:
+    """Write masks, point labels and measurements of every annotated frame under `out_dir`. Only accepted masks
+    are written unless include_drafts=True; the summary counts the draft masks left out."""
     out = Path(out_dir)
     records = store.frames()
     names = export_names(records)
@@ -66,7 +69,9 @@ def export_project(store: ProjectStore, out_dir: str | Path) -> ExportSummary:
     for r in records:
         if not r.readable:
             continue
-        mask = store.mask(r.id)
+        mask = store.mask(r.id, accepted_only=not include_drafts)
+        if not include_drafts:
+            summary.draft_masks_skipped += sum(1 for m in store.masks(r.id).values() if not m.accepted)
         if mask is not None:
             path = out / "masks" / f"{names[r.id]}.png"
             write_mask(path, mask)

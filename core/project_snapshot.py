@@ -26,7 +26,7 @@ class LabelledFrame:
     calipers: list[list[list[float]]] = field(default_factory=list)  # per object: 4 x (x, y)
     positives: list[list[float]] = field(default_factory=list)
     negatives: list[list[float]] = field(default_factory=list)
-    mask_file: str | None = None  # accepted mask (union of objects), relative to the snapshot folder
+    mask_file: str | None = None  # accepted mask (union of accepted objects; drafts never), relative to the folder
 
     @property
     def has_mask(self) -> bool:
@@ -34,7 +34,8 @@ class LabelledFrame:
 
 
 def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
-    """Every labelled frame (calipers, clicks or an accepted mask) with its labels as they are now."""
+    """Every labelled frame (calipers, clicks or an accepted mask) with its labels as they are now. Draft masks
+    (not yet accepted) are left out: they must not train as full supervision."""
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
@@ -50,7 +51,7 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
             elif point.kind == PointKind.BACKGROUND:
                 entry.negatives.append([point.x, point.y])
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
-            mask = store.mask(record.id)
+            mask = store.mask(record.id, accepted_only=True)
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)

@@ -7,6 +7,10 @@ Every edit is its own transaction, committed before the call returns: a process 
 nothing that was committed, and one killed inside an edit loses only that edit. Annotation edits (points and
 masks) are recorded as before/after snapshots of the frame's annotation state in a persisted history, so undo
 and redo restore exact states and survive reopening. Predictions, settings and frame records are not undoable.
+
+A mask is accepted or a draft (MaskRecord.accepted): the desktop app saves the interactive engine's mask after
+every edit as a draft and the user accepts it (accept_mask). Statuses, accepted_frames, export and training
+snapshots count accepted masks only; mask() and masks() return drafts too unless asked otherwise.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +36,7 @@ from core.point_bounds import check_inside
 from core.store_db import Database, configure, connect
 from core.store_history import has_step, load_state, record_edit, redo_step, undo_step, write_state
 from core.store_records import FrameRecord, FrameStatus, MaskProvenance, MaskRecord, Prediction
-from core.store_schema import check_schema, create_schema
+from core.store_schema import SCHEMA_VERSION, check_schema, create_schema, migrate_schema
 from core.store_snapshot import FrameState, StoredMask
 
 DB_NAME = "sonoclick.sqlite"
@@ -83,19 +88,24 @@ class ProjectStore:
 
     @classmethod
     def open(cls, folder: str | Path) -> ProjectStore:
-        """Open an existing project; ProjectError if there is none, it is not ours, or it is from a newer version."""
+        """Open an existing project; ProjectError if there is none, it is not ours, or it is from a newer version.
+        A project from an older version is migrated in place (see core.store_schema)."""
         root = Path(os.path.abspath(folder))
         db_path = root / DB_NAME
         if not db_path.is_file():
             raise ProjectError(f"{root}: no SonoClick project here ({DB_NAME} not found)")
         conn = connect(db_path, create=False)
         try:
-            check_schema(conn, db_path)
+            version = check_schema(conn, db_path)
             configure(conn, db_path)
+            store = cls(root, Database(conn, db_path))
+            if version < SCHEMA_VERSION:
+                with store._db.write() as db:
+                    migrate_schema(db)
         except BaseException:
             conn.close()
             raise
-        return cls(root, Database(conn, db_path))
+        return store
 
     def close(self) -> None:
         self._db.close()
@@ -251,8 +261,16 @@ class ProjectStore:
 
         self._edit(frame_id, "clear object", clear)
 
-    def set_mask(self, frame_id: int, object_id: int, mask: np.ndarray, provenance: MaskProvenance | str) -> None:
-        """Accept `mask` ((H, W), nonzero = nodule) as the object's mask, replacing any previous one."""
+    def set_mask(
+        self,
+        frame_id: int,
+        object_id: int,
+        mask: np.ndarray,
+        provenance: MaskProvenance | str,
+        accepted: bool = True,
+    ) -> None:
+        """Store `mask` ((H, W), nonzero = nodule) as the object's mask, replacing any previous one: accepted, or
+        with accepted=False as a draft (saved as the user edits; accept it later with accept_mask)."""
         origin = MaskProvenance(provenance)
         m = np.asarray(mask)
 
@@ -263,48 +281,69 @@ class ProjectStore:
                 raise AnnotationFormatError(
                     rec.source, f"mask is {_size(m.shape)} but the frame is {rec.width}x{rec.height}"
                 )
-            stored = StoredMask(object_id, encode_mask(m), origin.value, _now())
+            stored = StoredMask(object_id, encode_mask(m), origin.value, _now(), bool(accepted))
             return s.with_masks([*(x for x in s.masks if x.object_id != object_id), stored])
 
         self._edit(frame_id, "set mask", put)
 
+    def accept_mask(self, frame_id: int, object_id: int) -> None:
+        """Accept the object's draft mask as it is (pixels, provenance and time stay), as one undoable edit;
+        nothing is written when it is accepted already. KeyError if the object has no mask."""
+
+        def accept(rec: FrameRecord, s: FrameState) -> FrameState:
+            if not any(m.object_id == object_id for m in s.masks):
+                raise KeyError(f"frame {frame_id} has no mask for object {object_id}")
+            return s.with_masks([replace(m, accepted=True) if m.object_id == object_id else m for m in s.masks])
+
+        self._edit(frame_id, "accept mask", accept)
+
     def delete_mask(self, frame_id: int, object_id: int) -> None:
-        """Un-accept the object's mask (its points stay)."""
+        """Remove the object's mask, accepted or draft (its points stay)."""
 
         def delete(rec: FrameRecord, s: FrameState) -> FrameState:
             return s.with_masks([m for m in s.masks if m.object_id != object_id])
 
         self._edit(frame_id, "delete mask", delete)
 
-    def mask(self, frame_id: int, object_id: int | None = None) -> np.ndarray | None:
-        """The accepted mask of one object, or the union of all objects (object_id=None); None when there is none."""
+    def mask(self, frame_id: int, object_id: int | None = None, accepted_only: bool = False) -> np.ndarray | None:
+        """The mask of one object, or the union of all objects (object_id=None), drafts included unless
+        accepted_only=True; None when there is none."""
+        sql, args = "SELECT png FROM masks WHERE frame_id = ?", [frame_id]
+        if object_id is not None:
+            sql, args = sql + " AND object_id = ?", [*args, object_id]
+        if accepted_only:
+            sql += " AND accepted = 1"
         with self._db.read() as db:
             self._frame_in(db, frame_id)
-            if object_id is None:
-                blobs = db.execute("SELECT png FROM masks WHERE frame_id = ?", (frame_id,)).fetchall()
-            else:
-                blobs = db.execute(
-                    "SELECT png FROM masks WHERE frame_id = ? AND object_id = ?", (frame_id, object_id)
-                ).fetchall()
+            blobs = db.execute(sql, args).fetchall()
         if not blobs:
             return None
         return np.logical_or.reduce([decode_mask(b) for (b,) in blobs])
 
     def masks(self, frame_id: int) -> dict[int, MaskRecord]:
-        """Object id -> provenance and time of its accepted mask."""
+        """Object id -> provenance, time and accepted flag of its mask (drafts included)."""
         with self._db.read() as db:
             self._frame_in(db, frame_id)
             rows = db.execute(
-                "SELECT object_id, provenance, created_at FROM masks WHERE frame_id = ? ORDER BY object_id",
+                "SELECT object_id, provenance, created_at, accepted FROM masks WHERE frame_id = ? ORDER BY object_id",
                 (frame_id,),
             ).fetchall()
-        return {oid: MaskRecord(oid, MaskProvenance(prov), ts) for oid, prov, ts in rows}
+        return {oid: MaskRecord(oid, MaskProvenance(prov), ts, bool(acc)) for oid, prov, ts, acc in rows}
 
     def accepted_frames(self) -> list[FrameRecord]:
         """Frames with at least one accepted mask."""
+        return self._frames_with_masks(accepted=True)
+
+    def draft_frames(self) -> list[FrameRecord]:
+        """Frames with at least one draft mask (they may have accepted masks too)."""
+        return self._frames_with_masks(accepted=False)
+
+    def _frames_with_masks(self, accepted: bool) -> list[FrameRecord]:
         with self._db.read() as db:
             rows = db.execute(
-                f"SELECT {_FRAME_COLUMNS} FROM frames WHERE id IN (SELECT frame_id FROM masks) ORDER BY id"
+                f"SELECT {_FRAME_COLUMNS} FROM frames WHERE id IN (SELECT frame_id FROM masks WHERE accepted = ?)"
+                " ORDER BY id",
+                (int(accepted),),
             ).fetchall()
         return [self._record(row) for row in rows]
 

@@ -20,11 +20,12 @@ def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
         "SELECT id, object_id, kind, x, y FROM points WHERE frame_id = ? ORDER BY id", (frame_id,)
     ).fetchall()
     masks = db.execute(
-        "SELECT object_id, png, provenance, created_at FROM masks WHERE frame_id = ? ORDER BY object_id", (frame_id,)
+        "SELECT object_id, png, provenance, created_at, accepted FROM masks WHERE frame_id = ? ORDER BY object_id",
+        (frame_id,),
     ).fetchall()
     return FrameState(
         tuple((pid, Point(x, y, PointKind(kind), oid)) for pid, oid, kind, x, y in points),
-        tuple(StoredMask(oid, bytes(png), prov, ts) for oid, png, prov, ts in masks),
+        tuple(StoredMask(oid, bytes(png), prov, ts, bool(acc)) for oid, png, prov, ts, acc in masks),
     )
 
 
@@ -43,8 +44,8 @@ def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after
     if after.masks != before.masks:
         db.execute("DELETE FROM masks WHERE frame_id = ?", (frame_id,))
         db.executemany(
-            "INSERT INTO masks (frame_id, object_id, png, provenance, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(frame_id, m.object_id, m.png, m.provenance, m.created_at) for m in after.masks],
+            "INSERT INTO masks (frame_id, object_id, png, provenance, created_at, accepted) VALUES (?, ?, ?, ?, ?, ?)",
+            [(frame_id, m.object_id, m.png, m.provenance, m.created_at, int(m.accepted)) for m in after.masks],
         )
     return after
 

@@ -16,7 +16,7 @@ class MaskProvenance(StrEnum):
 
 class FrameStatus(StrEnum):
     UNLABELLED = "unlabelled"
-    CALIPERS = "calipers"  # at least one complete set of four caliper points, no accepted mask
+    CALIPERS = "calipers"  # a complete set of four caliper points or a draft mask (work begun), no accepted mask
     MASK_ACCEPTED = "mask accepted"
     PREDICTED_ONLY = "predicted only"  # a model prediction but no human annotation
     UNREADABLE = "unreadable"
@@ -47,6 +47,7 @@ class MaskRecord:
     object_id: int
     provenance: MaskProvenance
     created_at: str  # ISO 8601, UTC
+    accepted: bool = True  # False: a draft, saved as the user edits and not yet accepted
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""The project database's schema, its version stamp, and the checks made when a database is opened."""
+"""The project database's schema, its version stamp, the checks made when a database is opened, and the in-place
+migration of older schemas.
+
+Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted).
+"""
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from core.errors import ProjectError
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +43,7 @@ CREATE TABLE masks (
     png BLOB NOT NULL,
     provenance TEXT NOT NULL CHECK (provenance IN ('generated', 'refined', 'painted')),
     created_at TEXT NOT NULL,
+    accepted INTEGER NOT NULL DEFAULT 1 CHECK (accepted IN (0, 1)),  -- 0: a draft, not yet accepted
     PRIMARY KEY (frame_id, object_id)
 );
 CREATE TABLE predictions (
@@ -73,8 +79,9 @@ def create_schema(conn: sqlite3.Connection) -> None:
     )
 
 
-def check_schema(conn: sqlite3.Connection, db_path: Path) -> None:
-    """Raise ProjectError unless `conn` is a SonoClick project this version can read."""
+def check_schema(conn: sqlite3.Connection, db_path: Path) -> int:
+    """Raise ProjectError unless `conn` is a SonoClick project this version can read; return its schema version
+    (older ones are brought up to date by migrate_schema)."""
     try:
         rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
@@ -92,3 +99,63 @@ def check_schema(conn: sqlite3.Connection, db_path: Path) -> None:
         )
     if version < 1:
         raise ProjectError(f"{db_path}: damaged project database (schema version {version})")
+    return version
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+
+def migrate_schema(conn: sqlite3.Connection) -> None:
+    """Bring a checked database up to SCHEMA_VERSION in place; the caller holds the (immediate) transaction, so
+    of two processes opening the same old project at once the second finds it migrated already."""
+    version = _schema_version(conn)
+    if version < 2:
+        _migrate_1_to_2(conn)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+# Version 1 had one kind of mask; the desktop app remembered which ones were drafts in settings named
+# LEGACY_DRAFT_SETTING + <frame id> ({object id: [created_at of each mask record it wrote as a draft]}).
+LEGACY_DRAFT_SETTING = "gui.draft_masks."
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Add masks.accepted. Stored masks become accepted (as version 1 treated every mask), except those the desktop
+    app had marked as drafts, which stay drafts: in the masks table and in the history snapshots of their frame, so
+    undo/redo of steps made before the migration still brings drafts back as drafts. The app's draft settings are
+    then dropped."""
+    conn.execute("ALTER TABLE masks ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1 CHECK (accepted IN (0, 1))")
+    books = conn.execute(
+        "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(LEGACY_DRAFT_SETTING), LEGACY_DRAFT_SETTING)
+    ).fetchall()
+    for key, value in books:
+        try:
+            frame_id = int(key[len(LEGACY_DRAFT_SETTING):])
+            book = {int(oid): {str(ts) for ts in stamps} for oid, stamps in json.loads(value).items()}
+        except (ValueError, TypeError, AttributeError):
+            continue  # not ours or damaged: leave the masks accepted
+        for oid, stamps in book.items():
+            conn.executemany(
+                "UPDATE masks SET accepted = 0 WHERE frame_id = ? AND object_id = ? AND created_at = ?",
+                [(frame_id, oid, ts) for ts in stamps],
+            )
+        rows = conn.execute("SELECT id, before, after FROM history WHERE frame_id = ?", (frame_id,)).fetchall()
+        for step, before, after in rows:
+            new_before, new_after = _mark_drafts(before, book), _mark_drafts(after, book)
+            if (new_before, new_after) != (before, after):
+                conn.execute("UPDATE history SET before = ?, after = ? WHERE id = ?", (new_before, new_after, step))
+    conn.execute("DELETE FROM settings WHERE substr(key, 1, ?) = ?", (len(LEGACY_DRAFT_SETTING), LEGACY_DRAFT_SETTING))
+
+
+def _mark_drafts(snapshot: bytes, book: dict[int, set[str]]) -> bytes:
+    """A version-1 history snapshot (see core.store_snapshot) with the accepted flag of each mask written out."""
+    try:
+        doc = json.loads(bytes(snapshot).decode("utf-8"))
+        masks = list(doc["masks"])
+    except (ValueError, KeyError, TypeError):
+        return snapshot  # damaged: undo of this step fails as it did before
+    if not any(len(m) == 4 and m[2] in book.get(int(m[0]), ()) for m in masks):
+        return snapshot
+    doc["masks"] = [[*m, 0 if m[2] in book.get(int(m[0]), ()) else 1] if len(m) == 4 else m for m in masks]
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")

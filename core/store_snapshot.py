@@ -1,4 +1,4 @@
-"""The annotation state of one frame (its points and accepted masks), as undo/redo snapshots it.
+"""The annotation state of one frame (its points and masks, accepted or draft), as undo/redo snapshots it.
 
 Edits are pure functions FrameState -> FrameState; the store writes the result and keeps both states in its
 history, so undo restores exactly the previous state, ids and timestamps included.
@@ -18,6 +18,7 @@ class StoredMask:
     png: bytes  # 0/255 PNG, see core.mask_codec
     provenance: str
     created_at: str
+    accepted: bool = True  # False: a draft (saved as the user edits, not yet accepted)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class FrameState:
         doc = {
             "points": [[pid, p.object_id, p.kind.value, p.x, p.y] for pid, p in self.points],
             "masks": [
-                [m.object_id, m.provenance, m.created_at, base64.b64encode(m.png).decode("ascii")] for m in self.masks
+                [m.object_id, m.provenance, m.created_at, base64.b64encode(m.png).decode("ascii"), int(m.accepted)]
+                for m in self.masks
             ],
         }
         return json.dumps(doc, separators=(",", ":")).encode("utf-8")
@@ -48,5 +50,10 @@ class FrameState:
         points = tuple(
             (int(pid), Point(float(x), float(y), PointKind(kind), int(oid))) for pid, oid, kind, x, y in doc["points"]
         )
-        masks = tuple(StoredMask(int(oid), base64.b64decode(png), prov, ts) for oid, prov, ts, png in doc["masks"])
+        masks = tuple(_stored_mask(*entry) for entry in doc["masks"])
         return cls(points, masks)
+
+
+def _stored_mask(oid: int, prov: str, ts: str, png: str, accepted: int = 1) -> StoredMask:
+    """One mask entry; snapshots written before schema 2 have no flag, and their masks were accepted."""
+    return StoredMask(int(oid), base64.b64decode(png), prov, ts, bool(accepted))

@@ -16,7 +16,6 @@ from core.interaction import InteractionSession
 from core.store import ProjectStore
 from core.store_records import MaskProvenance
 from core.synthetic import make_frame
-from gui.drafts import mark_draft
 from gui.project_location import PROJECT_SUBFOLDER
 from gui.undo_groups import record_group
 
@@ -77,7 +76,6 @@ def create_demo_project(root: Path | None = None) -> Path:
         calipers = calipers_from_label_map(labels)[0]
         mask = InteractionSession(store.load_frame(first.id).gray_u8()).set_calipers(calipers)
         store.set_calipers(first.id, 0, calipers)
-        store.set_mask(first.id, 0, mask, MaskProvenance.GENERATED)
-        mark_draft(store, first.id, 0)
+        store.set_mask(first.id, 0, mask, MaskProvenance.GENERATED, accepted=False)
         record_group(store, first.id, 2)
     return frames_dir

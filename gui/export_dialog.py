@@ -12,7 +12,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.errors import SonoClickError
 from core.project_io import ExportSummary, export_names, export_project, import_mask, import_point_json
 from core.store import ProjectStore
-from gui.drafts import draft_objects
+from gui.drafts import draft_frame_ids
 from gui.project_session import ProjectSession
 from gui.undo_groups import record_group
 
@@ -43,7 +43,7 @@ def import_folder(store: ProjectStore, folder: Path) -> tuple[list[int], list[st
 
 def count_draft_frames(store: ProjectStore) -> int:
     """Frames with at least one mask that is still a draft (worker thread)."""
-    return sum(1 for r in store.accepted_frames() if draft_objects(store, r.id, store.masks(r.id)))
+    return len(draft_frame_ids(store))
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -70,7 +70,7 @@ class ExportDialog(QtWidgets.QDialog):
         export_layout = QtWidgets.QVBoxLayout(export_box)
         export_layout.addLayout(row)
         explain = QtWidgets.QLabel("Writes, for every frame with calipers or a mask:\n"
-                                   "  masks/<name>.png — the mask, 0 / 255\n"
+                                   "  masks/<name>.png — the accepted mask, 0 / 255 (drafts are left out)\n"
                                    "  labels/<name>.json — HCL-HRL point JSON (long axis, then short axis)\n"
                                    "  measurements.csv — both axes per nodule, in mm when the spacing is known")
         export_layout.addWidget(explain)
@@ -113,7 +113,7 @@ class ExportDialog(QtWidgets.QDialog):
     def _show_drafts(self, count: int) -> None:
         self.drafts_note.setText(
             f"{count} frame{'s have' if count != 1 else ' has'} a draft mask not yet accepted (Enter); "
-            "the export includes it." if count else "")
+            "the export leaves it out." if count else "")
 
     def _say(self, text: str) -> None:
         self.log.appendPlainText(text)
@@ -138,8 +138,11 @@ class ExportDialog(QtWidgets.QDialog):
 
         def done(summary: ExportSummary) -> None:
             self.export_button.setEnabled(True)
+            skipped = summary.draft_masks_skipped
             self._say(f"Exported {len(summary.masks)} masks, {len(summary.labels)} point files and "
-                      f"{summary.measurements} to {folder}")
+                      f"{summary.measurements} to {folder}"
+                      + (f" ({skipped} draft mask{'s' if skipped != 1 else ''} not accepted, left out)"
+                         if skipped else ""))
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)

@@ -10,7 +10,7 @@ from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind, calipers
 from core.clicker import Click
 from core.store import ProjectStore
 from core.store_records import FrameRecord, MaskProvenance
-from gui.drafts import draft_objects, mark_draft
+from gui.drafts import draft_objects
 from gui.status import DisplayStatus, display_status
 from gui.undo_groups import record_group
 
@@ -76,7 +76,7 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         points=store.points(frame_id),
         masks=masks,
         provenance={oid: rec.provenance for oid, rec in records.items()},
-        drafts=draft_objects(store, frame_id, records),
+        drafts=draft_objects(records),
         prediction=None if prediction is None else prediction.probability,
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
@@ -117,13 +117,24 @@ class Commit:
                         store.delete_mask(self.frame_id, object_id)
                         steps += 1
                     continue
-                store.set_mask(self.frame_id, object_id, mask, provenance)
-                mark_draft(store, self.frame_id, object_id)
+                store.set_mask(self.frame_id, object_id, mask, provenance, accepted=False)
                 steps += 1
             for object_id, (mask, provenance) in self.accepted_masks.items():
                 if mask.any():
-                    store.set_mask(self.frame_id, object_id, mask, provenance)
+                    if _is_stored_draft(store, self.frame_id, object_id, mask):
+                        store.accept_mask(self.frame_id, object_id)  # the draft as saved: only the flag changes
+                    else:  # e.g. the model's mask, never saved as a draft
+                        store.set_mask(self.frame_id, object_id, mask, provenance)
                     steps += 1
         finally:
             record_group(store, self.frame_id, steps)
         return read_annotations(store, self.frame_id)
+
+
+def _is_stored_draft(store: ProjectStore, frame_id: int, object_id: int, mask: np.ndarray) -> bool:
+    """Whether the object's stored mask is a draft with exactly these pixels."""
+    record = store.masks(frame_id).get(object_id)
+    if record is None or record.accepted:
+        return False
+    stored = store.mask(frame_id, object_id)
+    return stored is not None and np.array_equal(stored, mask != 0)

@@ -12,7 +12,7 @@ from PyQt5 import QtCore
 
 from core.store import ProjectStore
 from core.store_records import FrameRecord
-from gui.drafts import draft_objects
+from gui.drafts import draft_frame_ids
 from gui.model_provider import ModelProvider
 from gui.project_location import SOURCE_FOLDER_SETTING, OpenPlan, list_frame_files
 from gui.status import FROM_STORE, DisplayStatus, display_status
@@ -26,14 +26,12 @@ def list_frames(store: ProjectStore) -> tuple[list[FrameRecord], dict[int, Displ
     """Every frame with its displayed status (worker thread)."""
     records = store.frames()
     statuses = store.frame_statuses()
+    drafts = draft_frame_ids(store)
     shown: dict[int, DisplayStatus] = {}
     for record in records:
         status = FROM_STORE[statuses[record.id]]
-        if status == DisplayStatus.ACCEPTED:
-            masks = store.masks(record.id)
-            drafts = draft_objects(store, record.id, masks)
-            if drafts and len(drafts) == len(masks):
-                status = display_status(False, False, bool(store.calipers(record.id)), True, False)
+        if status == DisplayStatus.CALIPERS and record.id in drafts:  # the store counts a lone draft as calipers
+            status = display_status(False, False, bool(store.calipers(record.id)), True, False)
         shown[record.id] = status
     return records, shown
 

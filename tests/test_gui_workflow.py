@@ -62,6 +62,7 @@ def test_annotate_refine_undo_accept_reopen_export(qtbot, tmp_path: Path, make_w
     cx, cy = calipers.as_array().mean(axis=0)
     assert _overlay_alpha(window, cx, cy) > 0
     assert frames.status(frame_id) == DisplayStatus.CALIPERS  # a draft mask is not yet accepted
+    assert not store.masks(frame_id)[0].accepted and store.accepted_frames() == []
     assert window.timing_label.text().startswith("click → mask")
     after_calipers = stored.copy()
 
@@ -87,11 +88,23 @@ def test_annotate_refine_undo_accept_reopen_export(qtbot, tmp_path: Path, make_w
     assert len(store.points(frame_id)) == 5
     assert np.array_equal(store.mask(frame_id), refined)
 
-    # accept (Enter)
+    # accept (Enter): the stored draft is flagged accepted as it is
+    draft = store.masks(frame_id)[0]
     press_key(qtbot, window, QtCore.Qt.Key_Return)
     wait_idle(qtbot, window)
     assert frames.status(frame_id) == DisplayStatus.ACCEPTED
     assert window.controller.display()[0].mask_kind == "accepted"
+    accepted = store.masks(frame_id)[0]
+    assert accepted.accepted and accepted.created_at == draft.created_at
+    assert [r.id for r in store.accepted_frames()] == [frame_id]
+
+    # undo of the accept brings the draft back; redo accepts it again
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    wait_idle(qtbot, window)
+    assert store.masks(frame_id)[0] == draft and window.controller.display()[0].mask_kind == "draft"
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    wait_idle(qtbot, window)
+    assert store.masks(frame_id)[0] == accepted and window.controller.display()[0].mask_kind == "accepted"
 
     # close and reopen: everything is still there, the same frame is shown
     window.close()

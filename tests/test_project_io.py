@@ -73,6 +73,35 @@ def test_export_names_are_unique(tmp_path: Path, store: ProjectStore) -> None:
     assert [p.name for p in summary.masks] == ["scan.png", "scan_2.png", "cine_f0000.png"]
 
 
+def test_export_skips_draft_masks_and_counts_them(tmp_path: Path, store: ProjectStore) -> None:
+    left, right = np.zeros((64, 80), bool), np.zeros((64, 80), bool)
+    left[:, :40] = True
+    right[:, 40:] = True
+    store.set_mask(1, 0, left, "refined", accepted=False)  # only a draft: no mask file
+    store.set_calipers(1, 0, NODULE)  # its calipers are still exported
+    store.set_mask(2, 0, left, "painted")
+    store.set_mask(2, 1, right, "refined", accepted=False)  # accepted + draft: the accepted one only
+    store.set_mask(3, 0, right, "painted", accepted=False)
+    store.accept_mask(3, 0)
+
+    summary = export_project(store, tmp_path / "export")
+    assert [p.name for p in summary.masks] == ["scan_2.png", "cine_f0000.png"]
+    assert [p.name for p in summary.labels] == ["scan.json"] and summary.draft_masks_skipped == 2
+    np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "scan_2.png", (64, 80)), left)
+    np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "cine_f0000.png", (64, 80)), right)
+
+    everything = export_project(store, tmp_path / "with_drafts", include_drafts=True)
+    assert [p.name for p in everything.masks] == ["scan.png", "scan_2.png", "cine_f0000.png"]
+    assert everything.draft_masks_skipped == 0
+    assert read_mask(tmp_path / "with_drafts" / "masks" / "scan_2.png", (64, 80)).all()
+
+
+def test_imported_mask_is_accepted(tmp_path: Path, store: ProjectStore) -> None:
+    write_mask(tmp_path / "m.png", make_frame(9, (64, 80)).mask)
+    import_mask(store, 1, tmp_path / "m.png")
+    assert store.masks(1)[0].accepted and [r.id for r in store.accepted_frames()] == [1]
+
+
 def test_import_point_json_replaces_calipers_in_one_undoable_edit(tmp_path: Path, store: ProjectStore) -> None:
     click = store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
     store.set_calipers(1, 5, OTHER)

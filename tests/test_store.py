@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -269,6 +271,165 @@ def test_newer_schema_is_refused(tmp_path: Path, store: ProjectStore) -> None:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(ProjectError, match="newer SonoClick"):
         ProjectStore.open(tmp_path / "project")
+
+
+# the masks table and history snapshots as schema 1 wrote them (no accepted flag)
+V1_MASKS = """CREATE TABLE masks (
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    object_id INTEGER NOT NULL,
+    png BLOB NOT NULL,
+    provenance TEXT NOT NULL CHECK (provenance IN ('generated', 'refined', 'painted')),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (frame_id, object_id)
+)"""
+
+
+def _downgrade_to_v1(folder: Path) -> None:
+    """Turn a closed project into what schema 1 wrote: its masks table and history snapshots without the flag."""
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        conn.execute("ALTER TABLE masks RENAME TO masks_v2")
+        conn.execute(V1_MASKS)
+        conn.execute("INSERT INTO masks SELECT frame_id, object_id, png, provenance, created_at FROM masks_v2")
+        conn.execute("DROP TABLE masks_v2")
+        for step, *states in conn.execute("SELECT id, before, after FROM history").fetchall():
+            docs = [json.loads(state) for state in states]
+            for doc in docs:
+                doc["masks"] = [m[:4] for m in doc["masks"]]
+            conn.execute("UPDATE history SET before = ?, after = ? WHERE id = ?",
+                         (*(json.dumps(d).encode() for d in docs), step))
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        assert "accepted" not in [row[1] for row in conn.execute("PRAGMA table_info(masks)")]
+
+
+def _schema_version(folder: Path) -> str:
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        return conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+
+
+def test_v1_project_is_migrated_in_place_and_its_masks_stay_accepted(tmp_path: Path, store: ProjectStore) -> None:
+    first, second = np.zeros((64, 80), bool), np.zeros((64, 80), bool)
+    first[10:20, 10:30] = True
+    second[30:40, 5:15] = True
+    store.set_calipers(1, 0, CALIPERS)
+    store.set_mask(1, 0, first, "refined")
+    store.set_mask(1, 0, second, "painted")
+    store.set_mask(2, 3, first, "generated")
+    records = {fid: store.masks(fid) for fid in (1, 2)}
+    store.close()
+    folder = tmp_path / "project"
+    _downgrade_to_v1(folder)
+
+    with ProjectStore.open(folder) as s:
+        assert _schema_version(folder) == "2"
+        assert {fid: s.masks(fid) for fid in (1, 2)} == records
+        assert all(m.accepted for fid in (1, 2) for m in s.masks(fid).values())
+        assert s.frame_statuses() == {1: FrameStatus.MASK_ACCEPTED, 2: FrameStatus.MASK_ACCEPTED}
+        assert [r.id for r in s.accepted_frames()] == [1, 2] and s.draft_frames() == []
+        np.testing.assert_array_equal(s.mask(1, accepted_only=True), second)
+        # history written by schema 1 still undoes and redoes, its masks accepted
+        assert s.undo(1) == 1
+        assert s.masks(1)[0].accepted and s.masks(1)[0].provenance == MaskProvenance.REFINED
+        np.testing.assert_array_equal(s.mask(1, 0), first)
+        assert s.redo(1) == 1 and s.masks(1) == records[1]
+        # a new edit works on the migrated table
+        s.set_mask(1, 0, first, "painted", accepted=False)
+        assert s.frame_status(1) == FrameStatus.CALIPERS
+    with ProjectStore.open(folder) as s:  # opening again migrates nothing more
+        assert _schema_version(folder) == "2" and not s.masks(1)[0].accepted
+
+
+def test_v1_draft_bookkeeping_of_the_app_becomes_the_flag(tmp_path: Path, store: ProjectStore) -> None:
+    mask = np.ones((64, 80), bool)
+    store.set_mask(1, 0, mask, "refined")  # the app's draft
+    draft = store.masks(1)[0]
+    store.set_mask(1, 0, mask, "refined")  # accepted with Enter (schema 1 rewrote the mask)
+    accepted = store.masks(1)[0]
+    store.set_mask(2, 0, mask, "painted")  # an import: never a draft
+    store.set_setting("gui.draft_masks.1", {"0": [draft.created_at]})
+    store.set_setting("gui.last_frame", 1)
+    store.close()
+    folder = tmp_path / "project"
+    _downgrade_to_v1(folder)
+
+    with ProjectStore.open(folder) as s:
+        assert s.masks(1)[0] == accepted and s.masks(2)[0].accepted
+        assert s.get_setting("gui.draft_masks.1") is None and s.get_setting("gui.last_frame") == 1
+        s.undo(1)  # back to the draft, as the app showed it
+        assert s.masks(1)[0] == replace(draft, accepted=False)
+        assert s.frame_status(1) == FrameStatus.CALIPERS and s.mask(1, accepted_only=True) is None
+        s.redo(1)
+        assert s.masks(1)[0] == accepted and s.frame_status(1) == FrameStatus.MASK_ACCEPTED
+
+
+def test_draft_masks_are_not_accepted(store: ProjectStore) -> None:
+    left, right = np.zeros((64, 80), bool), np.zeros((64, 80), bool)
+    left[:, :40] = True
+    right[:, 40:] = True
+    store.set_mask(1, 0, left, "refined", accepted=False)
+    assert not store.masks(1)[0].accepted
+    # a lone draft: work begun, nothing accepted (CALIPERS, see core.store_status), calipers or not
+    assert store.frame_status(1) == FrameStatus.CALIPERS
+    store.set_prediction(1, np.ones((64, 80)), "unet")
+    assert store.frame_status(1) == FrameStatus.CALIPERS  # a human draft outranks the model's prediction
+    assert store.accepted_frames() == [] and [r.id for r in store.draft_frames()] == [1]
+    np.testing.assert_array_equal(store.mask(1), left)  # drafts are returned unless asked otherwise
+    assert store.mask(1, accepted_only=True) is None and store.mask(1, 0, accepted_only=True) is None
+
+    store.set_mask(1, 1, right, "painted")  # accepted by default
+    assert store.frame_status(1) == FrameStatus.MASK_ACCEPTED
+    assert [r.id for r in store.accepted_frames()] == [1] and [r.id for r in store.draft_frames()] == [1]
+    assert store.mask(1).all()
+    np.testing.assert_array_equal(store.mask(1, accepted_only=True), right)
+
+    store.delete_mask(1, 1)
+    store.set_calipers(1, 0, CALIPERS)
+    assert store.frame_status(1) == FrameStatus.CALIPERS
+    store.accept_mask(1, 0)
+    assert store.frame_status(1) == FrameStatus.MASK_ACCEPTED and store.draft_frames() == []
+
+
+def test_accept_is_one_undoable_edit_restored_exactly(tmp_path: Path, store: ProjectStore) -> None:
+    mask = make_frame(1, (64, 80)).mask
+    store.set_calipers(1, 0, CALIPERS)
+    store.set_mask(1, 0, mask, MaskProvenance.REFINED, accepted=False)
+    draft, points = store.masks(1), store.points(1)
+    draft_png = _stored_masks(tmp_path)
+
+    store.accept_mask(1, 0)
+    accepted = store.masks(1)
+    assert accepted[0].accepted and accepted[0].created_at == draft[0].created_at
+    assert accepted[0].provenance == MaskProvenance.REFINED
+    np.testing.assert_array_equal(store.mask(1, 0, accepted_only=True), mask)
+    store.accept_mask(1, 0)  # accepted already: no second history step (one undo brings the draft back)
+    store.undo(1)
+    assert store.masks(1) == draft and store.points(1) == points and _stored_masks(tmp_path) == draft_png
+    assert store.frame_status(1) == FrameStatus.CALIPERS
+    assert store.can_redo(1)
+    store.redo(1)
+    assert store.masks(1) == accepted and store.frame_status(1) == FrameStatus.MASK_ACCEPTED
+    store.undo(1)
+    store.close()
+
+    with ProjectStore.open(tmp_path / "project") as s:  # the flag is in the persisted history too
+        assert s.masks(1) == draft
+        s.redo(1)
+        assert s.masks(1) == accepted
+
+
+def _stored_masks(tmp_path: Path) -> list[tuple]:
+    with sqlite3.connect(tmp_path / "project" / DB_NAME) as conn:
+        return conn.execute("SELECT * FROM masks ORDER BY frame_id, object_id").fetchall()
+
+
+def test_accept_without_a_mask_raises_and_writes_nothing(store: ProjectStore) -> None:
+    store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
+    before = _disk_state(store, 1)
+    with pytest.raises(KeyError, match="no mask"):
+        store.accept_mask(1, 0)
+    with pytest.raises(KeyError):
+        store.accept_mask(99, 0)
+    assert _disk_state(store, 1) == before and store.masks(1) == {}
 
 
 def test_closed_store_raises_project_error(store: ProjectStore) -> None:
