@@ -25,6 +25,8 @@ from gui.recent import RecentProjects
 from gui.shortcuts import ShortcutsDialog
 from gui.status import DisplayStatus
 from gui.tools import Tool, ToolDispatcher
+from gui.training_controller import TrainingController, TrainingOptions
+from gui.training_dock import TrainingDock
 from gui.window_level import WindowLevel
 
 log = logging.getLogger("sonoclick")
@@ -45,6 +47,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window_level = WindowLevel(self)
         self.last_click_to_mask: float | None = None
         self._dialogs: dict[str, QtWidgets.QDialog] = {}
+        self.training: TrainingController | None = None
+        self.training_options: TrainingOptions | None = None  # None: defaults + the project's "trainer.options"
 
         self.view = FrameView()
         self.cine = CineBar()
@@ -63,7 +67,19 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self._dock("Nodules & display", scroll, QtCore.Qt.RightDockWidgetArea, 265)
+        self._dock("Nodules & display", scroll, QtCore.Qt.RightDockWidgetArea, 285)
+        self.training_dock = TrainingDock()
+        training_scroll = QtWidgets.QScrollArea()
+        training_scroll.setWidget(self.training_dock)
+        training_scroll.setWidgetResizable(True)
+        training_scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
+        training_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self._dock("Model training", training_scroll, QtCore.Qt.RightDockWidgetArea, 285)
+        docks = {d.objectName(): d for d in self.findChildren(QtWidgets.QDockWidget)}
+        self.tabifyDockWidget(docks["Nodules & display"], docks["Model training"])  # a tab beside the nodules
+        self.setTabPosition(QtCore.Qt.RightDockWidgetArea, QtWidgets.QTabWidget.North)
+        docks["Nodules & display"].raise_()
+        self.training_dock_widget = docks["Model training"]
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
 
         self.frame_label = QtWidgets.QLabel()
@@ -127,6 +143,8 @@ class MainWindow(QtWidgets.QMainWindow):
             "next": lambda: self.step_frame(1),
             "previous": lambda: self.step_frame(-1),
             "next_unlabelled": self.next_unlabelled,
+            "next_useful": self.next_most_useful,
+            "train": lambda: self.training.train() if self.training else None,
             "toggle_overlay": self.panel.show_masks.toggle,
             "toggle_confidence": self.panel.confidence.toggle,
             "play": lambda: self.cine.set_playing(not self.cine.playing),
@@ -145,6 +163,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
         build_toolbar(self, self.actions, self.object_box)
+        model_menu = self.menuBar().addMenu("&Model")
+        model_menu.addActions([self.actions["train"], self.actions["next_useful"]])
+        self.menuBar().insertMenu(self.menuBar().actions()[-2], model_menu)  # before Help
 
     # ----- projects ------------------------------------------------------------------------------------
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
@@ -179,6 +200,13 @@ class MainWindow(QtWidgets.QMainWindow):
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
+        self.training = TrainingController(store, self.training_dock, self.session.model,
+                                           lambda exc: self.reporter.report(exc), self.training_options,
+                                           self.controller.reload, self)
+        c.status_changed.connect(self.training.note_status)
+        self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.training.show_frame_requested.connect(self.show_frame)
+        self.training.frame_status.connect(self._on_status_changed)
         self.session.frames_added.connect(self._on_frames_added)
         self.session.listed.connect(self._on_listed)
         self.session.scan_progress.connect(self._on_scan_progress)
@@ -210,6 +238,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cine.set_playing(False)
         self._remember_timer.stop()
         self._remember_frame()
+        if self.training is not None:
+            self.training.close()  # cancels a running training; the project keeps nothing from it
+            self.training.deleteLater()
+            self.training = None
         if self.controller is not None:
             self.controller.finish()
             self.controller.deleteLater()
@@ -312,6 +344,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.show_frame(fid)
                 return
         self.statusBar().showMessage("Every frame has a human annotation", 6000)
+
+    def next_most_useful(self) -> None:
+        """The unlabelled frame the model is least sure about (from its stored predictions)."""
+        if self.training is not None and self.controller is not None:
+            self.training.next_most_useful(self.controller.current_frame_id)
 
     # ----- the shown frame -----------------------------------------------------------------------------
     def _on_frame_loaded(self, loaded: LoadedFrame) -> None:
