@@ -12,6 +12,7 @@ from pathlib import Path
 from core.atomic_write import write_bytes_atomic
 from core.errors import CheckpointError
 from core.store import ProjectStore
+from models.checkpoint_header import read_metadata
 
 REGISTRY = "versions.json"
 CURRENT_KEY = "model.current"
@@ -69,8 +70,6 @@ class ModelRegistry:
     def add(self, checkpoint: str | Path, val_dice: float | None, baseline_val_dice: float | None,
             validated_on: str, n_val: int, metrics: dict | None = None) -> ModelVersion:
         """Copy a finished run's checkpoint in as the next version (the registry is rewritten atomically)."""
-        from models.checkpoint import read_metadata
-
         read_metadata(checkpoint)  # refuse anything that is not one of our checkpoints before copying
         existing = self.versions()
         name = f"v{len(existing) + 1:04d}"

@@ -24,7 +24,6 @@ from core.suggest import rank_unlabelled
 from gui.model_provider import MODEL_SETTING, ModelProvider
 from gui.status import FROM_STORE, DisplayStatus
 from gui.training_dock import TrainingDock, dice_text
-from gui.training_registry import TorchFreeRegistry
 from gui.workers import JobRunner
 
 OPTIONS_SETTING = "trainer.options"  # optional project overrides: {"minutes", "epochs", "preset", "resolution"}
@@ -88,7 +87,6 @@ class TrainingController(QtCore.QObject):
         self.trainer = BackgroundTrainer(store, store.folder, self._forward_event, self._forward_finished,
                                          self.options.minutes, self.options.epochs, self.options.preset,
                                          self.options.resolution, self.options.watchdog_s)
-        self.trainer.registry = TorchFreeRegistry(store, store.folder)  # no torch import in the app's process
         self._labelled: set[int] | None = None  # frames labelled so far (None until read from the store)
         self._pending: list[int] = []
         self._new_labelled = 0
