@@ -4,7 +4,6 @@ separate Python); anything else opens the desktop app."""
 from __future__ import annotations
 
 import multiprocessing
-import runpy
 import sys
 
 
@@ -19,9 +18,9 @@ def main() -> int:
         from core.cli import main as cli
 
         return cli(args[2:])
-    sys.argv = [sys.argv[0], *args]
-    runpy.run_module("gui", run_name="__main__", alter_sys=True)
-    return 0
+    from gui.app import run
+
+    return run()
 
 
 if __name__ == "__main__":
