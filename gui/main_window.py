@@ -67,7 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self._dock("Nodules & display", scroll, QtCore.Qt.RightDockWidgetArea, 285)
+        self._dock("Nodules and display", scroll, QtCore.Qt.RightDockWidgetArea, 285)
         self.training_dock = TrainingDock()
         training_scroll = QtWidgets.QScrollArea()
         training_scroll.setWidget(self.training_dock)
@@ -76,9 +76,9 @@ class MainWindow(QtWidgets.QMainWindow):
         training_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         self._dock("Model training", training_scroll, QtCore.Qt.RightDockWidgetArea, 285)
         docks = {d.objectName(): d for d in self.findChildren(QtWidgets.QDockWidget)}
-        self.tabifyDockWidget(docks["Nodules & display"], docks["Model training"])  # a tab beside the nodules
+        self.tabifyDockWidget(docks["Nodules and display"], docks["Model training"])  # a tab beside the nodules
         self.setTabPosition(QtCore.Qt.RightDockWidgetArea, QtWidgets.QTabWidget.North)
-        docks["Nodules & display"].raise_()
+        docks["Nodules and display"].raise_()
         self.training_dock_widget = docks["Model training"]
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
 
