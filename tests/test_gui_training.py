@@ -107,7 +107,7 @@ def test_train_button_shows_progress_and_the_new_version_goes_live(qtbot, tmp_pa
     record_property("max_event_loop_stall_ms_during_training", round(meter.worst * 1000, 1))
     print(f"\nmax event-loop stall during training {meter.worst * 1000:.1f} ms over {meter.ticks} ticks")
     assert meter.worst < MAX_STALL_S
-    window.training_dock_widget.raise_()  # the tab beside "Nodules & display"
+    window.training_dock_widget.raise_()  # the tab beside "Nodules and display"
     qtbot.wait(100)
     window.grab().save(str(SCREENSHOT))
 
