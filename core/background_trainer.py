@@ -14,6 +14,7 @@ from core.job_process import JobExit, JobProcess, JobState
 from core.model_versions import ModelRegistry, ModelVersion
 from core.project_snapshot import read_snapshot, write_snapshot
 from core.store import ProjectStore
+from models.preprocess import DEFAULT_RESOLUTION
 
 AUTO_TRAIN_KEY = "trainer.auto_after_frames"
 DEFAULT_AUTO_AFTER = 10
@@ -30,7 +31,7 @@ class BackgroundTrainer:
     def __init__(self, store: ProjectStore, project_folder: str | Path,
                  on_event: Callable[[dict], None], on_finished: Callable[[TrainingOutcome], None],
                  minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
-                 resolution: int = 160, watchdog_s: float = 300.0, fine_tune: bool = True) -> None:
+                 resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True) -> None:
         self.store = store
         self.folder = Path(project_folder)
         self.registry = ModelRegistry(store, project_folder)

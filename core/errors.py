@@ -31,3 +31,7 @@ class CheckpointError(InputError):
 
 class ProjectError(SonoClickError):
     """The project store is missing, locked or from an incompatible version."""
+
+
+class ClickModelUnavailable(SonoClickError):
+    """The click-conditioned network cannot answer now (still loading, or failed); the engine answers without it."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from core.calipers import calipers_from_label_map, jitter_calipers
 from core.clicker import next_click
 from core.interaction import InteractionSession
 from core.metrics import iou
+
+if TYPE_CHECKING:
+    from core.click_model import ClickPredictor
 
 CALIPER_CLICKS = 4
 THRESHOLDS = (0.80, 0.85, 0.90)
@@ -28,8 +32,9 @@ class FrameRun:
 
 
 def run_frame(image: np.ndarray, truth: np.ndarray, start: str, max_clicks: int, jitter: float,
-              rng: np.random.Generator, probability: np.ndarray | None = None) -> FrameRun:
-    session = InteractionSession(image, probability)
+              rng: np.random.Generator, probability: np.ndarray | None = None,
+              click_model: ClickPredictor | None = None) -> FrameRun:
+    session = InteractionSession(image, probability, click_model)
     run = FrameRun()
     clicked = np.zeros(truth.shape, bool)
     if start == "calipers":

@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from core.annotations import Calipers
 from core.crop import Crop
+from core.fast_morphology import distance_to_background, fill_holes
 from core.graphcut import graph_cut
 from core.labels import kite_ellipse
 
@@ -25,7 +26,7 @@ _BINS = 32
 def shape_prior_logit(shape: tuple[int, int], calipers: Calipers) -> np.ndarray:
     """Signed distance to the caliper superellipse, in units of PRIOR_SHARPNESS x short axis, clipped."""
     kite = kite_ellipse(shape, calipers)
-    signed = ndimage.distance_transform_edt(kite) - ndimage.distance_transform_edt(~kite)
+    signed = distance_to_background(kite) - distance_to_background(~kite)
     scale = max(PRIOR_SHARPNESS * max(calipers.short_axis_px, 1.0), 0.5)
     return np.clip(signed / scale, -8.0, 8.0).astype(np.float32)
 
@@ -58,7 +59,7 @@ def keep_component_at(mask: np.ndarray, seed_xy: np.ndarray) -> np.ndarray:
         keep = labelled[y, x]
     else:
         keep = 1 + int(np.argmax(ndimage.sum(mask, labelled, range(1, n + 1))))
-    return ndimage.binary_fill_holes(labelled == keep)
+    return fill_holes(labelled == keep)
 
 
 def segment_nodule(image: np.ndarray, calipers: Calipers, probability: np.ndarray | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ from core.training_data import TrainingFrame, refresh_caliper_targets
 from core.training_labels import TARGET_CHANNELS
 from models.checkpoint import save_checkpoint
 from models.losses import LossWeights, supervised_loss, weak_loss
-from models.preprocess import Normalisation, paste_back
+from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
 from models.unet import ProjectionHeads, UNet, spec_from_preset
 
 
@@ -32,7 +32,7 @@ from models.unet import ProjectionHeads, UNet, spec_from_preset
 class TrainConfig:
     supervision: str = "calipers"  # calipers | clicks | masks
     preset: str = "fast"
-    resolution: int = 160
+    resolution: int = DEFAULT_RESOLUTION
     epochs: int | None = 60
     minutes: float | None = None
     batch_size: int = 8

@@ -3,6 +3,7 @@ prediction, and one interactive-engine session per object (plus one for the next
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ class LoadedFrame:
     levels: tuple[float, float] = (0.0, 255.0)  # default window for display
     sessions: dict[int, InteractionSession] = field(default_factory=dict)
     error: str | None = None  # why the frame cannot be shown
+    click_model: Any = None  # the project's click-conditioned network (gui.click_model_provider), if any
 
     @property
     def readable(self) -> bool:
@@ -40,7 +42,7 @@ def default_levels(pixels: np.ndarray) -> tuple[float, float]:
 
 def new_session(loaded: LoadedFrame) -> InteractionSession:
     assert loaded.gray is not None
-    return InteractionSession(loaded.gray, loaded.annotations.prediction)
+    return InteractionSession(loaded.gray, loaded.annotations.prediction, loaded.click_model)
 
 
 def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None = None) -> LoadedFrame:
@@ -58,6 +60,8 @@ def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None =
         if probability is not None:
             annotations = replace(annotations, prediction=probability)
     loaded = LoadedFrame(record, annotations, frame.pixels, gray, default_levels(frame.pixels))
+    if model is not None:
+        loaded.click_model = model.clicks.predictor(store)
     object_ids = annotations.object_ids()
     for object_id in [*object_ids, (max(object_ids) + 1) if object_ids else 0]:
         loaded.sessions[object_id] = new_session(loaded)

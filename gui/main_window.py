@@ -11,6 +11,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
 from gui.cine_bar import CineBar
+from gui.click_model_provider import CLICK_MODEL_SETTING
 from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
@@ -152,6 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "export": self.show_export_dialog,
             "open_folder": self._ask_open_folder,
             "open_file": self._ask_open_file,
+            "click_model": self._ask_click_model,
             "help": self.show_shortcuts,
             "quit": self.close,
         }
@@ -482,6 +484,26 @@ class MainWindow(QtWidgets.QMainWindow):
             "Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.dicom *.avi *.mp4 *.mov *.mkv);;All files (*)")
         if path:
             self.open_path(path)
+
+    def _ask_click_model(self) -> None:
+        if self.session is None or self.controller is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Choose a click network (trained with train --supervision interactive)", "",
+            "SonoClick models (*.safetensors *.pt);;All files (*)")
+        if path:
+            self.use_click_model(Path(path))
+
+    def use_click_model(self, path: Path) -> None:
+        """Answer clicks with this click network from now on (it loads in the background; until then, and if it
+        fails, clicks are answered without it)."""
+        assert self.session is not None and self.controller is not None
+        self.session.model.clicks.forget_failure(path)
+        self.session.store.set_setting(CLICK_MODEL_SETTING, str(path))
+        self.statusBar().showMessage(f"Clicks are answered with {path.name} once it has loaded", 8000)
+        current = self.controller.current
+        if current is not None:
+            self.controller.reload(current.frame_id)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -44,7 +44,10 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     bar.addMenu("&Edit").addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
     bar.addMenu("&View").addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
                                      a["previous"], a["next_unlabelled"]])
-    bar.addMenu("&Tools").addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
+    tools = bar.addMenu("&Tools")
+    tools.addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
+    tools.addSeparator()
+    tools.addAction(a["click_model"])
     bar.addMenu("&Help").addAction(a["help"])
     return recent
 

@@ -26,3 +26,30 @@ def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
     epoch = (predictor.metadata.get("metrics") or {}).get("epoch")
     return probability, f"epoch {epoch}" if epoch is not None else "model"
+
+
+_click_predictors: dict[str, Any] = {}  # click-model path -> loaded ClickPredictor (one at a time)
+
+
+def load_click_model(model_path: str) -> None:
+    """Load the click-conditioned network now, so the first click does not wait for torch and the weights."""
+    try:
+        if model_path not in _click_predictors:
+            from core.click_model import ClickPredictor
+
+            if hasattr(os, "nice"):
+                os.nice(2)
+            _click_predictors.clear()
+            _click_predictors[model_path] = ClickPredictor.load(model_path, threads=1)
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+
+
+def click_predict(model_path: str, image_u8: np.ndarray, window: Any, positives: np.ndarray,
+                  negatives: np.ndarray, prev_mask: np.ndarray | None) -> np.ndarray:
+    """The click network's nodule probability over `window` (see core.click_model.ClickPredictor.predict)."""
+    load_click_model(model_path)
+    try:
+        return _click_predictors[model_path].predict(image_u8, window, positives, negatives, prev_mask)
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None

@@ -17,6 +17,7 @@ import numpy as np
 from core.store import ProjectStore
 from core.store_records import FrameRecord
 from gui import model_process
+from gui.click_model_provider import ClickModelProvider
 
 MODEL_SETTING = "model_path"
 PREDICT_TIMEOUT_S = 300.0  # the first call includes starting the process and loading torch
@@ -28,6 +29,7 @@ class ModelProvider:
         self._pool: ProcessPoolExecutor | None = None
         self._failed: set[Path] = set()
         self.last_error: str | None = None
+        self.clicks = ClickModelProvider()  # the optional click-conditioned network, in a process of its own
 
     def model_path(self, store: ProjectStore) -> Path | None:
         setting = store.get_setting(MODEL_SETTING)
@@ -63,6 +65,7 @@ class ModelProvider:
         return None
 
     def close(self) -> None:
+        self.clicks.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

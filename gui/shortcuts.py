@@ -20,6 +20,8 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "previous": (["P", "Left", "Up"], "Previous frame"),
     "next_unlabelled": (["U"], "Next frame without a human annotation"),
     "next_useful": (["M"], "Next most useful frame: the unlabelled frame the model is least sure about"),
+    "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model trained with "
+                    "train --supervision interactive)"),
     "train": (["Ctrl+T"], "Train the model now on the labelled frames (in the background)"),
     "toggle_overlay": (["Space"], "Show / hide the masks"),
     "toggle_confidence": (["H"], "Show / hide confident and uncertain regions"),
@@ -49,6 +51,7 @@ TITLES: dict[str, str] = {
     "previous": "Previous",
     "next_unlabelled": "Next unlabelled",
     "next_useful": "Next most useful",
+    "click_model": "Click model…",
     "train": "Train model",
     "toggle_overlay": "Show masks",
     "toggle_confidence": "Certainty map",

@@ -25,6 +25,7 @@ from gui.model_provider import MODEL_SETTING, ModelProvider
 from gui.status import FROM_STORE, DisplayStatus
 from gui.training_dock import TrainingDock, dice_text
 from gui.workers import JobRunner
+from models.preprocess import DEFAULT_RESOLUTION
 
 OPTIONS_SETTING = "trainer.options"  # optional project overrides: {"minutes", "epochs", "preset", "resolution"}
 LABELLED = (DisplayStatus.CALIPERS, DisplayStatus.ACCEPTED)
@@ -37,7 +38,7 @@ class TrainingOptions:
     minutes: float | None = 3.0
     epochs: int | None = None
     preset: str = "fast"
-    resolution: int = 160
+    resolution: int = DEFAULT_RESOLUTION
     watchdog_s: float = 300.0
 
 

@@ -14,7 +14,8 @@ EPS = 1e-6
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Defaults: HCL-HRL as published (1, 1, lambda = 1, gamma = 0.01) plus partial CE and pseudo-label Dice."""
+    """Defaults: HCL-HRL as published (1, 1, lambda = 1, gamma = 0.01) plus partial CE and pseudo-label Dice;
+    pseudo_bce (dense BCE against the fused pseudo-label, uncertain band included) is off by default."""
 
     projection: float = 1.0
     topology: float = 1.0
@@ -22,9 +23,20 @@ class LossWeights:
     correlation: float = 0.01
     partial_ce: float = 1.0
     pseudo_dice: float = 1.0
+    pseudo_bce: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# Named recipes. "pseudo-label" trains on the fused caliper label as if it were a mask (Dice + BCE); on DDTI it
+# beat the published HCL-HRL mix at equal epochs (README, "Model benchmarks"). It needs a pseudo-label, so
+# click supervision (sparse discs, no fused mask) keeps "hcl-hrl".
+LOSS_PRESETS: dict[str, LossWeights] = {
+    "hcl-hrl": LossWeights(),
+    "pseudo-label": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=0.0,
+                                pseudo_dice=1.0, pseudo_bce=1.0),
+}
 
 
 def soft_dice_loss(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -148,7 +160,15 @@ def weak_loss(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, tor
               weights: LossWeights, heads: ProjectionHeads | None,
               generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """All weak-supervision terms for a batch with keys fg, bg, location, pseudo (any may be all-zero);
-    returns the weighted terms and their sum under 'total'. Terms with weight 0 are skipped."""
+    returns the weighted terms and their sum under 'total'. Terms with weight 0 are skipped. Always computed in
+    float32 with autocast off: CUDA autocast refuses F.binary_cross_entropy, which the HCL-HRL terms need."""
+    with torch.autocast(logits.device.type, enabled=False):
+        return _weak_terms(logits, features, batch, weights, heads, generator)
+
+
+def _weak_terms(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, torch.Tensor],
+                weights: LossWeights, heads: ProjectionHeads | None,
+                generator: torch.Generator | None) -> dict[str, torch.Tensor]:
     prob = torch.sigmoid(logits.float())
     features = features.float()
     fg, bg = batch["fg"], batch["bg"]
@@ -157,6 +177,8 @@ def weak_loss(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, tor
         terms["partial_ce"] = weights.partial_ce * partial_cross_entropy(logits.float(), fg, bg)
     if weights.pseudo_dice and "pseudo" in batch:
         terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob, batch["pseudo"])
+    if weights.pseudo_bce and "pseudo" in batch:
+        terms["pseudo_bce"] = weights.pseudo_bce * F.binary_cross_entropy_with_logits(logits.float(), batch["pseudo"])
     if weights.projection and "location" in batch:
         terms["projection"] = weights.projection * projection_dice_loss(prob, batch["location"])
     if weights.topology:

@@ -75,6 +75,19 @@ def test_model_probability_is_the_starting_mask_and_is_kept_away_from_clicks(fra
     assert iou(mask, frame.mask) > 0.97
 
 
+def test_calipers_reaching_past_the_frame_edge_with_a_model(frame):
+    """Jittered or dragged caliper ends may lie outside the frame: the engine must still answer."""
+    from core.annotations import Calipers
+
+    h, w = frame.mask.shape
+    probability = frame.mask.astype(np.float32) * 0.9 + 0.05
+    exact = calipers_from_label_map(frame.labels)[0].as_array()
+    beyond = exact.copy()
+    beyond[0] = (w + 3.0, h + 2.0)  # one long-axis end past the bottom-right corner
+    mask = InteractionSession(frame.image, probability).set_calipers(Calipers.from_array(beyond))
+    assert mask.shape == (h, w) and mask.any()
+
+
 def test_robot_user_reaches_high_iou_with_few_clicks(frame):
     run = run_frame(frame.image, frame.mask, "calipers", 20, 0.0, np.random.default_rng(0))
     summary = summarise([run], 20)

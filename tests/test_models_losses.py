@@ -118,3 +118,36 @@ def test_weak_loss_uses_published_weights_and_sums_terms() -> None:
     assert torch.isclose(terms["total"], parts)
     terms["total"].backward()
     assert logits.grad.abs().sum() > 0 and feats.grad.abs().sum() > 0
+
+
+def test_weak_loss_runs_with_autocast_switched_off(monkeypatch) -> None:
+    """CUDA autocast raises on F.binary_cross_entropy; emulate that policy on the CPU and check the weak loss
+    never calls it while autocast is on (the trainer runs the network under autocast on CUDA)."""
+    original = torch.nn.functional.binary_cross_entropy
+
+    def strict_bce(*args, **kwargs):
+        if torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("binary_cross_entropy is unsafe to autocast")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy", strict_bce)
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 24, 24, requires_grad=True)
+    feats = torch.randn(2, 8, 24, 24)
+    fg = _square().repeat(2, 1, 1, 1)
+    batch = {"fg": fg, "bg": 1 - fg, "location": fg, "pseudo": fg}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        terms = weak_loss(logits, feats, batch, LossWeights(pseudo_bce=1.0), ProjectionHeads(8, 16, 8))
+    assert terms["total"].dtype == torch.float32 and torch.isfinite(terms["total"])
+    assert "pseudo_bce" in terms
+    terms["total"].backward()
+    assert logits.grad.abs().sum() > 0
+
+
+def test_pseudo_bce_is_zero_at_a_confident_perfect_prediction() -> None:
+    fg = _square()
+    logits = (fg * 2 - 1) * 40.0
+    w = LossWeights(partial_ce=0, pseudo_dice=0, projection=0, topology=0, contrastive=0, correlation=0,
+                    pseudo_bce=1.0)
+    terms = weak_loss(logits, torch.zeros(1, 4, 24, 24), {"fg": fg, "bg": 1 - fg, "pseudo": fg}, w, None)
+    assert float(terms["pseudo_bce"]) < 1e-6

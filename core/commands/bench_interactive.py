@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--split", type=Path)
     p.add_argument("--model", type=Path, help="trained model whose probability map the engine starts from")
+    p.add_argument("--click-model", type=Path,
+                   help="click-conditioned network (train --supervision interactive) that answers each click")
     p.add_argument("--start", choices=("none", "calipers"), default="none")
     p.add_argument("--jitter", type=float, default=0.0, help="Gaussian jitter (px) of the simulated calipers")
     p.add_argument("--max-clicks", type=int, default=20)
@@ -30,6 +32,11 @@ def run(args: argparse.Namespace) -> dict:
         from core.inference import Predictor
 
         predictor = Predictor.load(args.model, device="cpu", threads=args.threads)
+    click_model = None
+    if args.click_model:
+        from core.click_model import ClickPredictor
+
+        click_model = ClickPredictor.load(args.click_model, device="cpu", threads=args.threads)
     rng = np.random.default_rng(args.seed)
     runs = []
     for k, item in enumerate(items):
@@ -38,7 +45,7 @@ def run(args: argparse.Namespace) -> dict:
             raise InputError(item.image_path, "bench-interactive needs a ground-truth mask")
         image = item.frame().gray_u8()
         probability = predictor.predict(image) if predictor is not None else None
-        runs.append(run_frame(image, truth, args.start, args.max_clicks, args.jitter, rng, probability))
+        runs.append(run_frame(image, truth, args.start, args.max_clicks, args.jitter, rng, probability, click_model))
         if (k + 1) % 10 == 0 or k + 1 == len(items):
             partial = summarise(runs, args.max_clicks)
             print(f"[bench-interactive] {k + 1}/{len(items)} noc85 {partial['noc85']} noc90 {partial['noc90']}",

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import torch.distributed as dist
 
+from core.click_training import CLICK_PRESET, CLICK_RESOLUTION
 from core.dataset import list_dataset
 from core.errors import SonoClickError
-from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+from core.trainer import StopSignal, TrainConfig, TrainEvent, TrainResult, train
 from core.training_data import data_hash, hold_out, load_frames
 from core.training_labels import SUPERVISIONS
-from models.losses import LossWeights
+from models.losses import LOSS_PRESETS, LossWeights
+from models.preprocess import DEFAULT_RESOLUTION
 from models.unet import PRESETS
 
 MODEL_FILE = "model.safetensors"
@@ -26,7 +28,9 @@ DEFAULT_EPOCHS = 60
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, help="dataset folder (images/, masks/, labels/)")
     p.add_argument("--split", type=Path, help="stems to train on, one per line (default: every image)")
-    p.add_argument("--supervision", choices=SUPERVISIONS, default="calipers")
+    p.add_argument("--supervision", choices=(*SUPERVISIONS, "interactive"), default="calipers",
+                   help="calipers, clicks or masks: a frame model; interactive: the click-conditioned network "
+                        "of the interactive engine, trained with a simulated user from masks")
     p.add_argument("--out", required=True, type=Path, help="run folder for model.safetensors and history.json")
     p.add_argument("--epochs", type=int, help=f"epoch limit (default {DEFAULT_EPOCHS} when --minutes is not given)")
     p.add_argument("--minutes", type=float, help="wall-clock budget; the LR schedule spans it")
@@ -35,13 +39,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jitter", type=float, default=0.0, help="Gaussian jitter (px) of calipers simulated from masks")
     p.add_argument("--val-split", type=Path, help="validation stems (default: a seeded 10%% of --split with masks)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--width", choices=sorted(PRESETS), default="fast", help="network width preset")
-    p.add_argument("--resolution", type=int, default=160, help="working resolution (square, multiple of 16)")
+    p.add_argument("--width", choices=sorted(PRESETS), default=None,
+                   help=f"network width preset (default fast; {CLICK_PRESET} for interactive, which runs per click)")
+    p.add_argument("--resolution", type=int, default=None,
+                   help=f"working resolution (square, multiple of 16; default {DEFAULT_RESOLUTION}, "
+                        f"{CLICK_RESOLUTION} for interactive)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
     p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
-    p.add_argument("--loss-weights", default="", help="override loss weights, e.g. contrastive=0,correlation=0.01")
+    p.add_argument("--loss-weights", default="",
+                   help="[recipe][,term=w...]: recipe hcl-hrl or pseudo-label (default: pseudo-label for calipers, "
+                        "hcl-hrl otherwise), then overrides, e.g. hcl-hrl,contrastive=0")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
 
 
@@ -56,10 +65,20 @@ def _print_event(event: TrainEvent) -> None:
         print(f"[train] labels refreshed at epoch {event.epoch}", file=sys.stderr, flush=True)
 
 
-def _loss_weights(text: str) -> LossWeights:
-    fields = LossWeights().to_dict()
+DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl"}
+
+
+def _loss_weights(text: str, supervision: str) -> LossWeights:
+    """'[preset][,term=number...]': a named recipe (default per supervision) with optional overrides."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    preset = DEFAULT_RECIPE.get(supervision, "hcl-hrl")
+    if parts and "=" not in parts[0]:
+        preset = parts.pop(0)
+        if preset not in LOSS_PRESETS:
+            raise SonoClickError(f"--loss-weights: unknown recipe {preset!r} (known: {', '.join(LOSS_PRESETS)})")
+    fields = LOSS_PRESETS[preset].to_dict()
     overrides = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in parts:
         key, _, value = part.partition("=")
         if key not in fields:
             raise SonoClickError(f"--loss-weights: unknown term {key!r} (known: {', '.join(fields)})")
@@ -71,6 +90,10 @@ def _loss_weights(text: str) -> LossWeights:
 
 
 def run(args: argparse.Namespace) -> dict:
+    if args.width is None:
+        args.width = CLICK_PRESET if args.supervision == "interactive" else "fast"
+    if args.resolution is None:
+        args.resolution = CLICK_RESOLUTION if args.supervision == "interactive" else DEFAULT_RESOLUTION
     if args.resolution % 16:
         raise SonoClickError(f"--resolution must be a multiple of 16, not {args.resolution}")
     items = list_dataset(args.data, args.split)
@@ -81,12 +104,15 @@ def run(args: argparse.Namespace) -> dict:
             raise SonoClickError(f"--val-split shares {len(overlap)} stems with the training split")
     else:
         train_items, val_items = hold_out(items, 0.1, args.seed)
+    if args.supervision == "interactive":
+        return _run_interactive(args, train_items, val_items)
     extra = ("ds_prior",) if args.ds_prior else ()
     cfg = TrainConfig(
         supervision=args.supervision, preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
-        refresh_every=args.refresh_every, extra_channels=extra, loss_weights=_loss_weights(args.loss_weights),
+        refresh_every=args.refresh_every, extra_channels=extra,
+        loss_weights=_loss_weights(args.loss_weights, args.supervision),
     )
     print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
     frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra)
@@ -104,6 +130,10 @@ def run(args: argparse.Namespace) -> dict:
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return None  # under torchrun only rank 0 reports
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: TrainResult) -> dict:
     (args.out / "history.json").write_text(json.dumps(result.history, indent=1))
     return {
         "epochs": result.epochs,
@@ -115,3 +145,35 @@ def run(args: argparse.Namespace) -> dict:
         "stopped_by": result.stopped_by,
         "model": str(result.checkpoint),
     }
+
+
+def _run_interactive(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
+    from core.click_training import ClickTrainConfig, train_click_model
+
+    cfg = ClickTrainConfig(
+        preset=args.width, resolution=args.resolution,
+        epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
+        lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+        batch_size=args.batch_size if args.batch_size != 8 else ClickTrainConfig.batch_size,
+    )
+    print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
+    frames, val_frames = _click_frames(train_items), _click_frames(val_items)
+    args.out.mkdir(parents=True, exist_ok=True)
+    metadata = {"data_hash": data_hash(train_items, "interactive", 0.0, args.seed), "n_train": len(frames),
+                "n_val": len(val_frames)}
+    result = train_click_model(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event,
+                               StopSignal(args.out / "STOP"), metadata)
+    return _report(args, result)
+
+
+def _click_frames(items: list) -> list:
+    from core.click_training import ClickFrame
+
+    frames = []
+    for item in items:
+        truth = item.mask()
+        if truth is None:
+            raise SonoClickError(f"{item.image_path}: --supervision interactive needs masks/{item.stem}.png")
+        if truth.any():
+            frames.append(ClickFrame(item.stem, item.frame().gray_u8(), truth))
+    return frames

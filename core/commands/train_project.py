@@ -18,6 +18,7 @@ from core.metrics import dice
 from core.project_snapshot import read_snapshot
 from core.project_training import split_for_validation, to_training_frame
 from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"
 
@@ -33,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="CPU threads (default: all cores but one, left to the app)")
     p.add_argument("--device", default="auto")
     p.add_argument("--preset", default="fast")
-    p.add_argument("--resolution", type=int, default=160)
+    p.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION)
     p.add_argument("--seed", type=int, default=0)
 
 

@@ -1,0 +1,108 @@
+"""The interactive engine driven by a click-conditioned network (a stand-in network with known answers, and a
+real tiny one trained in seconds)."""
+import numpy as np
+import pytest
+import torch
+
+from core.calipers import calipers_from_label_map
+from core.click_model import ClickPredictor
+from core.click_training import ClickFrame, ClickTrainConfig, train_click_model
+from core.crop import Crop
+from core.errors import CheckpointError
+from core.interaction import InteractionSession
+from core.interactive_bench import run_frame
+from core.synthetic import make_frame
+from models.checkpoint import save_checkpoint
+from models.unet import UNet, spec_from_preset
+
+torch.set_num_threads(1)
+
+
+class TruthNetwork:
+    """Answers every state with the true nodule (what a perfect click network would say)."""
+
+    def __init__(self, truth: np.ndarray) -> None:
+        self.truth = truth
+        self.windows: list[Crop] = []
+
+    def predict(self, image, window: Crop, positives, negatives, prev_mask) -> np.ndarray:
+        self.windows.append(window)
+        return window.take(self.truth).astype(np.float32)
+
+
+@pytest.fixture()
+def frame():
+    return make_frame(3, size=(160, 200), contrast=0.6)
+
+
+def test_network_answer_fills_the_window_and_honours_clicks(frame) -> None:
+    net = TruthNetwork(frame.mask)
+    session = InteractionSession(frame.image, click_model=net)
+    ys, xs = np.nonzero(frame.mask)
+    cx, cy = int(xs.mean()), int(ys.mean())
+    mask = session.add_click(cx, cy, True)
+    assert mask[cy, cx] and (mask & frame.mask).sum() / (mask | frame.mask).sum() > 0.95
+    # a negative click inside the nodule is a hard constraint even against the network
+    mask = session.add_click(cx, cy + 3, False)
+    assert not mask[cy + 3, cx] and mask[cy, cx]
+    assert net.windows[-1].contains(Crop(ys.min(), ys.max() + 1, xs.min(), xs.max() + 1))
+
+
+def test_network_leaves_the_mask_outside_its_window_alone(frame) -> None:
+    probability = np.zeros(frame.mask.shape, np.float32)
+    probability[5:15, 5:15] = 0.9  # a far-away blob from the frame model
+    session = InteractionSession(frame.image, probability, click_model=TruthNetwork(frame.mask))
+    ys, xs = np.nonzero(frame.mask)
+    mask = session.add_click(int(xs.mean()), int(ys.mean()), True)
+    window = session.click_model.windows[-1]
+    if not window.contains(Crop(5, 15, 5, 15)):
+        assert mask[5:15, 5:15].all()
+    before = mask.copy()
+    assert np.array_equal(session.undo(), probability > 0.5) and np.array_equal(session.redo(), before)
+
+
+def test_calipers_and_network_combine(frame) -> None:
+    session = InteractionSession(frame.image, click_model=TruthNetwork(frame.mask))
+    calipers = calipers_from_label_map(frame.labels)[0]
+    first = session.set_calipers(calipers)
+    ys, xs = np.nonzero(frame.mask & ~first)
+    if len(xs):
+        mask = session.add_click(int(xs[0]), int(ys[0]), True)
+        assert mask[ys[0], xs[0]]
+    assert session.calipers == calipers
+
+
+def test_a_frame_model_is_not_taken_for_a_click_model(tmp_path) -> None:
+    path = save_checkpoint(tmp_path / "frame.safetensors", UNet(spec_from_preset("tiny")),
+                           {"resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2}})
+    with pytest.raises(CheckpointError, match="input channels|click"):
+        ClickPredictor.load(path)
+
+
+@pytest.mark.timeout(120)
+def test_trained_click_network_drives_the_robot_user(tmp_path) -> None:
+    frames = [ClickFrame(str(k), f.image, f.mask) for k in range(20)
+              for f in [make_frame(k, size=(96, 112), contrast=0.6)]]
+    cfg = ClickTrainConfig(preset="tiny", resolution=48, epochs=8, batch_size=8, lr=1e-2, threads=1, device="cpu",
+                           ema_decay=0.9)
+    result = train_click_model(frames, [], cfg, tmp_path / "click.safetensors")
+    net = ClickPredictor.load(result.checkpoint, threads=1)
+    test = make_frame(500, size=(96, 112), contrast=0.6)
+    run = run_frame(test.image, test.mask, "none", 10, 0.0, np.random.default_rng(0), click_model=net)
+    assert max(run.ious) > 0.7
+
+
+def test_after_calipers_the_network_can_answer_the_clicks(frame, monkeypatch) -> None:
+    monkeypatch.setattr("core.interaction.CALIPER_REFINEMENT", "network")
+    net = TruthNetwork(frame.mask)
+    session = InteractionSession(frame.image, click_model=net)
+    calipers = calipers_from_label_map(frame.labels)[0]
+    first = session.set_calipers(calipers)
+    assert not net.windows  # calipers alone are answered by the caliper engine
+    ys, xs = np.nonzero(frame.mask)
+    cx, cy = int(xs.mean()), int(ys.mean())
+    mask = session.add_click(cx, cy + 2, False)  # a negative click inside the nodule: a hard constraint
+    assert len(net.windows) == 1 and not mask[cy + 2, cx]
+    truth_iou = (mask & frame.mask).sum() / (mask | frame.mask).sum()
+    assert truth_iou > (first & frame.mask).sum() / (first | frame.mask).sum() - 0.02
+    assert np.array_equal(session.undo(), first)
