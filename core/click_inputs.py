@@ -21,9 +21,10 @@ def zoom_window(shape: tuple[int, int], mask: np.ndarray | None, points_xy: np.n
     window centred on the clicks sized as a fair share of the frame."""
     pts = np.asarray(points_xy, float).reshape(-1, 2)
     h, w = shape
-    if mask is not None and mask.any():
-        ys, xs = np.nonzero(mask)
-        pts = np.concatenate([pts, [[xs.min(), ys.min()], [xs.max(), ys.max()]]])
+    box = None if mask is None else cv2.boundingRect(np.ascontiguousarray(mask > 0).view(np.uint8))  # x, y, w, h
+    if box is not None and box[2] > 0:
+        x, y, bw, bh = box
+        pts = np.concatenate([pts, [[x, y], [x + bw - 1, y + bh - 1]]])
         span = float((pts.max(0) - pts.min(0)).max())
         margin = max(ZOOM_MARGIN * span, (MIN_WINDOW - span) / 2)
     else:

@@ -56,11 +56,12 @@ def graph_cut_bounded(image: np.ndarray, logit: np.ndarray, smoothness: float, h
     size = (max(int(w * scale), 2), max(int(h * scale), 2))
 
     def shrink_seeds(seeds: np.ndarray) -> np.ndarray:
-        return cv2.resize(seeds.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+        return cv2.resize(np.ascontiguousarray(seeds).view(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
 
+    small_foreground = shrink_seeds(hard_foreground)
     small = graph_cut(cv2.resize(image, size, interpolation=cv2.INTER_AREA),
                       cv2.resize(logit, size, interpolation=cv2.INTER_AREA), smoothness,
-                      shrink_seeds(hard_foreground), shrink_seeds(hard_background) & ~shrink_seeds(hard_foreground))
+                      small_foreground, shrink_seeds(hard_background) & ~small_foreground)
     # Upsampling a yes/no grid gives staircase edges; blurring by about one coarse cell before the threshold
     # puts the boundary back on a smooth curve through the coarse solution.
     soft = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)

@@ -19,12 +19,24 @@ from core.crop import Crop
 from core.errors import ClickModelUnavailable
 from core.fast_morphology import fill_holes
 from core.graphcut import graph_cut_bounded
-from core.segmenter import INTENSITY_WEIGHT, MODEL_WEIGHT, intensity_logit, probability_logit, shape_prior_logit
+from core.segmenter import (
+    INTENSITY_WEIGHT,
+    MODEL_WEIGHT,
+    apply_intensity_ratio,
+    intensity_ratio,
+    probability_logit,
+    shape_prior_logit,
+)
 
 if TYPE_CHECKING:
     from core.click_model import ClickPredictor
 
 CALIPER_REFINEMENT = "blend"  # after calipers, clicks go to: "blend" (graph cut + network), "network" (network)
+PRIOR_MARGIN = 1.0  # the caliper prior is computed this far round the calipers (grown on demand), so clicks
+# near the nodule never recompute it on the click path
+STATS_MARGIN = 0.6  # its intensity histograms come from this far round them
+GRAPH_CUT_PIXELS = 30_000  # larger crops are cut on a coarser grid (bounded latency)
+GRAPH_CUT_PIXELS_WITH_NETWORK = 20_000  # the network's answer carries the detail; the cut only arbitrates
 NETWORK_WEIGHT = 1.0  # click-network log-odds added to the caliper evidence (tuned on 25 val frames: 1 > 3 > 6)
 CLICK_WEIGHT = 10.0  # logit added at a click's centre, fading with geodesic distance
 SEED_RADIUS = 2  # clicked discs are hard constraints
@@ -66,7 +78,7 @@ class InteractionSession:
         self._history: list[_State] = []
         self._future: list[_State] = []
         self._state = _State(None, (), self.model_mask.copy())
-        self._components: tuple[np.ndarray, int] | None = None
+        self._components: tuple[np.ndarray, list] | None = None  # model-mask labels and their boxes
         self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
 
     # ----- public API -------------------------------------------------------------------------------
@@ -133,13 +145,13 @@ class InteractionSession:
         if not self.model_mask.any() or len(points) == 0:
             return []
         if self._components is None:
-            self._components = ndimage.label(self.model_mask)
-        labelled, _ = self._components
+            labelled, _ = ndimage.label(self.model_mask)
+            self._components = labelled, ndimage.find_objects(labelled)
+        labelled, objects = self._components
         h, w = self.shape
         inside = [(int(x), int(y)) for x, y in points if 0 <= x < w and 0 <= y < h]  # calipers may leave the frame
         ids = {int(labelled[y, x]) for x, y in inside} - {0}
         corners = []
-        objects = ndimage.find_objects(labelled)
         for i in ids:
             sl = objects[i - 1]
             corners.append(np.array([[sl[1].start, sl[0].start], [sl[1].stop - 1, sl[0].stop - 1]], float))
@@ -170,9 +182,11 @@ class InteractionSession:
         crop = Crop.around(np.concatenate(parts), self.shape, margin_frac=0.3, min_margin=int(reach))
 
         logit = self._base_logit(calipers, crop)
+        cut_pixels = GRAPH_CUT_PIXELS
         if self.click_model is not None and clicks:
             try:
                 logit += NETWORK_WEIGHT * self._network_logit(clicks, crop)
+                cut_pixels = GRAPH_CUT_PIXELS_WITH_NETWORK
             except ClickModelUnavailable:
                 pass
         hard_fg = np.zeros(crop.shape, bool)
@@ -181,7 +195,8 @@ class InteractionSession:
             self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             self._stamp(hard_fg if click.positive else hard_bg, crop, click)
         hard_bg &= ~hard_fg
-        local = graph_cut_bounded(crop.take(self.smoothed).astype(np.float32), logit, SMOOTHNESS, hard_fg, hard_bg)
+        local = graph_cut_bounded(crop.take(self.smoothed), logit, SMOOTHNESS, hard_fg, hard_bg,
+                                  cut_pixels)
         local = self._clean(local, crop, anchors, clicks)
         if len(anchors):
             return crop.paste(np.zeros(self.shape, bool), local)
@@ -228,10 +243,15 @@ class InteractionSession:
         if calipers is not None:
             cached = self._prior_cache
             if cached is None or cached[0] != calipers or not cached[1].contains(crop):
-                region = Crop.around(calipers.as_array(), self.shape, margin_frac=0.6, min_margin=16).union(crop)
-                local_cal = Calipers.from_array(calipers.as_array() - region.offset_xy)
-                prior = shape_prior_logit(region.shape, local_cal)
-                prior = prior + INTENSITY_WEIGHT * intensity_logit(region.take(self.smoothed), prior)
+                points = calipers.as_array()
+                region = Crop.around(points, self.shape, margin_frac=PRIOR_MARGIN, min_margin=16).union(crop)
+                # intensity statistics come from a tighter ring, as in the caliper-only segmenter
+                stats = Crop.around(points, self.shape, margin_frac=STATS_MARGIN, min_margin=16).union(crop)
+                prior = shape_prior_logit(region.shape, Calipers.from_array(points - region.offset_xy))
+                in_stats = (slice(stats.y0 - region.y0, stats.y1 - region.y0),
+                            slice(stats.x0 - region.x0, stats.x1 - region.x0))
+                ratio = intensity_ratio(stats.take(self.smoothed), prior[in_stats])
+                prior = prior + INTENSITY_WEIGHT * apply_intensity_ratio(region.take(self.smoothed), ratio)
                 cached = self._prior_cache = (calipers, region, prior)
             _, region, prior = cached
             logit = prior[crop.y0 - region.y0 : crop.y1 - region.y0, crop.x0 - region.x0 : crop.x1 - region.x0]

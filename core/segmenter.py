@@ -31,16 +31,31 @@ def shape_prior_logit(shape: tuple[int, int], calipers: Calipers) -> np.ndarray:
     return np.clip(signed / scale, -8.0, 8.0).astype(np.float32)
 
 
-def intensity_logit(image: np.ndarray, prior_logit: np.ndarray) -> np.ndarray:
-    """log p(I | nodule) / p(I | surround) from smoothed histograms of the prior's core and its outer ring."""
-    quantised = np.minimum(image.astype(np.int32) * _BINS // 256, _BINS - 1)
+def intensity_ratio(image: np.ndarray, prior_logit: np.ndarray) -> np.ndarray | None:
+    """Per-bin log p(I | nodule) / p(I | surround) from smoothed histograms of the prior's core and its outer
+    ring; None when either is too small to say."""
+    quantised = _quantise(image)
     core, ring = prior_logit > 4.0, prior_logit < -3.0
     if core.sum() < 10 or ring.sum() < 10:
-        return np.zeros(image.shape, np.float32)
+        return None
     hist_in = ndimage.gaussian_filter1d(np.bincount(quantised[core], minlength=_BINS) + 1.0, 1.5)
     hist_out = ndimage.gaussian_filter1d(np.bincount(quantised[ring], minlength=_BINS) + 1.0, 1.5)
-    ratio = np.log((hist_in / hist_in.sum()) / (hist_out / hist_out.sum()))
-    return ratio[quantised].astype(np.float32)
+    return np.log((hist_in / hist_in.sum()) / (hist_out / hist_out.sum())).astype(np.float32)
+
+
+def apply_intensity_ratio(image: np.ndarray, ratio: np.ndarray | None) -> np.ndarray:
+    if ratio is None:
+        return np.zeros(image.shape, np.float32)
+    return ratio[_quantise(image)]
+
+
+def intensity_logit(image: np.ndarray, prior_logit: np.ndarray) -> np.ndarray:
+    """log p(I | nodule) / p(I | surround) per pixel, the histograms taken from the prior's core and ring."""
+    return apply_intensity_ratio(image, intensity_ratio(image, prior_logit))
+
+
+def _quantise(image: np.ndarray) -> np.ndarray:
+    return np.minimum(image.astype(np.int32) * _BINS // 256, _BINS - 1)
 
 
 def probability_logit(probability: np.ndarray) -> np.ndarray:

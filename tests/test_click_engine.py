@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from core.calipers import calipers_from_label_map
+from core.click_inputs import CLICK_CHANNELS
 from core.click_model import ClickPredictor
 from core.click_training import ClickFrame, ClickTrainConfig, train_click_model
 from core.crop import Crop
@@ -106,3 +107,16 @@ def test_after_calipers_the_network_can_answer_the_clicks(frame, monkeypatch) ->
     truth_iou = (mask & frame.mask).sum() / (mask | frame.mask).sum()
     assert truth_iou > (first & frame.mask).sum() / (first | frame.mask).sum() - 0.02
     assert np.array_equal(session.undo(), first)
+
+
+def test_traced_click_network_answers_like_the_eager_one(tmp_path, frame) -> None:
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "click.safetensors", UNet(spec_from_preset("tiny", CLICK_CHANNELS)),
+                           {"task": "interactive", "resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2}})
+    net = ClickPredictor.load(path, threads=1)
+    assert net._frozen is not None  # the fast path is taken where tracing works
+    window = Crop(20, 140, 30, 170)
+    args = (frame.image, window, np.array([[100.0, 80.0]]), np.array([[40.0, 40.0]]), frame.mask)
+    traced = net.predict(*args)
+    net._frozen = None
+    assert np.allclose(traced, net.predict(*args), atol=1e-5)
