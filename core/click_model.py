@@ -27,7 +27,6 @@ class ClickPredictor:
         self.normalisation = Normalisation.from_dict(metadata["normalisation"])
         self._frozen: torch.jit.ScriptModule | None = None  # the network traced at the working size
 
-
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", threads: int | None = None) -> ClickPredictor:
         set_cpu_threads(threads)

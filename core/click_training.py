@@ -20,7 +20,7 @@ from core.click_inputs import CLICK_CHANNELS, FIRST_CLICK_WINDOW, click_planes, 
 from core.clicker import next_click
 from core.crop import Crop
 from core.device import autocast, needs_grad_scaler, select_device, set_cpu_threads
-from core.trainer import StopSignal, TrainEvent, TrainResult, _Ema, _lr_factor
+from core.trainer import StopSignal, TrainEvent, TrainResult, _Ema, _lr_factor, optimiser_step
 from models.checkpoint import save_checkpoint
 from models.losses import supervised_loss
 from models.preprocess import Normalisation
@@ -154,11 +154,6 @@ def robot_round(planes: np.ndarray, targets: np.ndarray, probs: np.ndarray) -> n
     return planes
 
 
-def _normalisation(frames: list[ClickFrame]) -> Normalisation:
-    values = np.concatenate([f.image.reshape(-1)[::11] for f in frames]).astype(np.float32) / 255.0
-    return Normalisation(mean=round(float(values.mean()), 4), std=round(max(float(values.std()), 1e-3), 4))
-
-
 @torch.no_grad()
 def _predict(model: UNet, planes: np.ndarray, device: torch.device, amp: bool) -> np.ndarray:
     x = torch.from_numpy(planes).to(device).contiguous(memory_format=torch.channels_last)
@@ -205,7 +200,7 @@ def train_click_model(frames: list[ClickFrame], val_frames: list[ClickFrame], cf
     rng = np.random.default_rng(cfg.seed)
     stop = stop or StopSignal()
     emit = on_event or (lambda event: None)
-    norm = _normalisation(frames)
+    norm = Normalisation.fitted([f.image for f in frames], every=11)
     unet = UNet(spec_from_preset(cfg.preset, CLICK_CHANNELS)).to(device).to(memory_format=torch.channels_last)
     ema = _Ema(unet, cfg.ema_decay)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -254,14 +249,7 @@ def train_click_model(frames: list[ClickFrame], val_frames: list[ClickFrame], cf
                 logits = unet(x)
             with torch.autocast(device.type, enabled=False):
                 loss = supervised_loss(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
+            optimiser_step(optimizer, scaler, loss)
             ema.update(unet, step)
             step += 1
             seen += len(idx)

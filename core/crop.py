@@ -33,6 +33,15 @@ class Crop:
     def contains(self, other: Crop) -> bool:
         return self.y0 <= other.y0 and self.x0 <= other.x0 and other.y1 <= self.y1 and other.x1 <= self.x1
 
+    def intersection(self, other: Crop) -> Crop | None:
+        y0, y1 = max(self.y0, other.y0), min(self.y1, other.y1)
+        x0, x1 = max(self.x0, other.x0), min(self.x1, other.x1)
+        return Crop(y0, y1, x0, x1) if y0 < y1 and x0 < x1 else None
+
+    def within(self, outer: Crop) -> tuple[slice, slice]:
+        """Index of this crop's pixels in an array that covers `outer` (which contains this crop)."""
+        return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.y1 - self.y0, self.x1 - self.x0

@@ -206,11 +206,8 @@ class InteractionSession:
         """The click network's mask on the zoom window; clicked discs are hard constraints, and only parts
         connected to a positive click (or the calipers' centre) are kept (the rest of the window is background)."""
         prev = self._state.mask
-        positives = np.array([[c.x, c.y] for c in clicks if c.positive], float).reshape(-1, 2)
-        negatives = np.array([[c.x, c.y] for c in clicks if not c.positive], float).reshape(-1, 2)
-        window = zoom_window(self.shape, prev, np.concatenate([positives, negatives]))
-        assert self.click_model is not None
-        local = self.click_model.predict(self.image, window, positives, negatives, prev) > 0.5
+        window, probability, positives = self._network_probability(clicks)
+        local = probability > 0.5
         hard_fg, hard_bg = np.zeros(window.shape, bool), np.zeros(window.shape, bool)
         for click in clicks:
             self._stamp(hard_fg if click.positive else hard_bg, window, click)
@@ -222,19 +219,21 @@ class InteractionSession:
 
     def _network_logit(self, clicks: tuple[Click, ...], crop: Crop) -> np.ndarray:
         """The click network's log-odds on `crop` (0 where its zoom window does not reach)."""
+        window, probability, _ = self._network_probability(clicks)
+        out = np.zeros(crop.shape, np.float32)
+        common = window.intersection(crop)
+        if common is not None:
+            out[common.within(crop)] = probability_logit(probability[common.within(window)])
+        return out
+
+    def _network_probability(self, clicks: tuple[Click, ...]) -> tuple[Crop, np.ndarray, np.ndarray]:
+        """(zoom window, the network's probability over it, positive clicks as (x, y)) for the shown mask."""
         prev = self._state.mask
         positives = np.array([[c.x, c.y] for c in clicks if c.positive], float).reshape(-1, 2)
         negatives = np.array([[c.x, c.y] for c in clicks if not c.positive], float).reshape(-1, 2)
         window = zoom_window(self.shape, prev, np.concatenate([positives, negatives]))
         assert self.click_model is not None
-        prob = self.click_model.predict(self.image, window, positives, negatives, prev)
-        out = np.zeros(crop.shape, np.float32)
-        y0, y1 = max(window.y0, crop.y0), min(window.y1, crop.y1)
-        x0, x1 = max(window.x0, crop.x0), min(window.x1, crop.x1)
-        if y0 < y1 and x0 < x1:
-            part = prob[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0]
-            out[y0 - crop.y0 : y1 - crop.y0, x0 - crop.x0 : x1 - crop.x0] = probability_logit(part)
-        return out
+        return window, self.click_model.predict(self.image, window, positives, negatives, prev), positives
 
     def _base_logit(self, calipers: Calipers | None, crop: Crop) -> np.ndarray:
         """Evidence before clicks (caliper shape prior + intensity, model) on the crop. The caliper part is
@@ -248,27 +247,20 @@ class InteractionSession:
                 # intensity statistics come from a tighter ring, as in the caliper-only segmenter
                 stats = Crop.around(points, self.shape, margin_frac=STATS_MARGIN, min_margin=16).union(crop)
                 prior = shape_prior_logit(region.shape, Calipers.from_array(points - region.offset_xy))
-                in_stats = (slice(stats.y0 - region.y0, stats.y1 - region.y0),
-                            slice(stats.x0 - region.x0, stats.x1 - region.x0))
-                ratio = intensity_ratio(stats.take(self.smoothed), prior[in_stats])
+                ratio = intensity_ratio(stats.take(self.smoothed), prior[stats.within(region)])
                 prior = prior + INTENSITY_WEIGHT * apply_intensity_ratio(region.take(self.smoothed), ratio)
                 cached = self._prior_cache = (calipers, region, prior)
             _, region, prior = cached
-            logit = prior[crop.y0 - region.y0 : crop.y1 - region.y0, crop.x0 - region.x0 : crop.x1 - region.x0]
+            logit = prior[crop.within(region)]
         if self.model_logit is not None:
             logit = logit + crop.take(self.model_logit)
         return logit.copy()
 
     @staticmethod
     def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:
-        w = cache.window
-        y0, y1 = max(w.y0, crop.y0), min(w.y1, crop.y1)
-        x0, x1 = max(w.x0, crop.x0), min(w.x1, crop.x1)
-        if y0 >= y1 or x0 >= x1:
-            return
-        logit[y0 - crop.y0 : y1 - crop.y0, x0 - crop.x0 : x1 - crop.x0] += weight * cache.influence[
-            y0 - w.y0 : y1 - w.y0, x0 - w.x0 : x1 - w.x0
-        ]
+        common = cache.window.intersection(crop)
+        if common is not None:
+            logit[common.within(crop)] += weight * cache.influence[common.within(cache.window)]
 
     @staticmethod
     def _stamp(target: np.ndarray, crop: Crop, click: Click) -> None:

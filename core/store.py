@@ -423,6 +423,11 @@ class ProjectStore:
             row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
+    def path_setting(self, key: str) -> Path | None:
+        """A setting that names a file, absolute or relative to the project folder; None when unset."""
+        value = self.get_setting(key)
+        return self._source(str(value)) if value else None
+
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value under `key`."""
         text = json.dumps(value)

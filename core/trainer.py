@@ -151,11 +151,6 @@ def _any_rank(flag: bool, world: int) -> bool:
     return bool(t.item() > 0)
 
 
-def _normalisation(frames: list[TrainingFrame]) -> Normalisation:
-    values = np.concatenate([f.image.reshape(-1)[::7] for f in frames]).astype(np.float32) / 255.0
-    return Normalisation(mean=round(float(values.mean()), 4), std=round(max(float(values.std()), 1e-3), 4))
-
-
 def _make_batch(frames: list[TrainingFrame], idx: list[int], cfg: TrainConfig, norm: Normalisation,
                 rng: np.random.Generator, device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     images, targets = [], []
@@ -170,6 +165,19 @@ def _make_batch(frames: list[TrainingFrame], idx: list[int], cfg: TrainConfig, n
     x = torch.from_numpy(np.stack(images).astype(np.float32)).to(device).contiguous(memory_format=torch.channels_last)
     t = torch.from_numpy(np.stack(targets).astype(np.float32)).to(device)
     return x, {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
+
+
+def optimiser_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
+                   loss: torch.Tensor) -> None:
+    """Clear the gradients, back-propagate `loss` and step, through the AMP grad scaler when there is one."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
 
 
 def _lr_factor(progress: float, warmup: float) -> float:
@@ -235,7 +243,7 @@ def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: Tra
     ema = _Ema(unet, cfg.ema_decay)
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device, cfg.amp) else None
-    norm = _normalisation(frames)
+    norm = Normalisation.fitted([f.image for f in frames])
 
     per_rank = len(frames) // world
     steps_per_epoch = max(1, per_rank // cfg.batch_size) if per_rank >= cfg.batch_size else 1
@@ -282,14 +290,7 @@ def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: Tra
                 g["lr"] = cfg.lr * _lr_factor(progress(), cfg.warmup_fraction)
             with autocast(device, cfg.amp):
                 terms = net(x, batch)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(terms["total"]).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                terms["total"].backward()
-                optimizer.step()
+            optimiser_step(optimizer, scaler, terms["total"])
             ema.update(unet, step)
             step += 1
             frames_seen += len(idx) * world

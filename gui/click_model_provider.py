@@ -46,11 +46,7 @@ class ClickModelProvider:
         self.last_error: str | None = None
 
     def model_path(self, store: ProjectStore) -> Path | None:
-        setting = store.get_setting(CLICK_MODEL_SETTING)
-        if not setting:
-            return None
-        path = Path(setting)
-        return path if path.is_absolute() else store.folder / path
+        return store.path_setting(CLICK_MODEL_SETTING)
 
     def predictor(self, store: ProjectStore) -> RemoteClickPredictor | None:
         """The project's click model (its loading started in the background), or None without one."""

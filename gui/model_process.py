@@ -2,54 +2,66 @@
 torch out of the GUI process means neither its import nor its inference can hold the GUI's interpreter lock."""
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
+_Result = TypeVar("_Result")
 _predictors: dict[str, Any] = {}  # model path -> loaded Predictor (one at a time)
+_click_predictors: dict[str, Any] = {}  # click-model path -> loaded ClickPredictor (one at a time)
 
 
+def _plain_errors(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Re-raise any failure as a RuntimeError naming its type: our exception types do not survive pickling."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any) -> _Result:
+        try:
+            return function(*args)
+        except Exception as exc:
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+
+    return wrapper
+
+
+@_plain_errors
 def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
     """The nodule probability for one gray frame, and the model's version label."""
-    try:
-        if model_path not in _predictors:
-            from core.inference import Predictor
+    if model_path not in _predictors:
+        from core.inference import Predictor
 
-            if not _predictors and hasattr(os, "nice"):
-                os.nice(5)  # first use: this process yields the CPU to the GUI, like the GUI's own workers
-            _predictors.clear()
-            _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
-        predictor = _predictors[model_path]
-        probability = np.asarray(predictor.predict(image_u8), np.float32)
-    except Exception as exc:  # re-raised as a plain error: our exception types do not survive pickling
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        if not _predictors and hasattr(os, "nice"):
+            os.nice(5)  # first use: this process yields the CPU to the GUI, like the GUI's own workers
+        _predictors.clear()
+        _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
+    predictor = _predictors[model_path]
+    probability = np.asarray(predictor.predict(image_u8), np.float32)
     epoch = (predictor.metadata.get("metrics") or {}).get("epoch")
     return probability, f"epoch {epoch}" if epoch is not None else "model"
 
 
-_click_predictors: dict[str, Any] = {}  # click-model path -> loaded ClickPredictor (one at a time)
+def _click_predictor(model_path: str) -> Any:
+    if model_path not in _click_predictors:
+        from core.click_model import ClickPredictor
+
+        if not _click_predictors and hasattr(os, "nice"):
+            os.nice(2)  # first use only: niceness adds up, and a second model must not sink it further
+        _click_predictors.clear()
+        _click_predictors[model_path] = ClickPredictor.load(model_path, threads=1)
+    return _click_predictors[model_path]
 
 
+@_plain_errors
 def load_click_model(model_path: str) -> None:
     """Load the click-conditioned network now, so the first click does not wait for torch and the weights."""
-    try:
-        if model_path not in _click_predictors:
-            from core.click_model import ClickPredictor
-
-            if hasattr(os, "nice"):
-                os.nice(2)
-            _click_predictors.clear()
-            _click_predictors[model_path] = ClickPredictor.load(model_path, threads=1)
-    except Exception as exc:
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+    _click_predictor(model_path)
 
 
+@_plain_errors
 def click_predict(model_path: str, image_u8: np.ndarray, window: Any, positives: np.ndarray,
                   negatives: np.ndarray, prev_mask: np.ndarray | None) -> np.ndarray:
     """The click network's nodule probability over `window` (see core.click_model.ClickPredictor.predict)."""
-    load_click_model(model_path)
-    try:
-        return _click_predictors[model_path].predict(image_u8, window, positives, negatives, prev_mask)
-    except Exception as exc:
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+    return _click_predictor(model_path).predict(image_u8, window, positives, negatives, prev_mask)

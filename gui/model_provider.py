@@ -32,11 +32,7 @@ class ModelProvider:
         self.clicks = ClickModelProvider()  # the optional click-conditioned network, in a process of its own
 
     def model_path(self, store: ProjectStore) -> Path | None:
-        setting = store.get_setting(MODEL_SETTING)
-        if not setting:
-            return None
-        path = Path(setting)
-        return path if path.is_absolute() else store.folder / path
+        return store.path_setting(MODEL_SETTING)
 
     def predict_if_needed(self, store: ProjectStore, record: FrameRecord, gray: np.ndarray,
                           annotated: bool) -> np.ndarray | None:

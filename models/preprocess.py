@@ -30,6 +30,12 @@ class Normalisation:
     def from_dict(cls, d: dict) -> Normalisation:
         return cls(mean=float(d["mean"]), std=float(d["std"]))
 
+    @classmethod
+    def fitted(cls, images_u8: list[np.ndarray], every: int = 7) -> Normalisation:
+        """Mean and spread of the training images (every `every`-th pixel is plenty for two numbers)."""
+        values = np.concatenate([image.reshape(-1)[::every] for image in images_u8]).astype(np.float32) / 255.0
+        return cls(mean=round(float(values.mean()), 4), std=round(max(float(values.std()), 1e-3), 4))
+
 
 def _longest_run(flags: np.ndarray) -> tuple[int, int]:
     best, start, best_span = (0, len(flags)), None, 0

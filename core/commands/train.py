@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from core.click_training import CLICK_PRESET, CLICK_RESOLUTION
+from core.click_training import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
 from core.dataset import list_dataset
 from core.errors import SonoClickError
 from core.trainer import StopSignal, TrainConfig, TrainEvent, TrainResult, train
@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, default=None,
                    help=f"working resolution (square, multiple of 16; default {DEFAULT_RESOLUTION}, "
                         f"{CLICK_RESOLUTION} for interactive)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=None, help="default 8 (16 for interactive)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
     p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> dict:
         args.width = CLICK_PRESET if args.supervision == "interactive" else "fast"
     if args.resolution is None:
         args.resolution = CLICK_RESOLUTION if args.supervision == "interactive" else DEFAULT_RESOLUTION
+    if args.batch_size is None:
+        args.batch_size = ClickTrainConfig.batch_size if args.supervision == "interactive" else TrainConfig.batch_size
     if args.resolution % 16:
         raise SonoClickError(f"--resolution must be a multiple of 16, not {args.resolution}")
     items = list_dataset(args.data, args.split)
@@ -148,13 +150,13 @@ def _report(args: argparse.Namespace, result: TrainResult) -> dict:
 
 
 def _run_interactive(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
-    from core.click_training import ClickTrainConfig, train_click_model
+    from core.click_training import train_click_model
 
     cfg = ClickTrainConfig(
         preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
-        batch_size=args.batch_size if args.batch_size != 8 else ClickTrainConfig.batch_size,
+        batch_size=args.batch_size,
     )
     print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
     frames, val_frames = _click_frames(train_items), _click_frames(val_items)
