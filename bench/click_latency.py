@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.interactive_bench import run_frame, summarise  # noqa: E402
-from core.synthetic import make_frame  # noqa: E402
+from core.interactive.clicks_benchmark import run_frame, summarise  # noqa: E402
+from core.training.synthetic import make_frame  # noqa: E402
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     click_model = None
     if args.click_model:
-        from core.click_model import ClickPredictor
+        from core.interactive.click_network import ClickPredictor
 
         click_model = ClickPredictor.load(args.click_model, device="cpu", threads=args.threads)
     rng = np.random.default_rng(0)

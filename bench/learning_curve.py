@@ -18,13 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.background_trainer import BackgroundTrainer  # noqa: E402
-from core.calipers import calipers_from_label_map, jitter_calipers  # noqa: E402
-from core.dataset import list_dataset  # noqa: E402
-from core.inference import Predictor  # noqa: E402
-from core.interactive_bench import run_frame, summarise  # noqa: E402
-from core.metrics import dice  # noqa: E402
-from core.store import ProjectStore  # noqa: E402
+from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers  # noqa: E402
+from core.interactive.clicks_benchmark import run_frame, summarise  # noqa: E402
+from core.io.dataset import list_dataset  # noqa: E402
+from core.learning.background_trainer import BackgroundTrainer  # noqa: E402
+from core.project.store import ProjectStore  # noqa: E402
+from core.runtime.metrics import dice  # noqa: E402
+from core.runtime.predictor import Predictor  # noqa: E402
 
 
 def evaluate(model_path: Path, val: list[tuple[np.ndarray, np.ndarray]]) -> dict:

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.commands.evaluate import evaluate_items  # noqa: E402
-from core.dataset import list_dataset  # noqa: E402
-from core.inference import Predictor  # noqa: E402
+from core.io.dataset import list_dataset  # noqa: E402
+from core.runtime.predictor import Predictor  # noqa: E402
 from models.preprocess import DEFAULT_RESOLUTION  # noqa: E402
 
 # Calipers use the "pseudo-label" recipe (the train command's default for calipers): at equal epochs on DDTI

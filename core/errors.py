@@ -1,20 +1,13 @@
-"""The one family of errors SonoClick raises for bad input: each names the file and the reason."""
+"""The one family of errors SonoClick raises for bad input: each names the file and the reason. Its root
+(SonoClickError, InputError, CheckpointError) lives in models.errors, the lowest layer."""
 from __future__ import annotations
 
-from pathlib import Path
+from models.errors import CheckpointError, InputError, SonoClickError
 
-
-class SonoClickError(Exception):
-    """Base class: a user-facing problem with a clear one-line message."""
-
-
-class InputError(SonoClickError):
-    """A file could not be used. The message always names the file and the reason."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+__all__ = [
+    "AnnotationFormatError", "CheckpointError", "ClickModelUnavailable", "FrameReadError", "InputError", "ProjectError",
+    "SonoClickError",
+]
 
 
 class FrameReadError(InputError):
@@ -23,10 +16,6 @@ class FrameReadError(InputError):
 
 class AnnotationFormatError(InputError):
     """A point JSON, mask or CSV file is malformed or does not fit its frame."""
-
-
-class CheckpointError(InputError):
-    """A model file is not ours, is truncated, or does not match what was asked for."""
 
 
 class ProjectError(SonoClickError):

@@ -18,11 +18,11 @@ def _check(condition: bool, what: str) -> None:
 
 def run_selftest() -> str:
     started = time.perf_counter()
-    from core.calipers import calipers_from_label_map
-    from core.interaction import InteractionSession
-    from core.labels import high_confidence_labels
-    from core.metrics import dice, iou
-    from core.synthetic import make_frame
+    from core.annotation.caliper_simulation import calipers_from_label_map
+    from core.interactive.session import InteractionSession
+    from core.labels.high_confidence import high_confidence_labels
+    from core.runtime.metrics import dice, iou
+    from core.training.synthetic import make_frame
 
     frame = make_frame(7, size=(192, 224))
     calipers = calipers_from_label_map(frame.labels)
@@ -40,11 +40,11 @@ def run_selftest() -> str:
 
     import torch
 
-    from core.annotations import Calipers
-    from core.inference import Predictor
-    from core.trainer import TrainConfig, train
-    from core.training_data import TrainingFrame
-    from core.training_labels import caliper_targets
+    from core.annotation.points import Calipers
+    from core.runtime.predictor import Predictor
+    from core.training.data import TrainingFrame
+    from core.training.targets import caliper_targets
+    from core.training.trainer import TrainConfig, train
     from models.preprocess import content_box, crop_resize, points_to_work
 
     frames = []

@@ -7,8 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from core.annotations import CALIPER_ORDER, PointKind
-from core.measurements import length_mm
+from core.annotation.measurements import length_mm
+from core.annotation.points import CALIPER_ORDER, PointKind
 from gui import style
 from gui.editor_frame import ObjectDisplay
 

@@ -1,4 +1,4 @@
-"""The confident / uncertain regions of a frame (core.labels.high_confidence_labels, HCL-HRL) for its current
+"""The confident / uncertain regions of a frame (high_confidence_labels, HCL-HRL) for its current
 calipers, computed on a worker and kept until the calipers change."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.annotations import Calipers
-from core.labels import FrameLabels, high_confidence_labels
+from core.annotation.points import Calipers
+from core.labels.high_confidence import FrameLabels, high_confidence_labels
 from gui.workers import JobRunner
 
 

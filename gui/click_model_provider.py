@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.crop import Crop
 from core.errors import ClickModelUnavailable
-from core.store import ProjectStore
+from core.labels.crop import Crop
+from core.project.store import ProjectStore
 from gui import model_process
 
 CLICK_MODEL_SETTING = "click_model_path"

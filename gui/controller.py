@@ -1,6 +1,6 @@
 """The annotation controller: turns the user's actions on the open frame into engine requests and store writes.
 
-Threads: the GUI thread only records intentions and draws. The interactive engine runs on core.live_engine's
+Threads: the GUI thread only records intentions and draws. The interactive engine runs on core.interactive.live_engine's
 worker (EngineBridge); loading frames, writing edits and undo/redo run in order on one store worker (JobRunner),
 so a write is never overtaken by a later read of the same frame. Each edit is saved as it lands: its points and
 the engine's mask in one undo group (provenance generated = calipers or model only, refined = clicks, painted =
@@ -14,10 +14,10 @@ from collections.abc import Callable
 import numpy as np
 from PyQt5 import QtCore
 
-from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind
-from core.labels import FrameLabels
-from core.store import ProjectStore
-from core.store_records import FrameRecord, MaskProvenance
+from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.labels.high_confidence import FrameLabels
+from core.project.records import FrameRecord, MaskProvenance
+from core.project.store import ProjectStore
 from gui.certainty import CertaintyLabels
 from gui.editor_frame import EditorFrame, ObjectDisplay, PaintLayer, stroke_mask
 from gui.engine_bridge import EngineBridge, EngineLanded, EngineRequest, EngineState

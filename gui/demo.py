@@ -11,11 +11,11 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from core.calipers import calipers_from_label_map
-from core.interaction import InteractionSession
-from core.store import ProjectStore
-from core.store_records import MaskProvenance
-from core.synthetic import make_frame
+from core.annotation.caliper_simulation import calipers_from_label_map
+from core.interactive.session import InteractionSession
+from core.project.records import MaskProvenance
+from core.project.store import ProjectStore
+from core.training.synthetic import make_frame
 from gui.project_location import PROJECT_SUBFOLDER
 from gui.undo_groups import record_group
 

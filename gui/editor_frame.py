@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind
-from core.interaction import InteractionSession
-from core.store_records import MaskProvenance
+from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.interactive.session import InteractionSession
+from core.project.records import MaskProvenance
 from gui.engine_bridge import EngineState
 from gui.frame_loader import LoadedFrame, new_session
 from gui.frame_state import FrameAnnotations

@@ -1,4 +1,4 @@
-"""The interactive engine seen from the GUI: edits run on core.live_engine's worker thread and every applied edit
+"""The interactive engine seen from the GUI: edits run on the live engine's worker thread and every applied edit
 comes back to the GUI thread as an EngineLanded through a queued signal (the newest one is what is shown; each
 one is also what gets saved, so an edit whose display was superseded is still written to the store).
 
@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from PyQt5 import QtCore
 
-from core.annotations import Calipers
-from core.clicker import Click
-from core.interaction import InteractionSession
-from core.live_engine import LiveEngine
+from core.annotation.clicks import Click
+from core.annotation.points import Calipers
+from core.interactive.live_engine import LiveEngine
+from core.interactive.session import InteractionSession
 from gui.thread_priority import lower_this_thread
 
 Operation = Callable[[InteractionSession], np.ndarray]

@@ -1,5 +1,5 @@
 """Export and import (non-modal). Export writes, under the chosen folder, masks/<name>.png (PNG masks),
-labels/<name>.json (HCL-HRL point JSON) and measurements.csv (core.project_io.export_project). Import takes a
+labels/<name>.json (HCL-HRL point JSON) and measurements.csv (core.project.file_exchange.export_project). Import takes a
 point JSON or a mask into the shown frame, or a whole folder laid out like an export (matched by name). Work
 runs off the GUI thread; results and problems are listed in the dialog, never in a blocking box."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
-from core.project_io import ExportSummary, export_names, export_project, import_mask, import_point_json
-from core.store import ProjectStore
+from core.project.file_exchange import ExportSummary, export_names, export_project, import_mask, import_point_json
+from core.project.store import ProjectStore
 from gui.drafts import draft_frame_ids
 from gui.project_session import ProjectSession
 from gui.undo_groups import record_group

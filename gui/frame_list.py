@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from core.store_records import FrameRecord
+from core.project.records import FrameRecord
 from gui import style
 from gui.status import DisplayStatus
 

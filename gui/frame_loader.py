@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import FrameReadError
-from core.interaction import InteractionSession
-from core.store import ProjectStore
-from core.store_records import FrameRecord
+from core.interactive.session import InteractionSession
+from core.project.records import FrameRecord
+from core.project.store import ProjectStore
 from gui.frame_state import FrameAnnotations, read_annotations
 from gui.model_provider import ModelProvider
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotations import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
-from core.clicker import Click
-from core.store import ProjectStore
-from core.store_records import FrameRecord, MaskProvenance
+from core.annotation.clicks import Click
+from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.project.records import FrameRecord, MaskProvenance
+from core.project.store import ProjectStore
 from gui.drafts import draft_objects
 from gui.status import DisplayStatus, display_status
 from gui.undo_groups import record_group

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from core.labels import FrameLabels
+from core.labels.high_confidence import FrameLabels
 from gui import style
 from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay

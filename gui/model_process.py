@@ -31,7 +31,7 @@ def _plain_errors(function: Callable[..., _Result]) -> Callable[..., _Result]:
 def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
     """The nodule probability for one gray frame, and the model's version label."""
     if model_path not in _predictors:
-        from core.inference import Predictor
+        from core.runtime.predictor import Predictor
 
         if not _predictors and hasattr(os, "nice"):
             os.nice(5)  # first use: this process yields the CPU to the GUI, like the GUI's own workers
@@ -45,7 +45,7 @@ def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
 
 def _click_predictor(model_path: str) -> Any:
     if model_path not in _click_predictors:
-        from core.click_model import ClickPredictor
+        from core.interactive.click_network import ClickPredictor
 
         if not _click_predictors and hasattr(os, "nice"):
             os.nice(2)  # first use only: niceness adds up, and a second model must not sink it further
@@ -63,5 +63,5 @@ def load_click_model(model_path: str) -> None:
 @_plain_errors
 def click_predict(model_path: str, image_u8: np.ndarray, window: Any, positives: np.ndarray,
                   negatives: np.ndarray, prev_mask: np.ndarray | None) -> np.ndarray:
-    """The click network's nodule probability over `window` (see core.click_model.ClickPredictor.predict)."""
+    """The click network's nodule probability over `window` (see ClickPredictor.predict)."""
     return _click_predictor(model_path).predict(image_u8, window, positives, negatives, prev_mask)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.store import ProjectStore
-from core.store_records import FrameRecord
+from core.project.records import FrameRecord
+from core.project.store import ProjectStore
 from gui import model_process
 from gui.click_model_provider import ClickModelProvider
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.labels import FrameLabels
+from core.labels.high_confidence import FrameLabels
 from gui import style
 
 _KERNEL = np.ones((3, 3), np.uint8)

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from core.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from core.store import DB_NAME
+from core.io.readers import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from core.project.store import DB_NAME
 from gui.paths import data_dir
 
 PROJECT_SUBFOLDER = ".sonoclick"

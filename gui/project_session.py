@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PyQt5 import QtCore
 
-from core.store import ProjectStore
-from core.store_records import FrameRecord
+from core.project.records import FrameRecord
+from core.project.store import ProjectStore
 from gui.drafts import draft_frame_ids
 from gui.model_provider import ModelProvider
 from gui.project_location import SOURCE_FOLDER_SETTING, OpenPlan, list_frame_files

@@ -5,8 +5,8 @@ import json
 import os
 from pathlib import Path
 
-from core.atomic_write import write_bytes_atomic
 from core.errors import InputError
+from core.io.atomic_write import write_bytes_atomic
 from gui.paths import config_dir
 
 MAX_RECENT = 10

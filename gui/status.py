@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from core.store_records import FrameStatus
+from core.project.records import FrameStatus
 
 
 class DisplayStatus(StrEnum):
@@ -23,7 +23,7 @@ class DisplayStatus(StrEnum):
 
 def display_status(unreadable: bool, accepted_mask: bool, calipers: bool, draft_mask: bool,
                    prediction: bool) -> DisplayStatus:
-    """Precedence as in core.store.frame_statuses, with drafts between calipers and predictions."""
+    """Precedence as in core.project.store.frame_statuses, with drafts between calipers and predictions."""
     if unreadable:
         return DisplayStatus.UNREADABLE
     if accepted_mask:

@@ -1,4 +1,4 @@
-"""Background training seen from the GUI: owns the project's core.background_trainer.BackgroundTrainer (the model
+"""Background training seen from the GUI: owns the project's BackgroundTrainer (the model
 trains in a child process, never in the app's), feeds its events to the training dock, starts it from the Train
 button or after N newly labelled frames, and, when a run produces a better version (or the user pins one), points
 the project's "model_path" at it and recomputes the predictions of unlabelled frames in the background.
@@ -15,12 +15,12 @@ from typing import Any
 
 from PyQt5 import QtCore
 
-from core.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrainer, TrainingOutcome
-from core.job_process import JobState
-from core.model_versions import CURRENT_KEY, ModelRegistry, ModelVersion
-from core.store import ProjectStore
-from core.store_records import FrameStatus
-from core.suggest import rank_unlabelled
+from core.learning.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrainer, TrainingOutcome
+from core.learning.job_process import JobState
+from core.learning.suggest import rank_unlabelled
+from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
+from core.project.records import FrameStatus
+from core.project.store import ProjectStore
 from gui.model_provider import MODEL_SETTING, ModelProvider
 from gui.status import FROM_STORE, DisplayStatus
 from gui.training_dock import TrainingDock, dice_text

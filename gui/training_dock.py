@@ -8,7 +8,7 @@ import math
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from core.model_versions import ModelVersion
+from core.learning.versions import ModelVersion
 
 STATE_TEXT = {
     "idle": ("Idle — no training running", "#9e9e9e"),

@@ -4,7 +4,7 @@ redoes them together. Edits made outside the app count one each.
 NOTE for core: a store-level way to group edits into one history step would replace this."""
 from __future__ import annotations
 
-from core.store import ProjectStore
+from core.project.store import ProjectStore
 
 MAX_GROUPS = 500
 

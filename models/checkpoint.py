@@ -12,8 +12,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from core.errors import CheckpointError
 from models.checkpoint_header import FORMAT, FORMAT_VERSION, METADATA_KEY, read_metadata
+from models.errors import CheckpointError
 from models.unet import UNet, UNetSpec
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "METADATA_KEY", "load_checkpoint", "read_metadata", "save_checkpoint"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.errors import CheckpointError
+from models.errors import CheckpointError
 
 FORMAT = "sonoclick-segmenter"
 FORMAT_VERSION = 1

@@ -15,9 +15,9 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore, QtGui, QtWidgets  # noqa: E402
 from PyQt5.QtTest import QTest  # noqa: E402
 
-from core.annotations import Calipers  # noqa: E402
-from core.calipers import calipers_from_label_map  # noqa: E402
-from core.synthetic import make_frame  # noqa: E402
+from core.annotation.caliper_simulation import calipers_from_label_map  # noqa: E402
+from core.annotation.points import Calipers  # noqa: E402
+from core.training.synthetic import make_frame  # noqa: E402
 
 FRAME_SIZE = (220, 300)  # (H, W) of the synthetic test frames
 

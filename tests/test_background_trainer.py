@@ -5,11 +5,11 @@ import threading
 import cv2
 import pytest
 
-from core.background_trainer import BackgroundTrainer
-from core.calipers import calipers_from_label_map
-from core.job_process import JobState
-from core.store import ProjectStore
-from core.synthetic import make_frame
+from core.annotation.caliper_simulation import calipers_from_label_map
+from core.learning.background_trainer import BackgroundTrainer
+from core.learning.job_process import JobState
+from core.project.store import ProjectStore
+from core.training.synthetic import make_frame
 
 
 @pytest.fixture()

@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.calipers import calipers_from_label_map, calipers_from_mask, jitter_calipers
-from core.synthetic import make_frame
+from core.annotation.caliper_simulation import calipers_from_label_map, calipers_from_mask, jitter_calipers
+from core.training.synthetic import make_frame
 
 
 def ellipse_mask(cx=60, cy=50, a=30, b=15, angle_deg=0.0, shape=(100, 130)) -> np.ndarray:

@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from core.calipers import calipers_from_label_map
+from core.annotation.caliper_simulation import calipers_from_label_map
 from core.cli import main
-from core.point_json import write_point_json
-from core.synthetic import make_frame
+from core.io.point_json import write_point_json
+from core.training.synthetic import make_frame
 
 
 @pytest.fixture()

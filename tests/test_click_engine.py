@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from core.calipers import calipers_from_label_map
-from core.click_inputs import CLICK_CHANNELS
-from core.click_model import ClickPredictor
-from core.click_training import ClickFrame, ClickTrainConfig, train_click_model
-from core.crop import Crop
+from core.annotation.caliper_simulation import calipers_from_label_map
 from core.errors import CheckpointError
-from core.interaction import InteractionSession
-from core.interactive_bench import run_frame
-from core.synthetic import make_frame
+from core.interactive.click_inputs import CLICK_CHANNELS
+from core.interactive.click_network import ClickPredictor
+from core.interactive.clicks_benchmark import run_frame
+from core.interactive.session import InteractionSession
+from core.labels.crop import Crop
+from core.training.click_training import ClickFrame, ClickTrainConfig, train_click_model
+from core.training.synthetic import make_frame
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, spec_from_preset
 
@@ -94,7 +94,7 @@ def test_trained_click_network_drives_the_robot_user(tmp_path) -> None:
 
 
 def test_after_calipers_the_network_can_answer_the_clicks(frame, monkeypatch) -> None:
-    monkeypatch.setattr("core.interaction.CALIPER_REFINEMENT", "network")
+    monkeypatch.setattr("core.interactive.session.CALIPER_REFINEMENT", "network")
     net = TruthNetwork(frame.mask)
     session = InteractionSession(frame.image, click_model=net)
     calipers = calipers_from_label_map(frame.labels)[0]

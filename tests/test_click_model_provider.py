@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.click_inputs import CLICK_CHANNELS
-from core.click_model import ClickPredictor
-from core.crop import Crop
 from core.errors import ClickModelUnavailable
-from core.interaction import InteractionSession
-from core.store import ProjectStore
-from core.synthetic import make_frame
+from core.interactive.click_inputs import CLICK_CHANNELS
+from core.interactive.click_network import ClickPredictor
+from core.interactive.session import InteractionSession
+from core.labels.crop import Crop
+from core.project.store import ProjectStore
+from core.training.synthetic import make_frame
 from gui.click_model_provider import CLICK_MODEL_SETTING, ClickModelProvider
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, spec_from_preset

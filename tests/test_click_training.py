@@ -3,10 +3,10 @@ import pytest
 import torch
 from scipy import ndimage
 
-from core.click_inputs import CLICK_CHANNELS, network_input, zoom_window
-from core.click_training import ClickFrame, ClickTrainConfig, make_sample, robot_round, train_click_model
-from core.crop import Crop
-from core.synthetic import make_frame
+from core.interactive.click_inputs import CLICK_CHANNELS, network_input, zoom_window
+from core.labels.crop import Crop
+from core.training.click_training import ClickFrame, ClickTrainConfig, make_sample, robot_round, train_click_model
+from core.training.synthetic import make_frame
 from models.checkpoint import read_metadata
 from models.preprocess import Normalisation
 

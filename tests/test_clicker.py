@@ -1,6 +1,7 @@
 import numpy as np
 
-from core.clicker import Click, next_click
+from core.annotation.clicks import Click
+from core.interactive.robot_user import next_click
 
 
 def test_first_click_goes_to_the_centre_of_a_missed_nodule():

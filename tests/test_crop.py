@@ -1,7 +1,7 @@
 """Crop arithmetic the click path relies on (overlaps of click windows, crops and cached prior regions)."""
 import numpy as np
 
-from core.crop import Crop
+from core.labels.crop import Crop
 
 
 def test_intersection_and_indexing_within_an_outer_crop() -> None:

@@ -19,9 +19,9 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        from core.dataset import list_dataset
-        from core.trainer import TrainConfig, train
-        from core.training_data import load_frames
+        from core.io.dataset import list_dataset
+        from core.training.data import load_frames
+        from core.training.trainer import TrainConfig, train
 
         items = list_dataset(data)
         frames = load_frames(items[:12], 64, "calipers")

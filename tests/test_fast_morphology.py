@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from core.fast_morphology import distance_to_background, fill_holes
+from core.labels.morphology import distance_to_background, fill_holes
 
 
 def _masks():

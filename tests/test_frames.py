@@ -15,7 +15,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
 
 from core.errors import FrameReadError
-from core.frames import count_frames, iter_frames, read_frame, read_frames
+from core.io.readers import count_frames, iter_frames, read_frame, read_frames
 
 RNG = np.random.default_rng(7)
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"

@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 pytest.register_assert_rewrite("tests.gui_fixtures")
-from core.store import ProjectStore  # noqa: E402
+from core.project.store import ProjectStore  # noqa: E402
 from gui import project_location  # noqa: E402
 from gui.errors import ErrorReporter  # noqa: E402
 from gui.project_location import PROJECT_SUBFOLDER, list_frame_files, plan_open  # noqa: E402

@@ -17,10 +17,10 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 pytest.register_assert_rewrite("tests.gui_fixtures")
-from core.calipers import calipers_from_label_map  # noqa: E402
-from core.job_process import JobState  # noqa: E402
-from core.store import ProjectStore  # noqa: E402
-from core.synthetic import make_frame  # noqa: E402
+from core.annotation.caliper_simulation import calipers_from_label_map  # noqa: E402
+from core.learning.job_process import JobState  # noqa: E402
+from core.project.store import ProjectStore  # noqa: E402
+from core.training.synthetic import make_frame  # noqa: E402
 from gui.training_controller import OPTIONS_SETTING, TrainingOptions  # noqa: E402
 from tests.gui_fixtures import place_calipers, press_key, wait_idle  # noqa: E402
 from tests.test_gui_responsiveness import StallMeter  # noqa: E402

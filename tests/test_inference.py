@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.inference import Predictor
-from core.synthetic import make_frame
+from core.runtime.predictor import Predictor
+from core.training.synthetic import make_frame
 from models.checkpoint import save_checkpoint
 from models.preprocess import Normalisation, content_box
 from models.unet import build_unet

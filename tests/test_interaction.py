@@ -4,12 +4,12 @@ import time
 import numpy as np
 import pytest
 
-from core.calipers import calipers_from_label_map
-from core.interaction import InteractionSession
-from core.interactive_bench import run_frame, summarise
-from core.live_engine import LiveEngine
-from core.metrics import iou
-from core.synthetic import make_frame
+from core.annotation.caliper_simulation import calipers_from_label_map
+from core.interactive.clicks_benchmark import run_frame, summarise
+from core.interactive.live_engine import LiveEngine
+from core.interactive.session import InteractionSession
+from core.runtime.metrics import iou
+from core.training.synthetic import make_frame
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_model_probability_is_the_starting_mask_and_is_kept_away_from_clicks(fra
 
 def test_calipers_reaching_past_the_frame_edge_with_a_model(frame):
     """Jittered or dragged caliper ends may lie outside the frame: the engine must still answer."""
-    from core.annotations import Calipers
+    from core.annotation.points import Calipers
 
     h, w = frame.mask.shape
     probability = frame.mask.astype(np.float32) * 0.9 + 0.05

@@ -1,7 +1,7 @@
 import textwrap
 import threading
 
-from core.job_process import JobProcess, JobState
+from core.learning.job_process import JobProcess, JobState
 
 
 def script(tmp_path, body: str) -> list[str]:

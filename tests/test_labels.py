@@ -1,17 +1,17 @@
 import numpy as np
 import pytest
 
-from core.annotations import Calipers
-from core.calipers import calipers_from_label_map
-from core.labels import (
+from core.annotation.caliper_simulation import calipers_from_label_map
+from core.annotation.points import Calipers
+from core.labels.caliper_shapes import kite_ellipse
+from core.labels.high_confidence import (
     box_mask,
     distance_similarity_prior,
     high_confidence_labels,
-    kite_ellipse,
     quad_mask,
 )
-from core.metrics import dice
-from core.synthetic import make_frame
+from core.runtime.metrics import dice
+from core.training.synthetic import make_frame
 
 DIAMOND = Calipers((10, 20), (30, 20), (20, 12), (20, 28))  # long axis horizontal, short vertical
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.errors import AnnotationFormatError
-from core.mask_io import read_mask, write_mask
-from core.synthetic import make_frame
+from core.io.mask_files import read_mask, write_mask
+from core.training.synthetic import make_frame
 
 
 def test_round_trip_writes_0_255(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.annotations import Calipers
-from core.measurements import length_mm, measure, write_measurements_csv
+from core.annotation.measurements import length_mm, measure
+from core.annotation.points import Calipers
+from core.io.measurements_csv import write_measurements_csv
 
 # long axis: dx = 30, dy = 40 -> 50 px; short axis: dx = 8, dy = -6 -> 10 px
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.metrics import dice, hd95, iou, precision, recall
+from core.runtime.metrics import dice, hd95, iou, precision, recall
 
 
 def squares() -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from core.errors import CheckpointError
-from core.model_versions import ModelRegistry
-from core.store import ProjectStore
+from core.learning.versions import ModelRegistry
+from core.project.store import ProjectStore
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, UNetSpec
 

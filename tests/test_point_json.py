@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.annotations import Calipers
+from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError
-from core.point_json import read_point_json, write_point_json
+from core.io.point_json import read_point_json, write_point_json
 
 NODULE_1 = Calipers((10.0, 20.0), (50.0, 40.0), (30.0, 20.0), (28.5, 42.0))
 NODULE_2 = Calipers((60.0, 5.0), (70.0, 15.0), (68.0, 6.0), (61.0, 14.0))

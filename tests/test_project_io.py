@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from core.annotations import Calipers, Point, PointKind
+from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError
-from core.mask_io import read_mask, write_mask
-from core.point_json import read_point_json, write_point_json
-from core.project_io import export_project, import_mask, import_point_json
-from core.store import ProjectStore
-from core.store_records import MaskProvenance
-from core.synthetic import make_frame
+from core.io.mask_files import read_mask, write_mask
+from core.io.point_json import read_point_json, write_point_json
+from core.project.file_exchange import export_project, import_mask, import_point_json
+from core.project.records import MaskProvenance
+from core.project.store import ProjectStore
+from core.training.synthetic import make_frame
 from tests.test_frames import write_dicom
 
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))

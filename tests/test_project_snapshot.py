@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from core.annotations import Calipers, Point, PointKind
-from core.project_snapshot import SNAPSHOT_FILE, read_snapshot, snapshot_mask, write_snapshot
-from core.store import ProjectStore
-from core.synthetic import make_frame
+from core.annotation.points import Calipers, Point, PointKind
+from core.learning.snapshot import SNAPSHOT_FILE, read_snapshot, snapshot_mask, write_snapshot
+from core.project.store import ProjectStore
+from core.training.synthetic import make_frame
 
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))
 

@@ -11,6 +11,6 @@ def test_selftest_fails_with_the_reason(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("no segmenter")
 
-    monkeypatch.setattr("core.labels.high_confidence_labels", broken)
+    monkeypatch.setattr("core.labels.high_confidence.high_confidence_labels", broken)
     assert selftest.main() == 1
     assert "FAILED: RuntimeError: no segmenter" in capsys.readouterr().out

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import pytest
 
-from core.annotations import Calipers, Point, PointKind
+from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError, FrameReadError, ProjectError
-from core.store import DB_NAME, ProjectStore
-from core.store_records import FrameStatus, MaskProvenance
-from core.synthetic import make_frame
+from core.project.records import FrameStatus, MaskProvenance
+from core.project.store import DB_NAME, ProjectStore
+from core.training.synthetic import make_frame
 from tests.test_frames import write_dicom
 
 REPO = Path(__file__).resolve().parents[1]
@@ -368,7 +368,7 @@ def test_draft_masks_are_not_accepted(store: ProjectStore) -> None:
     right[:, 40:] = True
     store.set_mask(1, 0, left, "refined", accepted=False)
     assert not store.masks(1)[0].accepted
-    # a lone draft: work begun, nothing accepted (CALIPERS, see core.store_status), calipers or not
+    # a lone draft: work begun, nothing accepted (CALIPERS, see core.project.status), calipers or not
     assert store.frame_status(1) == FrameStatus.CALIPERS
     store.set_prediction(1, np.ones((64, 80)), "unet")
     assert store.frame_status(1) == FrameStatus.CALIPERS  # a human draft outranks the model's prediction
@@ -462,8 +462,8 @@ def test_worker_thread_reads_while_main_thread_writes(store: ProjectStore) -> No
 KILL_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
-from core.annotations import Point, PointKind
-from core.store import ProjectStore
+from core.annotation.points import Point, PointKind
+from core.project.store import ProjectStore
 
 store = ProjectStore.open({folder!r})
 store.add_point(1, Point(5, 6, PointKind.FOREGROUND))

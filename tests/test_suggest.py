@@ -1,9 +1,9 @@
 import cv2
 import numpy as np
 
-from core.annotations import Calipers
-from core.store import ProjectStore
-from core.suggest import rank_unlabelled, uncertainty
+from core.annotation.points import Calipers
+from core.learning.suggest import rank_unlabelled, uncertainty
+from core.project.store import ProjectStore
 
 
 def blob(p_inside: float, blur: float = 0.0) -> np.ndarray:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from core.synthetic import make_frame
+from core.training.synthetic import make_frame
 
 
 def test_same_seed_same_frame_and_nodules_are_darker():

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.dataset import list_dataset
-from core.synthetic import make_frame
-from core.trainer import StopSignal, TrainConfig, TrainEvent, train
-from core.training_data import hold_out, load_frames
+from core.io.dataset import list_dataset
+from core.training.data import hold_out, load_frames
+from core.training.synthetic import make_frame
+from core.training.trainer import StopSignal, TrainConfig, TrainEvent, train
 from models.checkpoint import read_metadata
 
 torch.set_num_threads(1)

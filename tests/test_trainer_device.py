@@ -3,8 +3,8 @@ from unittest import mock
 import pytest
 import torch
 
-from core import device as dev
 from core.errors import SonoClickError
+from core.runtime import device as dev
 
 
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -14,10 +14,10 @@ def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv("LOCAL_RANK", "1")
         assert dev.select_device("auto") == torch.device("cuda", 1)  # one GPU per torchrun rank
     with mock.patch("torch.cuda.is_available", return_value=False), \
-            mock.patch("core.device._mps_available", return_value=True):
+            mock.patch("core.runtime.device._mps_available", return_value=True):
         assert dev.select_device("auto").type == "mps"
     with mock.patch("torch.cuda.is_available", return_value=False), \
-            mock.patch("core.device._mps_available", return_value=False):
+            mock.patch("core.runtime.device._mps_available", return_value=False):
         assert dev.select_device("auto").type == "cpu"
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import list_dataset
 from core.errors import InputError
-from core.interactive_bench import run_frame, summarise
+from core.interactive.clicks_benchmark import run_frame, summarise
+from core.io.dataset import list_dataset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,12 +29,12 @@ def run(args: argparse.Namespace) -> dict:
     items = list_dataset(args.data, args.split)
     predictor = None
     if args.model:
-        from core.inference import Predictor
+        from core.runtime.predictor import Predictor
 
         predictor = Predictor.load(args.model, device="cpu", threads=args.threads)
     click_model = None
     if args.click_model:
-        from core.click_model import ClickPredictor
+        from core.interactive.click_network import ClickPredictor
 
         click_model = ClickPredictor.load(args.click_model, device="cpu", threads=args.threads)
     rng = np.random.default_rng(args.seed)

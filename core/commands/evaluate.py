@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import DatasetItem, list_dataset
 from core.errors import InputError
-from core.inference import Predictor
-from core.metrics import dice, hd95, iou
+from core.io.dataset import DatasetItem, list_dataset
+from core.runtime.metrics import dice, hd95, iou
+from core.runtime.predictor import Predictor
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.calipers import calipers_from_label_map, jitter_calipers
-from core.dataset import list_dataset
+from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers
 from core.errors import InputError
-from core.labels import high_confidence_labels
-from core.metrics import dice
+from core.io.dataset import list_dataset
+from core.labels.high_confidence import high_confidence_labels
+from core.runtime.metrics import dice
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> dict:
         image = item.frame().gray_u8()
         truth = item.mask()
         if item.labels_path is not None:
-            from core.point_json import read_point_json
+            from core.io.point_json import read_point_json
 
             calipers = read_point_json(item.labels_path, image_size=(image.shape[1], image.shape[0]))
         elif truth is not None:

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from core.frames import read_frames
-from core.inference import Predictor
+from core.io.readers import read_frames
+from core.runtime.predictor import Predictor
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from core.click_training import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
-from core.dataset import list_dataset
 from core.errors import SonoClickError
-from core.trainer import StopSignal, TrainConfig, TrainEvent, TrainResult, train
-from core.training_data import data_hash, hold_out, load_frames
-from core.training_labels import SUPERVISIONS
+from core.io.dataset import list_dataset
+from core.training.click_training import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
+from core.training.data import data_hash, hold_out, load_frames
+from core.training.targets import SUPERVISIONS
+from core.training.trainer import StopSignal, TrainConfig, TrainEvent, TrainResult, train
 from models.losses import LOSS_PRESETS, LossWeights
 from models.preprocess import DEFAULT_RESOLUTION
 from models.unet import PRESETS
@@ -150,7 +150,7 @@ def _report(args: argparse.Namespace, result: TrainResult) -> dict:
 
 
 def _run_interactive(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
-    from core.click_training import train_click_model
+    from core.training.click_training import train_click_model
 
     cfg = ClickTrainConfig(
         preset=args.width, resolution=args.resolution,
@@ -169,7 +169,7 @@ def _run_interactive(args: argparse.Namespace, train_items: list, val_items: lis
 
 
 def _click_frames(items: list) -> list:
-    from core.click_training import ClickFrame
+    from core.training.click_training import ClickFrame
 
     frames = []
     for item in items:

@@ -1,4 +1,4 @@
-"""`python -m core train-project`: the background trainer's job, run in its own process by core.job_process.
+"""`python -m core train-project`: the background trainer's job, run in its own process by core.learning.job_process.
 Reads a project snapshot, trains with mixed supervision, scores the new model and the current one on the same
 validation frames, and reports everything as JSON lines on stdout (one object per line)."""
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.frames import read_frame
-from core.job_process import STOP_FILE_ENV
-from core.metrics import dice
-from core.project_snapshot import read_snapshot
-from core.project_training import split_for_validation, to_training_frame
-from core.trainer import StopSignal, TrainConfig, TrainEvent, train
+from core.io.readers import read_frame
+from core.learning.job_process import STOP_FILE_ENV
+from core.learning.mixed_supervision import split_for_validation, to_training_frame
+from core.learning.snapshot import read_snapshot
+from core.runtime.metrics import dice
+from core.training.trainer import StopSignal, TrainConfig, TrainEvent, train
 from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"
@@ -52,7 +52,7 @@ def score(model_path: Path, images: list[np.ndarray], truths: list[np.ndarray], 
     """Mean Dice at full frame resolution, the way the app will use the model."""
     if not images:
         return None
-    from core.inference import Predictor
+    from core.runtime.predictor import Predictor
 
     predictor = Predictor.load(model_path, device=device, threads=threads)
     return float(np.mean([dice(predictor.predict(image) > 0.5, truth) for image, truth in zip(images, truths)]))

@@ -1,0 +1,34 @@
+"""Measurements as CSV: one row per nodule, lengths to 0.001, millimetre cells empty when the spacing is unknown."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+from core.annotation.measurements import Measurement
+from core.io.atomic_write import write_bytes_atomic
+
+CSV_COLUMNS = (
+    "name", "source", "frame_index", "object_id", "long_axis_px", "short_axis_px", "long_axis_mm", "short_axis_mm"
+)
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if isinstance(value, float) else value
+
+
+def measurements_csv(rows: Iterable[Measurement]) -> str:
+    """CSV text with a header row; lengths to 0.001, empty millimetre cells when the spacing is unknown."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([_cell(getattr(r, column)) for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def write_measurements_csv(path: str | Path, rows: Iterable[Measurement]) -> None:
+    write_bytes_atomic(path, measurements_csv(rows).encode("utf-8"))

@@ -1,0 +1,121 @@
+"""The app's background trainer, without Qt: snapshot the project's labels, train in a child process, turn the
+result into a model version, and switch the live model only when the new one is better.
+
+Callbacks come from worker threads; a GUI forwards them to its own thread."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core.learning.job_process import JobExit, JobProcess, JobState
+from core.learning.snapshot import read_snapshot, write_snapshot
+from core.learning.versions import ModelRegistry, ModelVersion
+from core.project.store import ProjectStore
+from models.preprocess import DEFAULT_RESOLUTION
+
+AUTO_TRAIN_KEY = "trainer.auto_after_frames"
+DEFAULT_AUTO_AFTER = 10
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    exit: JobExit
+    version: ModelVersion | None  # the new version, when the run produced one
+    switched: bool  # the live model is now this version
+
+
+class BackgroundTrainer:
+    def __init__(self, store: ProjectStore, project_folder: str | Path,
+                 on_event: Callable[[dict], None], on_finished: Callable[[TrainingOutcome], None],
+                 minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
+                 resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True) -> None:
+        self.store = store
+        self.folder = Path(project_folder)
+        self.registry = ModelRegistry(store, project_folder)
+        self._on_event = on_event
+        self._on_finished = on_finished
+        self.minutes, self.epochs, self.preset, self.resolution = minutes, epochs, preset, resolution
+        self.watchdog_s = watchdog_s
+        self.fine_tune = fine_tune  # start from the live model's weights (same architecture) instead of scratch
+        self._job: JobProcess | None = None
+        self._lock = threading.Lock()
+        self._labelled_since_last = 0
+
+    @property
+    def running(self) -> bool:
+        job = self._job
+        return job is not None and job.state in (JobState.TRAINING, JobState.EVALUATING)
+
+    @property
+    def state(self) -> JobState:
+        return self._job.state if self._job else JobState.IDLE
+
+    @property
+    def auto_after(self) -> int:
+        return int(self.store.get_setting(AUTO_TRAIN_KEY, DEFAULT_AUTO_AFTER))
+
+    def note_labelled_frame(self) -> bool:
+        """Count a newly labelled frame; start a training once enough have come in. True if one started."""
+        self._labelled_since_last += 1
+        if self.auto_after > 0 and self._labelled_since_last >= self.auto_after and not self.running:
+            return self.start()
+        return False
+
+    def start(self) -> bool:
+        """Start a training now; False if one is running (never two at once) or nothing is labelled."""
+        with self._lock:
+            if self.running:
+                return False
+            run_dir = self.folder / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+            snapshot = write_snapshot(self.store, run_dir / "snapshot")
+            if not read_snapshot(snapshot):
+                return False
+            argv = ["-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(run_dir),
+                    "--preset", self.preset, "--resolution", str(self.resolution)]
+            if self.minutes:
+                argv += ["--minutes", str(self.minutes)]
+            if self.epochs:
+                argv += ["--epochs", str(self.epochs)]
+            current = self.registry.current()
+            if current is not None:
+                argv += ["--baseline", str(self.registry.path_of(current))]
+                if self.fine_tune:
+                    argv += ["--init", str(self.registry.path_of(current))]
+            self._labelled_since_last = 0
+            self._job = JobProcess(argv, run_dir, self._on_event, self._finished, watchdog_s=self.watchdog_s)
+            self._job.start()
+            return True
+
+    def stop(self) -> None:
+        """Finish early, keeping the best model so far (it still becomes a version)."""
+        if self._job:
+            self._job.stop()
+
+    def cancel(self) -> None:
+        """Abandon the run; nothing it made is kept."""
+        if self._job:
+            self._job.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._job.wait(timeout) if self._job else True
+
+    @property
+    def pid(self) -> int | None:
+        return self._job.pid if self._job else None
+
+    def _finished(self, end: JobExit) -> None:
+        version, switched = None, False
+        done = end.last_event or {}
+        if end.state in (JobState.FINISHED, JobState.STOPPED) and done.get("event") == "done":
+            try:
+                version = self.registry.add(done["checkpoint"], done.get("val_dice"), done.get("baseline_val_dice"),
+                                            done.get("validated_on", ""), int(done.get("n_val", 0)),
+                                            {k: done.get(k) for k in ("epochs", "seconds", "n_train", "stopped_by")})
+                switched = self.registry.offer(version)
+            except Exception as exc:  # a broken result must not take the app down; report it as a failure
+                end = JobExit(JobState.FAILED, f"the finished model could not be registered: {exc}",
+                              end.return_code, end.last_event)
+        self._on_finished(TrainingOutcome(end, version, switched))

@@ -1,0 +1,74 @@
+"""Mixed supervision from a project snapshot: accepted masks train fully, calipers through the HCL-HRL
+high-confidence labels, clicks as confident discs; validation on accepted masks, else on held-out calipers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.annotation.points import Calipers
+from core.io.readers import read_frame
+from core.labels.high_confidence import high_confidence_labels
+from core.learning.snapshot import LabelledFrame, snapshot_mask
+from core.training.data import TrainingFrame
+from core.training.targets import caliper_targets, click_targets, mask_targets
+from models.preprocess import content_box, crop_resize, points_to_work
+
+VALIDATED_ON_MASKS = "accepted masks"
+VALIDATED_ON_CALIPERS = "held-out caliper labels"
+
+
+def _targets(frame: TrainingFrame, has_mask: bool) -> np.ndarray:
+    shape = frame.image.shape
+    if has_mask and frame.truth is not None:
+        targets = mask_targets(frame.truth)
+    elif frame.calipers:
+        targets = caliper_targets(frame.image, frame.calipers)
+    else:
+        targets = np.zeros((4, *shape), np.uint8)
+    positives, negatives = frame.clicks
+    if positives or negatives:
+        clicks = click_targets(shape, [tuple(map(int, p)) for p in positives], [tuple(map(int, p)) for p in negatives])
+        targets[0] = (targets[0] | clicks[0]) & ~clicks[1]
+        targets[1] = (targets[1] | clicks[1]) & ~clicks[0]
+    return targets
+
+
+def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolution: int,
+                      for_validation: bool = False) -> TrainingFrame:
+    """Crop and resize like the dataset loader. A validation frame keeps its full-resolution truth: the
+    accepted mask, or (no mask) the fused mask of its calipers."""
+    image = read_frame(entry.source, entry.index).gray_u8()
+    box = content_box(image)
+    frame = TrainingFrame(f"frame{entry.frame_id}", crop_resize(image, box, resolution), box, image.shape[:2])
+    mask = snapshot_mask(snapshot_path, entry)
+    if mask is None and for_validation:
+        mask = high_confidence_labels(image, [Calipers.from_array(np.asarray(c)) for c in entry.calipers]).mask
+    if mask is not None:
+        frame.truth = crop_resize(mask.astype(np.uint8), box, resolution, nearest=True) > 0
+        if for_validation:
+            frame.truth_full = mask
+    frame.calipers = [Calipers.from_array(points_to_work(np.asarray(c), box, resolution)) for c in entry.calipers]
+
+    def work(points: list[list[float]]) -> list:
+        return points_to_work(np.asarray(points, float).reshape(-1, 2), box, resolution).round().astype(int).tolist()
+
+    frame.clicks = (work(entry.positives), work(entry.negatives))
+    frame.targets = _targets(frame, entry.has_mask)
+    return frame
+
+
+def split_for_validation(entries: list[LabelledFrame], fraction: float, seed: int
+                         ) -> tuple[list[LabelledFrame], list[LabelledFrame], str]:
+    """Hold out a seeded share of the accepted-mask frames (at least one, when there are 3 or more); with
+    fewer masks, hold out caliper frames, scored against the fused mask of their calipers."""
+    with_mask = [i for i, e in enumerate(entries) if e.has_mask]
+    validated_on, pool = VALIDATED_ON_MASKS, with_mask
+    if len(with_mask) < 3:
+        validated_on = VALIDATED_ON_CALIPERS
+        pool = [i for i, e in enumerate(entries) if e.calipers and not e.has_mask]
+    n_val = max(1, int(round(fraction * len(pool)))) if len(pool) >= 3 else 0
+    picked = set(np.random.default_rng(seed).choice(pool, size=n_val, replace=False).tolist()) if n_val else set()
+    train = [e for i, e in enumerate(entries) if i not in picked]
+    val = [e for i, e in enumerate(entries) if i in picked]
+    return train, val, validated_on

@@ -1,0 +1,465 @@
+"""The project store: one embedded SQLite database per project folder (<folder>/sonoclick.sqlite).
+
+The folder holds the database only. Frames stay where they are and are referenced by path relative to the project
+folder (absolute when that is impossible, e.g. another drive); they are never copied or modified.
+
+Every edit is its own transaction, committed before the call returns: a process killed between two edits loses
+nothing that was committed, and one killed inside an edit loses only that edit. Annotation edits (points and
+masks) are recorded as before/after snapshots of the frame's annotation state in a persisted history, so undo
+and redo restore exact states and survive reopening. Predictions, settings and frame records are not undoable.
+
+A mask is accepted or a draft (MaskRecord.accepted): the desktop app saves the interactive engine's mask after
+every edit as a draft and the user accepts it (accept_mask). Statuses, accepted_frames, export and training
+snapshots count accepted masks only; mask() and masks() return drafts too unless asked otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.annotation.bounds import check_inside
+from core.annotation.points import Calipers, Point, PointKind, calipers_from_points
+from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.io.frame import Frame
+from core.io.mask_codec import decode_mask, decode_probability, encode_mask, encode_probability
+from core.io.readers import iter_frames, read_frame
+from core.project import status as store_status
+from core.project.db import Database, configure, connect
+from core.project.frame_state import FrameState, StoredMask
+from core.project.history import has_step, load_state, record_edit, redo_step, undo_step, write_state
+from core.project.records import FrameRecord, FrameStatus, MaskProvenance, MaskRecord, Prediction
+from core.project.schema import SCHEMA_VERSION, check_schema, create_schema, migrate_schema
+
+DB_NAME = "sonoclick.sqlite"
+
+_FRAME_COLUMNS = "id, path, frame_index, width, height, row_mm, col_mm, content_hash, error"
+
+Edit = Callable[[FrameRecord, FrameState], FrameState]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class ProjectStore:
+    """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
+
+    Safe to share between threads. Unknown frame or point ids raise KeyError; bad annotations raise
+    AnnotationFormatError and write nothing; database problems raise ProjectError.
+    """
+
+    def __init__(self, folder: Path, db: Database) -> None:
+        self.folder = folder
+        self._db = db
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+    @classmethod
+    def create(cls, folder: str | Path) -> ProjectStore:
+        """Make a new, empty project in `folder` (created if needed); ProjectError if it already holds one."""
+        root = Path(os.path.abspath(folder))
+        db_path = root / DB_NAME
+        if db_path.exists():
+            raise ProjectError(f"{root}: already holds a SonoClick project")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{root}: cannot create the project folder ({exc.strerror or exc})") from exc
+        conn = connect(db_path, create=True)
+        try:
+            configure(conn, db_path)
+            store = cls(root, Database(conn, db_path))
+            with store._db.write() as db:
+                create_schema(db)
+        except BaseException:
+            conn.close()
+            for leftover in (db_path, db_path.with_name(DB_NAME + "-wal"), db_path.with_name(DB_NAME + "-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
+        return store
+
+    @classmethod
+    def open(cls, folder: str | Path) -> ProjectStore:
+        """Open an existing project; ProjectError if there is none, it is not ours, or it is from a newer version.
+        A project from an older version is migrated in place (see core.project.schema)."""
+        root = Path(os.path.abspath(folder))
+        db_path = root / DB_NAME
+        if not db_path.is_file():
+            raise ProjectError(f"{root}: no SonoClick project here ({DB_NAME} not found)")
+        conn = connect(db_path, create=False)
+        try:
+            version = check_schema(conn, db_path)
+            configure(conn, db_path)
+            store = cls(root, Database(conn, db_path))
+            if version < SCHEMA_VERSION:
+                with store._db.write() as db:
+                    migrate_schema(db)
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------------------------------- frames
+    def add_frames(self, paths: Iterable[str | Path]) -> list[FrameRecord]:
+        """Add source files, one record per frame (multi-frame DICOM, TIFF and video are expanded), and return
+        the records of every given path in order. Files already in the project are not added twice. Unreadable
+        files are recorded with their error instead of raising; a damaged video keeps its readable frames plus
+        one record carrying the error. Each file is committed on its own."""
+        records: list[FrameRecord] = []
+        for path in paths:
+            source = Path(os.path.abspath(path))
+            stored = self._stored_path(source)
+            existing = self._records_for(stored)
+            if not existing:
+                rows = _scan(source)
+                with self._db.write() as db:
+                    db.executemany(
+                        "INSERT OR IGNORE INTO frames (path, frame_index, width, height, row_mm, col_mm, error)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(stored, *row) for row in rows],
+                    )
+                existing = self._records_for(stored)
+            records.extend(existing)
+        return records
+
+    def frames(self) -> list[FrameRecord]:
+        with self._db.read() as db:
+            rows = db.execute(f"SELECT {_FRAME_COLUMNS} FROM frames ORDER BY id").fetchall()
+        return [self._record(row) for row in rows]
+
+    def frame(self, frame_id: int) -> FrameRecord:
+        with self._db.read() as db:
+            return self._frame_in(db, frame_id)
+
+    def load_frame(self, frame_id: int) -> Frame:
+        """The frame's pixels, read from its source; FrameReadError if it is (now) unreadable."""
+        record = self.frame(frame_id)
+        if record.error is not None:
+            raise FrameReadError(record.source, record.error)
+        return read_frame(record.source, record.index)
+
+    def content_hash(self, frame_id: int) -> str:
+        """sha1 of the frame's source file, computed (streamed) on first request and then kept."""
+        record = self.frame(frame_id)
+        if record.content_hash:
+            return record.content_hash
+        digest = hashlib.sha1()
+        try:
+            with record.source.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise FrameReadError(record.source, f"cannot read file ({exc.strerror or exc})") from exc
+        with self._db.write() as db:
+            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?", (digest.hexdigest(), record.path))
+        return digest.hexdigest()
+
+    def _stored_path(self, source: Path) -> str:
+        try:
+            return Path(os.path.relpath(source, self.folder)).as_posix()
+        except ValueError:  # another drive on Windows
+            return source.as_posix()
+
+    def _source(self, stored: str) -> Path:
+        p = Path(stored)
+        return p if p.is_absolute() else Path(os.path.normpath(self.folder / p))
+
+    def _record(self, row: tuple) -> FrameRecord:
+        fid, path, index, width, height, row_mm, col_mm, content_hash, error = row
+        spacing = (row_mm, col_mm) if row_mm is not None and col_mm is not None else None
+        return FrameRecord(fid, path, self._source(path), index, width, height, spacing, content_hash, error)
+
+    def _records_for(self, stored: str) -> list[FrameRecord]:
+        with self._db.read() as db:
+            rows = db.execute(
+                f"SELECT {_FRAME_COLUMNS} FROM frames WHERE path = ? ORDER BY frame_index", (stored,)
+            ).fetchall()
+        return [self._record(row) for row in rows]
+
+    def _frame_in(self, db: sqlite3.Connection, frame_id: int) -> FrameRecord:
+        row = db.execute(f"SELECT {_FRAME_COLUMNS} FROM frames WHERE id = ?", (frame_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no frame with id {frame_id}")
+        return self._record(row)
+
+    # --------------------------------------------------------------------------------------- annotations
+    def points(self, frame_id: int) -> dict[int, Point]:
+        """Point id -> Point, in the order they were added."""
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            return {pid: p for pid, p in load_state(db, frame_id).points if pid is not None}
+
+    def calipers(self, frame_id: int) -> dict[int, Calipers]:
+        """Object id -> its complete set of caliper points (incomplete sets are left out)."""
+        return calipers_from_points(list(self.points(frame_id).values()))
+
+    def add_point(self, frame_id: int, point: Point) -> int:
+        """Add a point and return its id."""
+
+        def add(rec: FrameRecord, s: FrameState) -> FrameState:
+            return s.with_points([*s.points, (None, _checked(rec, point))])
+
+        state = self._edit(frame_id, "add point", add)
+        return max(pid for pid, _ in state.points if pid is not None)
+
+    def move_point(self, point_id: int, x: float, y: float) -> None:
+        """Move a point to (x, y); its kind and object stay."""
+        frame_id = self._frame_of_point(point_id)
+
+        def move(rec: FrameRecord, s: FrameState) -> FrameState:
+            moved = Point(x, y, *_kind_and_object(s, point_id))
+            return s.with_points([(pid, _checked(rec, moved) if pid == point_id else p) for pid, p in s.points])
+
+        self._edit(frame_id, "move point", move)
+
+    def delete_point(self, point_id: int) -> None:
+        frame_id = self._frame_of_point(point_id)
+        self._edit(frame_id, "delete point", lambda rec, s: s.with_points([q for q in s.points if q[0] != point_id]))
+
+    def set_calipers(self, frame_id: int, object_id: int, calipers: Calipers) -> None:
+        """Replace the caliper points of one object (its foreground/background clicks and mask stay)."""
+        self.replace_calipers(frame_id, {object_id: calipers}, only_these=True)
+
+    def replace_calipers(self, frame_id: int, calipers: Mapping[int, Calipers], only_these: bool = False) -> None:
+        """Set the calipers of several objects in one edit. Caliper points of objects not in `calipers` are
+        removed too, unless only_these=True. Clicks and masks are kept."""
+
+        def replace(rec: FrameRecord, s: FrameState) -> FrameState:
+            kept = [
+                (pid, p)
+                for pid, p in s.points
+                if not p.kind.is_caliper or (only_these and p.object_id not in calipers)
+            ]
+            new = [(None, _checked(rec, p)) for oid, c in sorted(calipers.items()) for p in c.to_points(oid)]
+            return s.with_points(kept + new)
+
+        self._edit(frame_id, "set calipers", replace)
+
+    def clear_object(self, frame_id: int, object_id: int) -> None:
+        """Remove every point and the mask of one object."""
+
+        def clear(rec: FrameRecord, s: FrameState) -> FrameState:
+            points = [(pid, p) for pid, p in s.points if p.object_id != object_id]
+            return s.with_points(points).with_masks([m for m in s.masks if m.object_id != object_id])
+
+        self._edit(frame_id, "clear object", clear)
+
+    def set_mask(
+        self,
+        frame_id: int,
+        object_id: int,
+        mask: np.ndarray,
+        provenance: MaskProvenance | str,
+        accepted: bool = True,
+    ) -> None:
+        """Store `mask` ((H, W), nonzero = nodule) as the object's mask, replacing any previous one: accepted, or
+        with accepted=False as a draft (saved as the user edits; accept it later with accept_mask)."""
+        origin = MaskProvenance(provenance)
+        m = np.asarray(mask)
+
+        def put(rec: FrameRecord, s: FrameState) -> FrameState:
+            if rec.error is not None:
+                raise AnnotationFormatError(rec.source, f"frame cannot be annotated ({rec.error})")
+            if m.shape != (rec.height, rec.width):
+                raise AnnotationFormatError(
+                    rec.source, f"mask is {_size(m.shape)} but the frame is {rec.width}x{rec.height}"
+                )
+            stored = StoredMask(object_id, encode_mask(m), origin.value, _now(), bool(accepted))
+            return s.with_masks([*(x for x in s.masks if x.object_id != object_id), stored])
+
+        self._edit(frame_id, "set mask", put)
+
+    def accept_mask(self, frame_id: int, object_id: int) -> None:
+        """Accept the object's draft mask as it is (pixels, provenance and time stay), as one undoable edit;
+        nothing is written when it is accepted already. KeyError if the object has no mask."""
+
+        def accept(rec: FrameRecord, s: FrameState) -> FrameState:
+            if not any(m.object_id == object_id for m in s.masks):
+                raise KeyError(f"frame {frame_id} has no mask for object {object_id}")
+            return s.with_masks([replace(m, accepted=True) if m.object_id == object_id else m for m in s.masks])
+
+        self._edit(frame_id, "accept mask", accept)
+
+    def delete_mask(self, frame_id: int, object_id: int) -> None:
+        """Remove the object's mask, accepted or draft (its points stay)."""
+
+        def delete(rec: FrameRecord, s: FrameState) -> FrameState:
+            return s.with_masks([m for m in s.masks if m.object_id != object_id])
+
+        self._edit(frame_id, "delete mask", delete)
+
+    def mask(self, frame_id: int, object_id: int | None = None, accepted_only: bool = False) -> np.ndarray | None:
+        """The mask of one object, or the union of all objects (object_id=None), drafts included unless
+        accepted_only=True; None when there is none."""
+        sql, args = "SELECT png FROM masks WHERE frame_id = ?", [frame_id]
+        if object_id is not None:
+            sql, args = sql + " AND object_id = ?", [*args, object_id]
+        if accepted_only:
+            sql += " AND accepted = 1"
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            blobs = db.execute(sql, args).fetchall()
+        if not blobs:
+            return None
+        return np.logical_or.reduce([decode_mask(b) for (b,) in blobs])
+
+    def masks(self, frame_id: int) -> dict[int, MaskRecord]:
+        """Object id -> provenance, time and accepted flag of its mask (drafts included)."""
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            rows = db.execute(
+                "SELECT object_id, provenance, created_at, accepted FROM masks WHERE frame_id = ? ORDER BY object_id",
+                (frame_id,),
+            ).fetchall()
+        return {oid: MaskRecord(oid, MaskProvenance(prov), ts, bool(acc)) for oid, prov, ts, acc in rows}
+
+    def accepted_frames(self) -> list[FrameRecord]:
+        """Frames with at least one accepted mask."""
+        return self._frames_with_masks(accepted=True)
+
+    def draft_frames(self) -> list[FrameRecord]:
+        """Frames with at least one draft mask (they may have accepted masks too)."""
+        return self._frames_with_masks(accepted=False)
+
+    def _frames_with_masks(self, accepted: bool) -> list[FrameRecord]:
+        with self._db.read() as db:
+            rows = db.execute(
+                f"SELECT {_FRAME_COLUMNS} FROM frames WHERE id IN (SELECT frame_id FROM masks WHERE accepted = ?)"
+                " ORDER BY id",
+                (int(accepted),),
+            ).fetchall()
+        return [self._record(row) for row in rows]
+
+    def frame_status(self, frame_id: int) -> FrameStatus:
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            return store_status.frame_statuses(db, frame_id)[frame_id]
+
+    def frame_statuses(self) -> dict[int, FrameStatus]:
+        """Frame id -> status for every frame (see core.project.status for the precedence)."""
+        with self._db.read() as db:
+            return store_status.frame_statuses(db)
+
+    # --------------------------------------------------------------------------------------- predictions
+    def set_prediction(self, frame_id: int, probability: np.ndarray, model_version: str) -> None:
+        """Keep the model's probability map ((H, W) float in [0, 1] or uint8) for the frame (not undoable)."""
+        p = np.asarray(probability)
+        with self._db.write() as db:
+            rec = self._frame_in(db, frame_id)
+            if p.shape != (rec.height, rec.width):
+                raise ValueError(f"prediction is {_size(p.shape)} but frame {frame_id} is {rec.width}x{rec.height}")
+            db.execute(
+                "INSERT OR REPLACE INTO predictions (frame_id, png, model_version, created_at) VALUES (?, ?, ?, ?)",
+                (frame_id, encode_probability(p), str(model_version), _now()),
+            )
+
+    def prediction(self, frame_id: int) -> Prediction | None:
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            row = db.execute(
+                "SELECT png, model_version, created_at FROM predictions WHERE frame_id = ?", (frame_id,)
+            ).fetchone()
+        return None if row is None else Prediction(decode_probability(row[0]), row[1], row[2])
+
+    # ------------------------------------------------------------------------------------------- history
+    def undo(self, frame_id: int | None = None) -> int | None:
+        """Undo the latest annotation edit (of `frame_id`, or of any frame); return the frame it changed, or None."""
+        with self._db.write() as db:
+            return undo_step(db, frame_id)
+
+    def redo(self, frame_id: int | None = None) -> int | None:
+        """Redo the most recently undone edit (of `frame_id`, or of any frame); return the frame it changed."""
+        with self._db.write() as db:
+            return redo_step(db, frame_id)
+
+    def can_undo(self, frame_id: int | None = None) -> bool:
+        with self._db.read() as db:
+            return has_step(db, undone=False, frame_id=frame_id)
+
+    def can_redo(self, frame_id: int | None = None) -> bool:
+        with self._db.read() as db:
+            return has_step(db, undone=True, frame_id=frame_id)
+
+    def _edit(self, frame_id: int, action: str, change: Edit) -> FrameState:
+        """Apply `change` to the frame's annotation state as one transaction with one history step."""
+        with self._db.write() as db:
+            record = self._frame_in(db, frame_id)
+            before = load_state(db, frame_id)
+            after = change(record, before)
+            if after == before:
+                return before
+            after = write_state(db, frame_id, before, after)
+            record_edit(db, frame_id, action, before, after, _now())
+            return after
+
+    def _frame_of_point(self, point_id: int) -> int:
+        with self._db.read() as db:
+            row = db.execute("SELECT frame_id FROM points WHERE id = ?", (point_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no point with id {point_id}")
+        return int(row[0])
+
+    # ------------------------------------------------------------------------------------------ settings
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A setting's value (any JSON value), or `default` when unset."""
+        with self._db.read() as db:
+            row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def path_setting(self, key: str) -> Path | None:
+        """A setting that names a file, absolute or relative to the project folder; None when unset."""
+        value = self.get_setting(key)
+        return self._source(str(value)) if value else None
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under `key`."""
+        text = json.dumps(value)
+        with self._db.write() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, text))
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _scan(source: Path) -> list[tuple]:
+    """(frame index, width, height, row_mm, col_mm, error) per frame of `source`; an unreadable file (or the
+    damaged tail of one) becomes one row carrying the error."""
+    rows: list[tuple] = []
+    try:
+        for frame in iter_frames(source):
+            row_mm, col_mm = frame.spacing_mm or (None, None)
+            rows.append((frame.index, frame.width, frame.height, row_mm, col_mm, None))
+    except FrameReadError as exc:
+        rows.append((len(rows), None, None, None, None, exc.reason))
+    return rows
+
+
+def _checked(record: FrameRecord, point: Point) -> Point:
+    if record.error is not None or record.width is None or record.height is None:
+        raise AnnotationFormatError(record.source, f"frame cannot be annotated ({record.error})")
+    check_inside(record.source, [(point.x, point.y)], record.width, record.height)
+    return Point(float(point.x), float(point.y), PointKind(point.kind), int(point.object_id))
+
+
+def _kind_and_object(state: FrameState, point_id: int) -> tuple[PointKind, int]:
+    point = dict(state.points)[point_id]
+    return point.kind, point.object_id
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}" if len(shape) == 2 else f"shape {shape}"

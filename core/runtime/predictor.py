@@ -1,0 +1,113 @@
+"""Inference engine: load a checkpoint once, predict nodule probability maps for frames of any size."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import CheckpointError
+from core.runtime.device import select_device, set_cpu_threads
+from models.checkpoint import load_checkpoint
+from models.preprocess import Box, Normalisation, content_box, crop_resize, paste_back
+from models.unet import UNet
+
+
+def _pad_to_stride(x: torch.Tensor, stride: int) -> tuple[torch.Tensor, int, int]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, h, w
+
+
+@torch.inference_mode()
+def forward_probability(model: UNet, inputs: torch.Tensor, flip_tta: bool = False) -> torch.Tensor:
+    """(B, C, H, W) normalised inputs -> (B, H, W) float32 probabilities; optional horizontal-flip averaging."""
+    x, h, w = _pad_to_stride(inputs, model.stride)
+    x = x.contiguous(memory_format=torch.channels_last)
+    prob = torch.sigmoid(model(x).float())
+    if flip_tta:
+        prob = 0.5 * (prob + torch.sigmoid(model(x.flip(-1)).float()).flip(-1))
+    return prob[:, 0, :h, :w]
+
+
+def work_probabilities(model: UNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device,
+                       extra: list[np.ndarray] | None = None, batch_size: int = 16,
+                       flip_tta: bool = False) -> list[np.ndarray]:
+    """Working-resolution uint8 images (+ optional (E, R, R) extra channels) -> working-resolution maps."""
+    was_training = model.training
+    model.eval()
+    out: list[np.ndarray] = []
+    for start in range(0, len(images_u8), batch_size):
+        chunk = [norm.apply(im)[None] for im in images_u8[start:start + batch_size]]
+        if extra is not None:
+            chunk = [np.concatenate([c, e.astype(np.float32)]) for c, e in zip(chunk, extra[start:start + batch_size])]
+        x = torch.from_numpy(np.stack(chunk)).to(device)
+        out.extend(forward_probability(model, x, flip_tta).cpu().numpy())
+    model.train(was_training)
+    return out
+
+
+class Predictor:
+    """A loaded model. predict(image_u8) -> float32 (H, W) probability in [0, 1] for a frame of any size."""
+
+    def __init__(self, model: UNet, metadata: dict, device: torch.device, flip_tta: bool = False) -> None:
+        self.model = model.to(device).eval().to(memory_format=torch.channels_last)
+        self.metadata = metadata
+        self.device = device
+        self.flip_tta = flip_tta
+        self.resolution = int(metadata["resolution"])
+        self.normalisation = Normalisation.from_dict(metadata["normalisation"])
+        self.input_channels = model.spec.input_channels
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", threads: int | None = None,
+             flip_tta: bool = False) -> Predictor:
+        set_cpu_threads(threads)
+        dev = select_device(device)
+        model, meta = load_checkpoint(path, device=dev)
+        for key in ("resolution", "normalisation"):
+            if key not in meta:
+                raise CheckpointError(path, f"metadata lacks {key!r}")
+        return cls(model, meta, dev, flip_tta)
+
+    @property
+    def extra_channels(self) -> tuple[str, ...]:
+        return tuple(c for c in self.input_channels if c != "image")
+
+    def _prepare(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None) -> tuple[np.ndarray, Box]:
+        image = _gray_u8(image_u8)
+        box = content_box(image)
+        planes = [self.normalisation.apply(crop_resize(image, box, self.resolution))]
+        extra = extra or {}
+        missing = [c for c in self.extra_channels if c not in extra]
+        if missing:
+            raise ValueError(f"this model also needs input channel(s) {missing} (it was trained with "
+                             f"{list(self.input_channels)}); use predict_with_channels")
+        for name in self.extra_channels:
+            plane = np.asarray(extra[name], np.float32)
+            if plane.shape != image.shape:
+                raise ValueError(f"channel {name!r} is {plane.shape}, the frame is {image.shape}")
+            planes.append(crop_resize(plane, box, self.resolution))
+        return np.stack(planes), box
+
+    def predict_batch(self, images_u8: list[np.ndarray],
+                      extras: list[dict[str, np.ndarray]] | None = None) -> list[np.ndarray]:
+        prepared = [self._prepare(im, extras[i] if extras else None) for i, im in enumerate(images_u8)]
+        x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
+        prob = forward_probability(self.model, x, self.flip_tta).cpu().numpy()
+        return [paste_back(p, box, im.shape[:2]) for p, (_, box), im in zip(prob, prepared, images_u8)]
+
+    def predict(self, image_u8: np.ndarray) -> np.ndarray:
+        return self.predict_batch([image_u8])[0]
+
+    def predict_with_channels(self, image_u8: np.ndarray, extra: dict[str, np.ndarray]) -> np.ndarray:
+        """For models trained with extra inputs (e.g. 'ds_prior'): each extra map is (H, W) float at frame size."""
+        return self.predict_batch([image_u8], [extra])[0]
+
+
+def _gray_u8(image: np.ndarray) -> np.ndarray:
+    from core.io.frame import Frame
+
+    return Frame(np.asarray(image), Path("<array>")).gray_u8()

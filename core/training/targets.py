@@ -1,0 +1,84 @@
+"""Per-frame training targets at the working resolution, for each kind of supervision.
+
+Targets are a (4, H, W) uint8 stack in the order of TARGET_CHANNELS: confident foreground, confident
+background, location label (box & S, HCL-HRL's location level) and the fused best-guess mask (pseudo-label).
+A pixel that is neither fg nor bg is unlabelled."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from core.annotation.points import Calipers
+from core.interactive.robot_user import next_click
+from core.labels.high_confidence import distance_similarity_prior, high_confidence_labels
+
+TARGET_CHANNELS = ("fg", "bg", "location", "pseudo")
+SUPERVISIONS = ("calipers", "clicks", "masks")
+
+
+def mask_targets(mask: np.ndarray) -> np.ndarray:
+    m = np.asarray(mask, bool)
+    return np.stack([m, ~m, m, m]).astype(np.uint8)
+
+
+def caliper_targets(image: np.ndarray, calipers: list[Calipers], probability: np.ndarray | None = None) -> np.ndarray:
+    """HCL-HRL high-confidence labels; `probability` (the current model's map) plays segmenter S's part."""
+    labels = high_confidence_labels(image, calipers, probability=probability)
+    location = np.zeros(image.shape, bool)
+    for obj in labels.objects:
+        location |= obj.location
+    return np.stack([labels.foreground, labels.background, location, labels.mask]).astype(np.uint8)
+
+
+def _disc(shape: tuple[int, int], x: int, y: int, radius: int) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    cv2.circle(out, (int(x), int(y)), int(radius), 1, -1)
+    return out.astype(bool)
+
+
+def simulate_clicks(mask: np.ndarray, n_positive: int = 3, n_negative: int = 3,
+                    radius: int = 3) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """RITM-style robot clicks from a mask, without a model: positive clicks go to the centre of the largest
+    still-unclicked part of the nodule; negative clicks to the middle of a ring around it (the usual
+    over-segmentation), each time the point farthest from the error region's boundary."""
+    truth = np.asarray(mask, bool)
+    positives: list[tuple[int, int]] = []
+    negatives: list[tuple[int, int]] = []
+    if not truth.any():
+        return positives, negatives
+    covered = np.zeros(truth.shape, bool)
+    for _ in range(n_positive):
+        click = next_click(truth, covered)
+        if click is None or not click.positive:
+            break
+        positives.append((click.x, click.y))
+        covered |= _disc(truth.shape, click.x, click.y, max(radius * 4, 1))
+    equivalent_radius = max(int(np.sqrt(truth.sum() / np.pi)), 2)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * equivalent_radius + 1,) * 2)
+    guess = cv2.dilate(truth.astype(np.uint8), kernel).astype(bool)
+    for _ in range(n_negative):
+        click = next_click(truth, guess)
+        if click is None or click.positive:
+            break
+        negatives.append((click.x, click.y))
+        guess &= ~_disc(truth.shape, click.x, click.y, max(radius * 4, 1))
+    return positives, negatives
+
+
+def click_targets(shape: tuple[int, int], positives: list[tuple[int, int]], negatives: list[tuple[int, int]],
+                  radius: int = 3) -> np.ndarray:
+    """Positive discs = confident nodule, negative discs = confident background, the rest unlabelled."""
+    fg = np.zeros(shape, bool)
+    bg = np.zeros(shape, bool)
+    for x, y in positives:
+        fg |= _disc(shape, x, y, radius)
+    for x, y in negatives:
+        bg |= _disc(shape, x, y, radius)
+    bg &= ~fg
+    empty = np.zeros(shape, bool)
+    return np.stack([fg, bg, empty, empty]).astype(np.uint8)
+
+
+def ds_prior_channel(image: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    """The Distance-Similarity prior (algorithms.md A.4) of the annotated points, as an input channel."""
+    return distance_similarity_prior(image, np.asarray(points_xy, float).reshape(-1, 2))
