@@ -43,8 +43,8 @@ def run_selftest() -> str:
     from core.annotation.points import Calipers
     from core.runtime.predictor import Predictor
     from core.training.data import TrainingFrame
+    from core.training.frame_task import TrainConfig, train
     from core.training.targets import caliper_targets
-    from core.training.trainer import TrainConfig, train
     from models.preprocess import content_box, crop_resize, points_to_work
 
     frames = []

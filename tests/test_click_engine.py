@@ -11,7 +11,8 @@ from core.interactive.click_network import ClickPredictor
 from core.interactive.clicks_benchmark import run_frame
 from core.interactive.session import InteractionSession
 from core.labels.crop import Crop
-from core.training.click_training import ClickFrame, ClickTrainConfig, train_click_model
+from core.training.click_samples import ClickFrame
+from core.training.click_task import ClickTrainConfig, train_click_model
 from core.training.synthetic import make_frame
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, spec_from_preset

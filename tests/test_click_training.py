@@ -5,7 +5,8 @@ from scipy import ndimage
 
 from core.interactive.click_inputs import CLICK_CHANNELS, network_input, zoom_window
 from core.labels.crop import Crop
-from core.training.click_training import ClickFrame, ClickTrainConfig, make_sample, robot_round, train_click_model
+from core.training.click_samples import ClickFrame, make_sample, robot_round
+from core.training.click_task import ClickTrainConfig, train_click_model
 from core.training.synthetic import make_frame
 from models.checkpoint import read_metadata
 from models.preprocess import Normalisation

@@ -1,4 +1,5 @@
-"""Two CPU processes with the gloo backend run the same training loop under DistributedDataParallel."""
+"""Two CPU processes with the gloo backend run the same training loop under DistributedDataParallel, for the
+frame network and for the click network."""
 import os
 import socket
 from pathlib import Path
@@ -20,15 +21,22 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         from core.io.dataset import list_dataset
+        from core.training.click_samples import ClickFrame
+        from core.training.click_task import ClickTrainConfig, train_click_model
         from core.training.data import load_frames
-        from core.training.trainer import TrainConfig, train
+        from core.training.frame_task import TrainConfig, train
 
         items = list_dataset(data)
         frames = load_frames(items[:12], 64, "calipers")
         val = load_frames(items[12:], 64, None, keep_full_truth=True)
         cfg = TrainConfig(preset="tiny", resolution=64, epochs=2, batch_size=2, threads=1, device="cpu")
         result = train(frames, val, cfg, Path(out) / "model.safetensors")
-        torch.save({"steps": result.steps, "state": result.final_model.state_dict()}, Path(out) / f"rank{rank}.pt")
+        clicks = [ClickFrame(i.stem, i.frame().gray_u8(), i.mask()) for i in items[:8]]
+        click_cfg = ClickTrainConfig(resolution=32, epochs=1, batch_size=2, threads=1, device="cpu")
+        click = train_click_model(clicks, clicks[:1], click_cfg, Path(out) / "click.safetensors")
+        torch.save({"steps": result.steps, "state": result.final_model.state_dict(),
+                    "click_steps": click.steps, "click_state": click.final_model.state_dict()},
+                   Path(out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -44,6 +52,9 @@ def test_two_process_gloo_training(tmp_path: Path) -> None:
     r1 = torch.load(out / "rank1.pt", weights_only=True)
     # 12 frames, 6 per rank, batch 2: 3 steps per epoch on each rank, in lock step
     assert r0["steps"] == r1["steps"] == 6
-    for name, tensor in r0["state"].items():  # gradients were averaged: both ranks hold the same weights
-        assert torch.allclose(tensor.float(), r1["state"][name].float(), atol=1e-6), name
-    assert (out / "model.safetensors").exists()
+    # click network: 8 frames, 4 per rank, batch 2: 2 steps in its one epoch
+    assert r0["click_steps"] == r1["click_steps"] == 2
+    for key in ("state", "click_state"):  # gradients were averaged: both ranks hold the same weights
+        for name, tensor in r0[key].items():
+            assert torch.allclose(tensor.float(), r1[key][name].float(), atol=1e-6), (key, name)
+    assert (out / "model.safetensors").exists() and (out / "click.safetensors").exists()

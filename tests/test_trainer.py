@@ -1,4 +1,5 @@
-import threading
+"""The frame network's training (core.training.frame_task) end to end on synthetic dataset folders. The loop's
+own behaviour (stop signals, budgets, determinism, best checkpoint, events) is in test_trainer_loop.py."""
 from pathlib import Path
 
 import cv2
@@ -8,8 +9,9 @@ import torch
 
 from core.io.dataset import list_dataset
 from core.training.data import hold_out, load_frames
+from core.training.frame_task import TrainConfig, train
+from core.training.progress import TrainEvent
 from core.training.synthetic import make_frame
-from core.training.trainer import StopSignal, TrainConfig, TrainEvent, train
 from models.checkpoint import read_metadata
 
 torch.set_num_threads(1)
@@ -58,36 +60,6 @@ def test_tiny_training_learns(dataset: Path, tmp_path: Path, supervision: str, f
     meta = read_metadata(result.checkpoint)
     assert meta["metrics"]["val_dice"] == pytest.approx(result.best_val_dice)
     assert meta["resolution"] == 64 and meta["training"]["supervision"] == supervision
-
-
-def test_stop_request_from_another_thread_keeps_best(dataset: Path, tmp_path: Path) -> None:
-    frames, val = _frames(dataset, "masks")
-    stop = StopSignal()
-
-    def on_event(event: TrainEvent) -> None:
-        if event.kind == "epoch" and event.epoch == 1:
-            threading.Thread(target=stop.request).start()
-
-    result = train(frames, val, _cfg(supervision="masks", epochs=50), tmp_path / "m.safetensors", on_event, stop)
-    assert result.stopped_by == "stop requested" and result.epochs <= 3
-    assert result.checkpoint.exists()
-
-
-def test_stop_file_and_time_budget(dataset: Path, tmp_path: Path) -> None:
-    frames, val = _frames(dataset, "masks")
-    (tmp_path / "STOP").touch()
-    result = train(frames, val, _cfg(epochs=None, minutes=10), tmp_path / "a.safetensors",
-                   stop=StopSignal(tmp_path / "STOP"))
-    assert result.stopped_by == "stop requested" and result.steps == 0 and result.checkpoint.exists()
-    result = train(frames, [], _cfg(epochs=None, minutes=0.05), tmp_path / "b.safetensors")
-    assert result.stopped_by == "time budget" and result.seconds < 30 and result.checkpoint.exists()
-
-
-def test_same_seed_same_run(dataset: Path, tmp_path: Path) -> None:
-    frames, val = _frames(dataset, "calipers")
-    runs = [train(frames, val, _cfg(epochs=1), tmp_path / f"{k}.safetensors") for k in range(2)]
-    assert runs[0].history[0]["losses"] == runs[1].history[0]["losses"]
-    assert runs[0].best_val_dice == runs[1].best_val_dice
 
 
 def test_label_refresh_and_ds_prior_channel(dataset: Path, tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ import torch.distributed as dist
 
 from core.errors import SonoClickError
 from core.io.dataset import list_dataset
-from core.training.click_training import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
+from core.training.click_task import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
 from core.training.data import data_hash, hold_out, load_frames
+from core.training.frame_task import TrainConfig, train
+from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.targets import SUPERVISIONS
-from core.training.trainer import StopSignal, TrainConfig, TrainEvent, TrainResult, train
 from models.losses import LOSS_PRESETS, LossWeights
 from models.preprocess import DEFAULT_RESOLUTION
 from models.unet import PRESETS
@@ -150,7 +151,7 @@ def _report(args: argparse.Namespace, result: TrainResult) -> dict:
 
 
 def _run_interactive(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
-    from core.training.click_training import train_click_model
+    from core.training.click_task import train_click_model
 
     cfg = ClickTrainConfig(
         preset=args.width, resolution=args.resolution,
@@ -169,7 +170,7 @@ def _run_interactive(args: argparse.Namespace, train_items: list, val_items: lis
 
 
 def _click_frames(items: list) -> list:
-    from core.training.click_training import ClickFrame
+    from core.training.click_samples import ClickFrame
 
     frames = []
     for item in items:

@@ -17,7 +17,8 @@ from core.learning.job_process import STOP_FILE_ENV
 from core.learning.mixed_supervision import split_for_validation, to_training_frame
 from core.learning.snapshot import read_snapshot
 from core.runtime.metrics import dice
-from core.training.trainer import StopSignal, TrainConfig, TrainEvent, train
+from core.training.frame_task import TrainConfig, train
+from core.training.progress import StopSignal, TrainEvent
 from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"

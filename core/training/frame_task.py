@@ -1,0 +1,155 @@
+"""The frame network's training task (calipers, clicks or masks; the CLI's and the background trainer's
+`train`): augmented batches of preloaded frames, the weak or supervised loss with its projection heads,
+validation Dice at frame resolution, a report-only monitor split and the caliper label refresh."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.runtime.metrics import dice
+from core.runtime.predictor import work_probabilities
+from core.training.augment import AugmentConfig, augment
+from core.training.data import TrainingFrame, refresh_caliper_targets
+from core.training.loop import LoopConfig, TrainingTask, run_training
+from core.training.progress import StopSignal, TrainEvent, TrainResult
+from core.training.targets import TARGET_CHANNELS
+from models.losses import LossWeights, supervised_loss, weak_loss
+from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
+from models.unet import ProjectionHeads, UNet, spec_from_preset
+
+
+@dataclass
+class TrainConfig(LoopConfig):
+    supervision: str = "calipers"  # calipers | clicks | masks
+    preset: str = "fast"
+    resolution: int = DEFAULT_RESOLUTION
+    refresh_every: int = 0  # epochs between label refreshes (caliper supervision); 0 = never
+    extra_channels: tuple[str, ...] = ()
+    loss_weights: LossWeights = field(default_factory=LossWeights)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    projection_hidden: int = 256
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["extra_channels"] = list(self.extra_channels)
+        return d
+
+
+class _TrainingNet(nn.Module):
+    """Network + training-only heads; forward returns the loss terms so that DDP sees every parameter."""
+
+    def __init__(self, unet: UNet, heads: ProjectionHeads | None, cfg: TrainConfig, seed: int) -> None:
+        super().__init__()
+        self.unet, self.heads, self.cfg = unet, heads, cfg
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def forward(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        logits, features = self.unet.forward_features(x)
+        if self.cfg.supervision == "masks":
+            loss = supervised_loss(logits.float(), batch["pseudo"])
+            return {"dice_bce": loss, "total": loss}
+        return weak_loss(logits, features, batch, self.cfg.loss_weights, self.heads, self.generator)
+
+
+def evaluate_dice(model: UNet, frames: list[TrainingFrame], norm: Normalisation, device: torch.device) -> float:
+    """Mean Dice at frame resolution (working resolution when the full mask was not kept)."""
+    if not frames:
+        return float("nan")
+    extra = [f.extra for f in frames] if model.spec.input_channels != ("image",) else None
+    probs = work_probabilities(model, [f.image for f in frames], norm, device, extra)
+    scores = []
+    for f, p in zip(frames, probs):
+        if f.truth_full is not None:
+            scores.append(dice(paste_back(p, f.box, f.frame_shape) > 0.5, f.truth_full))
+        else:
+            scores.append(dice(p > 0.5, f.truth))
+    return float(np.mean(scores))
+
+
+def _warm_start(unet: UNet, init_weights: str | Path) -> None:
+    """Fine-tune from an earlier model of the same architecture (the background trainer's case)."""
+    from models.checkpoint import load_checkpoint
+
+    initial, _ = load_checkpoint(init_weights, device="cpu")
+    if initial.spec != unet.spec:
+        raise ValueError(f"{init_weights}: architecture {initial.spec.preset!r} differs from {unet.spec.preset!r}")
+    unet.load_state_dict(initial.state_dict())
+
+
+class FrameTask(TrainingTask):
+    """Frames with their targets already built (core.training.data.load_frames)."""
+
+    def __init__(self, frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: TrainConfig,
+                 monitor_frames: list[TrainingFrame] | None = None, init_weights: str | Path | None = None) -> None:
+        self.frames, self.val_frames, self.config = frames, val_frames, cfg
+        self.monitor_frames, self.init_weights = monitor_frames, init_weights
+        self.find_unused_parameters = cfg.supervision != "masks" and cfg.loss_weights.contrastive > 0
+
+    @property
+    def size(self) -> int:
+        return len(self.frames)
+
+    def build(self, device: torch.device, rank: int) -> tuple[UNet, nn.Module]:
+        cfg = self.config
+        self.device = device
+        self.rng = np.random.default_rng([cfg.seed, rank])
+        unet = UNet(spec_from_preset(cfg.preset, ("image", *cfg.extra_channels)))
+        if self.init_weights is not None:
+            _warm_start(unet, self.init_weights)
+        unet = unet.to(device).to(memory_format=torch.channels_last)
+        # the heads serve the contrastive term only (find_unused_parameters says they exist)
+        heads = ProjectionHeads(unet.feature_channels, cfg.projection_hidden).to(device) \
+            if self.find_unused_parameters else None
+        self.norm = Normalisation.fitted([f.image for f in self.frames])
+        return unet, _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)
+
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        cfg, norm = self.config, self.norm
+        images, targets = [], []
+        for i in indices:
+            f = self.frames[i]
+            img, lab, ext = augment(f.image, f.targets, f.extra, self.rng, cfg.augment)
+            planes = [(img - norm.mean) / norm.std]
+            if cfg.extra_channels:
+                planes.extend(ext)
+            images.append(np.stack(planes))
+            targets.append(lab)
+        x = torch.from_numpy(np.stack(images).astype(np.float32)).to(self.device)
+        t = torch.from_numpy(np.stack(targets).astype(np.float32)).to(self.device)
+        x = x.contiguous(memory_format=torch.channels_last)
+        return x, {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
+
+    def validate(self, model: UNet) -> float | None:
+        return evaluate_dice(model, self.val_frames, self.norm, self.device) if self.val_frames else None
+
+    def monitor(self, model: UNet) -> float | None:
+        return evaluate_dice(model, self.monitor_frames, self.norm, self.device) if self.monitor_frames else None
+
+    def refresh_targets(self, epoch: int, model: UNet) -> bool:
+        cfg = self.config
+        if not (cfg.refresh_every and cfg.supervision == "calipers" and epoch % cfg.refresh_every == 0):
+            return False
+        probs = work_probabilities(model, [f.image for f in self.frames], self.norm, self.device,
+                                   [f.extra for f in self.frames] if cfg.extra_channels else None)
+        refresh_caliper_targets(self.frames, probs)
+        return True
+
+    def checkpoint_metadata(self) -> dict:
+        return {"resolution": self.config.resolution, "normalisation": self.norm.to_dict(),
+                "preprocess": {"crop": "content_box", "resize": "square"}, "training": self.config.to_dict()}
+
+
+def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: TrainConfig, out_path: str | Path,
+          on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None,
+          monitor_frames: list[TrainingFrame] | None = None, metadata: dict | None = None,
+          init_weights: str | Path | None = None) -> TrainResult:
+    """Train the frame network on `frames` (targets already built), keep the EMA weights with the best Dice on
+    `val_frames` (without validation: the last ones) at `out_path`. monitor_frames: report-only Dice, never
+    used for selection; its time is not charged to the budget."""
+    task = FrameTask(frames, val_frames, cfg, monitor_frames, init_weights)
+    return run_training(task, out_path, on_event, stop, metadata)
