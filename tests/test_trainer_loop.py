@@ -49,9 +49,13 @@ def _frame_task(seed: int) -> TrainingTask:
     return FrameTask(_frames(8, "calipers"), _frames(3, seed0=50), _cfg(supervision="calipers", seed=seed))
 
 
+def _click_frame(seed: int) -> ClickFrame:
+    f = make_frame(seed, size=(96, 112))
+    return ClickFrame(str(seed), f.image, f.mask)
+
+
 def _click_task(seed: int) -> TrainingTask:
-    frames = [ClickFrame(str(k), f.image, f.mask) for k in range(8) for f in [make_frame(k, size=(96, 112))]]
-    val = [ClickFrame("v", f.image, f.mask) for f in [make_frame(99, size=(96, 112))]]
+    frames, val = [_click_frame(k) for k in range(8)], [_click_frame(99)]
     cfg = ClickTrainConfig(preset="tiny", resolution=32, epochs=2, batch_size=4, lr=1e-2, threads=1, device="cpu",
                            seed=seed, iterate_probability=0.5, step_event_every=1)
     return ClickTask(frames, val, cfg)

@@ -88,7 +88,10 @@ class FrameTask(TrainingTask):
                  monitor_frames: list[TrainingFrame] | None = None, init_weights: str | Path | None = None) -> None:
         self.frames, self.val_frames, self.config = frames, val_frames, cfg
         self.monitor_frames, self.init_weights = monitor_frames, init_weights
-        self.find_unused_parameters = cfg.supervision != "masks" and cfg.loss_weights.contrastive > 0
+        # the projection heads serve the contrastive term only, which is a constant when a batch has too few
+        # confident pixels: then they get no gradient, and DDP must be told to expect that
+        self.with_heads = cfg.supervision != "masks" and cfg.loss_weights.contrastive > 0
+        self.find_unused_parameters = self.with_heads
 
     @property
     def size(self) -> int:
@@ -102,9 +105,7 @@ class FrameTask(TrainingTask):
         if self.init_weights is not None:
             _warm_start(unet, self.init_weights)
         unet = unet.to(device).to(memory_format=torch.channels_last)
-        # the heads serve the contrastive term only (find_unused_parameters says they exist)
-        heads = ProjectionHeads(unet.feature_channels, cfg.projection_hidden).to(device) \
-            if self.find_unused_parameters else None
+        heads = ProjectionHeads(unet.feature_channels, cfg.projection_hidden).to(device) if self.with_heads else None
         self.norm = Normalisation.fitted([f.image for f in self.frames])
         return unet, _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)
 
