@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -59,3 +61,9 @@ def test_the_cli_command_lists_the_labels_options(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exit_info:
         main(["labels", "--help"])
     assert exit_info.value.code == 0 and "--jitter" in capsys.readouterr().out
+
+
+def test_python_m_core_still_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "core", "labels", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "--jitter" in done.stdout, done.stderr
