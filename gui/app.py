@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from importlib import metadata, resources
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt5 import QtWidgets
+from PyQt5 import QtGui, QtWidgets
 
 from gui.errors import ErrorReporter, setup_logging
 from gui.main_window import MainWindow
@@ -15,6 +16,7 @@ from gui.paths import log_file
 from gui.theme import apply_dark_theme
 
 WINDOW_SIZE = (1280, 800)
+ABOUT_ICON_PX = 96
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,9 +33,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def app_icon() -> QtGui.QIcon:
+    """The icon at every size in resources/icon/, read through importlib.resources (found when installed or
+    frozen too) and loaded from bytes, since a QIcon built from file names reads them only when drawn."""
+    icon = QtGui.QIcon()
+    for entry in sorted(resources.files("resources").joinpath("icon").iterdir(), key=lambda e: e.name):
+        if entry.name.startswith("sonoclick-") and entry.name.endswith(".png"):
+            pixmap = QtGui.QPixmap()
+            if pixmap.loadFromData(entry.read_bytes(), "PNG"):
+                icon.addPixmap(pixmap)
+    return icon
+
+
+def about_box(parent: QtWidgets.QWidget) -> QtWidgets.QMessageBox:
+    try:
+        version = metadata.version("sonoclick")
+    except metadata.PackageNotFoundError:
+        version = "(run from source)"
+    box = QtWidgets.QMessageBox(parent)
+    box.setWindowTitle("About SonoClick")
+    box.setIconPixmap(app_icon().pixmap(ABOUT_ICON_PX, ABOUT_ICON_PX))
+    box.setText(f"<b>SonoClick</b> {version}")
+    box.setInformativeText("Annotate thyroid nodules on ultrasound frames with calipers and clicks.")
+    return box
+
+
+def add_about_action(window: QtWidgets.QMainWindow) -> QtWidgets.QAction:
+    """"About SonoClick" at the end of the Help menu."""
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    action = help_menu.addAction("&About SonoClick")
+    action.triggered.connect(lambda: about_box(window).exec_())
+    return action
+
+
 def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or [sys.argv[0]])
     app.setApplicationName("SonoClick")
+    app.setWindowIcon(app_icon())
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     apply_dark_theme(app)
     return app  # type: ignore[return-value]
@@ -45,6 +81,7 @@ def run(argv: list[str] | None = None) -> int:
     reporter = ErrorReporter(setup_logging(log_file()))
     reporter.install()
     window = MainWindow(reporter)
+    add_about_action(window)
     reporter.set_window(window)
     window.resize(*WINDOW_SIZE)
     demo_root: Path | None = None

@@ -10,6 +10,7 @@ from core.learning.background_trainer import BackgroundTrainer
 from core.learning.job_process import JobState
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
+from tests.conftest import EventLog
 
 
 @pytest.fixture()
@@ -27,8 +28,8 @@ def project(tmp_path):
 
 
 def run_trainer(store, folder, **kwargs):
-    events, outcomes, done = [], [], threading.Event()
-    trainer = BackgroundTrainer(store, folder, events.append, lambda o: (outcomes.append(o), done.set()),
+    events, outcomes, done = EventLog(), [], threading.Event()
+    trainer = BackgroundTrainer(store, folder, events, lambda o: (outcomes.append(o), done.set()),
                                 minutes=None, epochs=2, preset="tiny", resolution=64, **kwargs)
     return trainer, events, outcomes, done
 
@@ -63,8 +64,7 @@ def test_a_killed_trainer_is_reported_and_the_project_is_untouched(project):
     trainer, events, outcomes, done = run_trainer(store, folder)
     trainer.epochs = 200
     assert trainer.start()
-    while not events:  # wait until it is really training
-        threading.Event().wait(0.05)
+    assert events.first.wait(60), "the child never reported"  # it is really training
     os.kill(trainer.pid, signal.SIGKILL)
     assert done.wait(60)
     outcome = outcomes[0]

@@ -1,4 +1,5 @@
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -8,14 +9,15 @@ from core.errors import CheckpointError
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from models.unet import build_unet
 
-MARKER = Path("/tmp/sonoclick_test_pickle_ran")
-
 
 class Payload:
-    """A pickled object whose unpickling would run code."""
+    """A pickled object whose unpickling runs code: it creates the file `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
 
     def __reduce__(self):
-        return (MARKER.touch, ())
+        return (Path.touch, (self.marker,))
 
 
 def _saved(tmp_path: Path) -> Path:
@@ -38,12 +40,14 @@ def test_round_trip_restores_weights_and_metadata(tmp_path: Path) -> None:
 
 
 def test_pickle_payload_is_refused_without_running_it(tmp_path: Path) -> None:
-    MARKER.unlink(missing_ok=True)
+    proof, marker = tmp_path / "unpickled", tmp_path / "ran"
+    pickle.loads(pickle.dumps(Payload(proof)))
+    assert proof.exists()  # the payload does run when unpickled
     path = tmp_path / "evil.pt"
-    torch.save({"state_dict": build_unet("tiny").state_dict(), "extra": Payload()}, path)
+    torch.save({"state_dict": build_unet("tiny").state_dict(), "extra": Payload(marker)}, path)
     with pytest.raises(CheckpointError, match="evil.pt"):
         load_checkpoint(path)
-    assert not MARKER.exists()
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"abc", b"\x00" * 64, bytes(range(256)) * 8])

@@ -42,7 +42,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 
 
 def test_two_process_gloo_training(tmp_path: Path) -> None:
-    from tests.test_trainer import write_dataset
+    from tests.conftest import write_dataset
 
     data = write_dataset(tmp_path / "data", 16)
     out = tmp_path / "run"

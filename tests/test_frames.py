@@ -8,46 +8,17 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import convert_color_space
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
+from pydicom.uid import JPEGBaseline8Bit
 
 from core.errors import FrameReadError
 from core.io.readers import count_frames, iter_frames, read_frame, read_frames
+from tests.conftest import write_dicom
 
 RNG = np.random.default_rng(7)
-US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
-US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"
-
-
-def write_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2", **attrs: object) -> Path:
-    """A minimal, valid DICOM file. pixels: (H, W), (H, W, 3), (N, H, W) or (N, H, W, 3), uint8 or uint16."""
-    colour = photometric not in ("MONOCHROME1", "MONOCHROME2")
-    frames = pixels.shape[0] if pixels.ndim == (4 if colour else 3) else 1
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = US_MULTIFRAME_STORAGE if frames > 1 else US_IMAGE_STORAGE
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = pixels.shape[-3:-1] if colour else pixels.shape[-2:]
-    ds.SamplesPerPixel = 3 if colour else 1
-    ds.PhotometricInterpretation = photometric
-    if colour:
-        ds.PlanarConfiguration = 0
-    bits = pixels.dtype.itemsize * 8
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    for key, value in attrs.items():
-        setattr(ds, key, value)
-    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def us_region(x0: int, y0: int, x1: int, y1: int, delta_x: float, delta_y: float, units: int = 3) -> Dataset:

@@ -16,9 +16,7 @@ from core.interactive.click_inputs import CLICK_CHANNELS  # noqa: E402
 from gui.click_model_provider import CLICK_MODEL_SETTING, RemoteClickPredictor  # noqa: E402
 from models.checkpoint import save_checkpoint  # noqa: E402
 from models.unet import UNet, spec_from_preset  # noqa: E402
-from tests.gui_fixtures import click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
-
-pytest_plugins = ["tests.gui_fixtures"]
+from tests.conftest import click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
 
 
 @pytest.mark.timeout(240)

@@ -10,46 +10,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
-pytest.register_assert_rewrite("tests.gui_fixtures")
 from gui.status import DisplayStatus  # noqa: E402
-from tests.gui_fixtures import click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
-
-pytest_plugins = ["tests.gui_fixtures"]
+from tests.conftest import StallMeter, click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
 
 DDTI_SIZE = (360, 560)
 N_FRAMES = 20
 MAX_STALL_S = 0.100
-
-
-class StallMeter(QtCore.QObject):
-    """A timer firing every `interval_ms`; `worst` is the largest gap between two firings (an event-loop stall)."""
-
-    def __init__(self, interval_ms: int = 5) -> None:
-        super().__init__()
-        self.worst = 0.0
-        self.ticks = 0
-        self._last: float | None = None
-        self._timer = QtCore.QTimer(self)
-        self._timer.setTimerType(QtCore.Qt.PreciseTimer)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self._last is not None:
-            self.worst = max(self.worst, now - self._last)
-        self._last = now
-        self.ticks += 1
-
-    def start(self) -> None:
-        self._last = None
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
 
 
 def test_event_loop_never_stalls_while_annotating_20_frames(qtbot, tmp_path: Path, make_window,

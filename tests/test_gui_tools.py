@@ -13,13 +13,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
-pytest.register_assert_rewrite("tests.gui_fixtures")
 from core.annotation.points import PointKind  # noqa: E402
 from core.project.records import MaskProvenance  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 from gui.shortcuts import ShortcutsDialog  # noqa: E402
 from gui.status import DisplayStatus  # noqa: E402
-from tests.gui_fixtures import (  # noqa: E402
+from tests.conftest import (  # noqa: E402
     click_image,
     drag_image,
     place_calipers,
@@ -28,8 +27,6 @@ from tests.gui_fixtures import (  # noqa: E402
     wait_idle,
     write_frames,
 )
-
-pytest_plugins = ["tests.gui_fixtures"]
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -99,16 +98,17 @@ def test_live_engine_reports_only_the_latest_edit(frame):
     session = InteractionSession(frame.image)
     session.set_calipers(calipers_from_label_map(frame.labels)[0])
     results = []
-    gate = threading.Event()
+    entered, gate = threading.Event(), threading.Event()
 
     def slow_first(s):
+        entered.set()
         gate.wait(5)
         return s.add_click(40, 40, positive=True)
 
     engine = LiveEngine(results.append)
     try:
         engine.submit(session, slow_first)
-        time.sleep(0.05)  # the worker is now blocked inside the first edit
+        assert entered.wait(5)  # the worker is now blocked inside the first edit
         engine.submit(session, lambda s: s.add_click(50, 50, positive=True))
         last = engine.submit(session, lambda s: s.add_click(60, 60, positive=False))
         gate.set()

@@ -2,6 +2,7 @@ import textwrap
 import threading
 
 from core.learning.job_process import JobProcess, JobState
+from tests.conftest import EventLog
 
 
 def script(tmp_path, body: str) -> list[str]:
@@ -11,8 +12,8 @@ def script(tmp_path, body: str) -> list[str]:
 
 
 def run(tmp_path, body: str, watchdog_s: float = 30.0, after_start=None) -> tuple[list[dict], object]:
-    events, exits, done = [], [], threading.Event()
-    job = JobProcess(script(tmp_path, body), tmp_path / "work", events.append,
+    events, exits, done = EventLog(), [], threading.Event()
+    job = JobProcess(script(tmp_path, body), tmp_path / "work", events,
                      lambda e: (exits.append(e), done.set()), watchdog_s=watchdog_s)
     job.start()
     if after_start:
@@ -35,8 +36,7 @@ def test_events_arrive_and_a_clean_finish_is_reported(tmp_path):
 
 def test_stop_file_asks_the_job_to_finish_early(tmp_path):
     def stop_after_first_event(job, events):
-        while not events:
-            pass
+        assert events.first.wait(30)
         job.stop()
 
     events, end = run(tmp_path, """

@@ -17,7 +17,7 @@ from core.project.file_exchange import export_project, import_mask, import_point
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
-from tests.test_frames import write_dicom
+from tests.conftest import write_dicom
 
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))
 OTHER = Calipers((50.0, 5.0), (70.0, 15.0), (62.0, 6.0), (58.0, 14.0))

@@ -21,7 +21,7 @@ from core.errors import AnnotationFormatError, FrameReadError, ProjectError
 from core.project.records import FrameStatus, MaskProvenance
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
-from tests.test_frames import write_dicom
+from tests.conftest import write_dicom
 
 REPO = Path(__file__).resolve().parents[1]
 CALIPERS = Calipers((10.0, 20.0), (50.0, 40.0), (30.0, 20.0), (28.0, 42.0))
@@ -440,22 +440,27 @@ def test_closed_store_raises_project_error(store: ProjectStore) -> None:
 
 def test_worker_thread_reads_while_main_thread_writes(store: ProjectStore) -> None:
     errors: list[Exception] = []
-    done = threading.Event()
+    reading, done = threading.Event(), threading.Event()
 
     def reader() -> None:
         try:
             while not done.is_set():
                 store.points(1)
                 store.frame_statuses()
+                reading.set()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    worker = threading.Thread(target=reader)
+    worker = threading.Thread(target=reader, daemon=True)
     worker.start()
-    for k in range(40):
-        store.add_point(1, Point(k, k, PointKind.FOREGROUND))
-    done.set()
-    worker.join()
+    try:
+        assert reading.wait(10)  # the writes below overlap the reads
+        for k in range(40):
+            store.add_point(1, Point(k, k, PointKind.FOREGROUND))
+    finally:
+        done.set()
+        worker.join(10)
+    assert not worker.is_alive()
     assert errors == [] and len(store.points(1)) == 40
 
 

@@ -2,8 +2,6 @@
 own behaviour (stop signals, budgets, determinism, best checkpoint, events) is in test_trainer_loop.py."""
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -11,21 +9,10 @@ from core.io.dataset import list_dataset
 from core.training.data import hold_out, load_frames
 from core.training.frame_task import TrainConfig, train
 from core.training.progress import TrainEvent
-from core.training.synthetic import make_frame
 from models.checkpoint import read_metadata
+from tests.conftest import write_dataset
 
 torch.set_num_threads(1)
-
-
-def write_dataset(root: Path, n: int, size: tuple[int, int] = (96, 112), seed0: int = 0) -> Path:
-    """A dataset folder of synthetic frames (images/ + masks/)."""
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    for k in range(n):
-        f = make_frame(seed0 + k, size=size, contrast=0.6)
-        cv2.imwrite(str(root / "images" / f"{k}.png"), f.image)
-        cv2.imwrite(str(root / "masks" / f"{k}.png"), f.mask.astype(np.uint8) * 255)
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import cv2
 import pytest
 
 from core.cli import main
-from tests.test_trainer import write_dataset
+from tests.conftest import write_dataset
 
 
 def _last_json(capsys: pytest.CaptureFixture) -> dict:
