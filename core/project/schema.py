@@ -105,7 +105,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
 
 def check_schema(conn: sqlite3.Connection, db_path: Path) -> int:
     """Raise ProjectError unless `conn` is a SonoClick project this version can read; return its schema version
-    (older ones are brought up to date by migrate_schema)."""
+    (older ones are brought up to date by core.project.migrations)."""
     try:
         rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
