@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from importlib import metadata, resources
 from pathlib import Path
@@ -77,6 +76,15 @@ def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.demo:
+        return _run(args, None)
+    from gui.demo import demo_project
+
+    with demo_project() as frames:  # the temporary folder goes on every way out
+        return _run(args, frames)
+
+
+def _run(args: argparse.Namespace, demo_frames: Path | None) -> int:
     app = create_application()
     reporter = ErrorReporter(setup_logging(log_file()))
     reporter.install()
@@ -84,14 +92,9 @@ def run(argv: list[str] | None = None) -> int:
     add_about_action(window)
     reporter.set_window(window)
     window.resize(*WINDOW_SIZE)
-    demo_root: Path | None = None
     opened = True
-    if args.demo:
-        from gui.demo import create_demo_project
-
-        frames = create_demo_project()
-        demo_root = frames.parent
-        opened = window.open_path(frames)
+    if demo_frames is not None:
+        opened = window.open_path(demo_frames)
     elif args.path:
         opened = window.open_path(args.path, args.project)
     window.show()
@@ -99,6 +102,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.screenshot:
         if not opened:
             print(f"error: cannot open {args.path}", file=sys.stderr)
+            window.close_project()
             return 2
         from gui.screenshot import ScreenshotWhenReady
 
@@ -113,6 +117,4 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         window.close_project()
         reporter.uninstall()
-        if demo_root is not None:
-            shutil.rmtree(demo_root, ignore_errors=True)
     return exit_code[0]

@@ -3,8 +3,8 @@
 Threads: the GUI thread only records intentions and draws. The interactive engine runs on core.interactive.live_engine's
 worker (EngineBridge); loading frames, writing edits and undo/redo run in order on one store worker (JobRunner),
 so a write is never overtaken by a later read of the same frame. Each edit is saved as it lands: its points and
-the engine's mask in one undo group (provenance generated = calipers or model only, refined = clicks, painted =
-brush/eraser), as a draft; Enter accepts the drafts (see gui/drafts.py)."""
+the engine's mask as one store action, i.e. one transaction and one undo step (provenance generated = calipers or
+model only, refined = clicks, painted = brush/eraser), as a draft; Enter accepts the drafts (see gui/drafts.py)."""
 from __future__ import annotations
 
 import time
@@ -25,7 +25,6 @@ from gui.frame_loader import LoadedFrame, load_frame
 from gui.frame_state import Commit, FrameAnnotations, next_caliper_kind, read_annotations
 from gui.model_provider import ModelProvider
 from gui.status import DisplayStatus
-from gui.undo_groups import redo_action, undo_action
 from gui.workers import JobRunner
 
 CACHED_FRAMES = 6  # recently open frames kept in memory (with their engine sessions)
@@ -434,12 +433,12 @@ class AnnotationController(QtCore.QObject):
             self.message.emit("Edit cancelled")
             self.changed.emit()
             return
-        self._history(undo_action, "Nothing to undo")
+        self._history(lambda store, frame_id: store.undo(frame_id) is not None, "Nothing to undo")
 
     def redo(self) -> None:
         if self.current is None or self._history_busy or self._engine.in_flight(self._current_id):
             return
-        self._history(redo_action, "Nothing to redo")
+        self._history(lambda store, frame_id: store.redo(frame_id) is not None, "Nothing to redo")
 
     def _history(self, step: Callable[[ProjectStore, int], bool], nothing: str) -> None:
         frame = self.current

@@ -1,9 +1,13 @@
 """`python -m gui --demo`: generated synthetic frames in a temporary project, the first one already carrying
 calipers and the engine's mask (a draft: press Enter to accept it). The first frame is a DICOM with a pixel
-spacing, so lengths show in millimetres; the rest are PNGs (lengths in pixels) and one multi-page TIFF cine loop."""
+spacing, so lengths show in millimetres; the rest are PNGs (lengths in pixels) and one multi-page TIFF cine loop.
+The temporary folder lives as long as the `demo_project()` block: it is removed however the app ends."""
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -17,7 +21,6 @@ from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
 from gui.project_location import PROJECT_SUBFOLDER
-from gui.undo_groups import record_group
 
 DEMO_SIZE = (360, 500)
 DEMO_SPACING_MM = 0.1
@@ -63,10 +66,9 @@ def write_demo_frames(folder: Path, n_frames: int = 8) -> list[Path]:
     return paths
 
 
-def create_demo_project(root: Path | None = None) -> Path:
-    """Write the demo frames and their project under `root` (a new temporary folder by default); returns the
-    folder of frames (its project is <folder>/.sonoclick)."""
-    base = root or Path(tempfile.mkdtemp(prefix="sonoclick-demo-"))
+def create_demo_project(base: Path) -> Path:
+    """Write the demo frames and their project under `base`; returns the folder of frames (its project is
+    <folder>/.sonoclick)."""
     frames_dir = base / "frames"
     paths = write_demo_frames(frames_dir)
     with ProjectStore.create(frames_dir / PROJECT_SUBFOLDER) as store:
@@ -75,7 +77,18 @@ def create_demo_project(root: Path | None = None) -> Path:
         labels = make_frame(FIRST_SEED, DEMO_SIZE, n_nodules=1).labels
         calipers = calipers_from_label_map(labels)[0]
         mask = InteractionSession(store.load_frame(first.id).gray_u8()).set_calipers(calipers)
-        store.set_calipers(first.id, 0, calipers)
-        store.set_mask(first.id, 0, mask, MaskProvenance.GENERATED, accepted=False)
-        record_group(store, first.id, 2)
+        with store.action("Calipers", first.id):
+            store.set_calipers(first.id, 0, calipers)
+            store.set_mask(first.id, 0, mask, MaskProvenance.GENERATED, accepted=False)
     return frames_dir
+
+
+@contextmanager
+def demo_project() -> Iterator[Path]:
+    """The demo's folder of frames in a new temporary folder, removed when the block ends (normally, by an
+    exception or by an early return), also when writing the demo fails half-way."""
+    base = Path(tempfile.mkdtemp(prefix="sonoclick-demo-"))
+    try:
+        yield create_demo_project(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -14,7 +14,6 @@ from core.project.file_exchange import ExportSummary, export_names, export_proje
 from core.project.store import ProjectStore
 from gui.drafts import draft_frame_ids
 from gui.project_session import ProjectSession
-from gui.undo_groups import record_group
 
 
 def import_folder(store: ProjectStore, folder: Path) -> tuple[list[int], list[str]]:
@@ -31,11 +30,11 @@ def import_folder(store: ProjectStore, folder: Path) -> tuple[list[int], list[st
             if not path.is_file():
                 continue
             try:
-                action(store, record.id, path)
+                with store.action(f"Import {path.name}", record.id):
+                    action(store, record.id, path)
             except SonoClickError as exc:
                 problems.append(str(exc))
                 continue
-            record_group(store, record.id, 1)
             if record.id not in changed:
                 changed.append(record.id)
     return changed, problems
@@ -168,11 +167,11 @@ class ExportDialog(QtWidgets.QDialog):
         store = self._session.store
 
         def work() -> None:
-            if kind == "json":
-                import_point_json(store, frame_id, path)
-            else:
-                import_mask(store, frame_id, path, object_id)
-            record_group(store, frame_id, 1)
+            with store.action(f"Import {path.name}", frame_id):
+                if kind == "json":
+                    import_point_json(store, frame_id, path)
+                else:
+                    import_mask(store, frame_id, path, object_id)
 
         def done(_: None) -> None:
             self._after_import([frame_id])

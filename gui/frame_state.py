@@ -1,5 +1,6 @@
 """A frame's annotations as read from the store in one go (on a worker thread), and the writes the app makes:
-each user action is one Commit, applied in order on the store worker and recorded as one undo group."""
+each user action is one Commit, applied in order on the store worker as one store action (one transaction and
+one undo step: all of it or, if a write fails, none of it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +13,6 @@ from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
 from gui.drafts import draft_objects
 from gui.status import DisplayStatus, display_status
-from gui.undo_groups import record_group
 
 
 @dataclass(frozen=True)
@@ -95,39 +95,40 @@ class Commit:
     accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     clear_objects: list[int] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """What the user did, as the history names it."""
+        if self.accepted_masks:
+            return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
+        for edits, name in ((self.clear_objects, "Clear nodule"), (self.delete_points, "Delete point"),
+                            (self.move_points, "Move point"), (self.add_points, "Add point")):
+            if edits:
+                return name
+        return "Edit mask"
+
     def apply(self, store: ProjectStore) -> FrameAnnotations:
-        """Write everything (worker thread); the steps made are one undo group even if a later one fails."""
-        steps = 0
-        try:
+        """Write everything (worker thread) as one store action."""
+        with store.action(self.name, self.frame_id):
             for point in self.add_points:
                 store.add_point(self.frame_id, point)
-                steps += 1
             for point_id, x, y in self.move_points:
                 store.move_point(point_id, x, y)
-                steps += 1
             for point_id in self.delete_points:
                 store.delete_point(point_id)
-                steps += 1
             for object_id in self.clear_objects:
                 store.clear_object(self.frame_id, object_id)
-                steps += 1
             for object_id, (mask, provenance) in self.draft_masks.items():
                 if not mask.any():  # nothing left of the nodule: no mask rather than an empty one
                     if object_id in store.masks(self.frame_id):
                         store.delete_mask(self.frame_id, object_id)
-                        steps += 1
                     continue
                 store.set_mask(self.frame_id, object_id, mask, provenance, accepted=False)
-                steps += 1
             for object_id, (mask, provenance) in self.accepted_masks.items():
                 if mask.any():
                     if _is_stored_draft(store, self.frame_id, object_id, mask):
                         store.accept_mask(self.frame_id, object_id)  # the draft as saved: only the flag changes
                     else:  # e.g. the model's mask, never saved as a draft
                         store.set_mask(self.frame_id, object_id, mask, provenance)
-                    steps += 1
-        finally:
-            record_group(store, self.frame_id, steps)
         return read_annotations(store, self.frame_id)
 
 

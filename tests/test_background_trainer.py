@@ -1,12 +1,13 @@
 import os
 import signal
 import threading
+from pathlib import Path
 
 import cv2
 import pytest
 
 from core.annotation.caliper_simulation import calipers_from_label_map
-from core.learning.background_trainer import BackgroundTrainer
+from core.learning.background_trainer import BackgroundTrainer, prune_runs
 from core.learning.job_process import JobState
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
@@ -29,14 +30,15 @@ def project(tmp_path):
 
 def run_trainer(store, folder, **kwargs):
     events, outcomes, done = EventLog(), [], threading.Event()
+    kwargs = {"epochs": 2, **kwargs}
     trainer = BackgroundTrainer(store, folder, events, lambda o: (outcomes.append(o), done.set()),
-                                minutes=None, epochs=2, preset="tiny", resolution=64, **kwargs)
+                                minutes=None, preset="tiny", resolution=64, **kwargs)
     return trainer, events, outcomes, done
 
 
 def test_training_reports_progress_and_becomes_the_live_version(project):
     store, folder = project
-    trainer, events, outcomes, done = run_trainer(store, folder)
+    trainer, events, outcomes, done = run_trainer(store, folder, keep_runs=1)
     assert trainer.start()
     assert not trainer.start()  # never two at once
     assert done.wait(120)
@@ -56,6 +58,9 @@ def test_training_reports_progress_and_becomes_the_live_version(project):
     assert second.exit.state == JobState.FINISHED, second.exit.reason
     assert second.version.baseline_val_dice is not None
     assert [v.name for v in trainer.registry.versions()] == ["v0001", "v0002"]
+    # only the newest run folder is kept (keep_runs=1); both versions live on in models/
+    assert [p for p in (folder / "runs").iterdir()] == [trainer.run_dir]
+    assert all(trainer.registry.path_of(v).exists() for v in trainer.registry.versions())
 
 
 def test_a_killed_trainer_is_reported_and_the_project_is_untouched(project):
@@ -71,3 +76,38 @@ def test_a_killed_trainer_is_reported_and_the_project_is_untouched(project):
     assert outcome.exit.state == JobState.FAILED and "SIGKILL" in outcome.exit.reason
     assert outcome.version is None and trainer.registry.current() is None
     assert {r.id: store.calipers(r.id) for r in store.frames()} == before
+
+
+def test_a_cancelled_run_leaves_no_folder_and_no_version(project):
+    store, folder = project
+    outcomes, training, done = [], threading.Event(), threading.Event()
+
+    def on_event(event: dict) -> None:
+        if event.get("event") == "progress" or event.get("state") == JobState.TRAINING:
+            training.set()
+
+    trainer = BackgroundTrainer(store, folder, on_event, lambda o: (outcomes.append(o), done.set()), minutes=None,
+                                epochs=200, preset="tiny", resolution=64)
+    assert trainer.start()
+    assert trainer.run_dir.is_dir()
+    assert training.wait(120)
+    trainer.cancel()
+    assert done.wait(60)
+    assert outcomes[0].exit.state == JobState.CANCELLED and outcomes[0].version is None
+    assert not trainer.run_dir.exists() and list((folder / "runs").iterdir()) == []
+    assert trainer.registry.current() is None
+
+
+def test_old_run_folders_are_pruned_but_never_the_active_one(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    names = ["20260101-000000-000001", "20260102-000000-000000", "20260103-000000-000000",
+             "20260104-000000-000000", "20260105-000000-000000"]
+    for name in names:
+        (runs / name / "snapshot").mkdir(parents=True)
+    (runs / "notes.txt").write_text("not a run")
+    active = runs / names[0]  # e.g. a run that is still going
+
+    deleted = prune_runs(runs, keep=2, active=active)
+    assert deleted == [runs / n for n in names[1:3]]
+    assert sorted(p.name for p in runs.iterdir()) == [names[0], *names[3:], "notes.txt"]
+    assert prune_runs(runs, keep=2, active=active) == [] and prune_runs(tmp_path / "missing", keep=1) == []

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.project.frame_state import FrameState
+from core.project.history import Delta, load_delta, load_state
 from core.project.records import FrameStatus, MaskProvenance
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
@@ -284,8 +287,57 @@ V1_MASKS = """CREATE TABLE masks (
 )"""
 
 
+V2_HISTORY = """CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    before BLOB NOT NULL,
+    after BLOB NOT NULL,
+    undone_seq INTEGER,
+    created_at TEXT NOT NULL
+)"""
+
+
+def _with_delta(state: FrameState, delta: Delta, undo: bool) -> FrameState:
+    points, masks = dict(state.points), {m.object_id: m for m in state.masks}
+    for pid, change in delta.points.items():
+        points[pid] = change[0] if undo else change[1]
+    for oid, mask_change in delta.masks.items():
+        masks[oid] = mask_change[0] if undo else mask_change[1]
+    return FrameState(tuple(sorted((pid, p) for pid, p in points.items() if p is not None)),
+                      tuple(sorted((m for m in masks.values() if m is not None), key=lambda m: m.object_id)))
+
+
+def _downgrade_to_v2(folder: Path) -> None:
+    """Turn a closed project into what schema 2 wrote: every history step as full snapshots of its frame before
+    and after, rebuilt from the deltas by walking back (done steps) and forward (undone steps) from the present."""
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn, conn:
+        rows = []
+        for (frame_id,) in conn.execute("SELECT DISTINCT frame_id FROM history").fetchall():
+            steps = conn.execute("SELECT id, action, undone_seq, created_at FROM history WHERE frame_id = ?"
+                                 " ORDER BY id", (frame_id,)).fetchall()
+            state = load_state(conn, frame_id)
+            for step in reversed([s for s in steps if s[2] is None]):
+                before = _with_delta(state, load_delta(conn, step[0]), undo=True)
+                rows.append((step[0], frame_id, step[1], before.to_bytes(), state.to_bytes(), *step[2:]))
+                state = before
+            state = load_state(conn, frame_id)
+            for step in [s for s in steps if s[2] is not None]:
+                after = _with_delta(state, load_delta(conn, step[0]), undo=False)
+                rows.append((step[0], frame_id, step[1], state.to_bytes(), after.to_bytes(), *step[2:]))
+                state = after
+        for table in ("history_points", "history_masks", "history"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute(V2_HISTORY)
+        conn.execute("CREATE INDEX history_by_frame ON history (frame_id, id)")
+        conn.executemany("INSERT INTO history (id, frame_id, action, before, after, undone_seq, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
 def _downgrade_to_v1(folder: Path) -> None:
     """Turn a closed project into what schema 1 wrote: its masks table and history snapshots without the flag."""
+    _downgrade_to_v2(folder)
     with sqlite3.connect(folder / DB_NAME) as conn:
         conn.execute("ALTER TABLE masks RENAME TO masks_v2")
         conn.execute(V1_MASKS)
@@ -321,7 +373,7 @@ def test_v1_project_is_migrated_in_place_and_its_masks_stay_accepted(tmp_path: P
     _downgrade_to_v1(folder)
 
     with ProjectStore.open(folder) as s:
-        assert _schema_version(folder) == "2"
+        assert _schema_version(folder) == "3"
         assert {fid: s.masks(fid) for fid in (1, 2)} == records
         assert all(m.accepted for fid in (1, 2) for m in s.masks(fid).values())
         assert s.frame_statuses() == {1: FrameStatus.MASK_ACCEPTED, 2: FrameStatus.MASK_ACCEPTED}
@@ -336,7 +388,7 @@ def test_v1_project_is_migrated_in_place_and_its_masks_stay_accepted(tmp_path: P
         s.set_mask(1, 0, first, "painted", accepted=False)
         assert s.frame_status(1) == FrameStatus.CALIPERS
     with ProjectStore.open(folder) as s:  # opening again migrates nothing more
-        assert _schema_version(folder) == "2" and not s.masks(1)[0].accepted
+        assert _schema_version(folder) == "3" and not s.masks(1)[0].accepted
 
 
 def test_v1_draft_bookkeeping_of_the_app_becomes_the_flag(tmp_path: Path, store: ProjectStore) -> None:
@@ -501,3 +553,103 @@ def test_process_killed_inside_second_edit_keeps_first_edit(tmp_path: Path, stor
         assert s.points(1) == {} and not s.can_undo(1)
         s.add_point(1, Point(9, 9, PointKind.FOREGROUND))  # still writable after the crash
         assert len(s.points(1)) == 1
+
+
+def _stamp_v1_history(folder: Path, object_id: int, stamp: str) -> None:
+    """Give every record of the object's mask, in the masks table and the history, the same creation time."""
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn, conn:
+        conn.execute("UPDATE masks SET created_at = ? WHERE object_id = ?", (stamp, object_id))
+        for step, *states in conn.execute("SELECT id, before, after FROM history").fetchall():
+            docs = [json.loads(state) for state in states]
+            for doc in docs:
+                doc["masks"] = [[m[0], m[1], stamp, m[3]] if m[0] == object_id else m for m in doc["masks"]]
+            conn.execute("UPDATE history SET before = ?, after = ? WHERE id = ?",
+                         (*(json.dumps(d).encode() for d in docs), step))
+
+
+def test_v1_draft_and_its_accept_in_one_clock_tick_are_told_apart_by_order(tmp_path: Path,
+                                                                           store: ProjectStore) -> None:
+    """Schema 1 told drafts by their time; a draft and the accept that rewrote it can share a millisecond. The
+    migration walks the writes in the order they were made: the first one with a booked time is the draft."""
+    draft_mask, accepted_mask = np.zeros((64, 80), bool), np.ones((64, 80), bool)
+    draft_mask[5:30, 5:30] = True
+    store.set_mask(1, 0, draft_mask, "refined")  # the app's draft
+    store.set_mask(1, 0, accepted_mask, "painted")  # the accept rewrote it (brushed pixels)
+    store.close()
+    folder = tmp_path / "project"
+    _downgrade_to_v1(folder)
+    tick = "2024-05-01T10:00:00.000+00:00"
+    _stamp_v1_history(folder, 0, tick)
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn, conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('gui.draft_masks.1', ?)", (json.dumps({"0": [tick]}),))
+
+    with ProjectStore.open(folder) as s:
+        assert s.masks(1)[0].accepted and s.masks(1)[0].provenance == MaskProvenance.PAINTED
+        assert s.frame_status(1) == FrameStatus.MASK_ACCEPTED
+        s.undo(1)
+        assert not s.masks(1)[0].accepted
+        np.testing.assert_array_equal(s.mask(1, 0), draft_mask)
+        s.redo(1)
+        assert s.masks(1)[0].accepted and s.mask(1, 0).all()
+
+
+def test_a_mask_rewritten_within_one_clock_tick_is_still_an_undo_step(store: ProjectStore) -> None:
+    mask = np.ones((64, 80), bool)
+    store.set_mask(1, 0, mask, "refined")
+    first = store.masks(1)[0]
+    store.set_mask(1, 0, mask, "refined")
+    assert store.masks(1)[0].created_at > first.created_at
+    store.undo(1)
+    assert store.masks(1)[0] == first
+
+
+def test_v2_history_becomes_deltas_grouped_by_the_apps_counts(tmp_path: Path, store: ProjectStore) -> None:
+    """Schema 2's app grouped store edits into actions with counts in settings; the migration merges each action's
+    edits into one step, so undo and redo still go action by action, exactly, and the counts are dropped."""
+    states = [_disk_state(store, 1)[:2]]
+    store.add_point(1, Point(3, 3, PointKind.FOREGROUND))  # action 1: a click and its draft mask
+    store.set_mask(1, 0, np.ones((64, 80), bool), "refined", accepted=False)
+    states.append(_disk_state(store, 1)[:2])
+    store.accept_mask(1, 0)  # action 2: accept
+    states.append(_disk_state(store, 1)[:2])
+    store.set_calipers(1, 1, CALIPERS)  # action 3: calipers, a point moved, the mask redrawn
+    store.move_point(next(iter(store.points(1))), 9, 9)
+    store.set_mask(1, 1, np.ones((64, 80), bool), "generated", accepted=False)
+    states.append(_disk_state(store, 1)[:2])
+    store.add_point(2, Point(1, 1, PointKind.BACKGROUND))  # another frame, no counts: one edit each
+    for _ in range(3):  # the app undid action 3
+        store.undo(1)
+    store.set_setting("gui.undo_groups.1", {"undo": [2, 1], "redo": [3]})
+    store.set_setting("gui.undo_groups.7", "damaged")
+    store.close()
+    folder = tmp_path / "project"
+    _downgrade_to_v2(folder)
+
+    with ProjectStore.open(folder) as s:
+        assert _schema_version(folder) == "3" and s.get_setting("gui.undo_groups.1") is None
+        assert s.get_setting("gui.undo_groups.7") is None
+        assert _disk_state(s, 1)[:2] == states[2]
+        assert s.redo(1) == 1 and _disk_state(s, 1)[:2] == states[3] and not s.can_redo(1)
+        for expected in reversed(states[:3]):
+            s.undo(1)
+            assert _disk_state(s, 1)[:2] == expected
+        assert not s.can_undo(1)
+        assert s.undo(2) == 2 and s.points(2) == {}
+
+
+def test_v2_frame_with_a_damaged_snapshot_keeps_its_annotations_and_loses_its_history(
+    tmp_path: Path, store: ProjectStore
+) -> None:
+    store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
+    store.add_point(1, Point(4, 4, PointKind.FOREGROUND))
+    store.add_point(2, Point(5, 5, PointKind.FOREGROUND))
+    points = store.points(1)
+    store.close()
+    folder = tmp_path / "project"
+    _downgrade_to_v2(folder)
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn, conn:
+        conn.execute("UPDATE history SET before = ? WHERE id = (SELECT MIN(id) FROM history)", (b"{not json",))
+
+    with ProjectStore.open(folder) as s:
+        assert s.points(1) == points and not s.can_undo(1)
+        assert s.undo(2) == 2 and s.points(2) == {}

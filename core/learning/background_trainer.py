@@ -1,9 +1,14 @@
 """The app's background trainer, without Qt: snapshot the project's labels, train in a child process, turn the
 result into a model version, and switch the live model only when the new one is better.
 
+Each run works in its own folder, <project>/runs/<start time>/ (snapshot, log, checkpoints). A cancelled run's
+folder is deleted; of the others only the newest few are kept (a finished run's model lives on as a version in
+<project>/models/, which pruning never touches).
+
 Callbacks come from worker threads; a GUI forwards them to its own thread."""
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +23,20 @@ from models.preprocess import DEFAULT_RESOLUTION
 
 AUTO_TRAIN_KEY = "trainer.auto_after_frames"
 DEFAULT_AUTO_AFTER = 10
+RUNS_FOLDER = "runs"
+KEEP_RUNS = 3  # finished or failed runs kept for a look at their log
+
+
+def prune_runs(runs: Path, keep: int, active: Path | None = None) -> list[Path]:
+    """Delete all run folders but the newest `keep` (their names sort by start time) and `active`; returns what
+    was deleted."""
+    if not runs.is_dir():
+        return []
+    folders = sorted(p for p in runs.iterdir() if p.is_dir() and p != active)
+    doomed = folders[:max(0, len(folders) - keep)]
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return doomed
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,8 @@ class BackgroundTrainer:
     def __init__(self, store: ProjectStore, project_folder: str | Path,
                  on_event: Callable[[dict], None], on_finished: Callable[[TrainingOutcome], None],
                  minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
-                 resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True) -> None:
+                 resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True,
+                 keep_runs: int = KEEP_RUNS) -> None:
         self.store = store
         self.folder = Path(project_folder)
         self.registry = ModelRegistry(store, project_folder)
@@ -40,6 +60,8 @@ class BackgroundTrainer:
         self.minutes, self.epochs, self.preset, self.resolution = minutes, epochs, preset, resolution
         self.watchdog_s = watchdog_s
         self.fine_tune = fine_tune  # start from the live model's weights (same architecture) instead of scratch
+        self.keep_runs = keep_runs
+        self.run_dir: Path | None = None  # the folder of the latest run
         self._job: JobProcess | None = None
         self._lock = threading.Lock()
         self._labelled_since_last = 0
@@ -69,10 +91,12 @@ class BackgroundTrainer:
         with self._lock:
             if self.running:
                 return False
-            run_dir = self.folder / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+            run_dir = self.folder / RUNS_FOLDER / datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
             snapshot = write_snapshot(self.store, run_dir / "snapshot")
             if not read_snapshot(snapshot):
+                shutil.rmtree(run_dir, ignore_errors=True)
                 return False
+            self.run_dir = run_dir
             argv = ["-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(run_dir),
                     "--preset", self.preset, "--resolution", str(self.resolution)]
             if self.minutes:
@@ -85,7 +109,8 @@ class BackgroundTrainer:
                 if self.fine_tune:
                     argv += ["--init", str(self.registry.path_of(current))]
             self._labelled_since_last = 0
-            self._job = JobProcess(argv, run_dir, self._on_event, self._finished, watchdog_s=self.watchdog_s)
+            self._job = JobProcess(argv, run_dir, self._on_event, lambda end: self._finished(end, run_dir),
+                                   watchdog_s=self.watchdog_s)
             self._job.start()
             return True
 
@@ -106,7 +131,7 @@ class BackgroundTrainer:
     def pid(self) -> int | None:
         return self._job.pid if self._job else None
 
-    def _finished(self, end: JobExit) -> None:
+    def _finished(self, end: JobExit, run_dir: Path) -> None:
         version, switched = None, False
         done = end.last_event or {}
         if end.state in (JobState.FINISHED, JobState.STOPPED) and done.get("event") == "done":
@@ -118,4 +143,12 @@ class BackgroundTrainer:
             except Exception as exc:  # a broken result must not take the app down; report it as a failure
                 end = JobExit(JobState.FAILED, f"the finished model could not be registered: {exc}",
                               end.return_code, end.last_event)
+        self._tidy_runs(run_dir, cancelled=end.state == JobState.CANCELLED)
         self._on_finished(TrainingOutcome(end, version, switched))
+
+    def _tidy_runs(self, run_dir: Path, cancelled: bool) -> None:
+        """`run_dir`'s process is gone: drop its folder if it was cancelled, and old runs beyond keep_runs (never
+        one that has started since)."""
+        if cancelled:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        prune_runs(self.folder / RUNS_FOLDER, self.keep_runs, active=self.run_dir if self.running else None)

@@ -59,11 +59,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed when the block ends, rolled back (nothing written) if it raises."""
+        """One transaction: committed when the block ends, rolled back (nothing written) if it raises. Inside
+        another write block it is a savepoint of that transaction: undone alone if it raises, committed with the
+        outer block."""
         with self._lock:
             conn = self._connection()
-            if conn.in_transaction:  # nested use joins the outer transaction
-                yield conn
+            if conn.in_transaction:  # nested use joins the outer transaction, as a savepoint
+                yield from _savepoint(conn)
                 return
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -84,3 +86,15 @@ class Database:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("SAVEPOINT nested")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # some errors (e.g. a full disk) end the whole transaction already
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+        raise
+    conn.execute("RELEASE nested")

@@ -1,18 +1,47 @@
-"""The project database's schema, its version stamp, the checks made when a database is opened, and the in-place
-migration of older schemas.
+"""The project database's schema, its version stamp and the checks made when a database is opened.
 
-Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted).
+Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted);
+3 = the history as one row per user action with its changes as deltas (history_points, history_masks) instead of
+full before/after snapshots of the frame. The steps from one version to the next are in core.project.migrations.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 from core.errors import ProjectError
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# the history as of schema 3 (see core.project.history); a later version that changes these tables must give
+# core.project.migrations a frozen copy of this text for its 2 -> 3 step
+HISTORY_DDL = """
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,            -- the user action, e.g. "Accept 2 masks"
+    undone_seq INTEGER,              -- NULL while done, else the order in which it was undone (latest = highest)
+    created_at TEXT NOT NULL
+);
+CREATE INDEX history_by_frame ON history (frame_id, id);
+CREATE TABLE history_points (
+    step_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,
+    point_id INTEGER NOT NULL,
+    before TEXT,                     -- JSON [object id, kind, x, y]; NULL: the point did not exist
+    after TEXT,
+    PRIMARY KEY (step_id, point_id)
+);
+CREATE TABLE history_masks (
+    step_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,
+    object_id INTEGER NOT NULL,
+    before TEXT,                     -- JSON [provenance, created_at, accepted]; NULL: no mask
+    before_png BLOB,
+    after TEXT,
+    after_png BLOB,                  -- NULL while `after` is set: the same pixels as before_png
+    PRIMARY KEY (step_id, object_id)
+);
+"""
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,27 +82,22 @@ CREATE TABLE predictions (
     created_at TEXT NOT NULL
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
-    action TEXT NOT NULL,
-    before BLOB NOT NULL,            -- the frame's points and masks before the edit (see core.project.frame_state)
-    after BLOB NOT NULL,
-    undone_seq INTEGER,              -- NULL while done, else the order in which it was undone (latest = highest)
-    created_at TEXT NOT NULL
-);
-CREATE INDEX history_by_frame ON history (frame_id, id);
-"""
+""" + HISTORY_DDL
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
-    """Create every table and stamp the version; the caller holds the transaction."""
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute `script` statement by statement inside the caller's transaction (executescript would commit)."""
     pending = ""
-    for line in DDL.splitlines(keepends=True):
+    for line in script.splitlines(keepends=True):
         pending += line
         if sqlite3.complete_statement(pending):
             conn.execute(pending)
             pending = ""
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create every table and stamp the version; the caller holds the transaction."""
+    run_script(conn, DDL)
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)", [("app", APP_NAME), ("schema_version", str(SCHEMA_VERSION))]
     )
@@ -81,7 +105,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
 
 def check_schema(conn: sqlite3.Connection, db_path: Path) -> int:
     """Raise ProjectError unless `conn` is a SonoClick project this version can read; return its schema version
-    (older ones are brought up to date by migrate_schema)."""
+    (older ones are brought up to date by core.project.migrations)."""
     try:
         rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
@@ -102,60 +126,5 @@ def check_schema(conn: sqlite3.Connection, db_path: Path) -> int:
     return version
 
 
-def _schema_version(conn: sqlite3.Connection) -> int:
+def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
-
-
-def migrate_schema(conn: sqlite3.Connection) -> None:
-    """Bring a checked database up to SCHEMA_VERSION in place; the caller holds the (immediate) transaction, so
-    of two processes opening the same old project at once the second finds it migrated already."""
-    version = _schema_version(conn)
-    if version < 2:
-        _migrate_1_to_2(conn)
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-
-
-# Version 1 had one kind of mask; the desktop app remembered which ones were drafts in settings named
-# LEGACY_DRAFT_SETTING + <frame id> ({object id: [created_at of each mask record it wrote as a draft]}).
-LEGACY_DRAFT_SETTING = "gui.draft_masks."
-
-
-def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
-    """Add masks.accepted. Stored masks become accepted (as version 1 treated every mask), except those the desktop
-    app had marked as drafts, which stay drafts: in the masks table and in the history snapshots of their frame, so
-    undo/redo of steps made before the migration still brings drafts back as drafts. The app's draft settings are
-    then dropped."""
-    conn.execute("ALTER TABLE masks ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1 CHECK (accepted IN (0, 1))")
-    books = conn.execute(
-        "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(LEGACY_DRAFT_SETTING), LEGACY_DRAFT_SETTING)
-    ).fetchall()
-    for key, value in books:
-        try:
-            frame_id = int(key[len(LEGACY_DRAFT_SETTING):])
-            book = {int(oid): {str(ts) for ts in stamps} for oid, stamps in json.loads(value).items()}
-        except (ValueError, TypeError, AttributeError):
-            continue  # not ours or damaged: leave the masks accepted
-        for oid, stamps in book.items():
-            conn.executemany(
-                "UPDATE masks SET accepted = 0 WHERE frame_id = ? AND object_id = ? AND created_at = ?",
-                [(frame_id, oid, ts) for ts in stamps],
-            )
-        rows = conn.execute("SELECT id, before, after FROM history WHERE frame_id = ?", (frame_id,)).fetchall()
-        for step, before, after in rows:
-            new_before, new_after = _mark_drafts(before, book), _mark_drafts(after, book)
-            if (new_before, new_after) != (before, after):
-                conn.execute("UPDATE history SET before = ?, after = ? WHERE id = ?", (new_before, new_after, step))
-    conn.execute("DELETE FROM settings WHERE substr(key, 1, ?) = ?", (len(LEGACY_DRAFT_SETTING), LEGACY_DRAFT_SETTING))
-
-
-def _mark_drafts(snapshot: bytes, book: dict[int, set[str]]) -> bytes:
-    """A version-1 history snapshot (see core.project.frame_state) with the accepted flag of each mask written out."""
-    try:
-        doc = json.loads(bytes(snapshot).decode("utf-8"))
-        masks = list(doc["masks"])
-    except (ValueError, KeyError, TypeError):
-        return snapshot  # damaged: undo of this step fails as it did before
-    if not any(len(m) == 4 and m[2] in book.get(int(m[0]), ()) for m in masks):
-        return snapshot
-    doc["masks"] = [[*m, 0 if m[2] in book.get(int(m[0]), ()) else 1] if len(m) == 4 else m for m in masks]
-    return json.dumps(doc, separators=(",", ":")).encode("utf-8")

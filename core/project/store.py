@@ -4,9 +4,11 @@ The folder holds the database only. Frames stay where they are and are reference
 folder (absolute when that is impossible, e.g. another drive); they are never copied or modified.
 
 Every edit is its own transaction, committed before the call returns: a process killed between two edits loses
-nothing that was committed, and one killed inside an edit loses only that edit. Annotation edits (points and
-masks) are recorded as before/after snapshots of the frame's annotation state in a persisted history, so undo
-and redo restore exact states and survive reopening. Predictions, settings and frame records are not undoable.
+nothing that was committed, and one killed inside an edit loses only that edit. A user action made of several
+edits is grouped with `with store.action("Accept 2 masks", frame_id):` - one transaction and one history step,
+all or nothing. Annotation edits (points and masks) are recorded in a persisted history as deltas (the rows each
+action changed, before and after), so undo and redo restore exact states and survive reopening. Predictions,
+settings and frame records are not undoable.
 
 A mask is accepted or a draft (MaskRecord.accepted): the desktop app saves the interactive engine's mask after
 every edit as a draft and the user accepts it (accept_mask). Statuses, accepted_frames, export and training
@@ -18,9 +20,10 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +38,10 @@ from core.io.readers import iter_frames, read_frame
 from core.project import status as store_status
 from core.project.db import Database, configure, connect
 from core.project.frame_state import FrameState, StoredMask
-from core.project.history import has_step, load_state, record_edit, redo_step, undo_step, write_state
+from core.project.history import has_step, load_state, record_step, redo_step, undo_step, write_state
+from core.project.migrations import migrate_schema
 from core.project.records import FrameRecord, FrameStatus, MaskProvenance, MaskRecord, Prediction
-from core.project.schema import SCHEMA_VERSION, check_schema, create_schema, migrate_schema
+from core.project.schema import SCHEMA_VERSION, check_schema, create_schema
 
 DB_NAME = "sonoclick.sqlite"
 
@@ -50,6 +54,27 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _stamp_after(previous: str | None) -> str:
+    """Now, or a millisecond after `previous` when the clock has not passed it: two writes of one mask never share
+    a stamp, so a rewrite within one clock tick is still a change (and an undo step) like any other."""
+    now = datetime.now(UTC)
+    try:
+        last = datetime.fromisoformat(previous) if previous else None
+    except ValueError:
+        last = None
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=UTC)
+        now = max(now, last + timedelta(milliseconds=1))
+    return now.isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class _Action:
+    name: str
+    frame_id: int
+    before: FrameState
+
+
 class ProjectStore:
     """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
 
@@ -60,6 +85,7 @@ class ProjectStore:
     def __init__(self, folder: Path, db: Database) -> None:
         self.folder = folder
         self._db = db
+        self._action: _Action | None = None  # the open action; only its thread can see it (it holds the lock)
 
     # ----------------------------------------------------------------------------------------- lifecycle
     @classmethod
@@ -281,7 +307,8 @@ class ProjectStore:
                 raise AnnotationFormatError(
                     rec.source, f"mask is {_size(m.shape)} but the frame is {rec.width}x{rec.height}"
                 )
-            stored = StoredMask(object_id, encode_mask(m), origin.value, _now(), bool(accepted))
+            previous = next((x.created_at for x in s.masks if x.object_id == object_id), None)
+            stored = StoredMask(object_id, encode_mask(m), origin.value, _stamp_after(previous), bool(accepted))
             return s.with_masks([*(x for x in s.masks if x.object_id != object_id), stored])
 
         self._edit(frame_id, "set mask", put)
@@ -379,14 +406,34 @@ class ProjectStore:
         return None if row is None else Prediction(decode_probability(row[0]), row[1], row[2])
 
     # ------------------------------------------------------------------------------------------- history
-    def undo(self, frame_id: int | None = None) -> int | None:
-        """Undo the latest annotation edit (of `frame_id`, or of any frame); return the frame it changed, or None."""
+    @contextmanager
+    def action(self, name: str, frame_id: int) -> Iterator[None]:
+        """Group the edits made inside the block into one user action on one frame: one transaction and one
+        history step named `name`, which undo and redo treat as a unit. If the block raises, none of its edits
+        are kept. An action opened inside another joins it. Edits of another frame inside it raise ValueError."""
         with self._db.write() as db:
+            if self._action is not None:
+                self._check_in_action(frame_id)
+                yield
+                return
+            self._frame_in(db, frame_id)
+            self._action = _Action(name, frame_id, load_state(db, frame_id))
+            try:
+                yield
+            finally:
+                opened, self._action = self._action, None
+            record_step(db, frame_id, name, opened.before, load_state(db, frame_id), _now())
+
+    def undo(self, frame_id: int | None = None) -> int | None:
+        """Undo the latest action (of `frame_id`, or of any frame); return the frame it changed, or None."""
+        with self._db.write() as db:
+            self._refuse_in_action("undo")
             return undo_step(db, frame_id)
 
     def redo(self, frame_id: int | None = None) -> int | None:
-        """Redo the most recently undone edit (of `frame_id`, or of any frame); return the frame it changed."""
+        """Redo the most recently undone action (of `frame_id`, or of any frame); return the frame it changed."""
         with self._db.write() as db:
+            self._refuse_in_action("redo")
             return redo_step(db, frame_id)
 
     def can_undo(self, frame_id: int | None = None) -> bool:
@@ -397,16 +444,29 @@ class ProjectStore:
         with self._db.read() as db:
             return has_step(db, undone=True, frame_id=frame_id)
 
+    def _check_in_action(self, frame_id: int) -> None:
+        if self._action is not None and self._action.frame_id != frame_id:
+            raise ValueError(
+                f"action {self._action.name!r} is on frame {self._action.frame_id}; frame {frame_id} needs its own"
+            )
+
+    def _refuse_in_action(self, what: str) -> None:
+        if self._action is not None:
+            raise ValueError(f"cannot {what} inside action {self._action.name!r}")
+
     def _edit(self, frame_id: int, action: str, change: Edit) -> FrameState:
-        """Apply `change` to the frame's annotation state as one transaction with one history step."""
+        """Apply `change` to the frame's annotation state in one transaction: its own history step, or part of the
+        open action's."""
         with self._db.write() as db:
+            self._check_in_action(frame_id)
             record = self._frame_in(db, frame_id)
             before = load_state(db, frame_id)
             after = change(record, before)
             if after == before:
                 return before
             after = write_state(db, frame_id, before, after)
-            record_edit(db, frame_id, action, before, after, _now())
+            if self._action is None:
+                record_step(db, frame_id, action, before, after, _now())
             return after
 
     def _frame_of_point(self, point_id: int) -> int:
