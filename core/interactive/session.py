@@ -18,6 +18,7 @@ from core.interactive.click_influence import click_influence, gradient_cost
 from core.interactive.click_inputs import zoom_window
 from core.labels.crop import Crop
 from core.labels.graphcut import graph_cut_bounded
+from core.labels.mask_prior import PRIOR_LIMIT, deepest_point, mask_prior_logit
 from core.labels.morphology import fill_holes
 from core.labels.segmenter import (
     INTENSITY_WEIGHT,
@@ -43,6 +44,9 @@ SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
 DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
+MASK_PRIOR_SHARPNESS = 0.08  # a prior mask's logit slope: 1 per 8 % of the object's thickness (tuned on synthetic
+# DDTI clips, bench/cine.py)
+MASK_PRIOR_MARGIN = 0.5  # the prior mask's logit and histograms come from this far round it
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,13 @@ class InteractionSession:
     click_model: optional click-conditioned network (click_network.ClickPredictor). With one, each click is
     answered by the network on the zoom window round the object, given the mask shown so far (the calipers',
     the frame model's or its own) and every click; the window outside is left as it was. A click model whose
-    predict raises ClickModelUnavailable is skipped for that click."""
+    predict raises ClickModelUnavailable is skipped for that click.
+    prior: optional (H, W) bool mask of the object expected on this frame (a neighbouring frame's mask carried
+    by optical flow); the session starts from the graph cut of that shape prior with the image's evidence, and
+    clicks refine it as they refine calipers."""
 
     def __init__(self, image: np.ndarray, probability: np.ndarray | None = None,
-                 click_model: ClickPredictor | None = None) -> None:
+                 click_model: ClickPredictor | None = None, prior: np.ndarray | None = None) -> None:
         self.image = image
         self.click_model = click_model
         self.shape = image.shape[:2]
@@ -80,6 +87,10 @@ class InteractionSession:
         self._state = _State(None, (), self.model_mask.copy())
         self._components: tuple[np.ndarray, list] | None = None  # model-mask labels and their boxes
         self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
+        self.prior_mask = None if prior is None or not np.any(prior) else np.asarray(prior, bool)
+        self._mask_prior: tuple[Crop, np.ndarray, np.ndarray] | None = None  # region, logit, anchor (x, y)
+        if self.prior_mask is not None:
+            self._state = _State(None, (), self._compute(None, ()))
 
     # ----- public API -------------------------------------------------------------------------------
     @property
@@ -129,6 +140,8 @@ class InteractionSession:
     def _object_reach(self, calipers: Calipers | None) -> float:
         if calipers is not None:
             return max(0.6 * calipers.short_axis_px, 6.0)
+        if self.prior_mask is not None:
+            return float(np.clip(0.6 * np.sqrt(self.prior_mask.sum()), 6.0, 150.0))
         if self.model_mask.any():
             return float(np.clip(0.8 * np.sqrt(self.model_mask.sum()), 6.0, 150.0))
         return DEFAULT_REACH
@@ -158,7 +171,7 @@ class InteractionSession:
         return corners
 
     def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
-        if calipers is None and not clicks:
+        if calipers is None and not clicks and self.prior_mask is None:
             return self.model_mask.copy()
         if self.click_model is not None and clicks and calipers == self._state.calipers and (
                 calipers is None or CALIPER_REFINEMENT == "network"):
@@ -170,12 +183,18 @@ class InteractionSession:
         anchor_points = [np.array([[c.x, c.y]], float) for c in positives]
         if calipers is not None:
             anchor_points.append(calipers.as_array())
+        elif self.prior_mask is not None:
+            _, _, anchor = self._mask_prior_region()
+            anchor_points.append(anchor[None])
         anchors = np.concatenate(anchor_points) if anchor_points else np.zeros((0, 2))
         reach = self._object_reach(calipers)
         influences = [(c, self._influence(c, reach)) for c in clicks]
 
         parts = [anchors, np.array([[c.x, c.y] for c in clicks], float).reshape(-1, 2)]
         parts += self._model_components_touching(anchors)
+        if calipers is None and self.prior_mask is not None:
+            region = self._mask_prior_region()[0]
+            parts.append(np.array([[region.x0, region.y0], [region.x1 - 1, region.y1 - 1]], float))
         if not len(anchors):  # only negative clicks: they edit the model's mask where they land
             parts += [np.array([[i.window.x0, i.window.y0], [i.window.x1 - 1, i.window.y1 - 1]], float)
                       for _, i in influences]
@@ -252,9 +271,35 @@ class InteractionSession:
                 cached = self._prior_cache = (calipers, region, prior)
             _, region, prior = cached
             logit = prior[crop.within(region)]
+        elif self.prior_mask is not None:
+            logit = self._mask_prior_logit(crop)
         if self.model_logit is not None:
             logit = logit + crop.take(self.model_logit)
         return logit.copy()
+
+    def _mask_prior_region(self) -> tuple[Crop, np.ndarray, np.ndarray]:
+        """(region round the prior mask, prior + intensity logit over it, the prior's deepest point), once."""
+        if self._mask_prior is None:
+            assert self.prior_mask is not None
+            ys, xs = np.nonzero(self.prior_mask)
+            corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], float)
+            region = Crop.around(corners, self.shape, margin_frac=MASK_PRIOR_MARGIN, min_margin=16)
+            local = region.take(self.prior_mask)
+            prior = mask_prior_logit(local, MASK_PRIOR_SHARPNESS)
+            smoothed = region.take(self.smoothed)
+            ratio = intensity_ratio(smoothed, prior * (8.0 / PRIOR_LIMIT))  # core and ring as for calipers
+            logit = prior + INTENSITY_WEIGHT * apply_intensity_ratio(smoothed, ratio)
+            anchor = deepest_point(local) + region.offset_xy
+            self._mask_prior = region, logit, anchor
+        return self._mask_prior
+
+    def _mask_prior_logit(self, crop: Crop) -> np.ndarray:
+        region, logit, _ = self._mask_prior_region()
+        out = np.full(crop.shape, -PRIOR_LIMIT, np.float32)  # beyond the region: far outside the prior
+        common = region.intersection(crop)
+        if common is not None:
+            out[common.within(crop)] = logit[common.within(region)]
+        return out
 
     @staticmethod
     def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:
