@@ -13,6 +13,7 @@ FB_LIMIT_PX = 4.0  # median forward-backward error on the boundary at which the 
 AREA_LIMIT = 1.4  # area ratio between neighbouring frames at which the area sign reaches 0
 SHAPE_IOU_FULL, SHAPE_IOU_NONE = 0.9, 0.5  # IoU(flow's mask, engine's mask) for sign 1 and sign 0
 MODEL_DICE_FULL, MODEL_DICE_NONE = 0.85, 0.4
+MATCH_FULL, MATCH_NONE = 0.6, 0.2  # correlation of the frames round the object (flow undone)
 _BAND = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
 
 
@@ -26,9 +27,10 @@ def boundary_band(mask: np.ndarray) -> np.ndarray:
 
 
 def confidence_scores(previous: np.ndarray, warped: np.ndarray, mask: np.ndarray, fb_error: np.ndarray,
-                      model_mask: np.ndarray | None = None) -> dict[str, float]:
+                      match: float, model_mask: np.ndarray | None = None) -> dict[str, float]:
     """Signs in [0, 1] for one step previous -> mask (all (H, W) arrays of the same window). fb_error is per pixel
-    of the previous frame; model_mask is the frame model's mask there, when a model exists."""
+    of the previous frame; match the frames' correlation round the object (core.cine.flow.match_correlation);
+    model_mask is the frame model's mask there, when a model exists."""
     band = boundary_band(previous)
     fb = float(np.median(fb_error[band])) if band.any() else FB_LIMIT_PX
     before, after = float(previous.sum()), float(mask.sum())
@@ -37,6 +39,7 @@ def confidence_scores(previous: np.ndarray, warped: np.ndarray, mask: np.ndarray
         "flow": _ramp(fb, FB_LIMIT_PX, 0.0),
         "area": _ramp(area_change, np.log(AREA_LIMIT), 0.0),
         "shape": _ramp(iou(mask, warped), SHAPE_IOU_NONE, SHAPE_IOU_FULL),
+        "match": _ramp(match, MATCH_NONE, MATCH_FULL),
     }
     if model_mask is not None:
         scores["model"] = _ramp(dice(mask, model_mask), MODEL_DICE_NONE, MODEL_DICE_FULL)

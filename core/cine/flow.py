@@ -66,3 +66,19 @@ def forward_backward_error(forward: np.ndarray, backward: np.ndarray) -> np.ndar
     back_there = cv2.remap(backward, xs + forward[..., 0], ys + forward[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
     return np.hypot(*np.moveaxis(forward + back_there, -1, 0))
+
+
+def match_correlation(a: np.ndarray, b: np.ndarray, forward: np.ndarray, region: np.ndarray) -> float:
+    """Normalised correlation, over `region` of a, between a and b pulled back along the forward flow (both
+    lightly smoothed so fresh speckle does not count): near 1 when b shows what a showed, near 0 when it does not."""
+    xs, ys = _grid(a.shape[:2])
+    smooth_a = cv2.GaussianBlur(a.astype(np.float32), (0, 0), 1.5)
+    smooth_b = cv2.GaussianBlur(b.astype(np.float32), (0, 0), 1.5)
+    pulled = cv2.remap(smooth_b, xs + forward[..., 0], ys + forward[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    u, v = smooth_a[region], pulled[region]
+    if u.size < 2:
+        return 0.0
+    u, v = u - u.mean(), v - v.mean()
+    norm = float(np.sqrt((u * u).sum() * (v * v).sum()))
+    return float((u * v).sum() / norm) if norm > 0 else 0.0

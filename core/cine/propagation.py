@@ -11,17 +11,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import cv2
 import numpy as np
 
 from core.annotation.points import Calipers
 from core.cine.confidence import confidence_scores
-from core.cine.flow import DenseFlow, forward_backward_error, move_points, warp_mask
+from core.cine.flow import DenseFlow, forward_backward_error, match_correlation, move_points, warp_mask
 from core.interactive.session import InteractionSession
 from core.labels.crop import Crop
 
 MIN_CONFIDENCE = 0.3  # a frame below this is kept as a draft, marked, and the walk stops there
 WINDOW_MARGIN = 0.6  # the flow window reaches this far (x the object's longer side) round the object
 MIN_WINDOW_MARGIN = 24  # px
+_AROUND = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))  # the frames are compared on the object and a ring
 
 Progress = Callable[[int, int, int], None]  # (frames done, frames planned, frame index just done)
 ProbabilityOf = Callable[[int], "np.ndarray | None"]
@@ -230,8 +232,9 @@ class ClipPropagator:
             moved = move_points(previous.calipers.as_array() - window.offset_xy, forward) + window.offset_xy
             calipers = Calipers.from_array(moved)
         model_mask = None if probability is None else window.take(probability) > 0.5
-        scores = confidence_scores(before, warped_local, window.take(mask),
-                                   forward_backward_error(forward, backward), model_mask)
+        around = cv2.dilate(before.astype(np.uint8), _AROUND) > 0
+        scores = confidence_scores(before, warped_local, window.take(mask), forward_backward_error(forward, backward),
+                                   match_correlation(a, b, forward, around), model_mask)
         return FrameTrack(index, mask, calipers, previous.source, min(scores.values()), scores, warped)
 
     def _probability(self, index: int) -> np.ndarray | None:

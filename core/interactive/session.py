@@ -44,9 +44,11 @@ SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
 DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
-MASK_PRIOR_SHARPNESS = 0.08  # a prior mask's logit slope: 1 per 8 % of the object's thickness (tuned on synthetic
-# DDTI clips, bench/cine.py)
-MASK_PRIOR_MARGIN = 0.5  # the prior mask's logit and histograms come from this far round it
+MASK_PRIOR_SHARPNESS = 0.08  # a prior mask's logit slope: 1 per 8 % of the object's thickness
+MASK_PRIOR_SMOOTHNESS = 0.5  # with a prior mask, a weaker pull to short boundaries: at SMOOTHNESS the cut shrinks
+# the object about 1 % a frame, which adds up over a clip. Both tuned on synthetic DDTI val clips (bench/cine.py);
+# the caliper path's intensity histograms are left out here, as they moved the boundary off the annotators' line.
+MASK_PRIOR_MARGIN = 0.5  # the prior mask's logit comes from this far round it
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,8 @@ class InteractionSession:
             self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             self._stamp(hard_fg if click.positive else hard_bg, crop, click)
         hard_bg &= ~hard_fg
-        local = graph_cut_bounded(crop.take(self.smoothed), logit, SMOOTHNESS, hard_fg, hard_bg,
-                                  cut_pixels)
+        smoothness = MASK_PRIOR_SMOOTHNESS if calipers is None and self.prior_mask is not None else SMOOTHNESS
+        local = graph_cut_bounded(crop.take(self.smoothed), logit, smoothness, hard_fg, hard_bg, cut_pixels)
         local = self._clean(local, crop, anchors, clicks)
         if len(anchors):
             return crop.paste(np.zeros(self.shape, bool), local)
@@ -278,17 +280,14 @@ class InteractionSession:
         return logit.copy()
 
     def _mask_prior_region(self) -> tuple[Crop, np.ndarray, np.ndarray]:
-        """(region round the prior mask, prior + intensity logit over it, the prior's deepest point), once."""
+        """(region round the prior mask, the prior's logit over it, the prior's deepest point), computed once."""
         if self._mask_prior is None:
             assert self.prior_mask is not None
             ys, xs = np.nonzero(self.prior_mask)
             corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], float)
             region = Crop.around(corners, self.shape, margin_frac=MASK_PRIOR_MARGIN, min_margin=16)
             local = region.take(self.prior_mask)
-            prior = mask_prior_logit(local, MASK_PRIOR_SHARPNESS)
-            smoothed = region.take(self.smoothed)
-            ratio = intensity_ratio(smoothed, prior * (8.0 / PRIOR_LIMIT))  # core and ring as for calipers
-            logit = prior + INTENSITY_WEIGHT * apply_intensity_ratio(smoothed, ratio)
+            logit = mask_prior_logit(local, MASK_PRIOR_SHARPNESS)
             anchor = deepest_point(local) + region.offset_xy
             self._mask_prior = region, logit, anchor
         return self._mask_prior
