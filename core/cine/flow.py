@@ -3,6 +3,8 @@ flow), points (pushed along the forward flow), and the forward-backward disagree
 cannot be trusted."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -31,6 +33,52 @@ class DenseFlow:
         if initial is not None and initial.shape[:2] == a.shape[:2]:
             return self._dis.calc(a, b, initial.astype(np.float32, copy=True))
         return self._dis.calc(a, b, None)
+
+
+@dataclass(frozen=True)
+class FlowPair:
+    """Forward (a -> b) and backward (b -> a) flow of one window, computed on the window shrunk to a working size
+    when it is large (the flow of a large object is smooth, and DIS time grows with the pixels)."""
+
+    forward: np.ndarray  # (h, w, 2) at the working size, in working-size pixels
+    backward: np.ndarray
+    shape: tuple[int, int]  # the window's full size (H, W)
+
+    @property
+    def shrunk(self) -> bool:
+        return self.forward.shape[:2] != self.shape
+
+    def full(self, flow: np.ndarray) -> np.ndarray:
+        """A working-size flow as a full-size flow in full-size pixels."""
+        if not self.shrunk:
+            return flow
+        (h, w), (small_h, small_w) = self.shape, flow.shape[:2]
+        out = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        out[..., 0] *= w / small_w
+        out[..., 1] *= h / small_h
+        return out
+
+    def shrink(self, image: np.ndarray) -> np.ndarray:
+        """A full-size window image at the working size."""
+        if not self.shrunk:
+            return image
+        small_h, small_w = self.forward.shape[:2]
+        return cv2.resize(image, (small_w, small_h), interpolation=cv2.INTER_AREA)
+
+
+def flow_pair(flow: DenseFlow, a: np.ndarray, b: np.ndarray, max_side: int,
+              previous: FlowPair | None = None) -> FlowPair:
+    """Both flows between two same-size windows, worked out at most `max_side` px on their longer side; the
+    previous pair's flows are the initial flows when they have the same working size."""
+    shape = (int(a.shape[0]), int(a.shape[1]))
+    scale = max_side / max(shape)
+    if scale < 1.0:
+        size = (max(int(round(shape[1] * scale)), 8), max(int(round(shape[0] * scale)), 8))
+        a, b = (cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in (a, b))
+    reuse = previous is not None and previous.forward.shape[:2] == a.shape[:2]
+    forward = flow.between(a, b, previous.forward if reuse else None)  # type: ignore[union-attr]
+    backward = flow.between(b, a, previous.backward if reuse else None)  # type: ignore[union-attr]
+    return FlowPair(forward, backward, shape)
 
 
 def _grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

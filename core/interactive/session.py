@@ -18,7 +18,7 @@ from core.interactive.click_influence import click_influence, gradient_cost
 from core.interactive.click_inputs import zoom_window
 from core.labels.crop import Crop
 from core.labels.graphcut import graph_cut_bounded
-from core.labels.mask_prior import PRIOR_LIMIT, deepest_point, mask_prior_logit
+from core.labels.mask_prior import PRIOR_LIMIT, mask_prior_logit
 from core.labels.morphology import fill_holes
 from core.labels.segmenter import (
     INTENSITY_WEIGHT,
@@ -48,7 +48,7 @@ MASK_PRIOR_SHARPNESS = 0.08  # a prior mask's logit slope: 1 per 8 % of the obje
 MASK_PRIOR_SMOOTHNESS = 0.5  # with a prior mask, a weaker pull to short boundaries: at SMOOTHNESS the cut shrinks
 # the object about 1 % a frame, which adds up over a clip. Both tuned on synthetic DDTI val clips (bench/cine.py);
 # the caliper path's intensity histograms are left out here, as they moved the boundary off the annotators' line.
-MASK_PRIOR_MARGIN = 0.5  # the prior mask's logit comes from this far round it
+MASK_PRIOR_MARGIN = 0.25  # the prior mask's logit comes from this far round it (the crop adds its own margin)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class InteractionSession:
         self.click_model = click_model
         self.shape = image.shape[:2]
         self.smoothed = cv2.GaussianBlur(image, (0, 0), 1.0)
-        self.cost = gradient_cost(self.smoothed)
+        self._cost = None if prior is not None else gradient_cost(self.smoothed)  # a propagated frame may get no click
         self.model_logit = None if probability is None else MODEL_WEIGHT * probability_logit(probability)
         self.model_mask = np.zeros(self.shape, bool) if probability is None else probability > 0.5
         self._influences: dict[Click, _ClickCache] = {}
@@ -89,12 +89,19 @@ class InteractionSession:
         self._state = _State(None, (), self.model_mask.copy())
         self._components: tuple[np.ndarray, list] | None = None  # model-mask labels and their boxes
         self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
-        self.prior_mask = None if prior is None or not np.any(prior) else np.asarray(prior, bool)
+        self.prior_mask = None if prior is None or not np.any(prior) else np.ascontiguousarray(prior, bool)
         self._mask_prior: tuple[Crop, np.ndarray, np.ndarray] | None = None  # region, logit, anchor (x, y)
         if self.prior_mask is not None:
             self._state = _State(None, (), self._compute(None, ()))
 
     # ----- public API -------------------------------------------------------------------------------
+    @property
+    def cost(self) -> np.ndarray:
+        """Per-pixel travel cost of a click's reach (core.interactive.click_influence.gradient_cost)."""
+        if self._cost is None:
+            self._cost = gradient_cost(self.smoothed)
+        return self._cost
+
     @property
     def mask(self) -> np.ndarray:
         return self._state.mask
@@ -283,12 +290,12 @@ class InteractionSession:
         """(region round the prior mask, the prior's logit over it, the prior's deepest point), computed once."""
         if self._mask_prior is None:
             assert self.prior_mask is not None
-            ys, xs = np.nonzero(self.prior_mask)
-            corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], float)
+            x, y, w, h = cv2.boundingRect(self.prior_mask.view(np.uint8))
+            corners = np.array([[x, y], [x + w - 1, y + h - 1]], float)
             region = Crop.around(corners, self.shape, margin_frac=MASK_PRIOR_MARGIN, min_margin=16)
-            local = region.take(self.prior_mask)
-            logit = mask_prior_logit(local, MASK_PRIOR_SHARPNESS)
-            anchor = deepest_point(local) + region.offset_xy
+            logit, deepest = mask_prior_logit(region.take(self.prior_mask), MASK_PRIOR_SHARPNESS)
+            assert deepest is not None  # the prior mask is not empty
+            anchor = deepest + region.offset_xy
             self._mask_prior = region, logit, anchor
         return self._mask_prior
 
