@@ -133,6 +133,7 @@ class PropagationController(QtCore.QObject):
     def _summary(run: PropagationRun, corrected: bool) -> str:
         what = "Re-propagated the correction" if corrected else "Propagated"
         why = {"end": "the clip's end", "limit": "the frame limit", "key": "a key frame",
+               "midway": "the frames nearer another key frame",
                "confidence": "a frame that needs a look", "lost": "a frame where the nodule was lost",
                "cancelled": "Cancel"}
         stops = ", ".join(f"{'forward' if step > 0 else 'backward'} to {why[reason]}"

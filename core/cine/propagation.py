@@ -79,7 +79,8 @@ class FrameTrack:
 class PropagationRun:
     frames: list[int] = field(default_factory=list)  # frames given a draft, in the order they were done
     stops: dict[int, str] = field(default_factory=dict)  # step (+1/-1) -> why that direction ended:
-    # "end" (clip edge), "limit" (max frames), "key" (next key frame), "confidence", "lost" (empty), "cancelled"
+    # "end" (clip edge), "limit" (max frames), "key" (next key frame), "midway" (a correction's stretch ends where
+    # drafts are nearer their own key frame), "confidence", "lost" (empty), "cancelled"
 
 
 class _Walk:
@@ -172,7 +173,7 @@ class ClipPropagator:
                 frames.append(j)
                 j += step
             plans[step] = frames
-        return self._run(index, plans, cancel, progress)
+        return self._run(index, plans, cancel, progress, correction=True)
 
     def _plan(self, start: int, step: int, max_frames: int | None) -> list[int]:
         frames, j = [], start + step
@@ -184,12 +185,12 @@ class ClipPropagator:
         return frames
 
     def _run(self, start: int, plans: dict[int, list[int]], cancel: threading.Event | None,
-             progress: Progress | None) -> PropagationRun:
+             progress: Progress | None, correction: bool = False) -> PropagationRun:
         run = PropagationRun()
         total = sum(len(p) for p in plans.values())
         for step, frames in plans.items():
             walk, previous = _Walk(), self.tracks[start]
-            run.stops[step] = self._stop_reason(start, step, frames)
+            run.stops[step] = self._stop_reason(start, step, frames, correction)
             for index in frames:
                 if cancel is not None and cancel.is_set():
                     run.stops[step] = "cancelled"
@@ -210,11 +211,13 @@ class ClipPropagator:
                 break
         return run
 
-    def _stop_reason(self, start: int, step: int, frames: list[int]) -> str:
+    def _stop_reason(self, start: int, step: int, frames: list[int], correction: bool) -> str:
         after = (frames[-1] if frames else start) + step
         if not 0 <= after < len(self.frames):
             return "end"
-        return "key" if after in self.tracks and self.tracks[after].key else "limit"
+        if after in self.tracks and self.tracks[after].key:
+            return "key"
+        return "midway" if correction else "limit"
 
     def _step(self, previous: FrameTrack, index: int, walk: _Walk) -> FrameTrack | None:
         """previous's object on frame `index` (a neighbour), or None when nothing is left of it."""
