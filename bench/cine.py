@@ -3,7 +3,7 @@ from the key frame (the middle frame, its true mask accepted) with no correction
 and the clicks a simulated user needs to bring every frame to IoU >= 0.85 (core.cine.clip_benchmark).
 
     python bench/cine.py --data ../shared/data/ddti --split ../shared/data/ddti/splits/val.txt \\
-        [--clips 20] [--length 30] [--size 600x800] [--threads 2] [--preset fast]
+        [--clips 20] [--length 30] [--size 600x800] [--threads 2] [--preset fast] [--flow-only]
 
 --size resizes each still frame (and its mask) before the clip is made, to time propagation at that frame size.
 The last stdout line is JSON with dice_at_10, dice_min, clicks_per_frame and frames_per_s."""
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--size", type=_size, help="HxW to resize the still frames to (e.g. 600x800)")
     parser.add_argument("--threads", type=int, default=2, help="OpenCV threads")
     parser.add_argument("--preset", default="fast", choices=("ultrafast", "fast", "medium"), help="DIS preset")
+    parser.add_argument("--flow-only", action="store_true", help="baseline: the warped mask, no re-segmentation")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     items = [i for i in list_dataset(args.data, args.split) if i.mask_path is not None][: args.clips]
@@ -49,13 +50,14 @@ def main() -> None:
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
             mask = cv2.resize(mask.astype("uint8"), (width, height), interpolation=cv2.INTER_NEAREST) > 0
         clip = make_clip(image, mask, args.length, seed=len(runs))
-        run = run_clip(clip, key=args.length // 2, preset=args.preset)
+        run = run_clip(clip, key=args.length // 2, preset=args.preset, resegment=not args.flow_only)
         runs.append(run)
         print(f"[cine] {item.stem}: {image.shape[1]}x{image.shape[0]}, {run.propagated_frames} frames in "
               f"{run.propagate_s:.2f} s, clicks {run.clicks}, min IoU after {min(run.final_ious):.3f}",
               file=sys.stderr, flush=True)
     summary = summarise(runs)
-    summary.update(threads=args.threads, preset=args.preset, length=args.length, load_1min=os.getloadavg()[0],
+    summary.update(threads=args.threads, preset=args.preset, flow_only=args.flow_only, length=args.length,
+                   load_1min=os.getloadavg()[0],
                    size=None if args.size is None else f"{args.size[0]}x{args.size[1]}")
     print(json.dumps(summary))
 

@@ -140,3 +140,10 @@ def test_clip_synthesis_is_deterministic_for_a_seed() -> None:
     assert not np.array_equal(first.frames[0], first.frames[1])  # it moves (and the speckle is fresh)
     areas = [m.sum() for m in first.masks]
     assert min(areas) > 0.8 * still.mask.sum() and max(areas) < 1.2 * still.mask.sum()
+
+
+def test_the_flow_only_baseline_keeps_the_warped_mask(clip) -> None:
+    propagator = ClipPropagator(clip.frames, resegment=False)
+    propagator.set_key(10, clip.masks[10])
+    run = propagator.propagate(10, Direction.FORWARD, max_frames=3)
+    assert all(np.array_equal(propagator.tracks[i].mask, propagator.tracks[i].prior) for i in run.frames)

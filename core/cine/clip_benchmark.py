@@ -57,10 +57,10 @@ def _click_until_good(propagator: ClipPropagator, clip: SyntheticClip, index: in
     return mask, clicks
 
 
-def run_clip(clip: SyntheticClip, key: int, preset: str = "fast") -> ClipRun:
+def run_clip(clip: SyntheticClip, key: int, preset: str = "fast", resegment: bool = True) -> ClipRun:
     """Propagate from the true mask of frame `key` (an accepted mask), then correct as the simulated user."""
     result = ClipRun()
-    propagator = ClipPropagator(clip.frames, preset=preset)
+    propagator = ClipPropagator(clip.frames, preset=preset, resegment=resegment)
     propagator.set_key(key, clip.masks[key])
     start = time.perf_counter()
     run = propagator.propagate(key, Direction.BOTH)

@@ -108,12 +108,14 @@ class _Walk:
 
 class ClipPropagator:
     """frames: the clip as gray uint8 images (a list, or core.cine.clip_frames.ClipFrames); probability: the frame
-    model's nodule probability of frame i, or None where there is none. Not thread-safe: one walk at a time (the
-    tracks may be read from another thread while it runs)."""
+    model's nodule probability of frame i, or None where there is none; resegment=False keeps the flow's warped
+    mask as it is (the baseline the engine's re-segmentation is measured against). Not thread-safe: one walk at a
+    time (the tracks may be read from another thread while it runs)."""
 
     def __init__(self, frames: Sequence[np.ndarray], probability: ProbabilityOf | None = None,
-                 preset: str = "fast") -> None:
+                 preset: str = "fast", resegment: bool = True) -> None:
         self.frames = frames
+        self.resegment = resegment
         self.probability = probability
         self.flow = DenseFlow(preset)
         self.tracks: dict[int, FrameTrack] = {}
@@ -232,8 +234,7 @@ class ClipPropagator:
         shape = previous.mask.shape
         warped = window.paste(np.zeros(shape, bool), warped_local)
         probability = self._probability(index)
-        session = InteractionSession(self.frames[index], probability, prior=warped)
-        mask = session.mask
+        mask = InteractionSession(self.frames[index], probability, prior=warped).mask if self.resegment else warped
         if not mask.any():
             return None
         calipers = None
