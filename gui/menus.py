@@ -44,12 +44,12 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     bar.addMenu("&Edit").addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
     bar.addMenu("&View").addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
                                      a["previous"], a["next_unlabelled"]])
-    bar.addMenu("&Cine").addActions([a["propagate"], a["propagate_forward"], a["propagate_backward"],
-                                     a["accept_range"], a["cancel_propagation"]])
     tools = bar.addMenu("&Tools")
     tools.addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
     tools.addSeparator()
     tools.addAction(a["click_model"])
+    bar.addMenu("&Cine").addActions([a["propagate"], a["propagate_forward"], a["propagate_backward"],
+                                     a["accept_range"], a["cancel_propagation"]])
     bar.addMenu("&Help").addAction(a["help"])
     return recent
 

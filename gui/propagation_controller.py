@@ -98,8 +98,18 @@ class PropagationController(QtCore.QObject):
         if clip is None:
             source = key[0]
             ids = {r.index: r.id for r in self.store.frames() if r.source == source and r.readable}
-            clip = self._clips[key] = _Clip(ClipPropagator(ClipFrames(source)), ids)
+            clip = self._clips[key] = _Clip(ClipPropagator(ClipFrames(source), self._stored_probability(ids)), ids)
         return clip
+
+    def _stored_probability(self, frame_ids: dict[int, int]) -> Callable[[int], np.ndarray | None]:
+        """The frame model's stored prediction of a clip frame, where it made one (the model itself runs in its
+        own process and only for frames that are shown)."""
+
+        def probability(index: int) -> np.ndarray | None:
+            prediction = self.store.prediction(frame_ids[index]) if index in frame_ids else None
+            return None if prediction is None else prediction.probability
+
+        return probability
 
     def _propagate(self, frame_id: int, object_id: int, direction: Direction, max_frames: int | None) -> str:
         """Worker thread."""
