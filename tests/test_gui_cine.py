@@ -105,3 +105,28 @@ def test_propagate_both_ways_correct_and_accept_the_range(qtbot, tmp_path: Path,
     assert all(store.masks(f)[0].accepted for f in frames)
     qtbot.waitUntil(lambda: all(window.frame_list.status(f) in (DisplayStatus.ACCEPTED, DisplayStatus.CALIPERS)
                                 for f in frames))
+
+
+def test_cancel_keeps_the_drafts_of_finished_frames_only(qtbot, tmp_path: Path, make_window) -> None:
+    still = make_frame(9, size=(200, 260))
+    clip = make_clip(still.image, still.mask, 60, seed=5)  # long enough that Cancel lands well before the end
+    folder = tmp_path / "exam"
+    folder.mkdir()
+    write_dicom(folder / "loop.dcm", np.stack(clip.frames))
+    window = make_window()
+    assert window.open_path(folder)
+    wait_idle(qtbot, window)
+    frames = window.frame_list.source_frames(window.controller.current_frame_id)
+    place_calipers(qtbot, window, calipers_from_mask(clip.masks[0]))
+    written: list[int] = []
+    window.propagation.controller.frame_written.connect(written.append)
+    with qtbot.waitSignal(window.propagation.controller.frame_written, timeout=60000):
+        press_key(qtbot, window, QtCore.Qt.Key_P, QtCore.Qt.ControlModifier)
+    window.propagation.bar.cancel_button.click()
+    _wait_propagated(qtbot, window)
+    store = window.session.store
+    drafted = [f for f in frames[1:] if store.mask(f) is not None]
+    assert drafted == written and 1 <= len(written) < len(frames) - 1
+    assert "Cancel" in window.statusBar().currentMessage()
+    marks = window.propagation.controller.marks(frames[0], 0)
+    assert sorted(marks) == sorted([frames[0], *written])
