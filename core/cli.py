@@ -16,6 +16,7 @@ COMMANDS = {
     "predict": "predict masks for images with a trained model",
     "evaluate": "Dice / IoU / HD95 of a trained model on a dataset",
     "train-project": "background training job on a project snapshot (started by the app)",
+    "propagate": "carry a nodule through a clip from one frame (optical flow + the interactive engine)",
 }
 
 

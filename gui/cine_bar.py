@@ -1,11 +1,38 @@
 """The cine bar under the view, shown for multi-frame sources (cine DICOM, multi-page TIFF, video): a frame slider
-and play/pause. Playing steps to the next frame at a fixed rate; frames load off the GUI thread and a frame
-still loading when the next tick comes is simply skipped."""
+and play/pause, a strip under the slider marking key frames, propagated drafts and low-confidence frames, and
+room for the propagation tools. Playing steps to the next frame at a fixed rate; frames load off the GUI thread
+and a frame still loading when the next tick comes is simply skipped."""
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 PLAY_FPS = 15
+MARK_COLOURS = {"key": "#4aa3ff", "draft": "#49c46b", "low confidence": "#ff7a3d"}  # by gui.propagation_controller.Mark
+
+
+class MarkStrip(QtWidgets.QWidget):
+    """A thin strip with one coloured tick per marked frame, aligned with the slider's positions."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(6)
+        self.marks: list[str | None] = []  # one per frame of the clip, None = unmarked
+
+    def set_marks(self, marks: list[str | None]) -> None:
+        self.marks = marks
+        self.update()
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802
+        n = len(self.marks)
+        if n == 0 or not any(self.marks):
+            return
+        painter = QtGui.QPainter(self)
+        width = self.width() / n
+        for i, mark in enumerate(self.marks):
+            if mark is not None:
+                painter.fillRect(QtCore.QRectF(i * width, 0, max(width, 2.0), self.height()),
+                                 QtGui.QColor(MARK_COLOURS.get(mark, "#999999")))
+        painter.end()
 
 
 class CineBar(QtWidgets.QWidget):
@@ -21,10 +48,16 @@ class CineBar(QtWidgets.QWidget):
         self.slider.setFocusPolicy(QtCore.Qt.NoFocus)
         self.label = QtWidgets.QLabel()
         self.label.setMinimumWidth(90)
-        layout = QtWidgets.QHBoxLayout(self)
+        self.strip = MarkStrip()
+        track = QtWidgets.QVBoxLayout()
+        track.setContentsMargins(0, 0, 0, 0)
+        track.setSpacing(0)
+        track.addWidget(self.slider)
+        track.addWidget(self.strip)
+        self._layout = layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.play_button)
-        layout.addWidget(self.slider, 1)
+        layout.addLayout(track, 1)
         layout.addWidget(self.label)
         self._frames: list[int] = []
         self._timer = QtCore.QTimer(self)
@@ -48,6 +81,16 @@ class CineBar(QtWidgets.QWidget):
             self.slider.setValue(frames.index(current))
         self.slider.blockSignals(False)
         self.label.setText(f"{self.slider.value() + 1} / {len(frames)}")
+
+    def set_marks(self, marks: dict[int, str]) -> None:
+        """Frame id -> mark ("key", "draft", "low confidence") for the shown source's frames."""
+        self.strip.set_marks([marks.get(f) for f in self._frames])
+        self.strip.setToolTip("Blue: key frames · green: propagated drafts · orange: low confidence, take a look"
+                              if marks else "")
+
+    def add_tools(self, widget: QtWidgets.QWidget) -> None:
+        """Tools for the clip (propagation) at the bar's right end."""
+        self._layout.addWidget(widget)
 
     @property
     def playing(self) -> bool:

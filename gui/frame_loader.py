@@ -40,9 +40,16 @@ def default_levels(pixels: np.ndarray) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
-def new_session(loaded: LoadedFrame) -> InteractionSession:
+def new_session(loaded: LoadedFrame, prior: np.ndarray | None = None) -> InteractionSession:
     assert loaded.gray is not None
-    return InteractionSession(loaded.gray, loaded.annotations.prediction, loaded.click_model)
+    return InteractionSession(loaded.gray, loaded.annotations.prediction, loaded.click_model, prior=prior)
+
+
+def draft_prior(annotations: FrameAnnotations, object_id: int) -> np.ndarray | None:
+    """A draft with no calipers or clicks behind it (a propagated frame's): clicks refine it, not a blank."""
+    if object_id not in annotations.drafts or object_id in annotations.calipers() or annotations.clicks(object_id):
+        return None
+    return annotations.masks.get(object_id)
 
 
 def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None = None) -> LoadedFrame:
@@ -64,5 +71,5 @@ def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None =
         loaded.click_model = model.clicks.predictor(store)
     object_ids = annotations.object_ids()
     for object_id in [*object_ids, (max(object_ids) + 1) if object_ids else 0]:
-        loaded.sessions[object_id] = new_session(loaded)
+        loaded.sessions[object_id] = new_session(loaded, draft_prior(annotations, object_id))
     return loaded

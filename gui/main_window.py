@@ -22,6 +22,7 @@ from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
 from gui.project_location import OpenPlan, fallback_plan, plan_open
 from gui.project_session import ProjectSession, list_frames, open_store
+from gui.propagation_bar import PropagationUi
 from gui.recent import RecentProjects
 from gui.shortcuts import ShortcutsDialog
 from gui.status import DisplayStatus
@@ -82,6 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         docks["Nodules and display"].raise_()
         self.training_dock_widget = docks["Model training"]
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
+        self.propagation = PropagationUi(self)
 
         self.frame_label = QtWidgets.QLabel()
         self.timing_label = QtWidgets.QLabel()
@@ -149,6 +151,11 @@ class MainWindow(QtWidgets.QMainWindow):
             "toggle_overlay": self.panel.show_masks.toggle,
             "toggle_confidence": self.panel.confidence.toggle,
             "play": lambda: self.cine.set_playing(not self.cine.playing),
+            "propagate": lambda: self.propagation.propagate("both"),
+            "propagate_forward": lambda: self.propagation.propagate("forward"),
+            "propagate_backward": lambda: self.propagation.propagate("backward"),
+            "accept_range": lambda: self.propagation.accept_range(),
+            "cancel_propagation": lambda: self.propagation.cancel(),
             "fit": self.view.fit,
             "export": self.show_export_dialog,
             "open_folder": self._ask_open_folder,
@@ -217,6 +224,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frame_list.clear()
         self.setWindowTitle(f"SonoClick — {self._project_title(plan.project_dir)}")
         self.recent.add(plan.project_dir)
+        self.propagation.project_opened(store)
         self.session.start(plan.sources)
         # Everything alive now (modules, widgets, the project) lives as long as the window: keep it out of the
         # garbage collector's full passes, which otherwise walk it all and can stall the GUI for 50-100 ms.
@@ -244,6 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.training.close()  # cancels a running training; the project keeps nothing from it
             self.training.deleteLater()
             self.training = None
+        self.propagation.project_closed()
         if self.controller is not None:
             self.controller.finish()
             self.controller.deleteLater()
@@ -263,7 +272,8 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def idle(self) -> bool:
         """No scan, load, engine computation or write in progress (tests wait for this)."""
-        return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle)
+        return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle
+                                        and self.propagation.idle)
 
     # ----- project events ------------------------------------------------------------------------------
     def _first_to_show(self, records: list, last_frame: int | None = None) -> int | None:
@@ -363,6 +373,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.frame_list.mark_unreadable(loaded.record.id, loaded.error or "cannot be read")
         self.frame_list.select(loaded.record.id)
         self.cine.set_frames(self.frame_list.source_frames(loaded.record.id), loaded.record.id)
+        self.propagation.refresh_marks()
         self._update_frame_label()
         self._schedule_redraw()
 
@@ -463,6 +474,10 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.show()
         dialog.raise_()
         return dialog
+
+    def refresh_frames(self, frame_ids: list[int]) -> None:
+        """Frames changed outside the editor (imports, propagation): read them again, and every status."""
+        self._after_import(frame_ids)
 
     def _after_import(self, frame_ids: list[int]) -> None:
         if self.session is None or self.controller is None:

@@ -48,6 +48,8 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     tools.addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
     tools.addSeparator()
     tools.addAction(a["click_model"])
+    bar.addMenu("&Cine").addActions([a["propagate"], a["propagate_forward"], a["propagate_backward"],
+                                     a["accept_range"], a["cancel_propagation"]])
     bar.addMenu("&Help").addAction(a["help"])
     return recent
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.annotation.measurements import length_mm, measure
+from core.annotation.measurements import largest_long_axis, length_mm, measure, measure_clip
 from core.annotation.points import Calipers
 from core.io.measurements_csv import write_measurements_csv
 
@@ -44,6 +44,18 @@ def test_csv(tmp_path: Path) -> None:
     table = list(csv.DictReader(path.open()))
     assert table[0] == {
         "name": "a", "source": "a.dcm", "frame_index": "1", "object_id": "0", "long_axis_px": "50.000",
-        "short_axis_px": "10.000", "long_axis_mm": "8.544", "short_axis_mm": "1.442",
+        "short_axis_px": "10.000", "long_axis_mm": "8.544", "short_axis_mm": "1.442", "scope": "frame",
     }
     assert (table[1]["object_id"], table[1]["long_axis_mm"], table[1]["short_axis_mm"]) == ("1", "", "")
+
+
+def test_clip_row_is_the_frame_with_the_largest_long_axis() -> None:
+    smaller = Calipers((10.0, 20.0), (30.0, 40.0), (20.0, 30.0), (22.0, 28.0))
+    larger = Calipers((0.0, 0.0), (60.0, 0.0), (30.0, -5.0), (30.0, 5.0))
+    by_frame = {0: {0: smaller, 1: larger}, 3: {0: larger}, 5: {0: smaller, 1: smaller}}
+    rows = measure_clip(by_frame, SPACING, "c.dcm", "c")
+    assert [(r.object_id, r.frame_index, r.scope) for r in rows] == [(0, 3, "clip"), (1, 0, "clip")]
+    assert rows[0].long_axis_px == pytest.approx(60.0) and rows[0].short_axis_px == pytest.approx(10.0)
+    assert rows[0].long_axis_mm == pytest.approx(6.0)
+    assert largest_long_axis({}) is None
+    assert measure_clip({2: {0: larger}}, None, "c.dcm") == []  # one measured frame: its frame row says it all

@@ -149,3 +149,16 @@ def test_failed_mask_import_leaves_store_unchanged(tmp_path: Path, store: Projec
         with pytest.raises(AnnotationFormatError, match=name):
             import_mask(store, 1, tmp_path / name)
     assert _snapshot(store, 1) == before
+
+
+def test_export_adds_a_clip_row_at_the_largest_long_axis(tmp_path: Path, store: ProjectStore) -> None:
+    store.set_calipers(3, 0, OTHER)  # cine.dcm frame 0
+    bigger = np.zeros((64, 80), bool)
+    bigger[10:20, 5:75] = True  # frame 1: a mask only, 70 px long
+    store.set_mask(4, 0, bigger, MaskProvenance.GENERATED)
+    rows = list(csv.DictReader((export_project(store, tmp_path / "export").measurements).open()))
+    clip = [r for r in rows if r["scope"] == "clip"]
+    assert [(r["name"], r["frame_index"], r["object_id"]) for r in clip] == [("cine", "1", "0")]
+    assert float(clip[0]["long_axis_px"]) == pytest.approx(np.hypot(69, 9), abs=0.01)
+    assert clip[0]["long_axis_mm"] != ""
+    assert all(r["scope"] == "frame" for r in rows if r not in clip)

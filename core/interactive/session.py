@@ -18,6 +18,7 @@ from core.interactive.click_influence import click_influence, gradient_cost
 from core.interactive.click_inputs import zoom_window
 from core.labels.crop import Crop
 from core.labels.graphcut import graph_cut_bounded
+from core.labels.mask_prior import PRIOR_LIMIT, mask_prior_logit
 from core.labels.morphology import fill_holes
 from core.labels.segmenter import (
     INTENSITY_WEIGHT,
@@ -43,6 +44,11 @@ SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
 DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
+MASK_PRIOR_SHARPNESS = 0.08  # a prior mask's logit slope: 1 per 8 % of the object's thickness
+MASK_PRIOR_SMOOTHNESS = 0.5  # with a prior mask, a weaker pull to short boundaries: at SMOOTHNESS the cut shrinks
+# the object about 1 % a frame, which adds up over a clip. Both tuned on synthetic DDTI val clips (bench/cine.py);
+# the caliper path's intensity histograms are left out here, as they moved the boundary off the annotators' line.
+MASK_PRIOR_MARGIN = 0.25  # the prior mask's logit comes from this far round it (the crop adds its own margin)
 
 
 @dataclass(frozen=True)
@@ -63,15 +69,18 @@ class InteractionSession:
     click_model: optional click-conditioned network (click_network.ClickPredictor). With one, each click is
     answered by the network on the zoom window round the object, given the mask shown so far (the calipers',
     the frame model's or its own) and every click; the window outside is left as it was. A click model whose
-    predict raises ClickModelUnavailable is skipped for that click."""
+    predict raises ClickModelUnavailable is skipped for that click.
+    prior: optional (H, W) bool mask of the object expected on this frame (a neighbouring frame's mask carried
+    by optical flow); the session starts from the graph cut of that shape prior with the image's evidence, and
+    clicks refine it as they refine calipers."""
 
     def __init__(self, image: np.ndarray, probability: np.ndarray | None = None,
-                 click_model: ClickPredictor | None = None) -> None:
+                 click_model: ClickPredictor | None = None, prior: np.ndarray | None = None) -> None:
         self.image = image
         self.click_model = click_model
         self.shape = image.shape[:2]
         self.smoothed = cv2.GaussianBlur(image, (0, 0), 1.0)
-        self.cost = gradient_cost(self.smoothed)
+        self._cost = None if prior is not None else gradient_cost(self.smoothed)  # a propagated frame may get no click
         self.model_logit = None if probability is None else MODEL_WEIGHT * probability_logit(probability)
         self.model_mask = np.zeros(self.shape, bool) if probability is None else probability > 0.5
         self._influences: dict[Click, _ClickCache] = {}
@@ -80,8 +89,19 @@ class InteractionSession:
         self._state = _State(None, (), self.model_mask.copy())
         self._components: tuple[np.ndarray, list] | None = None  # model-mask labels and their boxes
         self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
+        self.prior_mask = None if prior is None or not np.any(prior) else np.ascontiguousarray(prior, bool)
+        self._mask_prior: tuple[Crop, np.ndarray, np.ndarray] | None = None  # region, logit, anchor (x, y)
+        if self.prior_mask is not None:
+            self._state = _State(None, (), self._compute(None, ()))
 
     # ----- public API -------------------------------------------------------------------------------
+    @property
+    def cost(self) -> np.ndarray:
+        """Per-pixel travel cost of a click's reach (core.interactive.click_influence.gradient_cost)."""
+        if self._cost is None:
+            self._cost = gradient_cost(self.smoothed)
+        return self._cost
+
     @property
     def mask(self) -> np.ndarray:
         return self._state.mask
@@ -129,6 +149,8 @@ class InteractionSession:
     def _object_reach(self, calipers: Calipers | None) -> float:
         if calipers is not None:
             return max(0.6 * calipers.short_axis_px, 6.0)
+        if self.prior_mask is not None:
+            return float(np.clip(0.6 * np.sqrt(self.prior_mask.sum()), 6.0, 150.0))
         if self.model_mask.any():
             return float(np.clip(0.8 * np.sqrt(self.model_mask.sum()), 6.0, 150.0))
         return DEFAULT_REACH
@@ -158,7 +180,7 @@ class InteractionSession:
         return corners
 
     def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
-        if calipers is None and not clicks:
+        if calipers is None and not clicks and self.prior_mask is None:
             return self.model_mask.copy()
         if self.click_model is not None and clicks and calipers == self._state.calipers and (
                 calipers is None or CALIPER_REFINEMENT == "network"):
@@ -170,12 +192,18 @@ class InteractionSession:
         anchor_points = [np.array([[c.x, c.y]], float) for c in positives]
         if calipers is not None:
             anchor_points.append(calipers.as_array())
+        elif self.prior_mask is not None:
+            _, _, anchor = self._mask_prior_region()
+            anchor_points.append(anchor[None])
         anchors = np.concatenate(anchor_points) if anchor_points else np.zeros((0, 2))
         reach = self._object_reach(calipers)
         influences = [(c, self._influence(c, reach)) for c in clicks]
 
         parts = [anchors, np.array([[c.x, c.y] for c in clicks], float).reshape(-1, 2)]
         parts += self._model_components_touching(anchors)
+        if calipers is None and self.prior_mask is not None:
+            region = self._mask_prior_region()[0]
+            parts.append(np.array([[region.x0, region.y0], [region.x1 - 1, region.y1 - 1]], float))
         if not len(anchors):  # only negative clicks: they edit the model's mask where they land
             parts += [np.array([[i.window.x0, i.window.y0], [i.window.x1 - 1, i.window.y1 - 1]], float)
                       for _, i in influences]
@@ -195,8 +223,8 @@ class InteractionSession:
             self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             self._stamp(hard_fg if click.positive else hard_bg, crop, click)
         hard_bg &= ~hard_fg
-        local = graph_cut_bounded(crop.take(self.smoothed), logit, SMOOTHNESS, hard_fg, hard_bg,
-                                  cut_pixels)
+        smoothness = MASK_PRIOR_SMOOTHNESS if calipers is None and self.prior_mask is not None else SMOOTHNESS
+        local = graph_cut_bounded(crop.take(self.smoothed), logit, smoothness, hard_fg, hard_bg, cut_pixels)
         local = self._clean(local, crop, anchors, clicks)
         if len(anchors):
             return crop.paste(np.zeros(self.shape, bool), local)
@@ -252,9 +280,32 @@ class InteractionSession:
                 cached = self._prior_cache = (calipers, region, prior)
             _, region, prior = cached
             logit = prior[crop.within(region)]
+        elif self.prior_mask is not None:
+            logit = self._mask_prior_logit(crop)
         if self.model_logit is not None:
             logit = logit + crop.take(self.model_logit)
         return logit.copy()
+
+    def _mask_prior_region(self) -> tuple[Crop, np.ndarray, np.ndarray]:
+        """(region round the prior mask, the prior's logit over it, the prior's deepest point), computed once."""
+        if self._mask_prior is None:
+            assert self.prior_mask is not None
+            x, y, w, h = cv2.boundingRect(self.prior_mask.view(np.uint8))
+            corners = np.array([[x, y], [x + w - 1, y + h - 1]], float)
+            region = Crop.around(corners, self.shape, margin_frac=MASK_PRIOR_MARGIN, min_margin=16)
+            logit, deepest = mask_prior_logit(region.take(self.prior_mask), MASK_PRIOR_SHARPNESS)
+            assert deepest is not None  # the prior mask is not empty
+            anchor = deepest + region.offset_xy
+            self._mask_prior = region, logit, anchor
+        return self._mask_prior
+
+    def _mask_prior_logit(self, crop: Crop) -> np.ndarray:
+        region, logit, _ = self._mask_prior_region()
+        out = np.full(crop.shape, -PRIOR_LIMIT, np.float32)  # beyond the region: far outside the prior
+        common = region.intersection(crop)
+        if common is not None:
+            out[common.within(crop)] = logit[common.within(region)]
+        return out
 
     @staticmethod
     def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:

@@ -1,4 +1,5 @@
-"""Measurements as CSV: one row per nodule, lengths to 0.001, millimetre cells empty when the spacing is unknown."""
+"""Measurements as CSV: one row per nodule and frame (scope "frame"), plus one per nodule and clip (scope "clip":
+the frame where its long axis is largest); lengths to 0.001, millimetre cells empty when the spacing is unknown."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,8 @@ from core.annotation.measurements import Measurement
 from core.io.atomic_write import write_bytes_atomic
 
 CSV_COLUMNS = (
-    "name", "source", "frame_index", "object_id", "long_axis_px", "short_axis_px", "long_axis_mm", "short_axis_mm"
+    "name", "source", "frame_index", "object_id", "long_axis_px", "short_axis_px", "long_axis_mm", "short_axis_mm",
+    "scope",
 )
 
 

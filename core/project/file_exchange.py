@@ -2,8 +2,10 @@
 
 Export writes out_dir/masks/<name>.png (union of a frame's accepted masks; draft masks are left out and counted
 in the summary), out_dir/labels/<name>.json (its complete caliper sets as HCL-HRL point JSON) and
-out_dir/measurements.csv. <name> is the source's file stem, with _f<index> appended for frames of multi-frame
-sources and _<n> when two sources share a stem.
+out_dir/measurements.csv (a row per nodule and frame with calipers; for multi-frame sources also a clip row per
+nodule measured on two frames or more: the frame where its long axis is largest, from calipers or else from its
+mask). <name> is the source's file stem, with _f<index> appended for frames of multi-frame sources and _<n> when
+two sources share a stem.
 
 Imports validate the whole file before touching the store and then write in one edit (undoable), so a failed
 import leaves the store unchanged.
@@ -15,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.annotation.measurements import Measurement, measure
+from core.annotation.caliper_simulation import calipers_from_mask
+from core.annotation.measurements import Measurement, measure, measure_clip
 from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError
 from core.io.mask_files import read_mask, write_mask
@@ -84,9 +87,35 @@ def export_project(store: ProjectStore, out_dir: str | Path, include_drafts: boo
             write_point_json(path, ordered, _image_path(r.source, path.parent), (r.height, r.width))
             summary.labels.append(path)
             rows.extend(measure(calipers, r.spacing_mm, r.source.as_posix(), r.index, names[r.id]))
+    rows.extend(_clip_rows(store, records, include_drafts))
     summary.measurements = out / "measurements.csv"
     write_measurements_csv(summary.measurements, rows)
     return summary
+
+
+def _clip_rows(store: ProjectStore, records: list[FrameRecord], include_drafts: bool) -> list[Measurement]:
+    """A clip-level measurement per nodule of each multi-frame source; named by the source's stem."""
+    by_source: dict[Path, list[FrameRecord]] = {}
+    for r in records:
+        if r.readable:
+            by_source.setdefault(r.source, []).append(r)
+    rows: list[Measurement] = []
+    for source, frames in by_source.items():
+        if len(frames) < 2:
+            continue
+        per_frame: dict[int, dict[int, Calipers]] = {}
+        for r in frames:
+            objects = dict(store.calipers(r.id))
+            for object_id, record in store.masks(r.id).items():
+                if object_id in objects or not (record.accepted or include_drafts):
+                    continue
+                mask = store.mask(r.id, object_id)
+                if mask is not None and mask.sum() >= 3:
+                    objects[object_id] = calipers_from_mask(mask)
+            if objects:
+                per_frame[r.index] = objects
+        rows.extend(measure_clip(per_frame, frames[0].spacing_mm, source.as_posix(), source.stem))
+    return rows
 
 
 def _annotatable(store: ProjectStore, frame_id: int, path: Path) -> FrameRecord:
