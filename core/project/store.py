@@ -33,6 +33,7 @@ from core.io.frame import Frame
 from core.io.mask_codec import decode_mask, decode_probability, encode_mask, encode_probability
 from core.io.readers import iter_frames, read_frame
 from core.project import status as store_status
+from core.project.damage import damaged_rows_raise_project_corrupt
 from core.project.db import Database, configure, connect, connect_read_only, probe, reclassified
 from core.project.frame_state import FrameState, StoredMask
 from core.project.history import has_step, load_state, record_edit, redo_step, undo_step, write_state
@@ -51,6 +52,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@damaged_rows_raise_project_corrupt
 class ProjectStore:
     """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
 
