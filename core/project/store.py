@@ -14,7 +14,6 @@ snapshots count accepted masks only; mask() and masks() return drafts too unless
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -235,16 +234,10 @@ class ProjectStore:
         record = self.frame(frame_id)
         if record.content_hash:
             return record.content_hash
-        digest = hashlib.sha1()
-        try:
-            with record.source.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise FrameReadError(record.source, f"cannot read file ({exc.strerror or exc})") from exc
+        digest = self._hashes.sha1(record.source)  # a regular file only: a pipe would block the read
         with self._db.write() as db:
-            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?", (digest.hexdigest(), record.path))
-        return digest.hexdigest()
+            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?", (digest, record.path))
+        return digest
 
     def _stored_path(self, source: Path) -> str:
         try:
