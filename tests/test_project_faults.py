@@ -175,3 +175,34 @@ def test_sqlite_error_codes_are_classified(tmp_path: Path) -> None:
     assert isinstance(classify(error(sqlite3.SQLITE_READONLY), db, "writing"), ProjectPermissionDenied)
     assert isinstance(classify(error(sqlite3.SQLITE_CORRUPT), db, "reading"), ProjectCorrupt)
     assert type(classify(error(sqlite3.SQLITE_BUSY), db, "writing")) is ProjectError
+
+
+@pytest.mark.parametrize(("damage", "reader"), [
+    ("UPDATE masks SET png = x''", lambda s, f: s.mask(f)),
+    ("UPDATE masks SET png = randomblob(40)", lambda s, f: s.mask(f)),
+    ("UPDATE points SET kind = 'zz'", lambda s, f: s.points(f)),
+    ("UPDATE masks SET provenance = 'zz'", lambda s, f: s.masks(f)),
+    ("UPDATE history SET before = randomblob(30), after = randomblob(30)", lambda s, f: s.undo(f)),
+    ("UPDATE settings SET value = '{'", lambda s, f: s.get_setting("gui.last")),
+])
+def test_damaged_rows_raise_project_corrupt(tmp_path: Path, damage: str, reader) -> None:
+    frame_id = make_project(tmp_path)
+    with ProjectStore.open(tmp_path / "project") as store:
+        store.set_setting("gui.last", 1)
+    with sqlite3.connect(tmp_path / "project" / DB_NAME) as conn:
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute(damage)
+    conn.close()
+    with ProjectStore.open(tmp_path / "project") as store:
+        with pytest.raises(ProjectCorrupt, match="damaged"):
+            reader(store, frame_id)
+        assert "points" in damage or store.calipers(frame_id) == {0: NODULE}  # the rest stays readable
+
+
+def test_text_that_is_not_utf8_in_the_database_is_project_corrupt(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    with sqlite3.connect(tmp_path / "project" / DB_NAME) as conn:
+        conn.execute("UPDATE meta SET value = CAST(x'ff' AS TEXT) WHERE key = 'app'")
+    conn.close()
+    with pytest.raises(ProjectCorrupt, match="damaged"):
+        ProjectStore.open(tmp_path / "project")

@@ -35,7 +35,7 @@ def classify(exc: sqlite3.Error, db_path: Path, doing: str) -> ProjectError:
                                        f"database is read-only; open the project read-only to view and export)")
     if code == sqlite3.SQLITE_NOTADB:
         return ProjectCorrupt(f"{db_path}: not a SonoClick project database, or a damaged one ({exc})")
-    if code in _CORRUPT:
+    if code in _CORRUPT or "decode to UTF-8" in str(exc):  # the second: text columns holding other bytes
         return ProjectCorrupt(f"{db_path}: {doing} failed: the project database is damaged ({exc}); make a backup "
                               f"copy before anything else")
     if code == sqlite3.SQLITE_IOERR:
@@ -95,6 +95,13 @@ def probe(conn: sqlite3.Connection, db_path: Path) -> None:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise classify(exc, db_path, "opening the project database") from exc
+    except UnicodeDecodeError as exc:  # sqlite3 decoding a damaged schema (or its error text) as UTF-8
+        raise damaged_text(db_path, exc) from exc
+
+
+def damaged_text(db_path: Path, exc: UnicodeDecodeError) -> ProjectCorrupt:
+    return ProjectCorrupt(f"{db_path}: the project database is damaged (text that is not UTF-8: {exc.reason}); "
+                          f"make a backup copy before anything else")
 
 
 def connect_read_only(db_path: Path) -> tuple[sqlite3.Connection, Path | None]:
@@ -166,6 +173,8 @@ class Database:
                 yield conn
             except sqlite3.Error as exc:
                 raise classify(exc, self.path, "reading the project") from exc
+            except UnicodeDecodeError as exc:
+                raise damaged_text(self.path, exc) from exc
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -193,6 +202,8 @@ class Database:
                         pass  # SQLite rolls back by itself after some failures (a full disk): nothing to undo
                 if isinstance(exc, sqlite3.Error):
                     raise classify(exc, self.path, "writing to the project") from exc
+                if isinstance(exc, UnicodeDecodeError):
+                    raise damaged_text(self.path, exc) from exc
                 raise
 
     def backup_to(self, target: Path) -> Path:

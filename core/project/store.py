@@ -33,7 +33,7 @@ from core.io.mask_codec import decode_mask, decode_probability, encode_mask, enc
 from core.io.readers import iter_frames, read_frame
 from core.project import status as store_status
 from core.project.damage import damaged_rows_raise_project_corrupt
-from core.project.db import Database, configure, connect, connect_read_only, probe, reclassified
+from core.project.db import Database, configure, connect, connect_read_only, damaged_text, probe, reclassified
 from core.project.frame_state import FrameState, StoredMask
 from core.project.history import has_step, load_state, record_edit, redo_step, undo_step, write_state
 from core.project.integrity import FrameCheck, HashCache, check_frame
@@ -113,6 +113,9 @@ class ProjectStore:
         except ProjectError as exc:
             conn.close()
             raise reclassified(exc, db_path, "opening the project") from exc
+        except UnicodeDecodeError as exc:
+            conn.close()
+            raise damaged_text(db_path, exc) from exc
         except BaseException:
             conn.close()
             raise
@@ -130,6 +133,9 @@ class ProjectStore:
         except ProjectError as exc:
             db.close()
             raise reclassified(exc, db_path, "opening the project") from exc
+        except UnicodeDecodeError as exc:
+            db.close()
+            raise damaged_text(db_path, exc) from exc
         return cls(root, db)
 
     @property
