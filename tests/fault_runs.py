@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.annotation.points import Point, PointKind
+from core.annotation.points import Calipers, Point, PointKind
 from core.errors import SonoClickError
 from core.project.records import MaskProvenance
 from core.project.store import DB_NAME, ProjectStore
@@ -35,7 +35,8 @@ from tests.fuzz_cases import (
 
 
 def seed_project(workdir: Path) -> Path:
-    """A project with two annotated 80x64 frames and some history, closed (its WAL folded in)."""
+    """A project with two annotated 80x64 frames (a click, calipers, a mask, a prediction) and some history,
+    closed (its WAL folded in)."""
     frames = workdir / "frames"
     frames.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1)
@@ -48,6 +49,7 @@ def seed_project(workdir: Path) -> Path:
         for record in store.add_frames(paths):
             store.load_frame(record.id)
             store.add_point(record.id, Point(10.0, 10.0, PointKind.FOREGROUND, 0))
+            store.set_calipers(record.id, 0, Calipers((10.0, 20.0), (40.0, 50.0), (25.0, 30.0), (27.0, 42.0)))
             mask = np.zeros(FRAME_SIZE, bool)
             mask[5:20, 5:30] = True
             store.set_mask(record.id, 0, mask, MaskProvenance.GENERATED)
@@ -260,6 +262,9 @@ def run_two_writers(index: int, workdir: Path) -> Outcome:
 
 
 # --------------------------------------------------------------------------------------------- import/export
+EMPTY_FILE_REMOVED_CALIPERS = "a point file without point shapes removed the frame's calipers"
+
+
 def _state(store: ProjectStore, frame_id: int) -> tuple:
     mask = store.mask(frame_id)
     return (store.points(frame_id), None if mask is None else mask.tobytes(), store.masks(frame_id),
@@ -304,7 +309,7 @@ def run_import_export(index: int, workdir: Path) -> Outcome:
         if outcome.kind in ("clear", "crash") and after != before:
             return Outcome("wrong", f"a failed import changed the project ({outcome.detail})")
         if outcome.kind == "ok" and choice < 3 and not store.calipers(frame_id) and before[0] != after[0]:
-            return Outcome("wrong", "a point file without point shapes removed the frame's calipers")
+            return Outcome("wrong", EMPTY_FILE_REMOVED_CALIPERS)
     return outcome
 
 

@@ -2,7 +2,8 @@
 ProjectCorrupt naming the database, never a raw ValueError or TypeError from deep inside the decoding.
 
 SQLite errors are classified where they happen (core.project.db); this guards what the store makes of the rows
-it read, around every method that reads and decodes them (undo and redo decode history snapshots)."""
+it read, around every method that reads and decodes them (undo and redo decode history snapshots). A KeyError
+stays one (an unknown id) unless SQLite's own check finds the file damaged."""
 from __future__ import annotations
 
 import functools
@@ -35,6 +36,11 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         except SonoClickError:
             raise
+        except KeyError as exc:  # an unknown id; or a damaged file contradicting itself (an id it just listed)
+            if self._db.intact():
+                raise
+            raise ProjectCorrupt(f"{self.folder}: the project database is damaged (SQLite's check fails; lookup of "
+                                 f"{exc} failed); make a backup copy before anything else") from exc
         except DAMAGE as exc:
             raise ProjectCorrupt(
                 f"{self.folder}: damaged data in the project database ({type(exc).__name__}: "

@@ -206,6 +206,14 @@ class Database:
                     raise damaged_text(self.path, exc) from exc
                 raise
 
+    def intact(self) -> bool:
+        """SQLite's quick structural check of the whole file (reads every page: for error paths, not routine)."""
+        try:
+            with self._lock:
+                return self._connection().execute("PRAGMA quick_check(1)").fetchone()[0] == "ok"
+        except (sqlite3.Error, UnicodeDecodeError):
+            return False
+
     def backup_to(self, target: Path) -> Path:
         """A consistent copy of the whole database at `target` through SQLite's backup API (safe while the
         project is in use), written beside `target` first and renamed into place."""
