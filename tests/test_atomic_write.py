@@ -1,6 +1,7 @@
 """Issue 15, finding 8: atomic writes create their temporary file with an unpredictable name and O_EXCL in the
 target folder, so a symbolic link planted beside the target is never followed."""
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,14 +47,29 @@ def test_temporary_names_are_unpredictable_and_cleaned_up(tmp_path: Path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
-def test_a_failed_write_raises_input_error_and_leaves_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX permissions")
+def test_a_failed_write_raises_input_error_and_leaves_nothing() -> None:
+    from tests.test_project_faults import NOBODY, in_child
+
+    # A plain temporary folder another user can enter (tmp_path's parents are private to root).
+    base = Path(tempfile.mkdtemp(prefix="sonoclick-aw-"))
+    folder = base / "ro"
     folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(InputError, match="cannot write file"):
+    os.chmod(base, 0o755)
+    folder.chmod(0o555)
+
+    def write() -> str:
+        try:
             write_bytes_atomic(folder / "x.png", b"data")
+        except InputError as exc:
+            return f"InputError {exc.reason}"
+        return "written"
+
+    try:
+        outcome = in_child(write, drop_to=NOBODY if os.geteuid() == 0 else None)  # root ignores permissions
+        assert outcome.startswith("InputError cannot write file")
         assert list(folder.iterdir()) == []
     finally:
-        folder.chmod(0o700)
+        folder.chmod(0o755)
+        folder.rmdir()
+        base.rmdir()
