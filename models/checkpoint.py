@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from models.checkpoint_header import FORMAT, FORMAT_VERSION, METADATA_KEY, read_metadata
 from models.errors import CheckpointError
@@ -28,10 +28,15 @@ def save_checkpoint(path: str | Path, model: UNet, metadata: dict) -> Path:
     meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=model.spec.to_dict(),
                 versions={"torch": torch.__version__, "python": platform.python_version()})
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    data = save(tensors, metadata={METADATA_KEY: json.dumps(meta)})
+    # Written through the descriptor mkstemp opened (O_EXCL, unpredictable name): never reopened by name, so
+    # nothing swapped in between can redirect the write.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta)})
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -41,7 +46,8 @@ def save_checkpoint(path: str | Path, model: UNet, metadata: dict) -> Path:
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                     expect_channels: tuple[str, ...] | None = None) -> tuple[UNet, dict]:
-    """Rebuild the network from the metadata and load its weights; CheckpointError on any mismatch."""
+    """Rebuild the network from the metadata and load its weights; CheckpointError on any mismatch. The metadata
+    is schema-checked (models.checkpoint_schema) by read_metadata before the network is built."""
     path = Path(path)
     meta = read_metadata(path)
     try:
@@ -54,7 +60,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                                     f"not {list(expect_channels)}")
     try:
         tensors = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(path, f"weights cannot be read ({exc})") from exc
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
@@ -66,5 +72,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
     if wrong:
         raise CheckpointError(path, f"tensor {wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, "
                                     f"architecture needs {tuple(expected[wrong[0]].shape)}")
+    bad = next((k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise CheckpointError(path, f"tensor {bad} holds NaN or infinite weights (a diverged or damaged model)")
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta

@@ -21,7 +21,7 @@ def dataset(tmp_path):
         cv2.imwrite(str(tmp_path / "masks" / f"{seed}.png"), f.mask.astype(np.uint8) * 255)
     # frame 3 carries its own calipers as point JSON: they take precedence over simulated ones
     f = make_frame(3, size=(200, 240))
-    write_point_json(tmp_path / "labels" / "3.json", calipers_from_label_map(f.labels), "3.png", (240, 200))
+    write_point_json(tmp_path / "labels" / "3.json", calipers_from_label_map(f.labels), "3.png", f.image.shape[:2])
     (tmp_path / "split.txt").write_text("0\n1\n3\n")
     return tmp_path
 
@@ -69,3 +69,13 @@ def test_bench_interactive_command(dataset, capsys):
     assert main(["bench-interactive", "--data", str(dataset), "--start", "none", "--max-clicks", "5"]) == 0
     result = last_json(capsys)
     assert result["latency_ms_p95"] > 0 and result["miou_at"][4] > result["miou_at"][0]
+
+
+def test_labels_checks_points_against_height_and_width_of_a_non_square_frame(dataset, capsys):
+    """Finding 4: the frame is 240 wide and 200 high; a point at row 220 lies below the last row."""
+    from core.annotation.points import Calipers
+
+    below = Calipers.from_array([(100.0, 50.0), (100.0, 220.0), (80.0, 120.0), (120.0, 120.0)])
+    write_point_json(dataset / "labels" / "3.json", [below], "3.png", (200, 240))
+    assert main(["labels", "--data", str(dataset), "--split", str(dataset / "split.txt")]) == 2
+    assert "outside the 240x200 frame" in capsys.readouterr().err

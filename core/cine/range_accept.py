@@ -23,11 +23,6 @@ def save_draft(store: ProjectStore, frame_id: int, object_id: int, mask: np.ndar
 
 @contextmanager
 def _one_action(store: ProjectStore, title: str) -> Iterator[None]:
-    group = getattr(store, "action", None)
-    if group is not None:
-        with group(title):
-            yield
-        return
     # until the store has edit groups: one transaction (the store's write transactions nest into it)
     with store._db.write():  # noqa: SLF001
         yield

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> dict:
         if item.labels_path is not None:
             from core.io.point_json import read_point_json
 
-            calipers = read_point_json(item.labels_path, image_size=(image.shape[1], image.shape[0]))
+            calipers = read_point_json(item.labels_path, image_size=image.shape[:2])
         elif truth is not None:
             calipers = [jitter_calipers(c, args.jitter, rng) for c in calipers_from_label_map(truth)]
         else:

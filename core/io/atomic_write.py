@@ -1,20 +1,50 @@
-"""Write a file all at once: a reader (or a crash) never sees it half written."""
+"""Write a file all at once: a reader (or a crash) never sees it half written.
+
+The temporary file is created by tempfile.mkstemp in the target's folder: an unpredictable name opened with
+O_CREAT | O_EXCL, so a file or symbolic link planted there in advance is never opened or followed (the call
+picks another name instead). Its data is fsynced before the rename and the folder after it, so a power cut
+leaves either the old file or the new one.
+"""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from core.errors import InputError
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path` (parent folders are created)."""
+    """Write `data` to a fresh temporary file beside `path`, then rename it over `path` (parent folders are
+    created). A symbolic link at `path` itself is replaced by the file, never written through."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, target)
+        tmp = None
+        fsync_folder(target.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(target, f"cannot write file ({exc.strerror or exc})") from exc
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable (a no-op where folders cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -6,6 +6,7 @@ Frames are decoded one at a time from the file, so long cine loops never sit in 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,13 @@ from pydicom.pixels import apply_color_lut, iter_pixels, pixel_array
 
 from core.errors import FrameReadError
 from core.io.frame import Frame
+from core.io.limits import check_frame_count, check_frame_size
 
+log = logging.getLogger(__name__)
+
+# An ultrasound pixel is microns to a few millimetres; outside these bounds a stated spacing is a damaged header.
+MIN_SPACING_MM = 1e-4
+MAX_SPACING_MM = 50.0
 PIXEL_ELEMENTS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 UNITS_CM = 3  # PhysicalUnitsX/YDirection code for centimetres (DICOM PS3.3 C.8.5.5.1.15)
 
@@ -37,7 +44,18 @@ def _header(path: Path) -> Dataset:
         raise FrameReadError(path, "DICOM file has no pixel data")
     if "Rows" not in ds or "Columns" not in ds:
         raise FrameReadError(path, "DICOM file has no image size (Rows/Columns missing)")
+    _check_declared_size(path, ds)
     return ds
+
+
+def _check_declared_size(path: Path, ds: Dataset) -> None:
+    """Rows, Columns and NumberOfFrames within the limits, checked before any pixel is decoded."""
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+    except Exception as exc:  # a malformed value raises whatever its VR conversion raises
+        raise FrameReadError(path, f"DICOM Rows/Columns are not numbers ({_first_line(exc)})") from exc
+    check_frame_size(path, columns, rows)
+    check_frame_count(path, _frame_count(ds))
 
 
 def _spacing_from_regions(ds: Dataset) -> tuple[float, float] | None:
@@ -57,8 +75,23 @@ def _spacing_from_regions(ds: Dataset) -> tuple[float, float] | None:
     return best[1] if best else None
 
 
-def spacing_mm(ds: Dataset) -> tuple[float, float] | None:
-    """Pixel size (row, column) in mm: PixelSpacing (also inside enhanced multi-frame groups), else US regions."""
+def spacing_mm(ds: Dataset, path: Path | None = None) -> tuple[float, float] | None:
+    """Pixel size (row, column) in mm: PixelSpacing (also inside enhanced multi-frame groups), else US regions.
+    A malformed or physically impossible value is no spacing (with a logged warning), never an error: the pixels
+    stay readable and no measurement is made in millimetres that are not."""
+    try:
+        spacing = _declared_spacing(ds)
+    except Exception as exc:  # malformed optional tags raise whatever their VR conversion raises
+        log.warning("%s: ignoring malformed pixel spacing (%s)", path or "DICOM", _first_line(exc))
+        return None
+    if spacing is not None and not all(MIN_SPACING_MM <= v <= MAX_SPACING_MM for v in spacing):
+        log.warning("%s: ignoring pixel spacing %s mm, outside %g-%g mm", path or "DICOM", spacing,
+                    MIN_SPACING_MM, MAX_SPACING_MM)
+        return None
+    return spacing
+
+
+def _declared_spacing(ds: Dataset) -> tuple[float, float] | None:
     candidates = [ds]
     for group in ds.get("SharedFunctionalGroupsSequence", []):
         candidates.extend(group.get("PixelMeasuresSequence", []))
@@ -66,6 +99,8 @@ def spacing_mm(ds: Dataset) -> tuple[float, float] | None:
         value = item.get("PixelSpacing")
         if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
             return float(value[0]), float(value[1])
+        if value is not None and len(value) == 2:
+            return None  # stated but zero or negative: impossible, and no reason to trust the regions either
     return _spacing_from_regions(ds)
 
 
@@ -76,12 +111,22 @@ def _frame_count(ds: Dataset) -> int:
         return 1
 
 
+def _bits_stored(ds: Dataset, arr: np.ndarray) -> int:
+    """BitsStored when it is a usable value for these pixels, else the pixel type's width."""
+    container = arr.dtype.itemsize * 8
+    try:
+        bits = int(ds.get("BitsStored", container))
+    except Exception:  # a malformed value: the decoded pixels still say how wide they are
+        return container
+    return bits if 1 <= bits <= container else container
+
+
 def _to_display(path: Path, ds: Dataset, arr: np.ndarray) -> np.ndarray:
     """Stored values -> uint8/uint16 (H, W) or (H, W, 3) as the photometric interpretation means them."""
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
         arr = apply_color_lut(arr, ds)
-    bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8))
+    bits_stored = _bits_stored(ds, arr)
     if arr.dtype.kind == "i":  # signed: shift to unsigned so that ordering is kept
         arr = arr.astype(np.int64) + (1 << (bits_stored - 1))
         arr = arr.astype(np.uint8 if bits_stored <= 8 else np.uint16)
@@ -114,12 +159,12 @@ def read(path: Path, index: int) -> Frame:
         arr = pixel_array(path, index=index if n > 1 else None, as_rgb=True)
     except Exception as exc:  # missing codec, truncated pixel data, ...
         raise FrameReadError(path, f"cannot decode DICOM pixel data ({_first_line(exc)})") from exc
-    return Frame(_to_display(path, ds, arr), path, index, spacing_mm(ds))
+    return Frame(_to_display(path, ds, arr), path, index, spacing_mm(ds, path))
 
 
 def iterate(path: Path) -> Iterator[Frame]:
     ds = _header(path)
-    spacing = spacing_mm(ds)
+    spacing = spacing_mm(ds, path)
     index = 0
     try:
         for arr in iter_pixels(path, as_rgb=True):

@@ -4,26 +4,34 @@ The file is read as bytes and decoded from memory, so non-ASCII paths work on ev
 """
 from __future__ import annotations
 
+import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from core.errors import FrameReadError
 from core.io.frame import Frame
+from core.io.limits import MAX_FRAMES_PER_FILE, MAX_IMAGE_FILE_BYTES, check_frame_size, check_regular_file
 
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
 
 
-def _read_bytes(path: Path) -> np.ndarray:
+def _read_bytes(path: Path) -> bytes:
+    size = check_regular_file(path)
+    if size > MAX_IMAGE_FILE_BYTES:
+        raise FrameReadError(path, f"image file of {size:,} bytes is larger than SonoClick accepts "
+                                   f"({MAX_IMAGE_FILE_BYTES:,} bytes)")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FrameReadError(path, f"cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise FrameReadError(path, "empty file")
-    return np.frombuffer(data, np.uint8)
+    return data
 
 
 def _is_tiff(buf: np.ndarray) -> bool:
@@ -47,8 +55,31 @@ def normalise_pixels(path: Path, img: np.ndarray, bgr: bool = True) -> np.ndarra
     return np.ascontiguousarray(img)
 
 
+def check_declared_size(path: Path, data: bytes) -> None:
+    """Refuse an image whose header declares too many pixels or pages, reading the header only (Pillow decodes
+    nothing until asked). A header Pillow cannot parse is left to OpenCV, whose own pixel limit still applies."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                pages = getattr(img, "n_frames", 1)
+                if pages > MAX_FRAMES_PER_FILE:
+                    raise FrameReadError(path, f"image has {pages} pages (at most {MAX_FRAMES_PER_FILE})")
+                for page in range(pages):
+                    img.seek(page)
+                    check_frame_size(path, *img.size)
+    except Image.DecompressionBombError as exc:
+        raise FrameReadError(path, f"image is larger than SonoClick accepts ({exc})") from exc
+    except FrameReadError:
+        raise
+    except Exception:  # noqa: BLE001 - only a pre-check: OpenCV decides whether the file is readable
+        return
+
+
 def _decode_pages(path: Path) -> list[np.ndarray]:
-    buf = _read_bytes(path)
+    data = _read_bytes(path)
+    check_declared_size(path, data)
+    buf = np.frombuffer(data, np.uint8)
     kind = "TIFF" if _is_tiff(buf) else (path.suffix.lstrip(".").upper() or "image")
     try:
         if _is_tiff(buf):
@@ -62,6 +93,8 @@ def _decode_pages(path: Path) -> list[np.ndarray]:
         raise FrameReadError(path, f"corrupt or unsupported {kind} image ({detail})") from exc
     if not pages:
         raise FrameReadError(path, f"corrupt or truncated {kind} image")
+    for page in pages:  # a header Pillow could not read was not checked before decoding
+        check_frame_size(path, page.shape[1], page.shape[0])
     return [normalise_pixels(path, p) for p in pages]
 
 

@@ -13,7 +13,10 @@ def _encode_png(img: np.ndarray) -> bytes:
 
 
 def _decode_png(data: bytes) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except (cv2.error, TypeError) as exc:  # an empty or non-bytes value in a damaged row
+        raise ValueError("stored PNG is damaged") from exc
     if img is None:
         raise ValueError("stored PNG is damaged")
     return img

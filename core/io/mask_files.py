@@ -37,3 +37,15 @@ def write_mask(path: str | Path, mask: np.ndarray) -> None:
     if not ok:
         raise ValueError("PNG encoding failed")
     write_bytes_atomic(path, buf.tobytes())
+
+
+def write_mask_for_frame(path: str | Path, mask: np.ndarray, frame_shape: tuple[int, int]) -> None:
+    """write_mask, refusing (AnnotationFormatError, nothing written) a mask whose size differs from its frame's
+    `frame_shape` = (height, width): an exported mask must always overlay the frame it names."""
+    m = np.asarray(mask)
+    if m.shape != tuple(frame_shape):
+        raise AnnotationFormatError(
+            path, f"mask is {m.shape[1] if m.ndim > 1 else '?'}x{m.shape[0] if m.ndim else '?'} but its frame is "
+                  f"{frame_shape[1]}x{frame_shape[0]}: not written"
+        )
+    write_mask(path, m)

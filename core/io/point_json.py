@@ -16,22 +16,9 @@ from core.annotation.bounds import check_inside
 from core.annotation.points import CALIPER_ORDER, Calipers
 from core.errors import AnnotationFormatError
 from core.io.atomic_write import write_bytes_atomic
+from core.io.limits import MAX_JSON_SHAPES, MAX_NODULES_PER_FRAME, load_json_bounded
 
 LABELME_VERSION = "5.4.1"
-
-
-def _load(path: Path) -> Any:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise AnnotationFormatError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise AnnotationFormatError(path, "not a text file (invalid UTF-8)") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise AnnotationFormatError(path, f"malformed JSON ({exc.msg} at {where})") from exc
 
 
 def _number(value: Any) -> float | None:
@@ -64,9 +51,12 @@ def read_point_json(path: str | Path, image_size: tuple[int, int] | None = None)
     to; when it is given or the file declares imageHeight/imageWidth, every point must lie on the image (and the
     two sizes must agree). Any problem raises AnnotationFormatError naming the file."""
     p = Path(path)
-    doc = _load(p)
+    doc = load_json_bounded(p)
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
         raise AnnotationFormatError(p, "not a labelme point file (no 'shapes' list)")
+    if len(doc["shapes"]) > MAX_JSON_SHAPES:
+        raise AnnotationFormatError(p, f"{len(doc['shapes'])} shapes is more than a point file may hold "
+                                       f"({MAX_JSON_SHAPES}, {MAX_NODULES_PER_FRAME} nodules)")
     coords = []
     for k, shape in enumerate(doc["shapes"]):
         if not isinstance(shape, dict):

@@ -13,6 +13,7 @@ from types import ModuleType
 from core.errors import FrameReadError
 from core.io import dicom_reader, image_reader, video_reader
 from core.io.frame import Frame
+from core.io.limits import check_regular_file
 
 IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
 VIDEO_MAGICS = (b"\x1aE\xdf\xa3", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"0&\xb2u\x8ef\xcf\x11")
@@ -23,9 +24,8 @@ VIDEO_SUFFIXES = {".avi", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".wmv", ".mpg
 
 def _sniff(path: Path) -> ModuleType:
     """The reader module for `path`, decided from its content (suffix only when the content is inconclusive)."""
+    check_regular_file(path)  # before opening: a FIFO named x.png would block the open forever
     try:
-        if path.is_dir():
-            raise FrameReadError(path, "is a folder, not a file")
         with path.open("rb") as f:
             head = f.read(132)
     except FileNotFoundError as exc:

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.errors import FrameReadError
 from core.io.frame import Frame
+from core.io.limits import check_frame_count, check_frame_size, check_regular_file
 
 # The FFmpeg backend first: CAP_ANY may hand a path to the image-sequence backend, which treats '%' as a pattern.
 _BACKENDS = (cv2.CAP_FFMPEG, cv2.CAP_ANY)
@@ -23,8 +24,7 @@ _BACKENDS = (cv2.CAP_FFMPEG, cv2.CAP_ANY)
 
 @contextmanager
 def _capture(path: Path) -> Iterator[cv2.VideoCapture]:
-    if not path.is_file():
-        raise FrameReadError(path, "file not found")
+    check_regular_file(path)
     cap = None
     for backend in _BACKENDS:
         try:
@@ -36,14 +36,23 @@ def _capture(path: Path) -> Iterator[cv2.VideoCapture]:
     if cap is None or not cap.isOpened():
         raise FrameReadError(path, "cannot open video (truncated header, damaged file or unsupported codec)")
     try:
+        _check_declared(path, cap)
         yield cap
     finally:
         cap.release()
 
 
+def _check_declared(path: Path, cap: cv2.VideoCapture) -> None:
+    """The container's frame size and count, checked before any frame is decoded."""
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    if width or height:
+        check_frame_size(path, width, height)
+    check_frame_count(path, _declared_count(cap))
+
+
 def _declared_count(cap: cv2.VideoCapture) -> int:
     value = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-    return int(value) if value and value > 0 else 0
+    return int(value) if value and 0 < value < 2**62 else 0
 
 
 def _to_rgb(img: np.ndarray) -> np.ndarray:
@@ -65,6 +74,7 @@ def count(path: Path) -> int:
         n = 0
         while cap.grab():
             n += 1
+            check_frame_count(path, n)
     if n == 0:
         raise FrameReadError(path, "video has no decodable frames")
     return n
@@ -90,6 +100,7 @@ def iterate(path: Path) -> Iterator[Frame]:
         declared = _declared_count(cap)
         index = 0
         while not declared or index < declared:
+            check_frame_count(path, index + 1)
             ok, img = cap.read()
             if not ok or img is None:
                 break

@@ -21,7 +21,7 @@ from core.annotation.caliper_simulation import calipers_from_mask
 from core.annotation.measurements import Measurement, measure, measure_clip
 from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError
-from core.io.mask_files import read_mask, write_mask
+from core.io.mask_files import read_mask, write_mask_for_frame
 from core.io.measurements_csv import write_measurements_csv
 from core.io.point_json import read_point_json, write_point_json
 from core.project.records import FrameRecord, MaskProvenance
@@ -77,8 +77,9 @@ def export_project(store: ProjectStore, out_dir: str | Path, include_drafts: boo
         if not include_drafts:
             summary.draft_masks_skipped += sum(1 for m in store.masks(r.id).values() if not m.accepted)
         if mask is not None:
+            store.verify_frame(r.id).raise_if_changed(r.source)  # a changed file: its masks no longer fit it
             path = out / "masks" / f"{names[r.id]}.png"
-            write_mask(path, mask)
+            write_mask_for_frame(path, mask, (r.height, r.width))
             summary.masks.append(path)
         calipers = store.calipers(r.id)
         if calipers:

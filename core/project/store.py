@@ -16,7 +16,6 @@ snapshots count accepted masks only; mask() and masks() return drafts too unless
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -31,14 +30,16 @@ import numpy as np
 
 from core.annotation.bounds import check_inside
 from core.annotation.points import Calipers, Point, PointKind, calipers_from_points
-from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.errors import AnnotationFormatError, FrameChanged, FrameReadError, ProjectError
 from core.io.frame import Frame
 from core.io.mask_codec import decode_mask, decode_probability, encode_mask, encode_probability
 from core.io.readers import iter_frames, read_frame
 from core.project import status as store_status
-from core.project.db import Database, configure, connect
+from core.project.damage import StoreMisuse, damaged_rows_raise_project_corrupt
+from core.project.db import Database, configure, connect, connect_read_only, damaged_text, probe, reclassified
 from core.project.frame_state import FrameState, StoredMask
 from core.project.history import has_step, load_state, record_step, redo_step, undo_step, write_state
+from core.project.integrity import FrameCheck, HashCache, check_frame
 from core.project.migrations import migrate_schema
 from core.project.records import FrameRecord, FrameStatus, MaskProvenance, MaskRecord, Prediction
 from core.project.schema import SCHEMA_VERSION, check_schema, create_schema
@@ -75,6 +76,7 @@ class _Action:
     before: FrameState
 
 
+@damaged_rows_raise_project_corrupt
 class ProjectStore:
     """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
 
@@ -86,6 +88,7 @@ class ProjectStore:
         self.folder = folder
         self._db = db
         self._action: _Action | None = None  # the open action; only its thread can see it (it holds the lock)
+        self._hashes = HashCache()
 
     # ----------------------------------------------------------------------------------------- lifecycle
     @classmethod
@@ -113,25 +116,63 @@ class ProjectStore:
         return store
 
     @classmethod
-    def open(cls, folder: str | Path) -> ProjectStore:
+    def open(cls, folder: str | Path, read_only: bool = False) -> ProjectStore:
         """Open an existing project; ProjectError if there is none, it is not ours, or it is from a newer version.
-        A project from an older version is migrated in place (see core.project.schema)."""
+        A project from an older version is migrated in place (see core.project.schema). A project that cannot be
+        written raises ProjectPermissionDenied: open it with read_only=True to view and export (every edit then
+        raises ProjectReadOnly; `read_only_reason` says why). Disk full and damage raise their own subclasses."""
         root = Path(os.path.abspath(folder))
         db_path = root / DB_NAME
         if not db_path.is_file():
             raise ProjectError(f"{root}: no SonoClick project here ({DB_NAME} not found)")
+        if read_only:
+            return cls._open_read_only(root, db_path)
         conn = connect(db_path, create=False)
         try:
+            probe(conn, db_path)
             version = check_schema(conn, db_path)
             configure(conn, db_path)
             store = cls(root, Database(conn, db_path))
             if version < SCHEMA_VERSION:
                 with store._db.write() as db:
                     migrate_schema(db)
+        except ProjectError as exc:
+            conn.close()
+            raise reclassified(exc, db_path, "opening the project") from exc
+        except UnicodeDecodeError as exc:
+            conn.close()
+            raise damaged_text(db_path, exc) from exc
         except BaseException:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_read_only(cls, root: Path, db_path: Path) -> ProjectStore:
+        conn, scratch = connect_read_only(db_path)
+        db = Database(conn, db_path, read_only="opened read-only", scratch=scratch)
+        try:
+            version = check_schema(conn, db_path)
+            if version < SCHEMA_VERSION:
+                raise ProjectError(f"{db_path}: saved by an older SonoClick (schema {version}): it must be opened "
+                                   f"writable once to be updated")
+        except ProjectError as exc:
+            db.close()
+            raise reclassified(exc, db_path, "opening the project") from exc
+        except UnicodeDecodeError as exc:
+            db.close()
+            raise damaged_text(db_path, exc) from exc
+        return cls(root, db)
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why edits are off (the project was opened read-only), or None when it can be edited."""
+        return self._db.read_only
+
+    def backup_to(self, path: str | Path) -> Path:
+        """A consistent, self-contained copy of the project database at `path` (SQLite backup API; safe while
+        the project is open, also read-only). ProjectError (classified) if it cannot be written."""
+        return self._db.backup_to(Path(path))
 
     def close(self) -> None:
         self._db.close()
@@ -175,27 +216,60 @@ class ProjectStore:
             return self._frame_in(db, frame_id)
 
     def load_frame(self, frame_id: int) -> Frame:
-        """The frame's pixels, read from its source; FrameReadError if it is (now) unreadable."""
+        """The frame's pixels, read from its source; FrameReadError if it is (now) unreadable, FrameChanged (a
+        FrameReadError) if the file is no longer the one annotated (see verify_frame)."""
         record = self.frame(frame_id)
         if record.error is not None:
             raise FrameReadError(record.source, record.error)
-        return read_frame(record.source, record.index)
+        frame = read_frame(record.source, record.index)
+        self._verified(record, (frame.height, frame.width)).raise_if_changed(record.source)
+        return frame
+
+    def verify_frame(self, frame_id: int) -> FrameCheck:
+        """Whether the frame's source is still the file that was annotated (content hash and size; the hash is
+        recorded the first time a frame is opened). A file that cannot be read now is reported as not checked."""
+        record = self.frame(frame_id)
+        size = None
+        try:
+            if record.error is None and record.content_hash is None:
+                frame = read_frame(record.source, record.index)
+                size = (frame.height, frame.width)
+            check = self._verified(record, size)
+            if check.changed and size is None:  # say whether its size changed too
+                frame = read_frame(record.source, record.index)
+                check = self._verified(record, (frame.height, frame.width))
+            return check
+        except FrameReadError as exc:
+            return FrameCheck(frame_id, False, f"not checked: {exc.reason}")
+
+    def _verified(self, record: FrameRecord, size: tuple[int, int] | None) -> FrameCheck:
+        check = check_frame(record, self._hashes, size)
+        if check.recorded_hash is not None and self._db.read_only is None:
+            with self._db.write() as db:
+                db.execute("UPDATE frames SET content_hash = ? WHERE path = ? AND content_hash IS NULL",
+                           (check.recorded_hash, record.path))
+        return check
+
+    def reattach_frame(self, frame_id: int) -> None:
+        """Accept the frame's changed file as the annotated one (same size only: annotations stay in pixels)."""
+        record = self.frame(frame_id)
+        frame = read_frame(record.source, record.index)
+        if (frame.height, frame.width) != (record.height, record.width):
+            raise FrameChanged(record.source, f"is now {frame.width}x{frame.height}, the annotations are for "
+                                              f"{record.width}x{record.height}: they cannot be re-attached")
+        with self._db.write() as db:
+            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?",
+                       (self._hashes.sha1(record.source), record.path))
 
     def content_hash(self, frame_id: int) -> str:
         """sha1 of the frame's source file, computed (streamed) on first request and then kept."""
         record = self.frame(frame_id)
         if record.content_hash:
             return record.content_hash
-        digest = hashlib.sha1()
-        try:
-            with record.source.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise FrameReadError(record.source, f"cannot read file ({exc.strerror or exc})") from exc
+        digest = self._hashes.sha1(record.source)  # a regular file only: a pipe would block the read
         with self._db.write() as db:
-            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?", (digest.hexdigest(), record.path))
-        return digest.hexdigest()
+            db.execute("UPDATE frames SET content_hash = ? WHERE path = ?", (digest, record.path))
+        return digest
 
     def _stored_path(self, source: Path) -> str:
         try:
@@ -446,13 +520,13 @@ class ProjectStore:
 
     def _check_in_action(self, frame_id: int) -> None:
         if self._action is not None and self._action.frame_id != frame_id:
-            raise ValueError(
+            raise StoreMisuse(
                 f"action {self._action.name!r} is on frame {self._action.frame_id}; frame {frame_id} needs its own"
             )
 
     def _refuse_in_action(self, what: str) -> None:
         if self._action is not None:
-            raise ValueError(f"cannot {what} inside action {self._action.name!r}")
+            raise StoreMisuse(f"cannot {what} inside action {self._action.name!r}")
 
     def _edit(self, frame_id: int, action: str, change: Edit) -> FrameState:
         """Apply `change` to the frame's annotation state in one transaction: its own history step, or part of the
