@@ -13,10 +13,10 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from core.annotation.caliper_simulation import calipers_from_label_map
 from core.interactive.session import InteractionSession
+from core.project.location import PROJECT_SUBFOLDER
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
-from gui.project_location import PROJECT_SUBFOLDER
 from gui.undo_groups import record_group
 
 DEMO_SIZE = (360, 500)

@@ -19,10 +19,10 @@ from core.learning.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrain
 from core.learning.job_process import JobState
 from core.learning.suggest import rank_unlabelled
 from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
+from core.project.display_status import FROM_STORE, DisplayStatus
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
-from gui.model_provider import MODEL_SETTING, ModelProvider
-from gui.status import FROM_STORE, DisplayStatus
+from core.serving.frame_model import MODEL_SETTING, ModelProvider
 from gui.training_dock import TrainingDock, dice_text
 from gui.workers import JobRunner
 from models.preprocess import DEFAULT_RESOLUTION
@@ -45,20 +45,6 @@ class TrainingOptions:
 class _Relay(QtCore.QObject):
     event = QtCore.pyqtSignal(object)
     finished = QtCore.pyqtSignal(object)
-
-
-class _FreshPredictions:
-    """The store as ModelProvider.predict_if_needed sees it, minus the stored prediction: so it predicts again
-    with the model now named by "model_path" (the provider only fills frames that have none)."""
-
-    def __init__(self, store: ProjectStore) -> None:
-        self._store = store
-
-    def prediction(self, frame_id: int) -> None:
-        return None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 class TrainingController(QtCore.QObject):
@@ -342,7 +328,6 @@ class TrainingController(QtCore.QObject):
         done_count = [0]
         model = self._model
         store = self.store
-        fresh = _FreshPredictions(store)
 
         def predict(frame_id: int) -> bool:
             if generation != self._refresh_generation or self._closed:
@@ -351,7 +336,7 @@ class TrainingController(QtCore.QObject):
             if store.calipers(frame_id) or store.masks(frame_id):
                 return False  # labelled meanwhile
             gray = store.load_frame(frame_id).gray_u8()
-            return model.predict_if_needed(fresh, record, gray, annotated=False) is not None  # type: ignore[arg-type]
+            return model.predict_if_needed(store, record, gray, annotated=False, replace=True) is not None
 
         def landed(frame_id: int, ok: bool) -> None:
             if ok:
@@ -369,10 +354,10 @@ class TrainingController(QtCore.QObject):
         def finished(_: object) -> None:
             if generation != self._refresh_generation:
                 return
-            if model.last_error:
-                self.message.emit(model.last_error)
-                self.dock.add_note(model.last_error)
-                model.last_error = None
+            error = model.take_error()
+            if error:
+                self.message.emit(error)
+                self.dock.add_note(error)
             else:
                 self.dock.add_note(f"Predictions redone with the new model on {done_count[0]} unlabelled "
                                    f"frame{'' if done_count[0] == 1 else 's'}")

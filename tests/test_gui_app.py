@@ -17,11 +17,11 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 pytest.register_assert_rewrite("tests.gui_fixtures")
+from core.project import location as project_location  # noqa: E402
+from core.project.location import PROJECT_SUBFOLDER, list_frame_files, plan_open  # noqa: E402
+from core.project.recent import RecentProjects  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
-from gui import project_location  # noqa: E402
 from gui.errors import ErrorReporter  # noqa: E402
-from gui.project_location import PROJECT_SUBFOLDER, list_frame_files, plan_open  # noqa: E402
-from gui.recent import RecentProjects  # noqa: E402
 from tests.gui_fixtures import wait_idle, write_frames  # noqa: E402
 
 pytest_plugins = ["tests.gui_fixtures"]

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 pytest.register_assert_rewrite("tests.gui_fixtures")
-from gui.status import DisplayStatus  # noqa: E402
+from core.project.display_status import DisplayStatus  # noqa: E402
 from tests.gui_fixtures import click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
 
 pytest_plugins = ["tests.gui_fixtures"]

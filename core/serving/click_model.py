@@ -1,12 +1,12 @@
 """The optional click-conditioned network (project setting "click_model_path", a checkpoint trained with
 `python -m core train --supervision interactive`). It runs in its own process, like the frame model (see
-gui/model_provider.py), and is loaded as soon as a project names one. Until it is loaded, or if it fails, the
+core/serving/frame_model.py), and is loaded as soon as a project names one. Until it is loaded, or if it fails, the
 interactive engine answers clicks without it: a click never waits for torch to start."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,8 @@ import numpy as np
 from core.errors import ClickModelUnavailable
 from core.labels.crop import Crop
 from core.project.store import ProjectStore
-from gui import model_process
+from core.serving import model_process
+from core.serving.process_pool import spawn_pool, stop_pool
 
 CLICK_MODEL_SETTING = "click_model_path"
 CLICK_TIMEOUT_S = 5.0  # one answer takes tens of milliseconds; a stuck process must not hold the engine
@@ -39,13 +40,17 @@ class RemoteClickPredictor:
 
 
 class ClickModelProvider:
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+    """The project's click network in a process of its own (`new_pool` makes that process; tests pass threads)."""
+
+    def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
+        self._new_pool = new_pool or spawn_pool
+        self._pool: Executor | None = None
         self._loading: dict[Path, Future] = {}
         self._failed: set[Path] = set()
         self.last_error: str | None = None
 
     def model_path(self, store: ProjectStore) -> Path | None:
+        """The checkpoint the project names for clicks, or None."""
         return store.path_setting(CLICK_MODEL_SETTING)
 
     def predictor(self, store: ProjectStore) -> RemoteClickPredictor | None:
@@ -58,7 +63,7 @@ class ClickModelProvider:
             return None
         if path not in self._loading:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = self._new_pool()
             self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
         return RemoteClickPredictor(self, path)
 
@@ -74,8 +79,14 @@ class ClickModelProvider:
             return False
         return True
 
+    def loading(self, path: Path) -> bool:
+        """Whether the model named `path` is still being loaded (clicks are answered without it meanwhile)."""
+        future = self._loading.get(path)
+        return future is not None and not future.done() and path not in self._failed
+
     def predict(self, path: Path, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
+        """The network's answer over `window`; ClickModelUnavailable while it loads or once it has failed."""
         loading = self._loading.get(path)
         if path in self._failed or loading is None or self._pool is None:
             raise ClickModelUnavailable(f"click model {path.name} is not in use")
@@ -100,6 +111,7 @@ class ClickModelProvider:
         log.warning(self.last_error)
 
     def close(self) -> None:
+        """Stop the model process (requests still queued are dropped)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self._pool)
             self._pool = None
