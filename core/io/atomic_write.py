@@ -1,6 +1,7 @@
 """Write a file all at once: a reader (or a crash) never sees it half written."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,5 +17,6 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the parent is a file: there is no temporary file to remove
+            tmp.unlink(missing_ok=True)
         raise InputError(target, f"cannot write file ({exc.strerror or exc})") from exc
