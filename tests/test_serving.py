@@ -154,3 +154,19 @@ def test_the_providers_and_the_gui_never_import_torch() -> None:
                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_closed_provider_starts_no_model_process(store, fake, tmp_path) -> None:
+    started: list[int] = []
+
+    def new_pool() -> ThreadPoolExecutor:
+        started.append(1)
+        return ThreadPoolExecutor(max_workers=1)
+
+    provider = ModelProvider(new_pool=new_pool)
+    path = _with_model(store, tmp_path)
+    store.set_setting("click_model_path", str(path))
+    provider.close()  # a load or a prediction still running on a worker must not start one now
+    assert provider.predict(path, np.zeros(SHAPE, np.uint8)) is None
+    assert provider.clicks.predictor(store) is None
+    assert started == [] and fake.calls == []

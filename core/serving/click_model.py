@@ -5,6 +5,7 @@ interactive engine answers clicks without it: a click never waits for torch to s
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -45,6 +46,8 @@ class ClickModelProvider:
     def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
         self._new_pool = new_pool or spawn_pool
         self._pool: Executor | None = None
+        self._closed = False
+        self._lock = threading.Lock()  # the load worker starts the process; the GUI thread closes it
         self._loading: dict[Path, Future] = {}
         self._failed: set[Path] = set()
         self.last_error: str | None = None
@@ -61,10 +64,13 @@ class ClickModelProvider:
         if not path.is_file():
             self._give_up(path, "file not found")
             return None
-        if path not in self._loading:
-            if self._pool is None:
-                self._pool = self._new_pool()
-            self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
+        with self._lock:
+            if self._closed:
+                return None
+            if path not in self._loading:
+                if self._pool is None:
+                    self._pool = self._new_pool()
+                self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
         return RemoteClickPredictor(self, path)
 
     def wait_until_loaded(self, path: Path, timeout: float) -> bool:
@@ -87,14 +93,14 @@ class ClickModelProvider:
     def predict(self, path: Path, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
         """The network's answer over `window`; ClickModelUnavailable while it loads or once it has failed."""
-        loading = self._loading.get(path)
-        if path in self._failed or loading is None or self._pool is None:
+        loading, pool = self._loading.get(path), self._pool
+        if path in self._failed or loading is None or pool is None:
             raise ClickModelUnavailable(f"click model {path.name} is not in use")
         if not loading.done():
             raise ClickModelUnavailable(f"click model {path.name} is still loading")
         try:
             loading.result()
-            return self._pool.submit(model_process.click_predict, str(path), image_u8, window, positives,
+            return pool.submit(model_process.click_predict, str(path), image_u8, window, positives,
                                      negatives, prev_mask).result(timeout=CLICK_TIMEOUT_S)
         except Exception as exc:  # a broken model must not stop annotation
             self._give_up(path, str(exc) or type(exc).__name__)
@@ -111,7 +117,8 @@ class ClickModelProvider:
         log.warning(self.last_error)
 
     def close(self) -> None:
-        """Stop the model process (requests still queued are dropped)."""
-        if self._pool is not None:
-            stop_pool(self._pool)
-            self._pool = None
+        """Stop the model process (requests still queued are dropped); no new one is started."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            stop_pool(pool)

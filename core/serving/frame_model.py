@@ -44,6 +44,7 @@ class ModelProvider:
         self._pool_lock = threading.Lock()  # the app and the trainer's prediction refresh ask from two threads
         self._failed: set[Path] = set()
         self._answered = False
+        self._closed = False
         self._asked: Path | None = None  # the model of the latest request
         self.last_error: str | None = None
         self.clicks = ClickModelProvider(new_pool)
@@ -72,10 +73,10 @@ class ModelProvider:
 
     def predict(self, path: Path, gray: np.ndarray) -> ModelAnswer | None:
         """The model's answer for one gray uint8 frame (blocks up to PREDICT_TIMEOUT_S); None when the model
-        fails, which is remembered: it is not asked again and `last_error` says why."""
-        if path in self._failed:
-            return None
+        fails, which is remembered: it is not asked again and `last_error` says why; None once closed."""
         with self._pool_lock:
+            if self._closed or path in self._failed:
+                return None
             if self._pool is None:
                 self._pool = self._new_pool()
             pool = self._pool
@@ -113,6 +114,6 @@ class ModelProvider:
         """Stop both model processes (requests still queued are dropped)."""
         self.clicks.close()
         with self._pool_lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             stop_pool(pool)
