@@ -85,11 +85,6 @@ class ClickModelProvider:
             return False
         return True
 
-    def loading(self, path: Path) -> bool:
-        """Whether the model named `path` is still being loaded (clicks are answered without it meanwhile)."""
-        future = self._loading.get(path)
-        return future is not None and not future.done() and path not in self._failed
-
     def predict(self, path: Path, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
         """The network's answer over `window`; ClickModelUnavailable while it loads or once it has failed."""
