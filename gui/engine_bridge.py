@@ -17,7 +17,7 @@ from PyQt5 import QtCore
 from core.interactive.engine_state import EngineState, bring_up_to_date
 from core.interactive.live_engine import LiveEngine
 from core.interactive.session import InteractionSession
-from gui.thread_priority import lower_this_thread
+from core.runtime.thread_priority import lower_this_thread
 
 
 @dataclass(frozen=True)

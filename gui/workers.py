@@ -13,7 +13,7 @@ from typing import Any
 
 from PyQt5 import QtCore
 
-from gui.thread_priority import lower_this_thread
+from core.runtime.thread_priority import lower_this_thread
 
 Callback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
