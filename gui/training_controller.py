@@ -22,7 +22,7 @@ from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
 from core.project.display_status import FROM_STORE, DisplayStatus
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
-from core.serving.frame_model import MODEL_SETTING, ModelProvider
+from core.serving.frame_model import ModelProvider, switch_model
 from gui.training_dock import TrainingDock, dice_text
 from gui.workers import JobRunner
 from models.preprocess import DEFAULT_RESOLUTION
@@ -306,18 +306,7 @@ class TrainingController(QtCore.QObject):
         predictions of every unlabelled frame with it."""
         registry: ModelRegistry = self.trainer.registry
         path = registry.path_of(version)
-        try:
-            setting = str(path.relative_to(self.store.folder))
-        except ValueError:
-            setting = str(path)
-
-        def work() -> list[int]:
-            self.store.set_setting(MODEL_SETTING, setting)
-            statuses = self.store.frame_statuses()
-            return [r.id for r in self.store.frames()
-                    if r.readable and statuses.get(r.id) in (FrameStatus.UNLABELLED, FrameStatus.PREDICTED_ONLY)]
-
-        self._jobs.submit(work, self._refresh_predictions)
+        self._jobs.submit(lambda: switch_model(self.store, path), self._refresh_predictions)
 
     def _refresh_predictions(self, frame_ids: list[int]) -> None:
         """One background job per frame (so closing drops the rest); a newer switch supersedes these."""
@@ -332,11 +321,7 @@ class TrainingController(QtCore.QObject):
         def predict(frame_id: int) -> bool:
             if generation != self._refresh_generation or self._closed:
                 return False
-            record = store.frame(frame_id)
-            if store.calipers(frame_id) or store.masks(frame_id):
-                return False  # labelled meanwhile
-            gray = store.load_frame(frame_id).gray_u8()
-            return model.predict_if_needed(store, record, gray, annotated=False, replace=True) is not None
+            return model.repredict(store, frame_id)
 
         def landed(frame_id: int, ok: bool) -> None:
             if ok:

@@ -20,7 +20,7 @@ import pytest
 
 from core.project.store import ProjectStore
 from core.serving import frame_model, model_process
-from core.serving.frame_model import MODEL_SETTING, ModelProvider
+from core.serving.frame_model import MODEL_SETTING, ModelProvider, switch_model
 from core.serving.process_pool import spawn_pool, stop_pool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,3 +170,23 @@ def test_a_closed_provider_starts_no_model_process(store, fake, tmp_path) -> Non
     assert provider.predict(path, np.zeros(SHAPE, np.uint8)) is None
     assert provider.clicks.predictor(store) is None
     assert started == [] and fake.calls == []
+
+
+def test_a_new_model_redoes_the_predictions_of_unannotated_frames_only(store, provider, fake, tmp_path) -> None:
+    from core.annotation.points import Calipers
+
+    labelled, unlabelled = store.frames()
+    store.set_calipers(labelled.id, 0, Calipers((4.0, 10.0), (20.0, 10.0), (12.0, 6.0), (12.0, 14.0)))
+    inside = store.folder / "versions" / "v2.safetensors"
+    inside.parent.mkdir()
+    inside.write_bytes(b"weights")
+    assert switch_model(store, inside) == [unlabelled.id]
+    assert store.get_setting(MODEL_SETTING) == "versions/v2.safetensors"  # moves with the project
+    assert not provider.repredict(store, labelled.id)
+    store.set_prediction(unlabelled.id, np.zeros(SHAPE, np.float32), "old:epoch 1")
+    assert provider.repredict(store, unlabelled.id)  # replaced, although it had one
+    stored = store.prediction(unlabelled.id)
+    assert stored is not None and stored.model_version == "v2.safetensors:epoch 3"
+    outside = tmp_path / "elsewhere.safetensors"
+    switch_model(store, outside)
+    assert store.get_setting(MODEL_SETTING) == str(outside)

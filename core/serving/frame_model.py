@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.project.records import FrameRecord
+from core.project.records import FrameRecord, FrameStatus
 from core.project.store import ProjectStore
 from core.serving import model_process
 from core.serving.click_model import ClickModelProvider
@@ -100,6 +100,14 @@ class ModelProvider:
         store.set_prediction(record.id, answer.probability, answer.model_version)
         return answer.probability
 
+    def repredict(self, store: ProjectStore, frame_id: int) -> bool:
+        """Redo the frame's prediction with the model the project names now, unless a human has annotated it
+        meanwhile; whether a prediction was stored."""
+        if store.calipers(frame_id) or store.masks(frame_id):
+            return False
+        gray = store.load_frame(frame_id).gray_u8()
+        return self.predict_if_needed(store, store.frame(frame_id), gray, annotated=False, replace=True) is not None
+
     def take_error(self) -> str | None:
         """The latest failure message, once (None when there is nothing new)."""
         error, self.last_error = self.last_error, None
@@ -117,3 +125,16 @@ class ModelProvider:
             pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             stop_pool(pool)
+
+
+def switch_model(store: ProjectStore, path: Path) -> list[int]:
+    """Name `path` as the project's frame model (relative to the project folder when inside it) and return the
+    frames whose prediction it should redo: readable ones without a human annotation."""
+    try:
+        setting = str(path.relative_to(store.folder))
+    except ValueError:
+        setting = str(path)
+    store.set_setting(MODEL_SETTING, setting)
+    statuses = store.frame_statuses()
+    unlabelled = (FrameStatus.UNLABELLED, FrameStatus.PREDICTED_ONLY)
+    return [r.id for r in store.frames() if r.readable and statuses.get(r.id) in unlabelled]
