@@ -7,5 +7,5 @@ import sys
 from gui.app import run
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()  # a frozen build's model process (gui/model_provider.py) must not open a window
+    multiprocessing.freeze_support()  # a frozen build's model process (core/serving) must not open a window
     sys.exit(run())

@@ -9,9 +9,9 @@ from pathlib import Path
 import pyqtgraph as pg
 from PyQt5 import QtGui, QtWidgets
 
+from core.project.app_dirs import log_file
 from gui.errors import ErrorReporter, setup_logging
 from gui.main_window import MainWindow
-from gui.paths import log_file
 from gui.theme import apply_dark_theme
 
 WINDOW_SIZE = (1280, 800)

@@ -1,10 +1,13 @@
 """The annotation controller: turns the user's actions on the open frame into engine requests and store writes.
 
 Threads: the GUI thread only records intentions and draws. The interactive engine runs on core.interactive.live_engine's
-worker (EngineBridge); loading frames, writing edits and undo/redo run in order on one store worker (JobRunner),
-so a write is never overtaken by a later read of the same frame. Each edit is saved as it lands: its points and
-the engine's mask as one store action, i.e. one transaction and one undo step (provenance generated = calipers or
-model only, refined = clicks, painted = brush/eraser), as a draft; Enter accepts the drafts (see gui/drafts.py)."""
+worker (EngineBridge); frames load on the load worker, the frame model predicts on the inference worker, and
+writing edits and undo/redo run in order on the store worker (gui/workers.py), so neither loading nor writing ever
+waits for the model. A frame is never read while a write of it is still queued: such a frame stays cached, and
+is read again only on the store worker, after its writes. Each edit is saved as it lands: its points and
+the engine's mask as one store action, i.e. one transaction and one undo step (provenance generated = calipers
+or model only, refined = clicks, painted = brush/eraser), as a draft; Enter accepts the drafts (see
+core/project/display_status.py)."""
 from __future__ import annotations
 
 import time
@@ -15,19 +18,24 @@ import numpy as np
 from PyQt5 import QtCore
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.interactive.brush import PaintLayer, apply_stroke, stroke_mask
+from core.interactive.engine_state import EngineState
+from core.interactive.session import InteractionSession
 from core.labels.high_confidence import FrameLabels
+from core.project.display_status import DisplayStatus
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
+from core.serving.frame_model import ModelProvider
 from gui.certainty import CertaintyLabels
-from gui.editor_frame import EditorFrame, ObjectDisplay, PaintLayer, stroke_mask
-from gui.engine_bridge import EngineBridge, EngineLanded, EngineRequest, EngineState
+from gui.editor_frame import EditorFrame, ObjectDisplay
+from gui.engine_bridge import EngineBridge, EngineLanded, EngineRequest
 from gui.frame_loader import LoadedFrame, load_frame
+from gui.frame_predictions import FramePredictions
 from gui.frame_state import Commit, FrameAnnotations, next_caliper_kind, read_annotations
-from gui.model_provider import ModelProvider
-from gui.status import DisplayStatus
-from gui.workers import JobRunner
+from gui.store_writes import StoreWrites
+from gui.workers import Workers
 
-CACHED_FRAMES = 6  # recently open frames kept in memory (with their engine sessions)
+CACHED_FRAMES = 6  # recently open frames kept in memory (with their engine sessions), besides busy ones
 
 
 class AnnotationController(QtCore.QObject):
@@ -37,14 +45,18 @@ class AnnotationController(QtCore.QObject):
     message = QtCore.pyqtSignal(str)
     click_to_mask = QtCore.pyqtSignal(float)  # seconds from the user's edit to its mask on screen
     current_object_changed = QtCore.pyqtSignal(int)
+    model_state = QtCore.pyqtSignal(str)  # what the frame model is doing, for the status bar ("" when nothing)
 
-    def __init__(self, store: ProjectStore, jobs: JobRunner, aux_jobs: JobRunner, model: ModelProvider | None,
+    def __init__(self, store: ProjectStore, workers: Workers, model: ModelProvider | None,
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self._jobs = jobs
-        self._aux = aux_jobs
+        self._jobs = workers.store
+        self._writes = StoreWrites(workers.store)
+        self._loads = workers.loads
         self._model = model
+        self._predictions = None if model is None else FramePredictions(
+            store, model, workers.inference, self._writes, self._prediction_stored, self)
         self._engine = EngineBridge(self)
         self._engine.landed.connect(self._on_landed)
         self._frames: OrderedDict[int, EditorFrame] = OrderedDict()
@@ -61,7 +73,10 @@ class AnnotationController(QtCore.QObject):
         self._preview_in_flight = False
         self._stroke: list[tuple[float, float]] = []
         self._stroke_base: np.ndarray | None = None
-        self._certainty = CertaintyLabels(aux_jobs, self.changed.emit)
+        self._certainty = CertaintyLabels(workers.aux, self.changed.emit)
+        if self._predictions is not None:
+            self._predictions.message.connect(self.message)
+            self._predictions.state.connect(self.model_state)
 
     # ----- state ---------------------------------------------------------------------------------------
     @property
@@ -77,7 +92,8 @@ class AnnotationController(QtCore.QObject):
     @property
     def idle(self) -> bool:
         """Nothing loading, computing or being written (tests wait for this)."""
-        return self._loading is None and self._engine.idle and self._jobs.idle and not self._history_busy
+        return (self._loading is None and self._engine.idle and self._jobs.idle and self._loads.idle
+                and (self._predictions is None or self._predictions.idle) and not self._history_busy)
 
     def display(self) -> list[ObjectDisplay]:
         frame = self.current
@@ -110,7 +126,8 @@ class AnnotationController(QtCore.QObject):
                 return None
             return load_frame(self.store, frame_id, self._model)
 
-        self._jobs.submit(work, lambda loaded: self._on_loaded(seq, loaded))
+        runner = self._jobs if self._writes.pending(frame_id) else self._loads  # after its writes, if any
+        runner.submit(work, lambda loaded: self._on_loaded(seq, loaded))
 
     def _on_loaded(self, seq: int, loaded: LoadedFrame | None) -> None:
         if loaded is None or seq != self._load_seq:
@@ -118,14 +135,35 @@ class AnnotationController(QtCore.QObject):
         self._loading = None
         frame = EditorFrame(loaded, loaded.annotations)
         self._frames[loaded.record.id] = frame
-        while len(self._frames) > CACHED_FRAMES:
-            self._frames.popitem(last=False)
+        self._forget_old_frames()
         self._enter(frame)
         status = frame.committed.status(loaded.record) if loaded.readable else DisplayStatus.UNREADABLE
         self.status_changed.emit(loaded.record.id, status)
-        if self._model is not None and self._model.last_error:
-            self.message.emit(self._model.last_error)
-            self._model.last_error = None
+        if self._predictions is not None:
+            self._predictions.report_error()
+            if loaded.predict_with is not None:
+                self._predictions.ask(loaded)
+
+    def _forget_old_frames(self) -> None:
+        """Drop the least recently shown frames beyond CACHED_FRAMES, but never one with edits on their way."""
+        busy = {r.frame_id for r in self._engine.in_flight()} | self._writes.frames() | {self._current_id}
+        if self._predictions is not None:
+            busy |= self._predictions.waiting()
+        for frame_id in list(self._frames):
+            if len(self._frames) <= CACHED_FRAMES:
+                break
+            if frame_id not in busy:
+                del self._frames[frame_id]
+
+    def _prediction_stored(self, frame_id: int, probability: np.ndarray,
+                           sessions: dict[int, InteractionSession]) -> None:
+        frame = self._frames.get(frame_id)
+        if frame is None:
+            return
+        frame.use_prediction(probability, sessions)
+        self.status_changed.emit(frame_id, frame.committed.status(frame.loaded.record))
+        if frame_id == self._current_id:
+            self.changed.emit()
 
     def _enter(self, frame: EditorFrame) -> None:
         ids = frame.object_ids()
@@ -334,7 +372,7 @@ class AnnotationController(QtCore.QObject):
             self._stroke_base = np.zeros(frame.shape, bool) if base is None else base
         self._stroke.append((x, y))
         stroke = stroke_mask(frame.shape, self._stroke, radius)
-        painted = (self._stroke_base & ~stroke) if erase else (self._stroke_base | stroke)
+        painted = apply_stroke(self._stroke_base, stroke, erase)
         if not finished:
             frame.stroke_preview = (obj, painted)
             self.changed.emit()
@@ -413,7 +451,8 @@ class AnnotationController(QtCore.QObject):
             if commit.frame_id == self._current_id:
                 self.changed.emit()
 
-        self._jobs.submit(lambda: (commit.apply(self.store), self.store.frame(commit.frame_id)), done)
+        self._writes.submit(commit.frame_id,
+                            lambda: (commit.apply(self.store), self.store.frame(commit.frame_id)), done)
 
     # ----- undo / redo ---------------------------------------------------------------------------------
     def undo(self) -> None:

@@ -17,10 +17,10 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from core.annotation.caliper_simulation import calipers_from_label_map
 from core.interactive.session import InteractionSession
+from core.project.location import PROJECT_SUBFOLDER
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
-from gui.project_location import PROJECT_SUBFOLDER
 
 DEMO_SIZE = (360, 500)
 DEMO_SPACING_MM = 0.1

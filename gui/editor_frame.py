@@ -2,57 +2,17 @@
 waiting for the engine, masks waiting to be written, a drag or brush stroke in progress), and what to draw."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-import cv2
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.interactive.brush import PaintLayer
+from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
 from core.project.records import MaskProvenance
-from gui.engine_bridge import EngineState
 from gui.frame_loader import LoadedFrame, new_session
 from gui.frame_state import FrameAnnotations
-
-
-@dataclass
-class PaintLayer:
-    """Brush and eraser strokes of one object, kept on top of later engine masks while the frame is open."""
-
-    added: np.ndarray
-    erased: np.ndarray
-
-    @classmethod
-    def empty(cls, shape: tuple[int, int]) -> PaintLayer:
-        return cls(np.zeros(shape, bool), np.zeros(shape, bool))
-
-    def add_stroke(self, stroke: np.ndarray, erase: bool) -> None:
-        if erase:
-            self.erased |= stroke
-            self.added &= ~stroke
-        else:
-            self.added |= stroke
-            self.erased &= ~stroke
-
-    def apply(self, mask: np.ndarray) -> np.ndarray:
-        return (mask | self.added) & ~self.erased
-
-    @property
-    def touched(self) -> bool:
-        return bool(self.added.any() or self.erased.any())
-
-
-def stroke_mask(shape: tuple[int, int], points: list[tuple[float, float]], radius: int) -> np.ndarray:
-    """The pixels a round brush of `radius` covers along the polyline `points` (image x, y)."""
-    canvas = np.zeros(shape, np.uint8)
-    pts = np.rint(np.asarray(points, float).reshape(-1, 2)).astype(np.int32)
-    if len(pts) == 1:
-        cv2.circle(canvas, tuple(int(v) for v in pts[0]), radius, 1, -1)
-    else:
-        cv2.polylines(canvas, [pts], False, 1, thickness=2 * radius + 1, lineType=cv2.LINE_8)
-        for p in (pts[0], pts[-1]):
-            cv2.circle(canvas, tuple(int(v) for v in p), radius, 1, -1)
-    return canvas.astype(bool)
 
 
 @dataclass(frozen=True)
@@ -95,15 +55,28 @@ class EditorFrame:
 
     # ----- engine --------------------------------------------------------------------------------------
     def committed_engine_state(self, object_id: int) -> EngineState:
-        return EngineState(self.committed.calipers().get(object_id), self.committed.clicks(object_id))
+        return EngineState.from_points(self.committed.points.items(), object_id)
 
     def engine_state(self, object_id: int) -> EngineState:
         return self.engine_states.get(object_id) or self.committed_engine_state(object_id)
 
     def session(self, object_id: int) -> InteractionSession:
         if object_id not in self.loaded.sessions:
-            self.loaded.sessions[object_id] = new_session(self.loaded)
+            self.loaded.sessions[object_id] = new_session(self.loaded, object_id)
         return self.loaded.sessions[object_id]
+
+    @property
+    def untouched(self) -> bool:
+        """No annotation stored or on its way, and no engine edit made since loading."""
+        return not self.object_ids() and not self.engine_states and not self.paint
+
+    def use_prediction(self, probability: np.ndarray, sessions: dict[int, InteractionSession]) -> None:
+        """The model's prediction arrived after loading: show it, and (while nothing was edited) let the engine
+        start from it with `sessions`, made for it off the GUI thread."""
+        self.loaded.annotations = replace(self.loaded.annotations, prediction=probability)
+        self.committed = replace(self.committed, prediction=probability)
+        if self.untouched:
+            self.loaded.sessions = sessions
 
     def reset_to_committed(self) -> None:
         """Forget every edit in progress (after an undo/redo replaced the committed state)."""

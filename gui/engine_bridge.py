@@ -2,44 +2,22 @@
 comes back to the GUI thread as an EngineLanded through a queued signal (the newest one is what is shown; each
 one is also what gets saved, so an edit whose display was superseded is still written to the store).
 
-Each request carries the engine state it expects to start from (calipers and clicks, as the store and the
-earlier requests say); the worker brings the session there first, so after an undo, or a frame reopened, the
-session catches up by itself (a cheap undo when that suffices, else a replay of the calipers and clicks)."""
+Each request carries the engine state it ends in (calipers and clicks, as the store and the earlier requests
+say); the worker brings the session there (core.interactive.engine_state.bring_up_to_date), so after an undo, or
+a frame reopened, the session catches up by itself."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PyQt5 import QtCore
 
-from core.annotation.clicks import Click
-from core.annotation.points import Calipers
+from core.interactive.engine_state import EngineState, bring_up_to_date
 from core.interactive.live_engine import LiveEngine
 from core.interactive.session import InteractionSession
-from gui.thread_priority import lower_this_thread
-
-Operation = Callable[[InteractionSession], np.ndarray]
-
-
-@dataclass(frozen=True)
-class EngineState:
-    """What an engine session holds: the object's calipers and its clicks, in order."""
-
-    calipers: Calipers | None = None
-    clicks: tuple[Click, ...] = ()
-
-    def with_calipers(self, calipers: Calipers | None) -> EngineState:
-        return EngineState(calipers, self.clicks)
-
-    def with_click(self, x: float, y: float, positive: bool) -> EngineState:
-        return EngineState(self.calipers, (*self.clicks, Click(int(round(x)), int(round(y)), positive)))
-
-    @property
-    def empty(self) -> bool:
-        return self.calipers is None and not self.clicks
+from core.runtime.thread_priority import lower_this_thread
 
 
 @dataclass(frozen=True)
@@ -67,43 +45,6 @@ class EngineLanded:
         return time.perf_counter() - self.request.submitted_at
 
 
-def operation_for(state: EngineState) -> Operation:
-    """Bring a session from whatever state it is in to `state` with the fewest engine computations: one step
-    forward (a click, or new calipers), or one undo and then one step, else a replay from scratch."""
-
-    def one_step(session: InteractionSession) -> np.ndarray | None:
-        now = _state_of(session)
-        if now == state:
-            return session.mask
-        if now.calipers == state.calipers and state.clicks and now.clicks == state.clicks[:-1]:
-            last = state.clicks[-1]
-            return session.add_click(last.x, last.y, last.positive)
-        if now.clicks == state.clicks and state.calipers is not None:
-            return session.set_calipers(state.calipers)
-        return None
-
-    def bring(session: InteractionSession) -> np.ndarray:
-        mask = one_step(session)
-        if mask is not None:
-            return mask
-        session.undo()
-        mask = one_step(session)
-        if mask is not None:
-            return mask
-        mask = session.reset()
-        if state.calipers is not None:
-            mask = session.set_calipers(state.calipers)
-        for click in state.clicks:
-            mask = session.add_click(click.x, click.y, click.positive)
-        return mask
-
-    return bring
-
-
-def _state_of(session: InteractionSession) -> EngineState:
-    return EngineState(session.calipers, tuple(session.clicks))
-
-
 class EngineBridge(QtCore.QObject):
     landed = QtCore.pyqtSignal(object)  # EngineLanded, on the GUI thread
 
@@ -115,15 +56,15 @@ class EngineBridge(QtCore.QObject):
         self._deliver.relay.connect(self._on_landed, QtCore.Qt.QueuedConnection)
 
     def submit(self, session: InteractionSession, request: EngineRequest) -> None:
+        """Bring `session` to `request.end` on the engine's worker; the result comes back through `landed`."""
         self._in_flight[request.seq] = request
-        operation = operation_for(request.end)
         relay = self._deliver
 
         def edit(s: InteractionSession) -> np.ndarray:
             lower_this_thread()  # the engine's worker thread yields to the GUI thread
             started = time.perf_counter()
             try:
-                mask = operation(s)
+                mask = bring_up_to_date(s, request.end)
             except Exception as exc:
                 relay.relay.emit(EngineLanded(request, None, time.perf_counter() - started, exc))
                 raise

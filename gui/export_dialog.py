@@ -10,9 +10,9 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
+from core.project.display_status import draft_frame_ids
 from core.project.file_exchange import ExportSummary, export_names, export_project, import_mask, import_point_json
 from core.project.store import ProjectStore
-from gui.drafts import draft_frame_ids
 from gui.project_session import ProjectSession
 
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.project.display_status import DisplayStatus
 from core.project.records import FrameRecord
 from gui import style
-from gui.status import DisplayStatus
 
 FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
     ("All frames", None),

@@ -1,18 +1,22 @@
-"""Loading a frame for the editor, on a worker thread: pixels, display levels, annotations, the model's
-prediction, and one interactive-engine session per object (plus one for the next new object)."""
+"""Loading a frame for the editor, on the load worker: pixels, display levels, annotations, one interactive-engine
+session per object (plus one for the next new object), and which model (if any) should predict it. The model's
+prediction itself is asked for afterwards on the inference worker, so a frame never waits for the model."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.errors import FrameReadError
+from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
+from core.io.display_levels import default_levels
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
+from core.serving.frame_model import ModelProvider
 from gui.frame_state import FrameAnnotations, read_annotations
-from gui.model_provider import ModelProvider
 
 
 @dataclass
@@ -24,30 +28,27 @@ class LoadedFrame:
     levels: tuple[float, float] = (0.0, 255.0)  # default window for display
     sessions: dict[int, InteractionSession] = field(default_factory=dict)
     error: str | None = None  # why the frame cannot be shown
-    click_model: Any = None  # the project's click-conditioned network (gui.click_model_provider), if any
+    click_model: Any = None  # the project's click-conditioned network (core.serving.click_model), if any
+    predict_with: Path | None = None  # the frame model to ask for a prediction (none stored yet)
 
     @property
     def readable(self) -> bool:
         return self.error is None and self.pixels is not None
 
 
-def default_levels(pixels: np.ndarray) -> tuple[float, float]:
-    """Full range for 8-bit data; for 16-bit (DICOM) a window over the 0.5-99.5 percentiles."""
-    if pixels.dtype == np.uint8:
-        return 0.0, 255.0
-    sample = pixels[::4, ::4] if pixels.size > 1_000_000 else pixels
-    lo, hi = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
-    return (lo, hi) if hi > lo else (lo, lo + 1.0)
-
-
-def new_session(loaded: LoadedFrame, prior: np.ndarray | None = None) -> InteractionSession:
+def new_session(loaded: LoadedFrame, object_id: int, probability: np.ndarray | None = None) -> InteractionSession:
+    """An engine session for one object of the frame, seeded with `probability` or else the stored prediction;
+    a draft with no calipers or clicks behind it (a propagated frame's) is its prior, so clicks refine it."""
     assert loaded.gray is not None
-    return InteractionSession(loaded.gray, loaded.annotations.prediction, loaded.click_model, prior=prior)
+    model_map = loaded.annotations.prediction if probability is None else probability
+    prior = draft_prior(loaded.annotations, object_id)
+    return InteractionSession(loaded.gray, model_map, loaded.click_model, prior=prior)
 
 
 def draft_prior(annotations: FrameAnnotations, object_id: int) -> np.ndarray | None:
-    """A draft with no calipers or clicks behind it (a propagated frame's): clicks refine it, not a blank."""
-    if object_id not in annotations.drafts or object_id in annotations.calipers() or annotations.clicks(object_id):
+    if object_id not in annotations.drafts or object_id in annotations.calipers():
+        return None
+    if EngineState.from_points(annotations.points.items(), object_id).clicks:
         return None
     return annotations.masks.get(object_id)
 
@@ -61,15 +62,12 @@ def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None =
         frame = store.load_frame(frame_id)
     except FrameReadError as exc:
         return LoadedFrame(record, annotations, error=exc.reason)
-    gray = frame.gray_u8()
-    if model is not None and annotations.prediction is None:
-        probability = model.predict_if_needed(store, record, gray, annotated=bool(annotations.object_ids()))
-        if probability is not None:
-            annotations = replace(annotations, prediction=probability)
-    loaded = LoadedFrame(record, annotations, frame.pixels, gray, default_levels(frame.pixels))
+    loaded = LoadedFrame(record, annotations, frame.pixels, frame.gray_u8(), default_levels(frame.pixels))
     if model is not None:
         loaded.click_model = model.clicks.predictor(store)
+        if annotations.prediction is None:
+            loaded.predict_with = model.wanted(store, frame_id, annotated=bool(annotations.object_ids()))
     object_ids = annotations.object_ids()
     for object_id in [*object_ids, (max(object_ids) + 1) if object_ids else 0]:
-        loaded.sessions[object_id] = new_session(loaded, draft_prior(annotations, object_id))
+        loaded.sessions[object_id] = new_session(loaded, object_id)
     return loaded

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.annotation.clicks import Click
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
-from gui.drafts import draft_objects
-from gui.status import DisplayStatus, display_status
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,6 @@ class FrameAnnotations:
     def caliper_ends(self, object_id: int) -> dict[PointKind, tuple[int, Point]]:
         """The object's caliper points placed so far: kind -> (point id, point)."""
         return {p.kind: (pid, p) for pid, p in self.points.items() if p.object_id == object_id and p.kind.is_caliper}
-
-    def clicks(self, object_id: int) -> tuple[Click, ...]:
-        """The object's foreground/background clicks as the engine sees them, in the order they were made."""
-        return tuple(
-            Click(int(round(p.x)), int(round(p.y)), p.kind == PointKind.FOREGROUND)
-            for _, p in sorted(self.points.items())
-            if p.object_id == object_id and not p.kind.is_caliper
-        )
 
     @property
     def predicted_mask(self) -> np.ndarray | None:

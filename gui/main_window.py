@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import gc
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
+from core.project.display_status import DisplayStatus, list_frames
+from core.project.location import OpenPlan, fallback_plan, open_project, plan_open
+from core.project.recent import RecentProjects
+from core.project.store import ProjectStore
+from core.serving.click_model import CLICK_MODEL_SETTING
 from gui.cine_bar import CineBar
-from gui.click_model_provider import CLICK_MODEL_SETTING
 from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
@@ -20,12 +25,9 @@ from gui.frame_list import FrameList
 from gui.frame_loader import LoadedFrame
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
-from gui.project_location import OpenPlan, fallback_plan, plan_open
-from gui.project_session import ProjectSession, list_frames, open_store
+from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
-from gui.recent import RecentProjects
 from gui.shortcuts import ShortcutsDialog
-from gui.status import DisplayStatus
 from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController, TrainingOptions
 from gui.training_dock import TrainingDock
@@ -88,7 +90,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frame_label = QtWidgets.QLabel()
         self.timing_label = QtWidgets.QLabel()
         self.cursor_label = QtWidgets.QLabel()
-        for label in (self.cursor_label, self.frame_label, self.timing_label):
+        self.model_label = QtWidgets.QLabel()  # while the frame model is still starting
+        for label in (self.cursor_label, self.model_label, self.frame_label, self.timing_label):
             label.setContentsMargins(10, 0, 10, 0)
             self.statusBar().addPermanentWidget(label)
         self.timing_label.setToolTip("Time from your last click to its mask on screen")
@@ -189,7 +192,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_plan(self, plan: OpenPlan) -> bool:
         self.close_project()
         try:
-            store = open_store(plan)
+            store = self._open_store(plan)
         except SonoClickError as exc:
             fallback = fallback_plan(plan)
             if fallback is None:
@@ -199,8 +202,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.open_plan(fallback)
         log.info("opened project %s", plan.project_dir)
         self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self)
-        self.controller = AnnotationController(store, self.session.jobs, self.session.aux_jobs,
-                                               self.session.model, self)
+        self.controller = AnnotationController(store, self.session.workers, self.session.model, self)
         self.tools.controller = self.controller
         c = self.controller
         c.frame_loaded.connect(self._on_frame_loaded)
@@ -209,6 +211,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
+        c.model_state.connect(self.model_label.setText)
         self.training = TrainingController(store, self.training_dock, self.session.model,
                                            lambda exc: self.reporter.report(exc), self.training_options,
                                            self.controller.reload, self)
@@ -233,6 +236,13 @@ class MainWindow(QtWidgets.QMainWindow):
         gc.collect()
         gc.freeze()
         return True
+
+    @staticmethod
+    def _open_store(plan: OpenPlan) -> ProjectStore:
+        """Create or open the project off the GUI thread (creating it writes the database); opening takes
+        milliseconds, so the GUI thread waits for it."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonoclick-open") as opener:
+            return opener.submit(open_project, plan).result()
 
     @staticmethod
     def _project_title(project_dir: Path) -> str:
@@ -260,6 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.deleteLater()
         self.session = self.controller = self.tools.controller = None
         self._loaded = None
+        self.model_label.setText("")
         self.view.set_frame(None)
         self.frame_list.clear()
 
@@ -513,12 +524,16 @@ class MainWindow(QtWidgets.QMainWindow):
         """Answer clicks with this click network from now on (it loads in the background; until then, and if it
         fails, clicks are answered without it)."""
         assert self.session is not None and self.controller is not None
-        self.session.model.clicks.forget_failure(path)
-        self.session.store.set_setting(CLICK_MODEL_SETTING, str(path))
-        self.statusBar().showMessage(f"Clicks are answered with {path.name} once it has loaded", 8000)
-        current = self.controller.current
-        if current is not None:
-            self.controller.reload(current.frame_id)
+        session, controller = self.session, self.controller
+        session.model.clicks.forget_failure(path)
+
+        def chosen(_: object) -> None:
+            self.statusBar().showMessage(f"Clicks are answered with {path.name} once it has loaded", 8000)
+            current = controller.current
+            if current is not None:
+                controller.reload(current.frame_id)
+
+        session.jobs.submit(lambda: session.store.set_setting(CLICK_MODEL_SETTING, str(path)), chosen)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -1,8 +1,8 @@
-"""An open project: its store, the worker threads that use it, and the scan that adds frames in the background.
+"""An open project: its store, the worker threads that use it (one per job, see gui/workers.py), its models,
+and the scan that adds frames in the background.
 
-Opening is quick (the database is created or opened on the GUI thread); listing the frames and reading new files
-(add_frames decodes every frame of a video) happen on workers, so the window is usable while a large folder is
-still being scanned, and its frames appear as they are read."""
+Listing the frames and reading new files (add_frames decodes every frame of a video) happen on workers, so the
+window is usable while a large folder is still being scanned, and its frames appear as they are read."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,38 +10,15 @@ from pathlib import Path
 
 from PyQt5 import QtCore
 
+from core.project.display_status import list_frames, new_frame_status
+from core.project.location import SOURCE_FOLDER_SETTING, files_to_import
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
-from gui.drafts import draft_frame_ids
-from gui.model_provider import ModelProvider
-from gui.project_location import SOURCE_FOLDER_SETTING, OpenPlan, list_frame_files
-from gui.status import FROM_STORE, DisplayStatus, display_status
-from gui.workers import JobRunner
+from core.serving.frame_model import ModelProvider
+from gui.workers import JobRunner, Workers
 
 LAST_FRAME_SETTING = "gui.last_frame"
 FLUSH_MS = 200  # scanned frames are added to the list in batches
-
-
-def list_frames(store: ProjectStore) -> tuple[list[FrameRecord], dict[int, DisplayStatus]]:
-    """Every frame with its displayed status (worker thread)."""
-    records = store.frames()
-    statuses = store.frame_statuses()
-    drafts = draft_frame_ids(store)
-    shown: dict[int, DisplayStatus] = {}
-    for record in records:
-        status = FROM_STORE[statuses[record.id]]
-        if status == DisplayStatus.CALIPERS and record.id in drafts:  # the store counts a lone draft as calipers
-            status = display_status(False, False, bool(store.calipers(record.id)), True, False)
-        shown[record.id] = status
-    return records, shown
-
-
-def open_store(plan: OpenPlan) -> ProjectStore:
-    """Create or open the plan's project and remember the folder of frames it belongs to."""
-    store = ProjectStore.open(plan.project_dir) if plan.exists else ProjectStore.create(plan.project_dir)
-    if plan.source_folder is not None:
-        store.set_setting(SOURCE_FOLDER_SETTING, str(plan.source_folder))
-    return store
 
 
 class ProjectSession(QtCore.QObject):
@@ -54,8 +31,8 @@ class ProjectSession(QtCore.QObject):
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.jobs = JobRunner("sonoclick-store", unhandled, self)
-        self.aux_jobs = JobRunner("sonoclick-aux", unhandled, self)
+        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self)
+                                 for job in ("store", "load", "model", "aux")))
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
         self.model = ModelProvider()
         self.scanning = False
@@ -69,8 +46,13 @@ class ProjectSession(QtCore.QObject):
         return self.store.folder
 
     @property
+    def jobs(self) -> JobRunner:
+        """The store worker: every write, in order, and the reads that must see them."""
+        return self.workers.store
+
+    @property
     def idle(self) -> bool:
-        return not self.scanning and self.jobs.idle and self.aux_jobs.idle
+        return not self.scanning and self.workers.idle
 
     def start(self, sources: list[Path]) -> None:
         """List the project's frames, then add `sources` (and any new file of its folder of frames)."""
@@ -91,13 +73,6 @@ class ProjectSession(QtCore.QObject):
     def _scan(self, sources: list[Path], folder: Path | None) -> None:
         self.scanning = True
 
-        def gather() -> list[Path]:
-            found = list(sources)
-            if folder is not None and folder.is_dir():
-                known = set(found)
-                found += [p for p in list_frame_files(folder) if p not in known]
-            return found
-
         def scan_all(paths: list[Path]) -> None:
             total = len(paths)
             self.scan_progress.emit(0, total)
@@ -107,7 +82,7 @@ class ProjectSession(QtCore.QObject):
             self._scanner.submit(lambda: None, lambda _: self._scan_done())
 
         self._flush_timer.start()
-        self._scanner.submit(gather, scan_all)
+        self._scanner.submit(lambda: files_to_import(sources, folder), scan_all)
 
     def _on_scanned(self, records: list[FrameRecord], done: int, total: int) -> None:
         self._batch.extend(records)
@@ -116,7 +91,7 @@ class ProjectSession(QtCore.QObject):
     def _flush(self) -> None:
         if self._batch:
             batch, self._batch = self._batch, []
-            statuses = {r.id: DisplayStatus.UNREADABLE if r.error else DisplayStatus.UNLABELLED for r in batch}
+            statuses = {r.id: new_frame_status(r) for r in batch}
             self.frames_added.emit(batch, statuses)
 
     def _scan_done(self) -> None:
@@ -126,13 +101,13 @@ class ProjectSession(QtCore.QObject):
         self.scan_finished.emit()
 
     def remember_frame(self, frame_id: int) -> None:
+        """Reopen the project at this frame next time."""
         self.jobs.submit(lambda: self.store.set_setting(LAST_FRAME_SETTING, frame_id))
 
     def close(self) -> None:
         """Stop scanning, finish every queued write, close the database."""
         self._flush_timer.stop()
         self._scanner.shutdown(cancel_queued=True)
-        self.aux_jobs.shutdown(cancel_queued=True)
-        self.jobs.shutdown()
-        self.model.close()
+        self.model.close()  # first: a request waiting for the model process gets its answer (an error) now
+        self.workers.shutdown()
         self.store.close()

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from PyQt5 import QtCore
 
+from core.interactive.brush import clamp_radius
 from gui import style
 from gui.controller import AnnotationController
 from gui.frame_view import FrameView
@@ -50,7 +51,7 @@ class ToolDispatcher(QtCore.QObject):
         self.tool_changed.emit(self.tool)
 
     def set_brush_radius(self, radius: int) -> None:
-        self.brush_radius = max(1, min(int(radius), 60))
+        self.brush_radius = clamp_radius(radius)
 
     @property
     def painting(self) -> bool:

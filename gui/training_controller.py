@@ -19,10 +19,10 @@ from core.learning.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrain
 from core.learning.job_process import JobState
 from core.learning.suggest import rank_unlabelled
 from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
+from core.project.display_status import FROM_STORE, DisplayStatus
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
-from gui.model_provider import MODEL_SETTING, ModelProvider
-from gui.status import FROM_STORE, DisplayStatus
+from core.serving.frame_model import ModelProvider, switch_model
 from gui.training_dock import TrainingDock, dice_text
 from gui.workers import JobRunner
 from models.preprocess import DEFAULT_RESOLUTION
@@ -45,20 +45,6 @@ class TrainingOptions:
 class _Relay(QtCore.QObject):
     event = QtCore.pyqtSignal(object)
     finished = QtCore.pyqtSignal(object)
-
-
-class _FreshPredictions:
-    """The store as ModelProvider.predict_if_needed sees it, minus the stored prediction: so it predicts again
-    with the model now named by "model_path" (the provider only fills frames that have none)."""
-
-    def __init__(self, store: ProjectStore) -> None:
-        self._store = store
-
-    def prediction(self, frame_id: int) -> None:
-        return None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 class TrainingController(QtCore.QObject):
@@ -320,18 +306,7 @@ class TrainingController(QtCore.QObject):
         predictions of every unlabelled frame with it."""
         registry: ModelRegistry = self.trainer.registry
         path = registry.path_of(version)
-        try:
-            setting = str(path.relative_to(self.store.folder))
-        except ValueError:
-            setting = str(path)
-
-        def work() -> list[int]:
-            self.store.set_setting(MODEL_SETTING, setting)
-            statuses = self.store.frame_statuses()
-            return [r.id for r in self.store.frames()
-                    if r.readable and statuses.get(r.id) in (FrameStatus.UNLABELLED, FrameStatus.PREDICTED_ONLY)]
-
-        self._jobs.submit(work, self._refresh_predictions)
+        self._jobs.submit(lambda: switch_model(self.store, path), self._refresh_predictions)
 
     def _refresh_predictions(self, frame_ids: list[int]) -> None:
         """One background job per frame (so closing drops the rest); a newer switch supersedes these."""
@@ -342,16 +317,11 @@ class TrainingController(QtCore.QObject):
         done_count = [0]
         model = self._model
         store = self.store
-        fresh = _FreshPredictions(store)
 
         def predict(frame_id: int) -> bool:
             if generation != self._refresh_generation or self._closed:
                 return False
-            record = store.frame(frame_id)
-            if store.calipers(frame_id) or store.masks(frame_id):
-                return False  # labelled meanwhile
-            gray = store.load_frame(frame_id).gray_u8()
-            return model.predict_if_needed(fresh, record, gray, annotated=False) is not None  # type: ignore[arg-type]
+            return model.repredict(store, frame_id)
 
         def landed(frame_id: int, ok: bool) -> None:
             if ok:
@@ -369,10 +339,10 @@ class TrainingController(QtCore.QObject):
         def finished(_: object) -> None:
             if generation != self._refresh_generation:
                 return
-            if model.last_error:
-                self.message.emit(model.last_error)
-                self.dock.add_note(model.last_error)
-                model.last_error = None
+            error = model.take_error()
+            if error:
+                self.message.emit(error)
+                self.dock.add_note(error)
             else:
                 self.dock.add_note(f"Predictions redone with the new model on {done_count[0]} unlabelled "
                                    f"frame{'' if done_count[0] == 1 else 's'}")

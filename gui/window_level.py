@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore
 
+from core.io.display_levels import dragged_levels
 from gui.frame_loader import LoadedFrame
-
-DOUBLING_PX = 150.0  # a horizontal right drag of this many pixels doubles (or halves) the window width
-CENTRE_PX = 300.0  # a vertical drag of this many pixels moves the centre by one window width
 
 
 class WindowLevel(QtCore.QObject):
@@ -45,10 +43,7 @@ class WindowLevel(QtCore.QObject):
         """Right drag: horizontal changes the width, vertical moves the centre (dx, dy from the press)."""
         if phase == "start" or self._drag_start is None:
             self._drag_start = self.levels
-        low, high = self._drag_start
-        width = max((high - low) * float(2.0 ** (dx / DOUBLING_PX)), 1.0)
-        centre = (high + low) / 2 - dy * (high - low) / CENTRE_PX
-        self.set_by_hand(centre - width / 2, centre + width / 2)
+        self.set_by_hand(*dragged_levels(self._drag_start, dx, dy))
         if phase == "finish":
             self._drag_start = None
 

@@ -1,14 +1,19 @@
 """Background work for the GUI: callables run on a worker thread, in submission order, and their results (or
-exceptions) come back to callbacks on the GUI thread through a queued signal. The GUI thread never waits."""
+exceptions) come back to callbacks on the GUI thread through a queued signal. The GUI thread never waits.
+
+An open project has one worker per job (gui/project_session.py), so no job waits behind another kind: `store`
+writes (and the reads that must follow them), `loads` (reading frames for the editor), `inference` (the frame
+model, whose first answer can take minutes while its process starts), `aux` (confident/uncertain regions)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from PyQt5 import QtCore
 
-from gui.thread_priority import lower_this_thread
+from core.runtime.thread_priority import lower_this_thread
 
 Callback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
@@ -35,6 +40,7 @@ class JobRunner(QtCore.QObject):
 
     def submit(self, fn: Callable[[], Any], on_done: Callback | None = None,
                on_error: ErrorCallback | None = None) -> None:
+        """Queue fn() behind the jobs already submitted (dropped once the runner is shut down)."""
         if self._closed:
             return
         self._in_flight += 1
@@ -48,6 +54,10 @@ class JobRunner(QtCore.QObject):
 
         self._executor.submit(run)
 
+    def report(self, exc: BaseException) -> None:
+        """Hand an exception to the runner's handler of unexpected errors (GUI thread)."""
+        self._unhandled(exc)
+
     def _dispatch(self, outcome: tuple) -> None:
         self._in_flight -= 1
         if self._closed:
@@ -58,8 +68,30 @@ class JobRunner(QtCore.QObject):
         elif on_done is not None:
             on_done(result)
 
-    def shutdown(self, cancel_queued: bool = False) -> None:
-        """Finish the running job and (unless cancel_queued) every queued one, then stop the thread. Callbacks
-        are dropped from now on."""
+    def shutdown(self, cancel_queued: bool = False, wait: bool = True) -> None:
+        """Finish the running job and (unless cancel_queued) every queued one, then stop the thread; without
+        `wait`, return at once and let the running job end by itself. Callbacks are dropped from now on."""
         self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=cancel_queued)
+        self._executor.shutdown(wait=wait, cancel_futures=cancel_queued)
+
+
+@dataclass(frozen=True)
+class Workers:
+    """The worker threads of an open project, one per job (see the module docstring)."""
+
+    store: JobRunner
+    loads: JobRunner
+    inference: JobRunner
+    aux: JobRunner
+
+    @property
+    def idle(self) -> bool:
+        return all(runner.idle for runner in (self.store, self.loads, self.inference, self.aux))
+
+    def shutdown(self) -> None:
+        """Drop queued loads, inference and aux work; finish every queued store write. A running inference is
+        not waited for (the model process is ended by its provider)."""
+        self.inference.shutdown(cancel_queued=True, wait=False)
+        for runner in (self.loads, self.aux):
+            runner.shutdown(cancel_queued=True)
+        self.store.shutdown()

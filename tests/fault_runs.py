@@ -341,7 +341,7 @@ def bad_folder(index: int, workdir: Path) -> Path:
 def run_app_folder(index: int, workdir: Path) -> Outcome:
     """The app's open path, headless: list the folder's frame files as the app does, add them to a new project,
     then show every frame (load and convert it to gray)."""
-    from gui.project_location import list_frame_files
+    from core.project.location import list_frame_files
 
     folder = bad_folder(index, workdir)
 

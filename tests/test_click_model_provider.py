@@ -12,8 +12,8 @@ from core.interactive.click_network import ClickPredictor
 from core.interactive.session import InteractionSession
 from core.labels.crop import Crop
 from core.project.store import ProjectStore
+from core.serving.click_model import CLICK_MODEL_SETTING, ClickModelProvider
 from core.training.synthetic import make_frame
-from gui.click_model_provider import CLICK_MODEL_SETTING, ClickModelProvider
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, spec_from_preset
 

@@ -1,5 +1,6 @@
-"""Starting the app: where projects live, which files of a folder are frames, recent projects, the error hook,
-and `python -m gui --demo --screenshot` end to end."""
+"""Starting the app: a read-only folder's project, recent projects, the error hook, and
+`python -m gui --demo --screenshot` end to end (where projects live and which files are frames: see
+tests/test_project_location.py)."""
 from __future__ import annotations
 
 import os
@@ -13,32 +14,14 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
-from core.project.store import ProjectStore  # noqa: E402
-from gui import project_location  # noqa: E402
+from core.project.location import PROJECT_SUBFOLDER, plan_open  # noqa: E402
+from core.project.recent import RecentProjects  # noqa: E402
 from gui.errors import ErrorReporter  # noqa: E402
-from gui.project_location import PROJECT_SUBFOLDER, list_frame_files, plan_open  # noqa: E402
-from gui.recent import RecentProjects  # noqa: E402
 from tests.conftest import wait_idle, write_frames  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def test_a_folder_gets_its_project_beside_the_frames(tmp_path: Path) -> None:
-    paths = write_frames(tmp_path / "scans", 2)
-    plan = plan_open(tmp_path / "scans")
-    assert plan.project_dir == tmp_path / "scans" / PROJECT_SUBFOLDER and not plan.exists
-    assert [p.name for p in plan.sources] == ["broken.png", "frame_01.png", "frame_02.png"]
-    single = plan_open(paths[1])
-    assert single.project_dir == plan.project_dir and single.sources == [paths[1]] and single.select == paths[1]
-    ProjectStore.create(plan.project_dir).close()
-    assert plan_open(tmp_path / "scans").exists
-    assert plan_open(plan.project_dir).exists and plan_open(plan.project_dir).project_dir == plan.project_dir
-    assert plan_open(tmp_path / "scans", tmp_path / "elsewhere").project_dir == tmp_path / "elsewhere"
-    with pytest.raises(FileNotFoundError):
-        plan_open(tmp_path / "missing")
 
 
 def test_a_read_only_folder_gets_its_project_in_the_data_dir(qtbot, tmp_path: Path, make_window, app_dirs) -> None:
@@ -57,24 +40,6 @@ def test_a_read_only_folder_gets_its_project_in_the_data_dir(qtbot, tmp_path: Pa
         assert plan_open(folder).project_dir == plan.project_dir  # found again, even once writable
     finally:
         folder.chmod(0o755)
-
-
-def test_a_project_that_cannot_be_created_beside_the_frames_goes_to_the_data_dir(tmp_path: Path, app_dirs) -> None:
-    write_frames(tmp_path / "scans", 1, corrupt=False)
-    plan = plan_open(tmp_path / "scans")
-    fallback = project_location.fallback_plan(plan)
-    assert fallback is not None and fallback.project_dir.parent == app_dirs / "data" / "projects"
-    assert fallback.sources == plan.sources
-    assert project_location.fallback_plan(plan_open(tmp_path / "scans", tmp_path / "chosen")) is None
-
-
-def test_frame_files_are_chosen_by_suffix_or_dicom_magic(tmp_path: Path) -> None:
-    for name in ("a.png", "b.JPG", "c.dcm", "d.avi", "notes.txt", "labels.json", ".hidden.png"):
-        (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "IM0001").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 16)
-    (tmp_path / "README").write_bytes(b"hello")
-    (tmp_path / "sub").mkdir()
-    assert [p.name for p in list_frame_files(tmp_path)] == ["a.png", "b.JPG", "c.dcm", "d.avi", "IM0001"]
 
 
 def test_opened_projects_are_remembered_as_recent(qtbot, tmp_path: Path, make_window, app_dirs) -> None:

@@ -11,23 +11,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
-pytest.register_assert_rewrite("tests.gui_fixtures")
 from core.annotation.caliper_simulation import calipers_from_mask  # noqa: E402
 from core.cine.synthetic_clips import make_clip  # noqa: E402
 from core.interactive.robot_user import next_click  # noqa: E402
+from core.project.display_status import DisplayStatus  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 from gui.propagation_controller import Mark  # noqa: E402
-from gui.status import DisplayStatus  # noqa: E402
 from gui.tools import Tool  # noqa: E402
-from tests.gui_fixtures import click_image, place_calipers, press_key, wait_idle  # noqa: E402
+from tests.conftest import click_image, place_calipers, press_key, wait_idle  # noqa: E402
 from tests.test_frames import write_dicom  # noqa: E402
 from tests.test_gui_responsiveness import StallMeter  # noqa: E402
-
-pytest_plugins = ["tests.gui_fixtures"]
 
 N_FRAMES, KEY, CORRECTED = 30, 15, 22
 

@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 from core.interactive.click_inputs import CLICK_CHANNELS  # noqa: E402
-from gui.click_model_provider import CLICK_MODEL_SETTING, RemoteClickPredictor  # noqa: E402
+from core.serving.click_model import CLICK_MODEL_SETTING, RemoteClickPredictor  # noqa: E402
 from models.checkpoint import save_checkpoint  # noqa: E402
 from models.unet import UNet, spec_from_preset  # noqa: E402
 from tests.conftest import click_image, press_key, truth, wait_idle, write_frames  # noqa: E402

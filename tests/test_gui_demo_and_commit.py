@@ -13,15 +13,14 @@ import pytest
 
 from core.annotation.points import Point, PointKind
 from core.errors import AnnotationFormatError
+from core.project.location import PROJECT_SUBFOLDER
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from gui import demo
 from gui.demo import demo_project
 from gui.frame_state import Commit
-from gui.project_location import PROJECT_SUBFOLDER
 
 REPO = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.gui_fixtures"]
 
 
 @pytest.fixture

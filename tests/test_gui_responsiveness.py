@@ -12,7 +12,7 @@ from pathlib import Path  # noqa: E402
 
 from PyQt5 import QtCore  # noqa: E402
 
-from gui.status import DisplayStatus  # noqa: E402
+from core.project.display_status import DisplayStatus  # noqa: E402
 from tests.conftest import StallMeter, click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
 
 DDTI_SIZE = (360, 560)

@@ -14,10 +14,10 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 from core.annotation.points import PointKind  # noqa: E402
+from core.project.display_status import DisplayStatus  # noqa: E402
 from core.project.records import MaskProvenance  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 from gui.shortcuts import ShortcutsDialog  # noqa: E402
-from gui.status import DisplayStatus  # noqa: E402
 from tests.conftest import (  # noqa: E402
     click_image,
     drag_image,
@@ -181,9 +181,9 @@ def test_question_mark_opens_the_shortcuts_help_without_blocking(qtbot, opened) 
 
 def test_predictions_of_a_configured_model_show_on_unlabelled_frames(qtbot, tmp_path: Path, make_window) -> None:
     torch = pytest.importorskip("torch")
+    from core.project.location import PROJECT_SUBFOLDER
     from core.project.store import ProjectStore
-    from gui.model_provider import MODEL_SETTING
-    from gui.project_location import PROJECT_SUBFOLDER
+    from core.serving.frame_model import MODEL_SETTING
     from models.checkpoint import save_checkpoint
     from models.preprocess import Normalisation
     from models.unet import build_unet

@@ -14,9 +14,9 @@ import numpy as np  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 from core.annotation.points import CALIPER_ORDER, PointKind  # noqa: E402
+from core.project.display_status import DisplayStatus  # noqa: E402
+from core.project.location import PROJECT_SUBFOLDER  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
-from gui.project_location import PROJECT_SUBFOLDER  # noqa: E402
-from gui.status import DisplayStatus  # noqa: E402
 from tests.conftest import click_image, iou, press_key, truth, wait_idle, write_frames  # noqa: E402
 
 

@@ -20,6 +20,29 @@ VIDEO_MAGICS = (b"\x1aE\xdf\xa3", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"0&
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ""}  # DICOM files from scanners often have no suffix at all
 VIDEO_SUFFIXES = {".avi", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".wmv", ".mpg", ".mpeg"}
+FRAME_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | (DICOM_SUFFIXES - {""})
+DICOM_MAGIC_AT = 128  # a DICOM file carries b"DICM" after its 128-byte preamble
+
+
+def _is_dicom_head(head: bytes) -> bool:
+    return head[DICOM_MAGIC_AT:DICOM_MAGIC_AT + 4] == b"DICM"
+
+
+def is_frame_source(path: str | Path) -> bool:
+    """Whether a file looks like a frame source without decoding it: a known image, video or DICOM suffix, or
+    no suffix and DICOM's magic bytes (scanners often write DICOM without a suffix). A file with a frame suffix
+    counts even when it turns out unreadable (reading it says why)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in FRAME_SUFFIXES:
+        return True
+    if suffix:
+        return False
+    try:
+        with p.open("rb") as f:
+            return _is_dicom_head(f.read(DICOM_MAGIC_AT + 4))
+    except OSError:
+        return False
 
 
 def _sniff(path: Path) -> ModuleType:
@@ -34,7 +57,7 @@ def _sniff(path: Path) -> ModuleType:
         raise FrameReadError(path, f"cannot read file ({exc.strerror or exc})") from exc
     if not head:
         raise FrameReadError(path, "empty file")
-    if head[128:132] == b"DICM":
+    if _is_dicom_head(head):
         return dicom_reader
     if head.startswith(IMAGE_MAGICS):
         return image_reader

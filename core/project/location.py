@@ -1,4 +1,4 @@
-"""Where the project for an opened path lives, and which files of a folder are frames.
+"""Where the project for an opened path lives, which files of a folder are frames, and opening it.
 
 Decision: a project belongs to a folder of frames and lives beside them in `<folder>/.sonoclick/` (the store keeps
 frame paths relative to it, so the folder can be moved or shared with its annotations). Opening a single file uses
@@ -14,13 +14,12 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from core.io.readers import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from core.project.store import DB_NAME
-from gui.paths import data_dir
+from core.io.readers import is_frame_source
+from core.project.app_dirs import data_dir
+from core.project.store import DB_NAME, ProjectStore
 
 PROJECT_SUBFOLDER = ".sonoclick"
-FRAME_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES | {".dcm", ".dicom", ".dic"}
-SOURCE_FOLDER_SETTING = "gui.source_folder"
+SOURCE_FOLDER_SETTING = "gui.source_folder"  # the key predates this module; renaming it would orphan old projects
 
 
 @dataclass(frozen=True)
@@ -35,32 +34,19 @@ class OpenPlan:
 
 
 def is_project(folder: str | Path) -> bool:
+    """Whether `folder` holds a project database."""
     return (Path(folder) / DB_NAME).is_file()
 
 
-def _natural_key(path: Path) -> list:
+def _natural_key(path: Path) -> list[int | str]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-
-
-def _looks_like_dicom(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(132)[128:132] == b"DICM"
-    except OSError:
-        return False
 
 
 def list_frame_files(folder: str | Path) -> list[Path]:
     """Files of `folder` (not its subfolders) that are frame sources by suffix, or suffix-less DICOM, in natural
     order; hidden files are skipped. Unreadable ones are included: the store records why they fail."""
-    root = Path(folder)
-    found = []
-    for entry in root.iterdir():
-        if entry.name.startswith(".") or not entry.is_file():
-            continue
-        suffix = entry.suffix.lower()
-        if suffix in FRAME_SUFFIXES or (suffix == "" and _looks_like_dicom(entry)):
-            found.append(entry)
+    found = [entry for entry in Path(folder).iterdir()
+             if not entry.name.startswith(".") and entry.is_file() and is_frame_source(entry)]
     return sorted(found, key=_natural_key)
 
 
@@ -115,3 +101,22 @@ def fallback_plan(plan: OpenPlan) -> OpenPlan | None:
     folder = plan.project_dir.parent
     alternative = fallback_project_dir(folder)
     return replace(plan, project_dir=alternative, exists=is_project(alternative))
+
+
+def open_project(plan: OpenPlan) -> ProjectStore:
+    """Create or open the plan's project and remember the folder of frames it belongs to (a write: callers with
+    a GUI run this off their GUI thread)."""
+    store = ProjectStore.open(plan.project_dir) if plan.exists else ProjectStore.create(plan.project_dir)
+    if plan.source_folder is not None:
+        store.set_setting(SOURCE_FOLDER_SETTING, str(plan.source_folder))
+    return store
+
+
+def files_to_import(sources: list[Path], source_folder: Path | None) -> list[Path]:
+    """The files an opened project adds (the store skips those it has): the given sources, then every frame
+    file of its folder of frames not among them (new files dropped in since the last time)."""
+    found = list(sources)
+    if source_folder is not None and source_folder.is_dir():
+        known = set(found)
+        found += [p for p in list_frame_files(source_folder) if p not in known]
+    return found

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
-from gui.paths import config_dir
+from core.project.app_dirs import config_dir
 
 MAX_RECENT = 10
 
 
 class RecentProjects:
+    """The recent-projects file (by default in the app's config dir)."""
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or config_dir() / "recent.json"
 
@@ -27,6 +29,8 @@ class RecentProjects:
         return [Path(e) for e in entries if isinstance(e, str) and Path(e).is_dir()]
 
     def add(self, project_dir: Path) -> list[Path]:
+        """Put `project_dir` first (once) and return the list as written; a list that cannot be written is
+        still returned."""
         entry = Path(os.path.abspath(project_dir))
         entries = [entry, *(p for p in self.load() if p != entry)][:MAX_RECENT]
         try:

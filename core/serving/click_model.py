@@ -1,12 +1,13 @@
 """The optional click-conditioned network (project setting "click_model_path", a checkpoint trained with
 `python -m core train --supervision interactive`). It runs in its own process, like the frame model (see
-gui/model_provider.py), and is loaded as soon as a project names one. Until it is loaded, or if it fails, the
+core/serving/frame_model.py), and is loaded as soon as a project names one. Until it is loaded, or if it fails, the
 interactive engine answers clicks without it: a click never waits for torch to start."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ import numpy as np
 from core.errors import ClickModelUnavailable
 from core.labels.crop import Crop
 from core.project.store import ProjectStore
-from gui import model_process
+from core.serving import model_process
+from core.serving.process_pool import spawn_pool, stop_pool
 
 CLICK_MODEL_SETTING = "click_model_path"
 CLICK_TIMEOUT_S = 5.0  # one answer takes tens of milliseconds; a stuck process must not hold the engine
@@ -39,13 +41,19 @@ class RemoteClickPredictor:
 
 
 class ClickModelProvider:
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+    """The project's click network in a process of its own (`new_pool` makes that process; tests pass threads)."""
+
+    def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
+        self._new_pool = new_pool or spawn_pool
+        self._pool: Executor | None = None
+        self._closed = False
+        self._lock = threading.Lock()  # the load worker starts the process; the GUI thread closes it
         self._loading: dict[Path, Future] = {}
         self._failed: set[Path] = set()
         self.last_error: str | None = None
 
     def model_path(self, store: ProjectStore) -> Path | None:
+        """The checkpoint the project names for clicks, or None."""
         return store.path_setting(CLICK_MODEL_SETTING)
 
     def predictor(self, store: ProjectStore) -> RemoteClickPredictor | None:
@@ -56,10 +64,13 @@ class ClickModelProvider:
         if not path.is_file():
             self._give_up(path, "file not found")
             return None
-        if path not in self._loading:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
+        with self._lock:
+            if self._closed:
+                return None
+            if path not in self._loading:
+                if self._pool is None:
+                    self._pool = self._new_pool()
+                self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
         return RemoteClickPredictor(self, path)
 
     def wait_until_loaded(self, path: Path, timeout: float) -> bool:
@@ -76,14 +87,15 @@ class ClickModelProvider:
 
     def predict(self, path: Path, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
-        loading = self._loading.get(path)
-        if path in self._failed or loading is None or self._pool is None:
+        """The network's answer over `window`; ClickModelUnavailable while it loads or once it has failed."""
+        loading, pool = self._loading.get(path), self._pool
+        if path in self._failed or loading is None or pool is None:
             raise ClickModelUnavailable(f"click model {path.name} is not in use")
         if not loading.done():
             raise ClickModelUnavailable(f"click model {path.name} is still loading")
         try:
             loading.result()
-            return self._pool.submit(model_process.click_predict, str(path), image_u8, window, positives,
+            return pool.submit(model_process.click_predict, str(path), image_u8, window, positives,
                                      negatives, prev_mask).result(timeout=CLICK_TIMEOUT_S)
         except Exception as exc:  # a broken model must not stop annotation
             self._give_up(path, str(exc) or type(exc).__name__)
@@ -100,6 +112,8 @@ class ClickModelProvider:
         log.warning(self.last_error)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the model process (requests still queued are dropped); no new one is started."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            stop_pool(pool)

@@ -1,4 +1,4 @@
-"""Runs in the model's own process (see gui/model_provider.py): loads the checkpoint once and predicts. Keeping
+"""Runs in the model's own process (see core/serving/frame_model.py): loads the checkpoint once and predicts. Keeping
 torch out of the GUI process means neither its import nor its inference can hold the GUI's interpreter lock."""
 from __future__ import annotations
 

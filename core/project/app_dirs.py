@@ -26,4 +26,5 @@ def data_dir() -> Path:
 
 
 def log_file() -> Path:
+    """The app's log."""
     return data_dir() / "sonoclick.log"

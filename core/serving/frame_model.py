@@ -1,0 +1,140 @@
+"""The optional trained frame model: when the project setting "model_path" names a checkpoint (absolute, or
+relative to the project folder), unlabelled frames get the model's predicted mask, stored with the frame. Without
+the setting nothing is predicted and torch is never imported.
+
+The model runs in a separate process (one worker, started on first use; see core.serving.model_process). The
+first answer includes starting that process and importing torch, which can take minutes on a slow machine:
+`starting` says so meanwhile, and the caller waits on a thread of its own (never the one that writes the store or
+loads frames)."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.project.records import FrameRecord, FrameStatus
+from core.project.store import ProjectStore
+from core.serving import model_process
+from core.serving.click_model import ClickModelProvider
+from core.serving.process_pool import spawn_pool, stop_pool
+
+MODEL_SETTING = "model_path"
+PREDICT_TIMEOUT_S = 300.0  # the first call includes starting the process and loading torch
+log = logging.getLogger("sonoclick")
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    probability: np.ndarray  # (H, W) float32 nodule probability
+    model_version: str  # "<checkpoint file>:<epoch>", as stored with the prediction
+
+
+class ModelProvider:
+    """The project's frame model (and, in `clicks`, its click network), each in a process of its own made by
+    `new_pool` (tests pass a thread pool)."""
+
+    def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
+        self._new_pool = new_pool or spawn_pool
+        self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()  # the app and the trainer's prediction refresh ask from two threads
+        self._failed: set[Path] = set()
+        self._answered = False
+        self._closed = False
+        self._asked: Path | None = None  # the model of the latest request
+        self.last_error: str | None = None
+        self.clicks = ClickModelProvider(new_pool)
+
+    def model_path(self, store: ProjectStore) -> Path | None:
+        """The checkpoint the project names, or None."""
+        return store.path_setting(MODEL_SETTING)
+
+    @property
+    def starting(self) -> bool:
+        """The model process has not answered yet, and the model last asked (if any) has not failed."""
+        return not self._answered and (self._asked is None or self._asked not in self._failed)
+
+    def wanted(self, store: ProjectStore, frame_id: int, annotated: bool, replace: bool = False) -> Path | None:
+        """The model to predict the frame with, or None: the frame is annotated, already has a prediction
+        (unless `replace`), or the project names no usable model."""
+        if annotated:
+            return None
+        path = self.model_path(store)
+        if path is None or path in self._failed or (not replace and store.prediction(frame_id) is not None):
+            return None
+        if not path.is_file():
+            self._give_up(path, "file not found")
+            return None
+        return path
+
+    def predict(self, path: Path, gray: np.ndarray) -> ModelAnswer | None:
+        """The model's answer for one gray uint8 frame (blocks up to PREDICT_TIMEOUT_S); None when the model
+        fails, which is remembered: it is not asked again and `last_error` says why; None once closed."""
+        with self._pool_lock:
+            if self._closed or path in self._failed:
+                return None
+            if self._pool is None:
+                self._pool = self._new_pool()
+            pool = self._pool
+        self._asked = path
+        try:
+            probability, version = pool.submit(model_process.predict, str(path), gray).result(
+                timeout=PREDICT_TIMEOUT_S)
+        except Exception as exc:  # a broken model must not stop annotation
+            self._give_up(path, str(exc) or type(exc).__name__)
+            return None
+        self._answered = True
+        return ModelAnswer(np.asarray(probability, np.float32), f"{path.name}:{version}")
+
+    def predict_if_needed(self, store: ProjectStore, record: FrameRecord, gray: np.ndarray, annotated: bool,
+                          replace: bool = False) -> np.ndarray | None:
+        """Predict an unannotated frame and store the prediction (see `wanted`); the probability, or None."""
+        path = self.wanted(store, record.id, annotated, replace)
+        answer = None if path is None else self.predict(path, gray)
+        if answer is None:
+            return None
+        store.set_prediction(record.id, answer.probability, answer.model_version)
+        return answer.probability
+
+    def repredict(self, store: ProjectStore, frame_id: int) -> bool:
+        """Redo the frame's prediction with the model the project names now, unless a human has annotated it
+        meanwhile; whether a prediction was stored."""
+        if store.calipers(frame_id) or store.masks(frame_id):
+            return False
+        gray = store.load_frame(frame_id).gray_u8()
+        return self.predict_if_needed(store, store.frame(frame_id), gray, annotated=False, replace=True) is not None
+
+    def take_error(self) -> str | None:
+        """The latest failure message, once (None when there is nothing new)."""
+        error, self.last_error = self.last_error, None
+        return error
+
+    def _give_up(self, path: Path, reason: str) -> None:
+        self._failed.add(path)
+        self.last_error = f"Model {path.name} not used: {reason}"
+        log.warning(self.last_error)
+
+    def close(self) -> None:
+        """Stop both model processes (requests still queued are dropped)."""
+        self.clicks.close()
+        with self._pool_lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            stop_pool(pool)
+
+
+def switch_model(store: ProjectStore, path: Path) -> list[int]:
+    """Name `path` as the project's frame model (relative to the project folder when inside it) and return the
+    frames whose prediction it should redo: readable ones without a human annotation."""
+    try:
+        setting = str(path.relative_to(store.folder))
+    except ValueError:
+        setting = str(path)
+    store.set_setting(MODEL_SETTING, setting)
+    statuses = store.frame_statuses()
+    unlabelled = (FrameStatus.UNLABELLED, FrameStatus.PREDICTED_ONLY)
+    return [r.id for r in store.frames() if r.readable and statuses.get(r.id) in unlabelled]
