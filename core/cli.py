@@ -16,6 +16,8 @@ COMMANDS = {
     "predict": "predict masks for images with a trained model",
     "evaluate": "Dice / IoU / HD95 of a trained model on a dataset",
     "train-project": "background training job on a project snapshot (started by the app)",
+    "import": "import annotations (png, points, coco, dicom-seg, labelme, cvat) into a project",
+    "export": "export a project's accepted annotations (png, points, coco, dicom-seg, labelme, cvat, csv)",
 }
 
 

@@ -151,6 +151,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "play": lambda: self.cine.set_playing(not self.cine.playing),
             "fit": self.view.fit,
             "export": self.show_export_dialog,
+            "import": lambda: (dialog := self.show_export_dialog()) and dialog.import_button.setFocus(),
             "open_folder": self._ask_open_folder,
             "open_file": self._ask_open_file,
             "click_model": self._ask_click_model,

@@ -129,3 +129,16 @@ def iterate(path: Path) -> Iterator[Frame]:
         raise
     except Exception as exc:
         raise FrameReadError(path, f"cannot decode DICOM frame {index} ({_first_line(exc)})") from exc
+
+
+def sop_instance_uid(path: Path) -> str | None:
+    """The file's SOPInstanceUID, or None when it is not a DICOM file with one (reads the header only)."""
+    try:
+        with Path(path).open("rb") as f:
+            if f.read(132)[128:132] != b"DICM":
+                return None
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+    except Exception:  # not DICOM, damaged or unreadable: simply not a match
+        return None
+    uid = ds.get("SOPInstanceUID")
+    return str(uid) if uid else None

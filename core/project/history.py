@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from core.annotation.points import Point, PointKind
+from core.project.classes import load_object_classes, write_object_classes
 from core.project.frame_state import FrameState, StoredMask
 
 HISTORY_PER_FRAME = 500  # undo depth kept per frame; older steps are dropped
@@ -26,6 +27,7 @@ def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
     return FrameState(
         tuple((pid, Point(x, y, PointKind(kind), oid)) for pid, oid, kind, x, y in points),
         tuple(StoredMask(oid, bytes(png), prov, ts, bool(acc)) for oid, png, prov, ts, acc in masks),
+        load_object_classes(db, frame_id),
     )
 
 
@@ -47,6 +49,8 @@ def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after
             "INSERT INTO masks (frame_id, object_id, png, provenance, created_at, accepted) VALUES (?, ?, ?, ?, ?, ?)",
             [(frame_id, m.object_id, m.png, m.provenance, m.created_at, int(m.accepted)) for m in after.masks],
         )
+    if after.classes != before.classes:
+        write_object_classes(db, frame_id, after.classes)
     return after
 
 

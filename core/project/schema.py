@@ -1,7 +1,8 @@
 """The project database's schema, its version stamp, the checks made when a database is opened, and the in-place
 migration of older schemas.
 
-Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted).
+Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted);
+3 = label classes (tables in core.project.classes).
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sqlite3
 from pathlib import Path
 
 from core.errors import ProjectError
+from core.project.classes import create_class_tables, migrate_to_classes
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,6 +76,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         if sqlite3.complete_statement(pending):
             conn.execute(pending)
             pending = ""
+    create_class_tables(conn)
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)", [("app", APP_NAME), ("schema_version", str(SCHEMA_VERSION))]
     )
@@ -112,6 +115,8 @@ def migrate_schema(conn: sqlite3.Connection) -> None:
     version = _schema_version(conn)
     if version < 2:
         _migrate_1_to_2(conn)
+    if version < 3:
+        migrate_to_classes(conn)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
