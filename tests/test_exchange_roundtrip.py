@@ -4,6 +4,8 @@ DICOM-SEG by highdicom give our masks."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import highdicom as hd
@@ -149,3 +151,8 @@ def _assert_valid(file: Path) -> None:
     finally:
         config.reading_validation_mode = before
     assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4" and ds.SegmentationType == "BINARY"
+    if shutil.which("dciodvfy"):  # dicom3tools' IOD checker, where installed (apt-get install dicom3tools)
+        report = subprocess.run(["dciodvfy", str(file)], capture_output=True, text=True, timeout=60)
+        problems = [line for line in (report.stdout + report.stderr).splitlines()
+                    if line.startswith(("Error", "Warning"))]
+        assert problems == [], problems

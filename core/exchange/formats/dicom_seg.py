@@ -117,6 +117,8 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
             )
         if multi_frame:
             _refer_to_frame(seg, header, frame.index + 1)
+        if "FrameOfReferenceUID" not in seg and "PatientOrientation" not in seg:
+            seg.PatientOrientation = header.get("PatientOrientation", "")  # type 2C without a frame of reference
         seg.save_as(folder / f"{frame.name}.dcm", enforce_file_format=True)
         frames, objects = frames + 1, objects + len(names)
     return frames, objects, skipped
