@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.names import export_names
-from core.io.mask_codec import decode_mask
 from core.project.store import ProjectStore
 
 
@@ -39,7 +38,7 @@ def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
         objects = tuple(
             ExchangeObject(
                 class_name[of_class[oid]],
-                decode_mask(masks[oid][0]) if oid in masks else None,
+                masks[oid][0] if oid in masks else None,
                 calipers.get(oid),
                 oid,
             )

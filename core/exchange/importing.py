@@ -122,8 +122,9 @@ def _validate(frame: ExchangeFrame, size: tuple[int, int], where: Path) -> None:
         raise AnnotationFormatError(where, f"{frame.name}: annotations are for a {frame.size[1]}x{frame.size[0]} "
                                            f"image but the frame is {size[1]}x{size[0]}")
     for obj in frame.objects:
-        if obj.mask is not None and obj.mask.shape != size:
-            raise AnnotationFormatError(where, f"{frame.name}: a mask is {obj.mask.shape[1]}x{obj.mask.shape[0]}, "
+        mask = obj.mask
+        if mask is not None and mask.shape != size:
+            raise AnnotationFormatError(where, f"{frame.name}: a mask is {mask.shape[1]}x{mask.shape[0]}, "
                                                f"the frame {size[1]}x{size[0]}")
         if obj.calipers is not None:
             check_inside(where, [tuple(p) for p in obj.calipers.as_array()], width=size[1], height=size[0])
@@ -161,7 +162,7 @@ def plan_import(store: ProjectStore, format_name: str, path: str | Path, sources
         if record is not None:
             masks_before = sum(1 for m in store.masks(record.id).values() if m.accepted)
             calipers_before = len(store.calipers(record.id))
-        n_masks = sum(o.mask is not None for o in frame.objects)
+        n_masks = sum(o.has_mask for o in frame.objects)
         n_calipers = sum(o.calipers is not None for o in frame.objects)
         plan.changes.append(FrameChange(
             frame.name, source, key[1], None if record is None else record.id,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import Calipers
+from core.io.mask_codec import decode_mask
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,25 @@ class ClassInfo:
 @dataclass(frozen=True)
 class ExchangeObject:
     class_name: str
-    mask: np.ndarray | None = None  # (H, W) bool
+    mask_or_png: np.ndarray | bytes | None = None  # (H, W) bool, or as the store keeps it (0/255 PNG), or none
     calipers: Calipers | None = None
     object_id: int | None = None  # the store's id, on export
+
+    @property
+    def has_mask(self) -> bool:
+        return self.mask_or_png is not None
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The mask as (H, W) bool, decoded on every call when stored as PNG (an export of thousands of frames
+        never holds them all decoded): take it once per use."""
+        m = self.mask_or_png
+        return decode_mask(m) if isinstance(m, bytes) else m
+
+    @property
+    def png(self) -> bytes | None:
+        """The mask as the store keeps it (0/255 PNG), when it came from the store."""
+        return self.mask_or_png if isinstance(self.mask_or_png, bytes) else None
 
 
 @dataclass(frozen=True)

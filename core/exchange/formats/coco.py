@@ -13,7 +13,7 @@ from pycocotools import mask as mask_utils
 
 from core.annotation.points import CALIPER_ORDER, Calipers
 from core.errors import AnnotationFormatError
-from core.exchange.formats.common import load_json, number, positive_int, relative, resolve, write_json
+from core.exchange.formats.common import in_parallel, load_json, number, positive_int, relative, resolve, write_json
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 
@@ -21,10 +21,12 @@ FILE = "coco.json"
 KEYPOINTS = [k.value for k in CALIPER_ORDER]
 
 
-def _annotation(ann_id: int, image_id: int, category: int, obj: ExchangeObject) -> dict[str, Any]:
-    ann: dict[str, Any] = {"id": ann_id, "image_id": image_id, "category_id": category, "iscrowd": 0}
-    if obj.mask is not None:
-        rle = mask_utils.encode(np.asfortranarray(obj.mask.astype(np.uint8)))
+def _annotation(obj: ExchangeObject) -> dict[str, Any]:
+    """One object's annotation, without its ids (filled in by the caller)."""
+    ann: dict[str, Any] = {"iscrowd": 0}
+    mask = obj.mask
+    if mask is not None:
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
         ann["segmentation"] = {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
         ann["area"] = int(mask_utils.area(rle))
         ann["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
@@ -44,14 +46,16 @@ def _annotation(ann_id: int, image_id: int, category: int, obj: ExchangeObject) 
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     category = {c.name: k + 1 for k, c in enumerate(data.classes)}
     images, annotations = [], []
-    for image_id, frame in enumerate(data.frames, start=1):
+    per_frame = in_parallel(lambda frame: [_annotation(obj) for obj in frame.objects], data.frames)
+    for image_id, (frame, anns) in enumerate(zip(data.frames, per_frame, strict=True), start=1):
         entry = {"id": image_id, "file_name": relative(frame.source, out), "height": frame.size[0],
                  "width": frame.size[1], "sonoclick_name": frame.name}
         if frame.multi_frame:
             entry["frame_index"] = frame.index
         images.append(entry)
-        for obj in frame.objects:
-            annotations.append(_annotation(len(annotations) + 1, image_id, category[obj.class_name], obj))
+        for obj, ann in zip(frame.objects, anns, strict=True):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
+                                "category_id": category[obj.class_name], **ann})
     doc = {
         "info": {"description": "SonoClick export", "version": "1.0"},
         "licenses": [],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -13,6 +15,17 @@ from core.errors import AnnotationFormatError
 from core.exchange.model import ExchangeFrame
 
 MAX_JSON_BYTES = 512 * 1024 * 1024
+WORKERS = min(4, os.cpu_count() or 1)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def in_parallel(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """work(item) for every item, in order, on a few threads: mask decoding and encoding (OpenCV, pycocotools)
+    let go of the GIL, so frames go about twice as fast on two cores."""
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(work, items))
 
 
 def relative(source: Path, folder: Path) -> str:
@@ -52,8 +65,9 @@ def masks_by_class(frame: ExchangeFrame) -> dict[str, np.ndarray]:
     """Class name -> the union of that class's masks on the frame (classes without a mask left out)."""
     union: dict[str, np.ndarray] = {}
     for obj in frame.objects:
-        if obj.mask is not None:
-            union[obj.class_name] = union[obj.class_name] | obj.mask if obj.class_name in union else obj.mask.copy()
+        mask = obj.mask
+        if mask is not None:
+            union[obj.class_name] = union[obj.class_name] | mask if obj.class_name in union else mask.copy()
     return union
 
 

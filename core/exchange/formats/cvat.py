@@ -12,7 +12,7 @@ import numpy as np
 
 from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError
-from core.exchange.formats.common import relative, resolve
+from core.exchange.formats.common import in_parallel, relative, resolve
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 from core.exchange.shapes import cvat_rle, exact_polygons, fill_polygons, from_cvat_rle
@@ -29,19 +29,21 @@ def _common(label: str, group: int) -> dict[str, str]:
     return {"label": label, "source": "manual", "occluded": "0", "z_order": "0", "group_id": str(group)}
 
 
-def _add_object(image: ET.Element, obj: ExchangeObject, group: int) -> None:
-    if obj.mask is not None and obj.mask.any():
-        polygons = exact_polygons(obj.mask)
+def _shapes(obj: ExchangeObject, group: int) -> list[tuple[str, dict[str, str]]]:
+    """(tag, attributes) of the elements for one object."""
+    shapes = []
+    mask = obj.mask
+    if mask is not None and mask.any():
+        polygons = exact_polygons(mask)
         if polygons is not None:
-            for p in polygons:
-                ET.SubElement(image, "polygon", {**_common(obj.class_name, group), "points": _xy_text(p)})
+            shapes += [("polygon", {**_common(obj.class_name, group), "points": _xy_text(p)}) for p in polygons]
         else:
-            rle, (left, top, width, height) = cvat_rle(obj.mask)
-            ET.SubElement(image, "mask", {**_common(obj.class_name, group), "rle": rle, "left": str(left),
-                                          "top": str(top), "width": str(width), "height": str(height)})
+            rle, (left, top, width, height) = cvat_rle(mask)
+            shapes.append(("mask", {**_common(obj.class_name, group), "rle": rle, "left": str(left),
+                                    "top": str(top), "width": str(width), "height": str(height)}))
     if obj.calipers is not None:
-        ET.SubElement(image, "points", {**_common(obj.class_name, group),
-                                        "points": _xy_text(obj.calipers.as_array())})
+        shapes.append(("points", {**_common(obj.class_name, group), "points": _xy_text(obj.calipers.as_array())}))
+    return shapes
 
 
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
@@ -55,14 +57,16 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
         ET.SubElement(label, "type").text = "any"
         ET.SubElement(label, "attributes")
     objects = 0
-    for image_id, frame in enumerate(data.frames):
+    per_frame = in_parallel(lambda f: [s for k, obj in enumerate(f.objects) for s in _shapes(obj, k + 1)],
+                            data.frames)
+    for image_id, (frame, shapes) in enumerate(zip(data.frames, per_frame, strict=True)):
         attrs = {"id": str(image_id), "name": relative(frame.source, out), "width": str(frame.size[1]),
                  "height": str(frame.size[0])}
         if frame.multi_frame:
             attrs["frame"] = str(frame.index)
         image = ET.SubElement(root, "image", attrs)
-        for k, obj in enumerate(frame.objects):
-            _add_object(image, obj, k + 1)
+        for tag, shape in shapes:
+            ET.SubElement(image, tag, shape)
         objects += len(frame.objects)
     ET.indent(root)
     ET.ElementTree(root).write(out / FILE, encoding="utf-8", xml_declaration=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers
 from core.errors import AnnotationFormatError
-from core.exchange.formats.common import load_json, number, relative, resolve, write_json
+from core.exchange.formats.common import in_parallel, load_json, number, relative, resolve, write_json
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 from core.exchange.shapes import exact_polygons, fill_polygons, from_labelme_mask, labelme_mask
@@ -28,12 +28,13 @@ def _shape(label: str, points: list, shape_type: str, group: int, description: s
 
 def _object_shapes(obj: ExchangeObject, group: int) -> list[dict]:
     shapes = []
-    if obj.mask is not None and obj.mask.any():
-        polygons = exact_polygons(obj.mask)
+    mask = obj.mask
+    if mask is not None and mask.any():
+        polygons = exact_polygons(mask)
         if polygons is not None:
             shapes += [_shape(obj.class_name, p.astype(float).tolist(), "polygon", group) for p in polygons]
         else:
-            corners, png = labelme_mask(obj.mask)
+            corners, png = labelme_mask(mask)
             shapes.append({**_shape(obj.class_name, corners, "mask", group), "mask": png})
     if obj.calipers is not None:
         for (x, y), kind in zip(obj.calipers.as_array().tolist(), CALIPER_ORDER, strict=True):
@@ -41,19 +42,20 @@ def _object_shapes(obj: ExchangeObject, group: int) -> list[dict]:
     return shapes
 
 
+def _write_frame(folder: Path, frame: ExchangeFrame) -> int:
+    shapes = [s for k, obj in enumerate(frame.objects) for s in _object_shapes(obj, k + 1)]
+    doc = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes, "imagePath": relative(frame.source, folder),
+           "imageData": None, "imageHeight": frame.size[0], "imageWidth": frame.size[1]}
+    if frame.multi_frame:
+        doc["frameIndex"] = frame.index
+    write_json(folder / f"{frame.name}.json", doc, indent=1)
+    return len(frame.objects)
+
+
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     folder = out / FOLDER
-    objects = 0
-    for frame in data.frames:
-        shapes = [s for k, obj in enumerate(frame.objects) for s in _object_shapes(obj, k + 1)]
-        doc = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
-               "imagePath": relative(frame.source, folder), "imageData": None,
-               "imageHeight": frame.size[0], "imageWidth": frame.size[1]}
-        if frame.multi_frame:
-            doc["frameIndex"] = frame.index
-        write_json(folder / f"{frame.name}.json", doc, indent=1)
-        objects += len(frame.objects)
-    return len(data.frames), objects, []
+    folder.mkdir(parents=True, exist_ok=True)
+    return len(data.frames), sum(in_parallel(lambda frame: _write_frame(folder, frame), data.frames)), []
 
 
 def _xy(path: Path, shape: dict, k: int) -> np.ndarray:

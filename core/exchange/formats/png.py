@@ -8,6 +8,7 @@ One mask per class and frame: objects of one class are not kept apart. Frames wi
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import cv2
@@ -43,6 +44,16 @@ def _mask_png(mask: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _mask_files(frame: ExchangeFrame) -> dict[str, bytes]:
+    """Class name -> its 0/255 PNG on the frame: the stored PNG itself where the class has one object."""
+    with_mask = [o for o in frame.objects if o.has_mask]
+    names = [o.class_name for o in with_mask]
+    files = {o.class_name: o.png for o in with_mask if names.count(o.class_name) == 1 and o.png is not None}
+    if len(files) < len(set(names)):
+        files.update({n: _mask_png(m) for n, m in masks_by_class(frame).items() if n not in files})
+    return files
+
+
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     folders = {c.name: class_folder(k, c.name) for k, c in enumerate(data.classes)}
     for folder in {"images", *folders.values()}:
@@ -50,18 +61,21 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     frames = objects = 0
     skipped = []
     for frame in data.frames:
-        per_class = masks_by_class(frame)
+        per_class = _mask_files(frame)
         if not per_class:
             skipped.append(f"{frame.name}: no accepted mask (calipers only)")
             continue
+        image = out / "images" / f"{frame.name}.png"
         try:
-            pixels = read_frame(frame.source, frame.index).pixels
+            if frame.source.suffix.lower() == ".png" and not frame.multi_frame:
+                shutil.copyfile(frame.source, image)  # already a PNG of exactly these pixels
+            else:
+                image.write_bytes(_png(read_frame(frame.source, frame.index).pixels))
         except FrameReadError as exc:
             skipped.append(f"{frame.name}: {exc}")
             continue
-        (out / "images" / f"{frame.name}.png").write_bytes(_png(pixels))
-        for class_name, mask in per_class.items():
-            (out / folders[class_name] / f"{frame.name}.png").write_bytes(_mask_png(mask))
+        for class_name, png in per_class.items():
+            (out / folders[class_name] / f"{frame.name}.png").write_bytes(png)
         frames, objects = frames + 1, objects + len(per_class)
     write_json(out / CLASSES_FILE, [{"name": c.name, "colour": c.colour, "folder": folders[c.name]}
                                     for c in data.classes], indent=2)
