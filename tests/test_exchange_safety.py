@@ -156,3 +156,15 @@ def test_a_file_with_nothing_to_import_changes_nothing(tmp_path: Path, store: Pr
     cv2.imwrite(str(tmp_path / "ds" / "masks" / "f0.png"), mask_only.astype(np.uint8))  # an empty mask
     plan = plan_import(store, "png", tmp_path / "ds")
     assert plan.changes == [] and apply_import(store, plan) == [] and _state(store) == before
+
+
+def test_an_export_from_before_images_were_written_imports_by_name(tmp_path: Path, store: ProjectStore) -> None:
+    old = tmp_path / "old-export" / "masks"
+    old.mkdir(parents=True)
+    mask = np.zeros(SIZE, np.uint8)
+    mask[5:20, 5:30] = 255
+    cv2.imwrite(str(old / "f2.png"), mask)  # masks/<name>.png only, as exports were before
+    plan = plan_import(store, "png", tmp_path / "old-export")
+    assert [(c.frame_id, c.masks) for c in plan.changes] == [(3, (0, 1))]
+    apply_import(store, plan)
+    np.testing.assert_array_equal(store.mask(3, accepted_only=True), mask > 0)

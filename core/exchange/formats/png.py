@@ -96,26 +96,32 @@ def _classes(root: Path) -> list[tuple[ClassInfo, str]]:
 
 
 def read(path: Path) -> ExchangeSet:
+    """A dataset folder; without images/ (exports made before this format had them) the masks are matched to
+    the project's frames by name."""
     root = path
-    if not (root / "images").is_dir():
-        raise AnnotationFormatError(root, "no images/ folder (a PNG dataset folder holds images/ and masks/)")
+    if (root / "images").is_dir():
+        stems = {p.stem: p for p in sorted((root / "images").iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    elif (root / "masks").is_dir():
+        stems = {p.stem: None for p in sorted((root / "masks").glob("*.png"))}
+    else:
+        raise AnnotationFormatError(root, "no images/ or masks/ folder (a PNG dataset folder holds both)")
     classes = _classes(root)
     result = ExchangeSet([info for info, _ in classes])
-    for image in sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+    for stem, image in stems.items():
         objects = []
         for info, folder in classes:
-            mask_path = root / folder / f"{image.stem}.png"
+            mask_path = root / folder / f"{stem}.png"
             if mask_path.is_file():
                 mask = read_mask(mask_path)
                 if mask.any():
                     objects.append((info.name, mask))
         if not objects:
-            result.skipped.append(f"{image.stem}: nothing to import")
+            result.skipped.append(f"{stem}: nothing to import")
             continue
         size = objects[0][1].shape
         if any(m.shape != size for _, m in objects):
-            raise AnnotationFormatError(root, f"{image.stem}: the class masks differ in size")
-        result.frames.append(ExchangeFrame(image.stem, image, 0, size,
+            raise AnnotationFormatError(root, f"{stem}: the class masks differ in size")
+        result.frames.append(ExchangeFrame(stem, image, 0, size,
                                            tuple(ExchangeObject(name, m) for name, m in objects)))
     return result
 
