@@ -13,7 +13,11 @@ import highdicom as hd
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_dataset, write_file_meta_info
+from pydicom.pixels import pack_bits
 from pydicom.sr.coding import Code
+from pydicom.tag import Tag
 from pydicom.uid import generate_uid
 
 from core.errors import AnnotationFormatError
@@ -85,12 +89,78 @@ def _segment(number: int, name: str) -> hd.seg.SegmentDescription:
     )
 
 
+def _new_segmentation(header: Dataset, names: list[str], pixels: np.ndarray, series_uid: str) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # highdicom's advice on person-name style
+        seg = hd.seg.Segmentation(
+            source_images=[_single_frame_view(header)], pixel_array=pixels[np.newaxis], segmentation_type="BINARY",
+            segment_descriptions=[_segment(k + 1, n) for k, n in enumerate(names)],
+            series_instance_uid=series_uid, series_number=900, sop_instance_uid=generate_uid(), instance_number=1,
+            manufacturer=SOFTWARE, manufacturer_model_name=SOFTWARE, software_versions="1", device_serial_number="0",
+            series_description="SonoClick annotations", omit_empty_frames=False,
+        )
+    if "FrameOfReferenceUID" not in seg and "PatientOrientation" not in seg:
+        seg.PatientOrientation = header.get("PatientOrientation", "")  # type 2C without a frame of reference
+    return seg
+
+
+class _Series:
+    """SEGs of one source and one set of segments: built once by highdicom (~0.2 s), then each further frame's
+    SEG is the same document with a new instance UID and number, its frame reference and its pixels. The
+    elements that never change are encoded once; writing a frame encodes only the four that do."""
+
+    CHANGING = (Tag("SOPInstanceUID"), Tag("InstanceNumber"), Tag("PerFrameFunctionalGroupsSequence"),
+                Tag("PixelData"))
+
+    def __init__(self, seg: Dataset) -> None:
+        self.seg = seg
+        seg["PixelData"].VR = "OB"  # BINARY segmentations are bit-packed bytes
+        self.encoding = seg.get("SpecificCharacterSet") or "iso8859"
+        self._fixed: list[bytes] = []  # the encoded elements before each changing one, and after the last
+        run = Dataset()
+        for element in seg:
+            if element.tag in self.CHANGING:
+                self._fixed.append(self._encode(run))
+                run = Dataset()
+            else:
+                run.add(element)
+        self._fixed.append(self._encode(run))
+        self._changing = [t for t in (e.tag for e in seg) if t in self.CHANGING]
+
+    def _encode(self, dataset: Dataset) -> bytes:
+        fp = DicomBytesIO()
+        fp.is_little_endian, fp.is_implicit_VR = True, False
+        write_dataset(fp, dataset, parent_encoding=self.encoding)
+        return fp.getvalue()
+
+    def next_frame(self, pixels: np.ndarray) -> None:
+        seg = self.seg
+        seg.SOPInstanceUID = generate_uid()
+        seg.file_meta.MediaStorageSOPInstanceUID = seg.SOPInstanceUID
+        seg.InstanceNumber = int(seg.InstanceNumber) + 1
+        frames = np.moveaxis(pixels, -1, 0)  # one stored frame per segment, in segment order
+        seg.PixelData = pack_bits(frames.reshape(-1).astype(np.uint8))
+        seg["PixelData"].VR = "OB"  # BINARY segmentations are bit-packed bytes
+
+    def save(self, path: Path) -> None:
+        fp = DicomBytesIO()
+        fp.write(b"\0" * 128 + b"DICM")
+        write_file_meta_info(fp, self.seg.file_meta, enforce_standard=True)
+        fp.is_little_endian, fp.is_implicit_VR = True, False
+        for fixed, tag in zip(self._fixed, self._changing, strict=False):
+            fp.write(fixed)
+            write_data_element(fp, self.seg[tag], self.encoding)
+        fp.write(self._fixed[-1])
+        path.write_bytes(fp.getvalue())
+
+
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     folder = out / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     order = [c.name for c in data.classes]
     headers: dict[Path, Dataset | str] = {}
     series: dict[str, str] = {}  # study -> the SEG series made for it
+    made: dict[tuple[Path, tuple[str, ...]], _Series] = {}  # (source, segments) -> its SEGs
     frames = objects = 0
     skipped = []
     for frame in data.frames:
@@ -103,23 +173,16 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
             skipped.append(f"{frame.name}: no accepted mask (DICOM-SEG carries masks only)")
             continue
         names = sorted(per_class, key=order.index)
-        pixels = np.stack([per_class[n] for n in names], axis=-1)[np.newaxis].astype(np.uint8)
-        multi_frame = "NumberOfFrames" in header
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # highdicom's advice on person-name style
-            seg = hd.seg.Segmentation(
-                source_images=[_single_frame_view(header)], pixel_array=pixels, segmentation_type="BINARY",
-                segment_descriptions=[_segment(k + 1, n) for k, n in enumerate(names)],
-                series_instance_uid=series.setdefault(header.StudyInstanceUID, generate_uid()), series_number=900,
-                sop_instance_uid=generate_uid(), instance_number=frames + 1, manufacturer=SOFTWARE,
-                manufacturer_model_name=SOFTWARE, software_versions="1", device_serial_number="0",
-                series_description="SonoClick annotations", omit_empty_frames=False,
-            )
-        if multi_frame:
-            _refer_to_frame(seg, header, frame.index + 1)
-        if "FrameOfReferenceUID" not in seg and "PatientOrientation" not in seg:
-            seg.PatientOrientation = header.get("PatientOrientation", "")  # type 2C without a frame of reference
-        seg.save_as(folder / f"{frame.name}.dcm", enforce_file_format=True)
+        pixels = np.stack([per_class[n] for n in names], axis=-1).astype(np.uint8)
+        key = (frame.source, tuple(names))
+        if key in made:
+            made[key].next_frame(pixels)
+        else:
+            made[key] = _Series(_new_segmentation(header, names, pixels,
+                                                  series.setdefault(header.StudyInstanceUID, generate_uid())))
+        if "NumberOfFrames" in header:
+            _refer_to_frame(made[key].seg, header, frame.index + 1)
+        made[key].save(folder / f"{frame.name}.dcm")
         frames, objects = frames + 1, objects + len(names)
     return frames, objects, skipped
 

@@ -48,7 +48,7 @@ def _write_frame(folder: Path, frame: ExchangeFrame) -> int:
            "imageData": None, "imageHeight": frame.size[0], "imageWidth": frame.size[1]}
     if frame.multi_frame:
         doc["frameIndex"] = frame.index
-    write_json(folder / f"{frame.name}.json", doc, indent=1)
+    write_json(folder / f"{frame.name}.json", doc)  # compact: indenting runs the pure-Python encoder, 3x slower
     return len(frame.objects)
 
 
