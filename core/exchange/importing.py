@@ -23,6 +23,7 @@ from core.exchange.names import export_names
 from core.exchange.registry import get_format
 from core.io.dicom_reader import sop_instance_uid
 from core.io.readers import iter_frames
+from core.project.classes import is_colour
 from core.project.object_replace import NewObject
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
@@ -180,8 +181,7 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> list[int]:
     changed: list[int] = []
     with store.transaction():
         for info in plan.new_classes:
-            store.add_class(info.name, info.colour if info.colour.startswith("#") and len(info.colour) == 7
-                            else None)
+            store.add_class(info.name, info.colour if is_colour(info.colour) else None)
         class_id = {c.name.lower(): c.id for c in store.classes()}
         for change, frame in zip(plan.changes, plan.frames, strict=True):
             frame_id = change.frame_id

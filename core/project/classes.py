@@ -51,6 +51,10 @@ def migrate_to_classes(conn: sqlite3.Connection) -> None:
     create_class_tables(conn)
 
 
+def is_colour(text: object) -> bool:
+    return isinstance(text, str) and bool(_COLOUR.match(text))
+
+
 def list_classes(conn: sqlite3.Connection) -> list[LabelClass]:
     return [LabelClass(*row) for row in conn.execute("SELECT id, name, colour FROM classes ORDER BY id")]
 

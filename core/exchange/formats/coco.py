@@ -123,13 +123,15 @@ def read(path: Path) -> ExchangeSet:
             raise AnnotationFormatError(file, "every image needs a file_name")
         positive_int(image.get("height"), file, "image height")
         positive_int(image.get("width"), file, "image width")
-        images[image.get("id")] = image
+        if not isinstance(image.get("id"), int | str) or image["id"] in images:
+            raise AnnotationFormatError(file, f"image id {image.get('id')!r} is missing, not a number or repeated")
+        images[image["id"]] = image
     objects: dict[int, list[ExchangeObject]] = {key: [] for key in images}
     for ann in doc["annotations"]:
-        if not isinstance(ann, dict) or ann.get("image_id") not in images:
+        if not isinstance(ann, dict) or not isinstance(ann.get("image_id"), int | str) or ann["image_id"] not in images:
             raise AnnotationFormatError(file, f"annotation {ann.get('id') if isinstance(ann, dict) else ann!r}: "
                                               "unknown image")
-        if ann.get("category_id") not in categories:
+        if not isinstance(ann.get("category_id"), int) or ann["category_id"] not in categories:
             raise AnnotationFormatError(file, f"annotation {ann.get('id')}: unknown category {ann.get('category_id')}")
         image = images[ann["image_id"]]
         mask = _mask(file, ann, (image["height"], image["width"]))

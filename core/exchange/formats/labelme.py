@@ -98,6 +98,8 @@ def read_file(path: Path) -> ExchangeFrame | None:
         if not isinstance(shape, dict):
             raise AnnotationFormatError(path, f"shape {k} is not an object")
         kind, label, group = shape.get("shape_type", "polygon"), str(shape.get("label", "")), shape.get("group_id")
+        if group is not None and (isinstance(group, bool) or not isinstance(group, int | str)):
+            raise AnnotationFormatError(path, f"shape {k}: group_id must be a number, got {group!r}")
         key = ("group", group) if group is not None else ("shape", k)
         xy = _xy(path, shape, k)
         _inside(path, xy, (h, w), k)
