@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     created = not (args.project / DB_NAME).is_file()
+    folder_was_there = args.project.exists()
     store = ProjectStore.create(args.project) if created else ProjectStore.open(args.project)
     try:
         plan = plan_import(store, args.format, args.input, args.sources)
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> dict:
         if created:  # a failed import leaves no empty project behind
             for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
                 (args.project / name).unlink(missing_ok=True)
+            if not folder_was_there and not any(args.project.iterdir()):
+                args.project.rmdir()
         raise
     store.close()
     return {**plan.summary(), "applied": not args.dry_run, "project_created": created}
