@@ -168,3 +168,19 @@ def test_an_export_from_before_images_were_written_imports_by_name(tmp_path: Pat
     assert [(c.frame_id, c.masks) for c in plan.changes] == [(3, (0, 1))]
     apply_import(store, plan)
     np.testing.assert_array_equal(store.mask(3, accepted_only=True), mask > 0)
+
+
+def test_cli_dry_run_changes_nothing_and_a_failed_import_leaves_no_project(tmp_path: Path, store: ProjectStore,
+                                                                          capsys) -> None:
+    from core.cli import main
+
+    assert main(["export", "--project", str(store.folder), "--format", "coco", "--out", str(tmp_path / "out")]) == 0
+    before = _state(store)
+    assert main(["import", "--project", str(store.folder), "--format", "coco", "--input",
+                 str(tmp_path / "out"), "--dry-run"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["frames"] == 2 and summary["applied"] is False and _state(store) == before
+    (tmp_path / "broken.json").write_text("{not json")
+    assert main(["import", "--project", str(tmp_path / "new"), "--format", "coco", "--input",
+                 str(tmp_path / "broken.json")]) == 2
+    assert "malformed JSON" in capsys.readouterr().err and not (tmp_path / "new").exists()
