@@ -41,7 +41,14 @@ DECODER_PACKAGES = {
 }
 # Fastest installed plugin per syntax in bench/dicom_decode.py (100 colour frames of 600 x 800, one thread); a
 # syntax not listed, or whose plugin is missing, is decoded by whichever plugin pydicom finds.
-PREFERRED_PLUGINS = {}
+PREFERRED_PLUGINS = {
+    "1.2.840.10008.1.2.4.50": "pillow",  # JPEG Baseline: 18 ms (gdcm 42, pylibjpeg 56)
+    "1.2.840.10008.1.2.4.57": "gdcm",  # JPEG Lossless: 23 ms (pylibjpeg 62)
+    "1.2.840.10008.1.2.4.70": "gdcm",  # JPEG Lossless SV1: 31 ms (pylibjpeg 76)
+    "1.2.840.10008.1.2.4.80": "pyjpegls",  # JPEG-LS lossless: 46 ms (gdcm 49, pylibjpeg 282)
+    "1.2.840.10008.1.2.4.81": "gdcm",  # JPEG-LS near-lossless: 35 ms (pyjpegls 41, pylibjpeg 279)
+    "1.2.840.10008.1.2.4.90": "gdcm",  # JPEG 2000 lossless: 282 ms (pillow 362, pylibjpeg 405)
+}
 
 
 def _first_line(exc: Exception) -> str:
