@@ -21,7 +21,7 @@ from pydicom.tag import Tag
 from pydicom.uid import generate_uid
 
 from core.errors import AnnotationFormatError
-from core.exchange.formats.common import masks_by_class
+from core.exchange.formats.common import in_parallel, masks_by_class
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 
@@ -39,6 +39,7 @@ SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 TYPE_2_ATTRIBUTES = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
                      "ReferringPhysicianName", "StudyID", "AccessionNumber")
 SOFTWARE = "SonoClick"
+CHUNK = 32  # frames whose masks are decoded together, on a few threads
 
 
 def _header(source: Path) -> Dataset | str:
@@ -154,6 +155,15 @@ class _Series:
         path.write_bytes(fp.getvalue())
 
 
+def _segments(frame: ExchangeFrame, order: list[str]) -> tuple[list[str], np.ndarray | None]:
+    """The frame's classes with a mask, in class order, and their masks stacked (H, W, S) as 0/1."""
+    per_class = {k: m for k, m in masks_by_class(frame).items() if m.any()}
+    if not per_class:
+        return [], None
+    names = sorted(per_class, key=order.index)
+    return names, np.stack([per_class[n] for n in names], axis=-1).astype(np.uint8)
+
+
 def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     folder = out / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,27 +173,25 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     made: dict[tuple[Path, tuple[str, ...]], _Series] = {}  # (source, segments) -> its SEGs
     frames = objects = 0
     skipped = []
-    for frame in data.frames:
-        header = headers.setdefault(frame.source, _header(frame.source))
-        if isinstance(header, str):
-            skipped.append(f"{frame.name}: {header}")
-            continue
-        per_class = {k: m for k, m in masks_by_class(frame).items() if m.any()}
-        if not per_class:
-            skipped.append(f"{frame.name}: no accepted mask (DICOM-SEG carries masks only)")
-            continue
-        names = sorted(per_class, key=order.index)
-        pixels = np.stack([per_class[n] for n in names], axis=-1).astype(np.uint8)
-        key = (frame.source, tuple(names))
-        if key in made:
-            made[key].next_frame(pixels)
-        else:
-            made[key] = _Series(_new_segmentation(header, names, pixels,
-                                                  series.setdefault(header.StudyInstanceUID, generate_uid())))
-        if "NumberOfFrames" in header:
-            _refer_to_frame(made[key].seg, header, frame.index + 1)
-        made[key].save(folder / f"{frame.name}.dcm")
-        frames, objects = frames + 1, objects + len(names)
+    for start in range(0, len(data.frames), CHUNK):
+        chunk = [f for f in data.frames[start : start + CHUNK]
+                 if not isinstance(headers.setdefault(f.source, _header(f.source)), str)]
+        skipped += [f"{f.name}: {headers[f.source]}" for f in data.frames[start : start + CHUNK] if f not in chunk]
+        for frame, (names, pixels) in zip(chunk, in_parallel(lambda f: _segments(f, order), chunk), strict=True):
+            header = headers[frame.source]
+            if pixels is None:
+                skipped.append(f"{frame.name}: no accepted mask (DICOM-SEG carries masks only)")
+                continue
+            key = (frame.source, tuple(names))
+            if key in made:
+                made[key].next_frame(pixels)
+            else:
+                made[key] = _Series(_new_segmentation(header, names, pixels,
+                                                      series.setdefault(header.StudyInstanceUID, generate_uid())))
+            if "NumberOfFrames" in header:
+                _refer_to_frame(made[key].seg, header, frame.index + 1)
+            made[key].save(folder / f"{frame.name}.dcm")
+            frames, objects = frames + 1, objects + len(names)
     return frames, objects, skipped
 
 
