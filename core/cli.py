@@ -17,6 +17,8 @@ COMMANDS = {
     "evaluate": "Dice / IoU / HD95 of a trained model on a dataset",
     "train-project": "background training job on a project snapshot (started by the app)",
     "propagate": "carry a nodule through a clip from one frame (optical flow + the interactive engine)",
+    "import": "import annotations (png, points, coco, dicom-seg, labelme, cvat) into a project",
+    "export": "export a project's accepted annotations (png, points, coco, dicom-seg, labelme, cvat, csv)",
 }
 
 

@@ -1,7 +1,8 @@
-"""Export and import (non-modal). Export writes, under the chosen folder, masks/<name>.png (PNG masks),
-labels/<name>.json (HCL-HRL point JSON) and measurements.csv (core.project.file_exchange.export_project). Import takes a
-point JSON or a mask into the shown frame, or a whole folder laid out like an export (matched by name). Work
-runs off the GUI thread; results and problems are listed in the dialog, never in a blocking box."""
+"""Export and import (non-modal), both through core.exchange's format registry. Export writes the checked formats
+into the chosen folder, all or nothing, accepted masks only (drafts are counted and left out). Import reads a
+file or folder in any readable format, checks all of it and lists what will change; "Apply" then writes it in one
+transaction. A point JSON or a mask can also go straight into the shown frame. Work runs off the GUI thread;
+results and problems are listed in the dialog, never in a blocking box."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,39 +11,26 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.errors import SonoClickError
+from core.exchange.export import ExportReport, export_project
+from core.exchange.file_exchange import DEFAULT_EXPORT, import_mask, import_point_json
+from core.exchange.importing import ImportPlan, apply_import, plan_import
+from core.exchange.registry import formats
 from core.project.display_status import draft_frame_ids
-from core.project.file_exchange import ExportSummary, export_names, export_project, import_mask, import_point_json
 from core.project.store import ProjectStore
 from gui.project_session import ProjectSession
 
-
-def import_folder(store: ProjectStore, folder: Path) -> tuple[list[int], list[str]]:
-    """Import folder/labels/<name>.json and folder/masks/<name>.png for every frame whose export name matches.
-    Returns the frames changed and one line per file that failed (the others are still imported)."""
-    records = [r for r in store.frames() if r.readable]
-    names = export_names(store.frames())
-    changed: list[int] = []
-    problems: list[str] = []
-    for record in records:
-        name = names[record.id]
-        for path, action in ((folder / "labels" / f"{name}.json", import_point_json),
-                             (folder / "masks" / f"{name}.png", import_mask)):
-            if not path.is_file():
-                continue
-            try:
-                with store.action(f"Import {path.name}", record.id):
-                    action(store, record.id, path)
-            except SonoClickError as exc:
-                problems.append(str(exc))
-                continue
-            if record.id not in changed:
-                changed.append(record.id)
-    return changed, problems
+FILE_FORMATS = {"coco": "COCO JSON (*.json)", "cvat": "CVAT XML (*.xml)", "labelme": "labelme JSON (*.json)",
+                "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)"}  # the others take a folder
 
 
 def count_draft_frames(store: ProjectStore) -> int:
     """Frames with at least one mask that is still a draft (worker thread)."""
     return len(draft_frame_ids(store))
+
+
+def apply_and_group(store: ProjectStore, plan: ImportPlan) -> list[int]:
+    """Apply the plan, all or nothing; each frame's change is one undo step of that frame (worker thread)."""
+    return apply_import(store, plan)
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -58,6 +46,8 @@ class ExportDialog(QtWidgets.QDialog):
         self._current_frame = current_frame
         self._current_object = current_object
         self._after_import = after_import
+        self._plan: ImportPlan | None = None
+        known = formats()
 
         self.folder_edit = QtWidgets.QLineEdit(str(session.folder.parent / "sonoclick-export"))
         browse = QtWidgets.QPushButton("Browse…")
@@ -65,14 +55,20 @@ class ExportDialog(QtWidgets.QDialog):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
         row.addWidget(browse)
-        export_box = QtWidgets.QGroupBox("Export every annotated frame")
+        export_box = QtWidgets.QGroupBox("Export every annotated frame (accepted masks; drafts are left out)")
         export_layout = QtWidgets.QVBoxLayout(export_box)
         export_layout.addLayout(row)
-        explain = QtWidgets.QLabel("Writes, for every frame with calipers or a mask:\n"
-                                   "  masks/<name>.png — the accepted mask, 0 / 255 (drafts are left out)\n"
-                                   "  labels/<name>.json — HCL-HRL point JSON (long axis, then short axis)\n"
-                                   "  measurements.csv — both axes per nodule, in mm when the spacing is known")
-        export_layout.addWidget(explain)
+        self.format_list = QtWidgets.QListWidget()
+        for name, fmt in known.items():
+            if fmt.writer is None:
+                continue
+            item = QtWidgets.QListWidgetItem(f"{fmt.title} — {fmt.writes}")
+            item.setData(QtCore.Qt.UserRole, name)
+            item.setFlags(item.flags() | QtCore.Qt.ItemIsUserCheckable)
+            item.setCheckState(QtCore.Qt.Checked if name in DEFAULT_EXPORT else QtCore.Qt.Unchecked)
+            self.format_list.addItem(item)
+        self.format_list.setMaximumHeight(150)
+        export_layout.addWidget(self.format_list)
         self.drafts_note = QtWidgets.QLabel("")
         self.drafts_note.setWordWrap(True)
         self.drafts_note.setStyleSheet("color: #f5c400;")
@@ -81,28 +77,40 @@ class ExportDialog(QtWidgets.QDialog):
 
         import_box = QtWidgets.QGroupBox("Import")
         import_layout = QtWidgets.QVBoxLayout(import_box)
+        pick = QtWidgets.QHBoxLayout()
+        self.import_format = QtWidgets.QComboBox()
+        for name, fmt in known.items():
+            if fmt.reader is not None:
+                self.import_format.addItem(fmt.title, name)
+        self.import_button = QtWidgets.QPushButton("Choose and check…")
+        self.apply_button = QtWidgets.QPushButton("Apply import")
+        self.apply_button.setEnabled(False)
+        pick.addWidget(self.import_format, 1)
+        pick.addWidget(self.import_button)
+        pick.addWidget(self.apply_button)
+        import_layout.addLayout(pick)
         self.import_json_button = QtWidgets.QPushButton("Point JSON into this frame…")
         self.import_mask_button = QtWidgets.QPushButton("Mask PNG into this frame's current nodule…")
-        self.import_folder_button = QtWidgets.QPushButton("Folder laid out like an export…")
-        for button in (self.import_json_button, self.import_mask_button, self.import_folder_button):
+        for button in (self.import_json_button, self.import_mask_button):
             import_layout.addWidget(button)
 
         self.log = QtWidgets.QPlainTextEdit()
         self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(500)
+        self.log.setMaximumBlockCount(2000)
         close = QtWidgets.QPushButton("Close")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(export_box)
         layout.addWidget(import_box)
         layout.addWidget(self.log, 1)
         layout.addWidget(close, 0, QtCore.Qt.AlignRight)
-        self.resize(600, 520)
+        self.resize(680, 640)
 
         browse.clicked.connect(self._browse)
         self.export_button.clicked.connect(lambda: self.export_to(Path(self.folder_edit.text())))
+        self.import_button.clicked.connect(self._pick_and_plan)
+        self.apply_button.clicked.connect(self.apply_plan)
         self.import_json_button.clicked.connect(lambda: self._pick_and_import("Point JSON (*.json)", "json"))
         self.import_mask_button.clicked.connect(lambda: self._pick_and_import("Masks (*.png *.tif *.tiff)", "mask"))
-        self.import_folder_button.clicked.connect(self._pick_folder_and_import)
         close.clicked.connect(self.close)
 
     def showEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
@@ -131,26 +139,84 @@ class ExportDialog(QtWidgets.QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
-    def export_to(self, folder: Path) -> None:
-        self.export_button.setEnabled(False)
-        self.log.appendPlainText(f"Exporting to {folder} …")
+    def chosen_formats(self) -> list[str]:
+        items = (self.format_list.item(k) for k in range(self.format_list.count()))
+        return [i.data(QtCore.Qt.UserRole) for i in items if i.checkState() == QtCore.Qt.Checked]
 
-        def done(summary: ExportSummary) -> None:
+    def set_formats(self, names: list[str]) -> None:
+        for k in range(self.format_list.count()):
+            item = self.format_list.item(k)
+            item.setCheckState(QtCore.Qt.Checked if item.data(QtCore.Qt.UserRole) in names else QtCore.Qt.Unchecked)
+
+    def export_to(self, folder: Path) -> None:
+        names = self.chosen_formats()
+        if not names:
+            self._say("Tick at least one format")
+            return
+        self.export_button.setEnabled(False)
+        self.log.appendPlainText(f"Exporting {', '.join(names)} to {folder} …")
+
+        def done(report: ExportReport) -> None:
             self.export_button.setEnabled(True)
-            skipped = summary.draft_masks_skipped
-            self._say(f"Exported {len(summary.masks)} masks, {len(summary.labels)} point files and "
-                      f"{summary.measurements} to {folder}"
-                      + (f" ({skipped} draft mask{'s' if skipped != 1 else ''} not accepted, left out)"
-                         if skipped else ""))
+            for line in report.skipped:
+                self.log.appendPlainText(f"Skipped: {line}")
+            drafts = report.draft_masks
+            note = f" ({drafts} draft mask{'s' if drafts != 1 else ''} not accepted, left out)" if drafts else ""
+            self._say(f"Exported {report.frames} frames, {report.objects} objects ({', '.join(report.formats)}) to "
+                      f"{folder}" + (f"; {len(report.skipped)} left out" if report.skipped else "") + note)
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)
             self._failed(exc)
 
         store = self._session.store
-        self._session.jobs.submit(lambda: export_project(store, folder), done, failed)
+        self._session.jobs.submit(lambda: export_project(store, folder, names), done, failed)
 
-    # ----- import --------------------------------------------------------------------------------------
+    # ----- import through the registry ------------------------------------------------------------------
+    def _pick_and_plan(self) -> None:
+        name = self.import_format.currentData()
+        start = self.folder_edit.text()
+        if name in FILE_FORMATS:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import", start, FILE_FORMATS[name] + ";;Folder…")
+            if not path:
+                path = QtWidgets.QFileDialog.getExistingDirectory(self, "Import folder", start)
+        else:
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Import folder", start)
+        if path:
+            self.check_import(name, Path(path))
+
+    def check_import(self, format_name: str, path: Path, sources: Path | None = None) -> None:
+        """Read and check `path`, then list what the import would change (nothing is written yet)."""
+        self._plan = None
+        self.apply_button.setEnabled(False)
+        self.log.appendPlainText(f"Checking {path} ({format_name}) …")
+        store = self._session.store
+
+        def done(plan: ImportPlan) -> None:
+            self._plan = plan
+            for line in plan.preview():
+                self.log.appendPlainText(line)
+            self.apply_button.setEnabled(bool(plan.changes))
+            self._say(f"Ready to import {len(plan.changes)} frames — press Apply import" if plan.changes
+                      else "Nothing to import")
+
+        self._session.jobs.submit(lambda: plan_import(store, format_name, path, sources), done, self._failed)
+
+    def apply_plan(self) -> None:
+        plan = self._plan
+        if plan is None:
+            return
+        self._plan = None
+        self.apply_button.setEnabled(False)
+        store = self._session.store
+
+        def done(changed: list[int]) -> None:
+            self._after_import(changed)
+            self._say(f"Imported annotations for {len(changed)} frames from {plan.input}")
+
+        self._session.jobs.submit(lambda: apply_and_group(store, plan), done, self._failed)
+
+    # ----- one file into the shown frame --------------------------------------------------------------
     def _pick_and_import(self, file_filter: str, kind: str) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import", str(self._session.folder.parent),
                                                         file_filter)
@@ -178,21 +244,3 @@ class ExportDialog(QtWidgets.QDialog):
             self._say(f"Imported {path.name}")
 
         self._session.jobs.submit(work, done, self._failed)
-
-    def _pick_folder_and_import(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Import folder", self.folder_edit.text())
-        if folder:
-            self.import_from(Path(folder))
-
-    def import_from(self, folder: Path) -> None:
-        store = self._session.store
-
-        def done(result: tuple[list[int], list[str]]) -> None:
-            changed, problems = result
-            self._after_import(changed)
-            for line in problems:
-                self.log.appendPlainText(f"Skipped: {line}")
-            self._say(f"Imported annotations for {len(changed)} frames from {folder}"
-                      + (f" ({len(problems)} files skipped)" if problems else ""))
-
-        self._session.jobs.submit(lambda: import_folder(store, folder), done, self._failed)

@@ -161,6 +161,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "cancel_propagation": lambda: self.propagation.cancel(),
             "fit": self.view.fit,
             "export": self.show_export_dialog,
+            "import": lambda: (dialog := self.show_export_dialog()) and dialog.import_button.setFocus(),
             "open_folder": self._ask_open_folder,
             "open_file": self._ask_open_file,
             "click_model": self._ask_click_model,

@@ -11,8 +11,8 @@ import pytest
 
 from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError, FrameChanged, FrameReadError
+from core.exchange.export import export_project
 from core.io.mask_files import write_mask_for_frame
-from core.project.file_exchange import export_project
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
@@ -74,8 +74,8 @@ def test_export_never_writes_a_mask_for_a_changed_frame(annotated, tmp_path: Pat
     store, frame_id, image = annotated
     replace_file(image, make_frame(2, (40, 50)).image)
     with pytest.raises(FrameChanged):
-        export_project(store, tmp_path / "export")
-    assert not (tmp_path / "export" / "masks").exists()
+        export_project(store, tmp_path / "export", ["png"])
+    assert not (tmp_path / "export").exists()
 
 
 def test_a_missing_file_is_not_checked_and_export_still_works(annotated, tmp_path: Path) -> None:
@@ -83,7 +83,8 @@ def test_a_missing_file_is_not_checked_and_export_still_works(annotated, tmp_pat
     image.unlink()
     check = store.verify_frame(frame_id)
     assert not check.changed and check.reason.startswith("not checked")
-    assert len(export_project(store, tmp_path / "export").masks) == 1
+    report = export_project(store, tmp_path / "export", ["coco"])
+    assert report.objects == 1
 
 
 def test_mask_guard_refuses_a_mask_of_another_size(tmp_path: Path) -> None:

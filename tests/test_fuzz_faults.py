@@ -39,8 +39,6 @@ def test_damaged_databases_are_mostly_refused_clearly(tmp_path: Path) -> None:
     assert kinds["clear"] >= 3 and kinds["crash"] == 0
 
 
-@pytest.mark.xfail(reason="finding 7, the formats engineer's part: a point file with no point shapes still "
-                          "replaces the frame's calipers with none", strict=False)
 def test_a_point_file_without_point_shapes_changes_nothing(tmp_path: Path) -> None:
     outcomes = [fault_runs.run_import_export(i, tmp_path) for i in (1, 42)]
     assert [o.detail for o in outcomes if o.kind == "wrong"] == []

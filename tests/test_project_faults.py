@@ -17,7 +17,7 @@ import pytest
 
 from core.annotation.points import Calipers
 from core.errors import ProjectCorrupt, ProjectDiskFull, ProjectError, ProjectPermissionDenied, ProjectReadOnly
-from core.project.file_exchange import export_project
+from core.exchange.export import export_project
 from core.project.records import MaskProvenance
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
@@ -75,8 +75,9 @@ def test_read_only_open_views_and_exports_but_refuses_edits(tmp_path: Path) -> N
             store.set_calipers(frame_id, 1, NODULE)
         with pytest.raises(ProjectReadOnly):
             store.set_setting("x", 1)
-        summary = export_project(store, tmp_path / "export")
-        assert len(summary.masks) == 1 and len(summary.labels) == 1
+        report = export_project(store, tmp_path / "export", ["png", "points"])
+        names = sorted(f.relative_to(tmp_path / "export").parts[0] for f in report.files)
+        assert names.count("masks") == 1 and names.count("labels") == 1
     with ProjectStore.open(tmp_path / "project") as store:  # nothing changed, still writable as before
         assert store.calipers(frame_id) == {0: NODULE} and store.read_only_reason is None
 

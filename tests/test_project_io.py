@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -11,9 +12,10 @@ import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError
+from core.exchange.export import export_project as export_formats
+from core.exchange.file_exchange import DEFAULT_EXPORT, import_mask, import_point_json
 from core.io.mask_files import read_mask, write_mask
 from core.io.point_json import read_point_json, write_point_json
-from core.project.file_exchange import export_project, import_mask, import_point_json
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
@@ -21,6 +23,17 @@ from tests.conftest import write_dicom
 
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))
 OTHER = Calipers((50.0, 5.0), (70.0, 15.0), (62.0, 6.0), (58.0, 14.0))
+
+
+def export_project(store: ProjectStore, out: Path, include_drafts: bool = False) -> SimpleNamespace:
+    """The app's default export (PNG dataset, point JSON, measurements), listed as the old summary was."""
+    report = export_formats(store, out, DEFAULT_EXPORT, include_drafts)
+    return SimpleNamespace(
+        masks=[p for p in report.files if p.parent.name == "masks"],
+        labels=[p for p in report.files if p.parent.name == "labels"],
+        draft_masks_skipped=report.draft_masks,
+        measurements=out / "measurements.csv",
+    )
 
 
 @pytest.fixture
@@ -70,7 +83,7 @@ def test_export_names_are_unique(tmp_path: Path, store: ProjectStore) -> None:
     store.set_mask(2, 0, np.ones((64, 80), bool), "painted")
     store.set_mask(3, 0, np.ones((64, 80), bool), "painted")
     summary = export_project(store, tmp_path / "export")
-    assert [p.name for p in summary.masks] == ["scan.png", "scan_2.png", "cine_f0000.png"]
+    assert sorted(p.name for p in summary.masks) == ["cine_f0000.png", "scan.png", "scan_2.png"]
 
 
 def test_export_skips_draft_masks_and_counts_them(tmp_path: Path, store: ProjectStore) -> None:
@@ -85,13 +98,13 @@ def test_export_skips_draft_masks_and_counts_them(tmp_path: Path, store: Project
     store.accept_mask(3, 0)
 
     summary = export_project(store, tmp_path / "export")
-    assert [p.name for p in summary.masks] == ["scan_2.png", "cine_f0000.png"]
+    assert sorted(p.name for p in summary.masks) == ["cine_f0000.png", "scan_2.png"]
     assert [p.name for p in summary.labels] == ["scan.json"] and summary.draft_masks_skipped == 2
     np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "scan_2.png", (64, 80)), left)
     np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "cine_f0000.png", (64, 80)), right)
 
     everything = export_project(store, tmp_path / "with_drafts", include_drafts=True)
-    assert [p.name for p in everything.masks] == ["scan.png", "scan_2.png", "cine_f0000.png"]
+    assert sorted(p.name for p in everything.masks) == ["cine_f0000.png", "scan.png", "scan_2.png"]
     assert everything.draft_masks_skipped == 0
     assert read_mask(tmp_path / "with_drafts" / "masks" / "scan_2.png", (64, 80)).all()
 
@@ -107,8 +120,8 @@ def test_import_point_json_replaces_calipers_in_one_undoable_edit(tmp_path: Path
     store.set_calipers(1, 5, OTHER)
     path = tmp_path / "labels.json"
     write_point_json(path, [NODULE, OTHER], "scan.png", (64, 80))
-    assert import_point_json(store, 1, path) == {0: NODULE, 1: OTHER}
-    assert store.calipers(1) == {0: NODULE, 1: OTHER} and click in store.points(1)
+    assert import_point_json(store, 1, path) == {1: NODULE, 2: OTHER}  # new objects after the click's object 0
+    assert store.calipers(1) == {1: NODULE, 2: OTHER} and click in store.points(1)
     store.undo(1)
     assert store.calipers(1) == {5: OTHER}
 

@@ -1,4 +1,5 @@
-"""The annotation state of one frame (its points and masks, accepted or draft), as undo/redo snapshots it.
+"""The annotation state of one frame (its points, its masks, accepted or draft, and its object classes), as
+undo/redo snapshots it.
 
 Edits are pure functions FrameState -> FrameState; the store writes the result and keeps both states in its
 history, so undo restores exactly the previous state, ids and timestamps included.
@@ -27,6 +28,7 @@ class FrameState:
 
     points: tuple[tuple[int | None, Point], ...] = ()
     masks: tuple[StoredMask, ...] = field(default=())
+    classes: tuple[tuple[int, int], ...] = ()  # (object id, class id) for objects not of the default class
 
     def with_points(self, points: list[tuple[int | None, Point]]) -> FrameState:
         return replace(self, points=tuple(points))
@@ -42,6 +44,8 @@ class FrameState:
                 for m in self.masks
             ],
         }
+        if self.classes:
+            doc["classes"] = [list(pair) for pair in self.classes]
         return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -51,7 +55,8 @@ class FrameState:
             (int(pid), Point(float(x), float(y), PointKind(kind), int(oid))) for pid, oid, kind, x, y in doc["points"]
         )
         masks = tuple(_stored_mask(*entry) for entry in doc["masks"])
-        return cls(points, masks)
+        classes = tuple((int(oid), int(cid)) for oid, cid in doc.get("classes", ()))  # none before schema 3
+        return cls(points, masks, classes)
 
 
 def _stored_mask(oid: int, prov: str, ts: str, png: str, accepted: int = 1) -> StoredMask:

@@ -1,8 +1,9 @@
 """A frame's annotation state in the database, and the persisted undo/redo history of changes to it.
 
 One history step is one user action on one frame (see ProjectStore.action; an edit made outside an action is a
-step of its own). A step keeps only what the action changed, as a delta: for every point and every mask whose row
-differs, the row before and the row after (NULL: absent). So the history grows with the edit, not with the frame.
+step of its own). A step keeps only what the action changed, as a delta: for every point, every mask and every
+object class whose row differs, the row before and the row after (NULL: absent). So the history grows with the
+edit, not with the frame.
 History rows are per-frame stacks: the done steps come first and the undone ones after them. Undo writes the
 `before` rows of the latest done step and stamps it with an increasing undone_seq; redo writes the `after` rows
 of the step undone last; a new step on a frame drops that frame's undone steps (the redo tail). Everything here
@@ -15,23 +16,27 @@ import sqlite3
 from dataclasses import dataclass
 
 from core.annotation.points import Point, PointKind
+from core.project.classes import load_object_classes
 from core.project.frame_state import FrameState, StoredMask
 
 HISTORY_PER_FRAME = 500  # undo depth kept per frame; older steps are dropped
 
 PointChange = tuple[Point | None, Point | None]
 MaskChange = tuple[StoredMask | None, StoredMask | None]
+ClassChange = tuple[int | None, int | None]  # class id before / after; None = the default class (no row)
 
 
 @dataclass(frozen=True)
 class Delta:
-    """What a step changed: point id -> (before, after), object id -> (mask before, mask after); None = absent."""
+    """What a step changed: point id -> (before, after), object id -> (mask before, mask after), object id ->
+    (class before, class after); None = absent."""
 
     points: dict[int, PointChange]
     masks: dict[int, MaskChange]
+    classes: dict[int, ClassChange]
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.masks)
+        return bool(self.points or self.masks or self.classes)
 
 
 def diff(before: FrameState, after: FrameState) -> Delta:
@@ -49,7 +54,13 @@ def diff(before: FrameState, after: FrameState) -> Delta:
         for oid in sorted(old_masks.keys() | new_masks.keys())
         if old_masks.get(oid) != new_masks.get(oid)
     }
-    return Delta(points, masks)  # type: ignore[arg-type]  # sorted keys are never None
+    old_classes, new_classes = dict(before.classes), dict(after.classes)
+    classes = {
+        oid: (old_classes.get(oid), new_classes.get(oid))
+        for oid in sorted(old_classes.keys() | new_classes.keys())
+        if old_classes.get(oid) != new_classes.get(oid)
+    }
+    return Delta(points, masks, classes)  # type: ignore[arg-type]  # sorted keys are never None
 
 
 def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
@@ -63,6 +74,7 @@ def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
     return FrameState(
         tuple((pid, Point(x, y, PointKind(kind), oid)) for pid, oid, kind, x, y in points),
         tuple(StoredMask(oid, bytes(png), prov, ts, bool(acc)) for oid, png, prov, ts, acc in masks),
+        load_object_classes(db, frame_id),
     )
 
 
@@ -81,8 +93,11 @@ def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after
                 pid = db.execute("SELECT last_insert_rowid()").fetchone()[0]
         written.append((pid, p))
     after = after.with_points(written)
-    for oid, (_, new) in diff(before.with_points([]), after.with_points([])).masks.items():
+    rows = diff(before.with_points([]), after.with_points([]))
+    for oid, (_, new) in rows.masks.items():
         _put_mask(db, frame_id, oid, new)
+    for oid, (_, new_class) in rows.classes.items():
+        _put_class(db, frame_id, oid, new_class)
     return after
 
 
@@ -104,6 +119,16 @@ def _put_mask(db: sqlite3.Connection, frame_id: int, object_id: int, m: StoredMa
         "INSERT OR REPLACE INTO masks (frame_id, object_id, png, provenance, created_at, accepted)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (frame_id, object_id, m.png, m.provenance, m.created_at, int(m.accepted)),
+    )
+
+
+def _put_class(db: sqlite3.Connection, frame_id: int, object_id: int, class_id: int | None) -> None:
+    if class_id is None:
+        db.execute("DELETE FROM object_classes WHERE frame_id = ? AND object_id = ?", (frame_id, object_id))
+        return
+    db.execute(
+        "INSERT OR REPLACE INTO object_classes (frame_id, object_id, class_id) VALUES (?, ?, ?)",
+        (frame_id, object_id, class_id),
     )
 
 
@@ -152,6 +177,11 @@ def insert_step(
         " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
+    if delta.classes:  # (a migration from before schema 4 writes steps before the table exists)
+        db.executemany(
+            "INSERT INTO history_classes (step_id, object_id, before, after) VALUES (?, ?, ?, ?)",
+            [(step, oid, old, new) for oid, (old, new) in delta.classes.items()],
+        )
     assert step is not None
     return step
 
@@ -170,7 +200,13 @@ def load_delta(db: sqlite3.Connection, step: int) -> Delta:
         (step,),
     ):
         masks[oid] = (_mask_of(oid, old, old_png), _mask_of(oid, new, old_png if new_png is None else new_png))
-    return Delta(points, masks)
+    classes = {
+        oid: (old, new)
+        for oid, old, new in db.execute(
+            "SELECT object_id, before, after FROM history_classes WHERE step_id = ? ORDER BY object_id", (step,)
+        )
+    }
+    return Delta(points, masks, classes)
 
 
 def record_step(
@@ -197,6 +233,8 @@ def _apply(db: sqlite3.Connection, frame_id: int, step: int, undo: bool) -> None
         _put_point(db, frame_id, pid, old if undo else new)
     for oid, (old_mask, new_mask) in delta.masks.items():
         _put_mask(db, frame_id, oid, old_mask if undo else new_mask)
+    for oid, (old_class, new_class) in delta.classes.items():
+        _put_class(db, frame_id, oid, old_class if undo else new_class)
 
 
 def _frame_filter(frame_id: int | None) -> tuple[str, tuple]:

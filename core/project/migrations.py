@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 
+from core.project.classes import migrate_to_classes
 from core.project.frame_state import FrameState
 from core.project.history import diff, insert_step
 from core.project.schema import HISTORY_DDL, SCHEMA_VERSION, run_script, schema_version
@@ -15,7 +16,9 @@ from core.project.schema import HISTORY_DDL, SCHEMA_VERSION, run_script, schema_
 
 def migrate_schema(conn: sqlite3.Connection) -> None:
     """Bring a checked database up to SCHEMA_VERSION, step by step."""
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+    steps: dict[int, Callable[[sqlite3.Connection], None]] = {
+        1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: migrate_to_classes,
+    }
     for version in range(schema_version(conn), SCHEMA_VERSION):
         steps[version](conn)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))

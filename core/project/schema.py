@@ -2,7 +2,8 @@
 
 Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted);
 3 = the history as one row per user action with its changes as deltas (history_points, history_masks) instead of
-full before/after snapshots of the frame. The steps from one version to the next are in core.project.migrations.
+full before/after snapshots of the frame; 4 = label classes and each object's class (tables in core.project.classes,
+its history in history_classes). The steps from one version to the next are in core.project.migrations.
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sqlite3
 from pathlib import Path
 
 from core.errors import ProjectError
+from core.project.classes import create_class_tables
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # the history as of schema 3 (see core.project.history); a later version that changes these tables must give
 # core.project.migrations a frozen copy of this text for its 2 -> 3 step
@@ -98,6 +100,7 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create every table and stamp the version; the caller holds the transaction."""
     run_script(conn, DDL)
+    create_class_tables(conn)
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)", [("app", APP_NAME), ("schema_version", str(SCHEMA_VERSION))]
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -34,13 +34,16 @@ from core.errors import AnnotationFormatError, FrameChanged, FrameReadError, Pro
 from core.io.frame import Frame
 from core.io.mask_codec import decode_mask, decode_probability, encode_mask, encode_probability
 from core.io.readers import iter_frames, read_frame
+from core.project import classes as label_classes
 from core.project import status as store_status
+from core.project.classes import LabelClass
 from core.project.damage import StoreMisuse, damaged_rows_raise_project_corrupt
 from core.project.db import Database, configure, connect, connect_read_only, damaged_text, probe, reclassified
 from core.project.frame_state import FrameState, StoredMask
 from core.project.history import has_step, load_state, record_step, redo_step, undo_step, write_state
 from core.project.integrity import FrameCheck, HashCache, check_frame
 from core.project.migrations import migrate_schema
+from core.project.object_replace import NewObject, replace_objects
 from core.project.records import FrameRecord, FrameStatus, MaskProvenance, MaskRecord, Prediction
 from core.project.schema import SCHEMA_VERSION, check_schema, create_schema
 
@@ -357,7 +360,8 @@ class ProjectStore:
 
         def clear(rec: FrameRecord, s: FrameState) -> FrameState:
             points = [(pid, p) for pid, p in s.points if p.object_id != object_id]
-            return s.with_points(points).with_masks([m for m in s.masks if m.object_id != object_id])
+            cleared = s.with_points(points).with_masks([m for m in s.masks if m.object_id != object_id])
+            return replace(cleared, classes=tuple(pair for pair in s.classes if pair[0] != object_id))
 
         self._edit(frame_id, "clear object", clear)
 
@@ -421,6 +425,15 @@ class ProjectStore:
             return None
         return np.logical_or.reduce([decode_mask(b) for (b,) in blobs])
 
+    def mask_blobs(self, frame_id: int) -> dict[int, tuple[bytes, bool]]:
+        """Object id -> (its mask as stored, 0/255 PNG, accepted flag), in one read (for exports)."""
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            rows = db.execute(
+                "SELECT object_id, png, accepted FROM masks WHERE frame_id = ? ORDER BY object_id", (frame_id,)
+            ).fetchall()
+        return {int(oid): (bytes(png), bool(acc)) for oid, png, acc in rows}
+
     def masks(self, frame_id: int) -> dict[int, MaskRecord]:
         """Object id -> provenance, time and accepted flag of its mask (drafts included)."""
         with self._db.read() as db:
@@ -457,6 +470,74 @@ class ProjectStore:
         """Frame id -> status for every frame (see core.project.status for the precedence)."""
         with self._db.read() as db:
             return store_status.frame_statuses(db)
+
+    # ------------------------------------------------------------------------------------------- classes
+    def classes(self) -> list[LabelClass]:
+        """The project's label classes by id; *nodule* (id 1) is always there."""
+        with self._db.read() as db:
+            return label_classes.list_classes(db)
+
+    def add_class(self, name: str, colour: str | None = None) -> LabelClass:
+        """Add a class (unique name, "#rrggbb" colour or the next palette colour); not undoable, like settings."""
+        with self._db.write() as db:
+            return label_classes.add_class(db, name, colour)
+
+    def rename_class(self, class_id: int, name: str) -> LabelClass:
+        with self._db.write() as db:
+            return label_classes.rename_class(db, class_id, name)
+
+    def object_class(self, frame_id: int, object_id: int) -> int:
+        """The class id of an object (*nodule* unless set otherwise)."""
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            return label_classes.class_of(label_classes.load_object_classes(db, frame_id), object_id)
+
+    def object_classes(self, frame_id: int) -> dict[int, int]:
+        """Object id -> class id for every object of the frame that has points or a mask."""
+        with self._db.read() as db:
+            self._frame_in(db, frame_id)
+            state = load_state(db, frame_id)
+        objects = {p.object_id for _, p in state.points} | {m.object_id for m in state.masks}
+        return {oid: label_classes.class_of(state.classes, oid) for oid in sorted(objects)}
+
+    def set_object_class(self, frame_id: int, object_id: int, class_id: int) -> None:
+        """Give an object a class, as one undoable edit. KeyError for an unknown class."""
+
+        def put(rec: FrameRecord, s: FrameState) -> FrameState:
+            with self._db.read() as db:
+                label_classes.require_class(db, class_id)
+            return replace(s, classes=label_classes.with_object_class(s.classes, object_id, int(class_id)))
+
+        self._edit(frame_id, "set class", put)
+
+    def put_objects(self, frame_id: int, objects: Sequence[NewObject], provenance: MaskProvenance | str) -> None:
+        """Put whole objects into a frame as one undoable edit (see core.project.object_replace for what they
+        replace). Masks must match the frame's size; classes must exist."""
+        origin = MaskProvenance(provenance).value
+        encoded = [None if o.mask is None else encode_mask(o.mask) for o in objects]
+
+        def put(rec: FrameRecord, s: FrameState) -> FrameState:
+            if rec.error is not None:
+                raise AnnotationFormatError(rec.source, f"frame cannot be annotated ({rec.error})")
+            for o in objects:
+                if o.mask is not None and np.shape(o.mask) != (rec.height, rec.width):
+                    raise AnnotationFormatError(
+                        rec.source, f"mask is {_size(np.shape(o.mask))} but the frame is {rec.width}x{rec.height}"
+                    )
+                for p in o.calipers.to_points() if o.calipers is not None else ():
+                    _checked(rec, p)
+                with self._db.read() as db:
+                    label_classes.require_class(db, o.class_id)
+            return replace_objects(s, objects, encoded, origin, _now())
+
+        self._edit(frame_id, "import", put)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every store call inside the block commits together or not at all (each edit keeps its own history
+        step); frames added inside it are rolled back too."""
+        with self._db.write():
+            yield
 
     # --------------------------------------------------------------------------------------- predictions
     def set_prediction(self, frame_id: int, probability: np.ndarray, model_version: str) -> None:

@@ -1,0 +1,1 @@
+"""One module per file format, each exposing FORMAT (see core.exchange.registry)."""

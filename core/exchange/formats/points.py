@@ -1,0 +1,77 @@
+"""`points`: HCL-HRL point JSON, labels/<name>.json per frame with calipers (long-1, long-2, short-1, short-2 per
+nodule; see core.io.point_json). SonoClick adds to each shape "description": its class name, and to the document
+"frameIndex" for frames of multi-frame sources; readers of the plain format ignore both. Calipers only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import AnnotationFormatError
+from core.exchange.formats.common import load_json, relative, resolve, write_json
+from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
+from core.exchange.registry import Format
+from core.io.point_json import point_json_document, read_point_json
+
+FOLDER = "labels"
+
+
+def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
+    folder = out / FOLDER
+    frames = objects = 0
+    for frame in data.frames:
+        nodules = [o for o in frame.objects if o.calipers is not None]
+        if not nodules:
+            continue
+        doc = point_json_document([o.calipers for o in nodules], relative(frame.source, folder), frame.size)
+        for k, shape in enumerate(doc["shapes"]):
+            shape["description"] = nodules[k // 4].class_name
+        if frame.multi_frame:
+            doc["frameIndex"] = frame.index
+        write_json(folder / f"{frame.name}.json", doc, indent=2)
+        frames, objects = frames + 1, objects + len(nodules)
+    return frames, objects, []
+
+
+def read_file(path: Path) -> ExchangeFrame | None:
+    """One point file as a frame; None when it has no point shapes (nothing to import)."""
+    nodules = read_point_json(path)
+    doc = load_json(path)
+    if not nodules:
+        return None
+    points = [s for s in doc["shapes"] if s.get("shape_type", "point") == "point"]
+    classes = [str(points[4 * k].get("description") or "nodule") for k in range(len(nodules))]
+    image = doc.get("imagePath")
+    if not isinstance(image, str) or not image:
+        raise AnnotationFormatError(path, "no imagePath: the file does not say which image it belongs to")
+    index = doc.get("frameIndex", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise AnnotationFormatError(path, f"frameIndex must be a non-negative integer, got {index!r}")
+    h, w = doc.get("imageHeight"), doc.get("imageWidth")
+    size = (h, w) if isinstance(h, int) and isinstance(w, int) else None
+    objects = tuple(ExchangeObject(name, None, c) for name, c in zip(classes, nodules, strict=True))
+    return ExchangeFrame(path.stem, resolve(image, path.parent), index, size, objects)
+
+
+def json_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    folder = path / FOLDER if (path / FOLDER).is_dir() else path
+    if not folder.is_dir():
+        raise AnnotationFormatError(path, "neither a JSON file nor a folder")
+    return sorted(folder.glob("*.json"))
+
+
+def read(path: Path) -> ExchangeSet:
+    result = ExchangeSet([])
+    for file in json_files(path):
+        frame = read_file(file)
+        if frame is None:
+            result.skipped.append(f"{file.name}: nothing to import (no point shapes)")
+        else:
+            result.frames.append(frame)
+    names = list(dict.fromkeys(o.class_name for f in result.frames for o in f.objects))
+    result.classes = [ClassInfo(n) for n in names]
+    return result
+
+
+FORMAT = Format("points", "HCL-HRL point JSON (calipers), one file per frame", "labels/<name>.json",
+                write, read, carries_masks=False, carries_calipers=True, instances=True)
