@@ -19,9 +19,11 @@ import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.project.frame_rows import Delta, load_state
 from core.project.frame_state import FrameState
-from core.project.history import Delta, load_delta, load_state
+from core.project.history import load_delta
 from core.project.records import FrameStatus, MaskProvenance
+from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
 from tests.conftest import write_dicom
@@ -373,7 +375,7 @@ def test_v1_project_is_migrated_in_place_and_its_masks_stay_accepted(tmp_path: P
     _downgrade_to_v1(folder)
 
     with ProjectStore.open(folder) as s:
-        assert _schema_version(folder) == "3"
+        assert _schema_version(folder) == str(SCHEMA_VERSION)
         assert {fid: s.masks(fid) for fid in (1, 2)} == records
         assert all(m.accepted for fid in (1, 2) for m in s.masks(fid).values())
         assert s.frame_statuses() == {1: FrameStatus.MASK_ACCEPTED, 2: FrameStatus.MASK_ACCEPTED}
@@ -388,7 +390,7 @@ def test_v1_project_is_migrated_in_place_and_its_masks_stay_accepted(tmp_path: P
         s.set_mask(1, 0, first, "painted", accepted=False)
         assert s.frame_status(1) == FrameStatus.CALIPERS
     with ProjectStore.open(folder) as s:  # opening again migrates nothing more
-        assert _schema_version(folder) == "3" and not s.masks(1)[0].accepted
+        assert _schema_version(folder) == str(SCHEMA_VERSION) and not s.masks(1)[0].accepted
 
 
 def test_v1_draft_bookkeeping_of_the_app_becomes_the_flag(tmp_path: Path, store: ProjectStore) -> None:
@@ -626,7 +628,7 @@ def test_v2_history_becomes_deltas_grouped_by_the_apps_counts(tmp_path: Path, st
     _downgrade_to_v2(folder)
 
     with ProjectStore.open(folder) as s:
-        assert _schema_version(folder) == "3" and s.get_setting("gui.undo_groups.1") is None
+        assert _schema_version(folder) == str(SCHEMA_VERSION) and s.get_setting("gui.undo_groups.1") is None
         assert s.get_setting("gui.undo_groups.7") is None
         assert _disk_state(s, 1)[:2] == states[2]
         assert s.redo(1) == 1 and _disk_state(s, 1)[:2] == states[3] and not s.can_redo(1)

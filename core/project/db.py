@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import ProjectError
@@ -98,3 +99,8 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("RELEASE nested")
         raise
     conn.execute("RELEASE nested")
+
+
+def now_stamp() -> str:
+    """The current UTC time as the store writes it into rows (ISO 8601, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
