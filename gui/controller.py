@@ -23,7 +23,7 @@ from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
 from core.labels.high_confidence import FrameLabels
 from core.project.display_status import DisplayStatus
-from core.project.records import FrameRecord, MaskProvenance
+from core.project.records import FrameRecord, HistoryStep, MaskProvenance
 from core.project.store import ProjectStore
 from core.serving.frame_model import ModelProvider
 from gui.certainty import CertaintyLabels
@@ -42,6 +42,7 @@ class AnnotationController(QtCore.QObject):
     frame_loaded = QtCore.pyqtSignal(object)  # LoadedFrame of the newly shown frame
     changed = QtCore.pyqtSignal()  # annotations of the shown frame changed: redraw
     status_changed = QtCore.pyqtSignal(int, object)  # frame id, DisplayStatus
+    other_frames_changed = QtCore.pyqtSignal(list)  # frame ids an undo/redo changed besides the shown frame
     message = QtCore.pyqtSignal(str)
     click_to_mask = QtCore.pyqtSignal(float)  # seconds from the user's edit to its mask on screen
     current_object_changed = QtCore.pyqtSignal(int)
@@ -472,27 +473,31 @@ class AnnotationController(QtCore.QObject):
             self.message.emit("Edit cancelled")
             self.changed.emit()
             return
-        self._history(lambda store, frame_id: store.undo(frame_id) is not None, "Nothing to undo")
+        self._history(lambda store, frame_id: store.undo_step(frame_id), "Undo", "Nothing to undo")
 
     def redo(self) -> None:
         if self.current is None or self._history_busy or self._engine.in_flight(self._current_id):
             return
-        self._history(lambda store, frame_id: store.redo(frame_id) is not None, "Nothing to redo")
+        self._history(lambda store, frame_id: store.redo_step(frame_id), "Redo", "Nothing to redo")
 
-    def _history(self, step: Callable[[ProjectStore, int], bool], nothing: str) -> None:
+    def _history(self, step: Callable[[ProjectStore, int], HistoryStep | None], verb: str, nothing: str) -> None:
         frame = self.current
         assert frame is not None
         frame_id = frame.frame_id
         self._history_busy = True
         self._drag, self._stroke = None, []
 
-        def work() -> tuple[bool, FrameAnnotations]:
+        def work() -> tuple[HistoryStep | None, FrameAnnotations]:
             changed = step(self.store, frame_id)
             return changed, read_annotations(self.store, frame_id)
 
-        def done(result: tuple[bool, FrameAnnotations]) -> None:
+        def done(result: tuple[HistoryStep | None, FrameAnnotations]) -> None:
             self._history_busy = False
             changed, snapshot = result
+            others = [] if changed is None else [f for f in changed.frame_ids if f != frame_id]
+            if others:  # an action on several frames, or a later edit elsewhere that had to go first
+                self.message.emit(f"{verb}: {changed.label(frame_id)}")
+                self.other_frames_changed.emit(others)
             cached = self._frames.get(frame_id)
             if cached is not None:
                 cached.committed = snapshot

@@ -29,7 +29,7 @@ def count_draft_frames(store: ProjectStore) -> int:
 
 
 def apply_and_group(store: ProjectStore, plan: ImportPlan) -> list[int]:
-    """Apply the plan, all or nothing; each frame's change is one undo step of that frame (worker thread)."""
+    """Apply the plan, all or nothing, as one undo step (worker thread)."""
     return apply_import(store, plan)
 
 

@@ -209,6 +209,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.frame_loaded.connect(self._on_frame_loaded)
         c.changed.connect(self._schedule_redraw)
         c.status_changed.connect(self._on_status_changed)
+        c.other_frames_changed.connect(self.refresh_frames)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())

@@ -1,12 +1,14 @@
-"""Propagated drafts in a project and accepting the range: all frames in one transaction, or none."""
+"""Propagated drafts in a project and accepting the range: all frames in one transaction, or none, and one undo
+step on all of them."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.cine.range_accept import accept_range, save_draft
+from core.cine.range_accept import ACTION_TITLE, accept_range, save_draft
+from core.project.records import HistoryStep
 from core.project.store import ProjectStore
-from tests.test_frames import write_dicom
+from tests.conftest import write_dicom
 
 
 @pytest.fixture
@@ -49,3 +51,17 @@ def test_a_failure_part_way_accepts_nothing(store: ProjectStore, monkeypatch: py
     with pytest.raises(OSError):
         accept_range(store, ids, 0)
     assert store.accepted_frames() == [] and len(store.draft_frames()) == 5
+
+
+def test_the_accepted_range_is_one_undo_step_on_every_frame(store: ProjectStore) -> None:
+    ids = [r.id for r in store.frames()]
+    for k, frame_id in enumerate(ids[1:4]):
+        save_draft(store, frame_id, 0, _mask(k))
+    store.set_mask(ids[4], 0, _mask(4), "painted")  # accepted already: not part of the action
+    accept_range(store, ids, 0)
+    assert store.undo_label(ids[2]) == f"{ACTION_TITLE} (3 frames)"
+
+    assert store.undo_step(ids[3]) == HistoryStep(ACTION_TITLE, tuple(ids[1:4]))
+    assert [r.id for r in store.accepted_frames()] == [ids[4]] and len(store.draft_frames()) == 3
+    assert store.redo(ids[1]) == ids[1]
+    assert [r.id for r in store.accepted_frames()] == ids[1:]

@@ -83,11 +83,11 @@ def test_a_project_from_before_classes_opens_with_every_object_a_nodule(tmp_path
     store.set_calipers(1, 1, CALIPERS)
     folder = store.folder
     store.close()
-    with sqlite3.connect(folder / DB_NAME) as conn:  # what schema 3 had: no class tables
+    with sqlite3.connect(folder / DB_NAME) as conn:  # what schema 4 had: no class tables
         conn.execute("DROP TABLE object_classes")
         conn.execute("DROP TABLE classes")
         conn.execute("DROP TABLE history_classes")
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     with ProjectStore.open(folder) as reopened:
         assert [c.name for c in reopened.classes()] == ["nodule"]
         assert reopened.object_classes(1) == {0: 1, 1: 1}

@@ -21,9 +21,7 @@ from core.runtime.metrics import dice  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 from gui.propagation_controller import Mark  # noqa: E402
 from gui.tools import Tool  # noqa: E402
-from tests.conftest import click_image, place_calipers, press_key, wait_idle  # noqa: E402
-from tests.test_frames import write_dicom  # noqa: E402
-from tests.test_gui_responsiveness import StallMeter  # noqa: E402
+from tests.conftest import StallMeter, click_image, place_calipers, press_key, wait_idle, write_dicom  # noqa: E402
 
 N_FRAMES, KEY, CORRECTED = 30, 15, 22
 
@@ -96,11 +94,22 @@ def test_propagate_both_ways_correct_and_accept_the_range(qtbot, tmp_path: Path,
     assert all(np.array_equal(store.mask(frames[i]), before[i]) for i in unchanged)
 
     # accepting the range accepts every frame's mask at once
+    was_draft = [f for f in frames if not store.masks(f)[0].accepted]
+    listed = {f: window.frame_list.status(f) for f in frames}
     press_key(qtbot, window, QtCore.Qt.Key_Return, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
     _wait_propagated(qtbot, window)
     assert all(store.masks(f)[0].accepted for f in frames)
     qtbot.waitUntil(lambda: all(window.frame_list.status(f) in (DisplayStatus.ACCEPTED, DisplayStatus.CALIPERS)
                                 for f in frames))
+
+    # and one undo on the shown frame takes the whole range back to drafts, the frame list with it
+    assert len(was_draft) > N_FRAMES - 3
+    assert store.undo_label(frames[CORRECTED]).endswith(f"({len(was_draft)} frames)")
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    wait_idle(qtbot, window)
+    assert [f for f in frames if not store.masks(f)[0].accepted] == was_draft
+    assert any(listed[f] == DisplayStatus.DRAFT for f in was_draft)
+    qtbot.waitUntil(lambda: {f: window.frame_list.status(f) for f in frames} == listed)
 
 
 def test_cancel_keeps_the_drafts_of_finished_frames_only(qtbot, tmp_path: Path, make_window) -> None:

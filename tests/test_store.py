@@ -19,8 +19,9 @@ import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.errors import AnnotationFormatError, FrameReadError, ProjectError
+from core.project.frame_rows import Delta, load_state
 from core.project.frame_state import FrameState
-from core.project.history import Delta, load_delta, load_state
+from core.project.history import load_delta
 from core.project.records import FrameStatus, MaskProvenance
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore

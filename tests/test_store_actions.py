@@ -1,5 +1,5 @@
 """User actions in the store: several edits as one transaction and one undo step, all or nothing, even when the
-process is killed half-way."""
+process is killed half-way (an action on one frame or on several)."""
 from __future__ import annotations
 
 import signal
@@ -172,16 +172,8 @@ print("action finished: the kill did not happen", flush=True)
 """
 
 
-def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
-    tmp_path: Path, store: ProjectStore
-) -> None:
-    store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
-    store.set_mask(1, 1, _blob(40), "painted")
-    store.close()
-    folder = tmp_path / "project"
-    before = _database_rows(folder)
-
-    script = KILL_MID_ACTION.format(repo=str(REPO), folder=str(folder))
+def _kill_half_way(script: str) -> None:
+    """Run `script` in a child process and kill it (SIGKILL) once it prints "half-way"."""
     child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -193,6 +185,18 @@ def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
             child.kill()
         child.communicate(timeout=60)
 
+
+def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
+    tmp_path: Path, store: ProjectStore
+) -> None:
+    store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
+    store.set_mask(1, 1, _blob(40), "painted")
+    store.close()
+    folder = tmp_path / "project"
+    before = _database_rows(folder)
+
+    _kill_half_way(KILL_MID_ACTION.format(repo=str(REPO), folder=str(folder)))
+
     with closing(sqlite3.connect(folder / DB_NAME)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -201,3 +205,39 @@ def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
         assert list(s.points(1).values()) == [Point(5, 6, PointKind.FOREGROUND)]
         s.undo(1)  # the last step is still the mask set before the action
         assert s.masks(1) == {} and len(s.points(1)) == 1
+
+
+KILL_MID_MULTI_FRAME_ACTION = """
+import sys
+sys.path.insert(0, {repo!r})
+import numpy as np
+from core.annotation.points import Point, PointKind
+from core.project.store import ProjectStore
+
+store = ProjectStore.open({folder!r})
+with store.action("Accept range"):
+    store.accept_mask(1, 0)
+    store.add_point(2, Point(7, 8, PointKind.FOREGROUND))
+    print("half-way", flush=True)
+    sys.stdin.readline()  # the parent kills us here, inside the action
+    store.accept_mask(2, 0)
+print("action finished: the kill did not happen", flush=True)
+"""
+
+
+def test_process_killed_in_the_middle_of_an_action_on_several_frames_leaves_the_project_as_before(
+    tmp_path: Path, store: ProjectStore
+) -> None:
+    for frame_id in (1, 2):
+        store.set_mask(frame_id, 0, _blob(5 * frame_id), "generated", accepted=False)
+    store.close()
+    folder = tmp_path / "project"
+    before = _database_rows(folder)
+    _kill_half_way(KILL_MID_MULTI_FRAME_ACTION.format(repo=str(REPO), folder=str(folder)))
+
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert _database_rows(folder) == before
+    with ProjectStore.open(folder) as s:
+        assert not s.masks(1)[0].accepted and not s.masks(2)[0].accepted and s.points(2) == {}
+        assert s.next_undo().name == "set mask" and s.undo_label(1) == "set mask"

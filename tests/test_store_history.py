@@ -1,5 +1,6 @@
-"""The store's history as deltas: a step keeps only what it changed, and any mix of edits, actions, undo, redo and
-reopening gives exactly the states a plain reference model gives."""
+"""The store's history as deltas: a step keeps only what it changed, and any mix of edits, actions on one frame or
+on several, undo and redo per frame or project-wide, and reopening gives exactly the states and steps a plain
+reference model gives."""
 from __future__ import annotations
 
 import sqlite3
@@ -14,17 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.annotation.points import Point, PointKind
-from core.project.records import MaskRecord
+from core.project.records import HistoryStep, MaskRecord
 from core.project.store import DB_NAME, ProjectStore
 
 H, W = 24, 32
 
 
 def _project(root: Path) -> ProjectStore:
-    image = root / "a.png"
-    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 256, (H, W), dtype=np.uint8))
+    """Three frames, ids 1 to 3 (three, so that dropping a redo tail can cascade from frame to frame)."""
+    images = [root / "a.png", root / "b.png", root / "c.png"]
+    for seed, image in enumerate(images):
+        cv2.imwrite(str(image), np.random.default_rng(seed).integers(0, 256, (H, W), dtype=np.uint8))
     store = ProjectStore.create(root / "project")
-    store.add_frames([image])
+    store.add_frames(images)
     return store
 
 
@@ -68,86 +71,191 @@ def test_an_accept_keeps_the_pixels_once(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ property: reference model
+FRAMES = (1, 2, 3)
+EDIT_NAMES = {"add": "add point", "move": "move point", "delete": "delete point", "mask": "set mask",
+              "unmask": "delete mask", "accept": "accept mask"}
+State = tuple[dict[int, Point], dict[int, tuple[MaskRecord, bytes]]]
+
+
 @dataclass
 class Model:
-    """The frame's points and masks as plain dicts, with undo/redo as stacks of whole states."""
+    """Each frame's points and masks as plain dicts; each action as whole states before and after on each frame it
+    changed; per frame a stack of done actions and one of undone actions (in the order they were undone)."""
 
-    points: dict[int, Point] = field(default_factory=dict)
-    masks: dict[int, tuple[MaskRecord, bytes]] = field(default_factory=dict)
-    undo: list[tuple] = field(default_factory=list)
-    redo: list[tuple] = field(default_factory=list)
+    points: dict[int, dict[int, Point]] = field(default_factory=lambda: {f: {} for f in FRAMES})
+    masks: dict[int, dict[int, tuple[MaskRecord, bytes]]] = field(default_factory=lambda: {f: {} for f in FRAMES})
+    actions: dict[int, tuple[str, dict[int, tuple[State, State]]]] = field(default_factory=dict)
+    done: dict[int, list[int]] = field(default_factory=lambda: {f: [] for f in FRAMES})
+    undone: dict[int, list[int]] = field(default_factory=lambda: {f: [] for f in FRAMES})
+    undone_order: dict[int, int] = field(default_factory=dict)  # action -> when it was undone
 
-    def state(self) -> tuple:
-        return dict(self.points), dict(self.masks)
+    def state(self, frame: int) -> State:
+        return dict(self.points[frame]), dict(self.masks[frame])
 
-    def restore(self, state: tuple) -> None:
-        self.points, self.masks = dict(state[0]), dict(state[1])
+    def states(self) -> dict[int, State]:
+        return {f: self.state(f) for f in FRAMES}
 
-    def done(self, before: tuple) -> None:
-        if before != self.state():
-            self.undo.append(before)
-            self.redo.clear()
+    def restore(self, frame: int, state: State) -> None:
+        self.points[frame], self.masks[frame] = dict(state[0]), dict(state[1])
+
+    def done_action(self, name: str, before: dict[int, State]) -> None:
+        changed = {f: (before[f], self.state(f)) for f in FRAMES if before[f] != self.state(f)}
+        if not changed:
+            return
+        for f in changed:
+            self._drop_undone(f, None)
+        key = len(self.actions)
+        self.actions[key] = (name, changed)
+        for f in changed:
+            self.done[f].append(key)
+
+    def _drop_undone(self, frame: int, upto: int | None) -> None:
+        """Drop the frame's undone actions (all, or those undone up to `upto`), then the same on the other frames
+        of each multi-frame action dropped: redo never applies part of an action."""
+        stack = self.undone[frame]
+        cut = len(stack) if upto is None else stack.index(upto) + 1
+        dropped, self.undone[frame] = stack[:cut], stack[cut:]
+        for key in dropped:
+            for other in self.actions[key][1]:
+                if key in self.undone[other]:
+                    self._drop_undone(other, key)
+
+    def undo_target(self, frame: int | None) -> int | None:
+        tops = [self.done[f][-1] for f in ([frame] if frame else FRAMES) if self.done[f]]
+        if not tops:
+            return None
+        key = max(tops)
+        while (latest := max(self.done[f][-1] for f in self.actions[key][1])) != key:
+            key = latest
+        return key
+
+    def redo_target(self, frame: int | None) -> int | None:
+        tops = [self.undone[f][-1] for f in ([frame] if frame else FRAMES) if self.undone[f]]
+        if not tops:
+            return None
+        key = max(tops, key=self.undone_order.__getitem__)
+        while (latest := max((self.undone[f][-1] for f in self.actions[key][1]),
+                             key=self.undone_order.__getitem__)) != key:
+            key = latest
+        return key
+
+    def undo(self, frame: int | None) -> HistoryStep | None:
+        key = self.undo_target(frame)
+        if key is None:
+            return None
+        name, changes = self.actions[key]
+        for f, (before, _) in changes.items():
+            assert self.done[f].pop() == key
+            self.undone[f].append(key)
+            self.restore(f, before)
+        self.undone_order[key] = len(self.undone_order)
+        return HistoryStep(name, tuple(sorted(changes)))
+
+    def redo(self, frame: int | None) -> HistoryStep | None:
+        key = self.redo_target(frame)
+        if key is None:
+            return None
+        name, changes = self.actions[key]
+        for f, (_, after) in changes.items():
+            assert self.undone[f].pop() == key
+            self.done[f].append(key)
+            self.restore(f, after)
+        return HistoryStep(name, tuple(sorted(changes)))
 
 
-def _store_state(store: ProjectStore) -> tuple:
-    masks = {oid: (rec, store.mask(1, oid).tobytes()) for oid, rec in store.masks(1).items()}
-    return store.points(1), masks
+def _store_state(store: ProjectStore, frame: int) -> State:
+    masks = {oid: (rec, store.mask(frame, oid).tobytes()) for oid, rec in store.masks(frame).items()}
+    return store.points(frame), masks
 
 
+frame_choice = st.sampled_from(FRAMES)
 coordinate = st.integers(0, W - 1)
-add = st.tuples(st.just("add"), coordinate, st.integers(0, H - 1), st.sampled_from(list(PointKind)), st.integers(0, 2))
+add = st.tuples(st.just("add"), frame_choice, coordinate, st.integers(0, H - 1), st.sampled_from(list(PointKind)),
+                st.integers(0, 2))
 edit = st.one_of(
     add,
     add,  # twice as likely: frames with several points are where deletes and moves matter
-    st.tuples(st.just("move"), st.integers(0, 50), coordinate, st.integers(0, H - 1)),
-    st.tuples(st.just("delete"), st.integers(0, 50)),
-    st.tuples(st.just("mask"), st.integers(0, 2), st.integers(0, W - 4), st.booleans()),
-    st.tuples(st.just("unmask"), st.integers(0, 2)),
-    st.tuples(st.just("accept"), st.integers(0, 2)),
+    st.tuples(st.just("move"), frame_choice, st.integers(0, 50), coordinate, st.integers(0, H - 1)),
+    st.tuples(st.just("delete"), frame_choice, st.integers(0, 50)),
+    st.tuples(st.just("mask"), frame_choice, st.integers(0, 2), st.integers(0, W - 4), st.booleans()),
+    st.tuples(st.just("unmask"), frame_choice, st.integers(0, 2)),
+    st.tuples(st.just("accept"), frame_choice, st.integers(0, 2)),
 )
+scope = st.one_of(st.none(), frame_choice)  # project-wide, or one frame
 operation = st.one_of(  # one_of picks its branches evenly: edits four times over, as users mostly edit
     edit,
     edit,
     edit,
     edit,
-    st.tuples(st.just("action"), st.lists(edit, min_size=1, max_size=4)),
-    st.tuples(st.just("undo")),
-    st.tuples(st.just("redo")),
+    st.tuples(st.just("action"), scope, st.lists(edit, min_size=1, max_size=4)),  # on one frame, or on any
+    st.tuples(st.just("undo"), scope),
+    st.tuples(st.just("redo"), scope),
     st.tuples(st.just("reopen")),
 )
 
 
 def _apply_edit(store: ProjectStore, model: Model, op: tuple) -> None:
-    kind, *args = op
-    ids = sorted(model.points)
+    kind, frame, *args = op
+    points, masks = model.points[frame], model.masks[frame]
+    ids = sorted(points)
     if kind == "add":
         x, y, point_kind, oid = args
         point = Point(float(x), float(y), point_kind, oid)
-        pid = store.add_point(1, point)
-        assert pid not in model.points
-        model.points[pid] = point
+        pid = store.add_point(frame, point)
+        assert all(pid not in model.points[f] for f in FRAMES)
+        points[pid] = point
     elif kind == "move" and ids:
         pid = ids[args[0] % len(ids)]
         store.move_point(pid, float(args[1]), float(args[2]))
-        old = model.points[pid]
-        model.points[pid] = Point(float(args[1]), float(args[2]), old.kind, old.object_id)
+        old = points[pid]
+        points[pid] = Point(float(args[1]), float(args[2]), old.kind, old.object_id)
     elif kind == "delete" and ids:
         pid = ids[args[0] % len(ids)]
         store.delete_point(pid)
-        del model.points[pid]
+        del points[pid]
     elif kind == "mask":
         oid, left, accepted = args
         mask = np.zeros((H, W), bool)
         mask[2:H - 2, left:left + 4] = True
-        store.set_mask(1, oid, mask, "painted", accepted=accepted)
-        model.masks[oid] = (store.masks(1)[oid], mask.tobytes())  # the store stamps the time
+        store.set_mask(frame, oid, mask, "painted", accepted=accepted)
+        masks[oid] = (store.masks(frame)[oid], mask.tobytes())  # the store stamps the time
     elif kind == "unmask":
-        store.delete_mask(1, args[0])
-        model.masks.pop(args[0], None)
-    elif kind == "accept" and args[0] in model.masks:
-        store.accept_mask(1, args[0])
-        record, pixels = model.masks[args[0]]
-        model.masks[args[0]] = (MaskRecord(record.object_id, record.provenance, record.created_at, True), pixels)
+        store.delete_mask(frame, args[0])
+        masks.pop(args[0], None)
+    elif kind == "accept" and args[0] in masks:
+        store.accept_mask(frame, args[0])
+        record, pixels = masks[args[0]]
+        masks[args[0]] = (MaskRecord(record.object_id, record.provenance, record.created_at, True), pixels)
+
+
+def _history_op(store: ProjectStore, model: Model, op: tuple) -> None:
+    """Undo or redo: the store names the action the model picks, then applies exactly that."""
+    redo, frame = op[0] == "redo", op[1]
+    expected = (model.redo if redo else model.undo)
+    peek = store.next_redo(frame) if redo else store.next_undo(frame)
+    applied = store.redo_step(frame) if redo else store.undo_step(frame)
+    step = expected(frame)
+    assert peek == applied == step
+
+
+def _run(store: ProjectStore, model: Model, op: tuple, root: Path) -> ProjectStore:
+    if op[0] in ("undo", "redo"):
+        _history_op(store, model, op)
+    elif op[0] == "reopen":
+        store.close()
+        store = ProjectStore.open(root / "project")
+    elif op[0] == "action":
+        before = model.states()
+        inner = [(e[0], op[1], *e[2:]) if op[1] else e for e in op[2]]  # a one-frame action edits its frame only
+        with store.action("several edits", op[1]):
+            for e in inner:
+                _apply_edit(store, model, e)
+        model.done_action("several edits", before)
+    else:
+        before = model.states()
+        _apply_edit(store, model, op)
+        model.done_action(EDIT_NAMES[op[0]], before)
+    return store
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,30 +266,9 @@ def test_random_edits_undo_redo_and_reopening_match_a_reference_model(operations
         store, model = _project(root), Model()
         try:
             for op in operations:
-                if op[0] == "undo":
-                    assert (store.undo(1) is not None) == bool(model.undo)
-                    if model.undo:
-                        model.redo.append(model.state())
-                        model.restore(model.undo.pop())
-                elif op[0] == "redo":
-                    assert (store.redo(1) is not None) == bool(model.redo)
-                    if model.redo:
-                        model.undo.append(model.state())
-                        model.restore(model.redo.pop())
-                elif op[0] == "reopen":
-                    store.close()
-                    store = ProjectStore.open(root / "project")
-                elif op[0] == "action":
-                    before = model.state()
-                    with store.action("several edits", 1):
-                        for inner in op[1]:
-                            _apply_edit(store, model, inner)
-                    model.done(before)
-                else:
-                    before = model.state()
-                    _apply_edit(store, model, op)
-                    model.done(before)
-                assert _store_state(store) == model.state()
-                assert store.can_undo(1) == bool(model.undo) and store.can_redo(1) == bool(model.redo)
+                store = _run(store, model, op, root)
+                for f in FRAMES:
+                    assert _store_state(store, f) == model.state(f)
+                    assert store.can_undo(f) == bool(model.done[f]) and store.can_redo(f) == bool(model.undone[f])
         finally:
             store.close()

@@ -1,12 +1,9 @@
 """Propagated masks in a project: each finished frame's draft is written as it comes (accepted=False, so nothing is
-lost and nothing counts as labelled yet), and accepting the range accepts every frame's mask in one action.
-
-One action: with the store's edit groups (`ProjectStore.action`, being added to core/project/store.py) the
-range is one undo step; until then it is one transaction (all frames or none), undone frame by frame."""
+lost and nothing counts as labelled yet), and accepting the range accepts every frame's mask in one action: one
+transaction (all frames or none) and one undo step on all of them (see ProjectStore.action)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -21,19 +18,13 @@ def save_draft(store: ProjectStore, frame_id: int, object_id: int, mask: np.ndar
     store.set_mask(frame_id, object_id, mask, MaskProvenance.GENERATED, accepted=False)
 
 
-@contextmanager
-def _one_action(store: ProjectStore, title: str) -> Iterator[None]:
-    # until the store has edit groups: one transaction (the store's write transactions nest into it)
-    with store._db.write():  # noqa: SLF001
-        yield
-
-
 def accept_range(store: ProjectStore, frame_ids: Iterable[int], object_id: int) -> list[int]:
     """Accept the object's mask (draft or corrected) on each of the frames that has one, as one action; returns
     the frames whose mask was a draft and is now accepted."""
+    frames = list(frame_ids)
     accepted = []
-    with _one_action(store, ACTION_TITLE):
-        for frame_id in frame_ids:
+    with store.action(ACTION_TITLE, frame_ids=frames):
+        for frame_id in frames:
             record = store.masks(frame_id).get(object_id)
             if record is not None and not record.accepted:
                 store.accept_mask(frame_id, object_id)

@@ -176,10 +176,11 @@ def plan_import(store: ProjectStore, format_name: str, path: str | Path, sources
 
 
 def apply_import(store: ProjectStore, plan: ImportPlan) -> list[int]:
-    """Apply a plan in one transaction (new images added, classes created, each frame one undoable edit); the
-    frames changed, in plan order. Nothing is written if any step fails."""
+    """Apply a plan as one user action (one transaction and one undo step over every frame it changes; new images
+    added and classes created go with it but are not undone); the frames changed, in plan order. Nothing is written
+    if any step fails."""
     changed: list[int] = []
-    with store.transaction():
+    with store.action(f"Import {len(plan.changes)} frame(s)"):
         for info in plan.new_classes:
             store.add_class(info.name, info.colour if is_colour(info.colour) else None)
         class_id = {c.name.lower(): c.id for c in store.classes()}

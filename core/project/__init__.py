@@ -1,3 +1,5 @@
 """The project store: one SQLite database per project (frames by path + hash, points, masks, predictions,
-settings, persisted undo/redo, label classes) and its parts (connection, schema and migrations, history, records,
-per-frame state, classes, status query). Floor 5: imports `io`, `annotation` and `errors` only."""
+settings, persisted undo/redo of user actions on one frame or several, label classes) and its parts
+(ProjectStore's roles: frames table, annotation edits, actions, settings and predictions; connection, schema and
+migrations, history, frame rows, records, per-frame state, classes, status query).
+Floor 5: imports `io`, `annotation` and `errors` only."""

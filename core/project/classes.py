@@ -49,7 +49,7 @@ def create_class_tables(conn: sqlite3.Connection) -> None:
 
 
 def migrate_to_classes(conn: sqlite3.Connection) -> None:
-    """Schema 3 -> 4: add the class tables (and the history of object classes). Existing objects get no row,
+    """Schema 4 -> 5: add the class tables (and the history of object classes). Existing objects get no row,
     which reads as *nodule*."""
     create_class_tables(conn)
 

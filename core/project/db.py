@@ -13,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import ProjectCorrupt, ProjectDiskFull, ProjectError, ProjectPermissionDenied, ProjectReadOnly
@@ -265,3 +266,8 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("RELEASE nested")
         raise
     conn.execute("RELEASE nested")
+
+
+def now_stamp() -> str:
+    """The current UTC time as the store writes it into rows (ISO 8601, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,135 +1,41 @@
-"""A frame's annotation state in the database, and the persisted undo/redo history of changes to it.
+"""The persisted undo/redo history of the frames' annotations: steps, and the user actions they make up.
 
-One history step is one user action on one frame (see ProjectStore.action; an edit made outside an action is a
-step of its own). A step keeps only what the action changed, as a delta: for every point, every mask and every
-object class whose row differs, the row before and the row after (NULL: absent). So the history grows with the
-edit, not with the frame.
-History rows are per-frame stacks: the done steps come first and the undone ones after them. Undo writes the
-`before` rows of the latest done step and stamps it with an increasing undone_seq; redo writes the `after` rows
-of the step undone last; a new step on a frame drops that frame's undone steps (the redo tail). Everything here
-runs inside the caller's transaction.
+One history row is one frame's part of one user action (see ProjectStore.action; an edit made outside an action is an
+action of its own). A row keeps only what the action changed on its frame, as a delta: for every point, every mask and
+every object class whose row differs, the row before and the row after (NULL: absent). So the history grows with the
+edit, not with the frame. An action that changed one frame is one row (action_id NULL); one that changed several frames
+is one row per frame, all carrying action_id = the id of the first of them, and is undone and redone only as a whole.
+Rows of one action are written together, so on every frame the actions' rows are in the actions' order.
+
+Each frame has a stack: its done rows in id order, then its undone ones. Undo writes the `before` rows of an
+action on all its frames and stamps them with one increasing undone_seq; redo writes the `after` rows of an
+action and clears the stamp. Which action undo picks (redo is symmetric, with "undone last" for "latest"):
+- project-wide (no frame): the latest done action; it is the latest on each of its frames.
+- on frame F: F's latest done action A, when A is the latest done action on every frame it touched. Otherwise a
+  later action B exists on one of A's frames, and undo picks the latest done action on A's frames instead, then
+  checks that one the same way, and so on (each candidate is later than the one before, so this ends). Per-frame
+  order is never broken: an action is undone only once nothing after it on any of its frames is still done.
+A new action on a frame drops that frame's redo tail (its undone rows), and with them the rest of any multi-frame
+action among them together with what was undone before it on its other frames (which could only be redone after
+it): redo never applies part of an action. Trimming keeps HISTORY_PER_FRAME rows per frame; an action trimmed
+off one frame keeps its rows on its other frames. Everything here runs inside the caller's transaction.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from core.annotation.points import Point, PointKind
-from core.project.classes import load_object_classes
+from core.project.frame_rows import Delta, diff, put_class, put_mask, put_point
 from core.project.frame_state import FrameState, StoredMask
+from core.project.records import HistoryStep
 
 HISTORY_PER_FRAME = 500  # undo depth kept per frame; older steps are dropped
 
-PointChange = tuple[Point | None, Point | None]
-MaskChange = tuple[StoredMask | None, StoredMask | None]
-ClassChange = tuple[int | None, int | None]  # class id before / after; None = the default class (no row)
-
-
-@dataclass(frozen=True)
-class Delta:
-    """What a step changed: point id -> (before, after), object id -> (mask before, mask after), object id ->
-    (class before, class after); None = absent."""
-
-    points: dict[int, PointChange]
-    masks: dict[int, MaskChange]
-    classes: dict[int, ClassChange]
-
-    def __bool__(self) -> bool:
-        return bool(self.points or self.masks or self.classes)
-
-
-def diff(before: FrameState, after: FrameState) -> Delta:
-    """The rows that differ between two written states (every point has its id)."""
-    old_points, new_points = dict(before.points), dict(after.points)
-    points = {
-        pid: (old_points.get(pid), new_points.get(pid))
-        for pid in sorted(old_points.keys() | new_points.keys())
-        if old_points.get(pid) != new_points.get(pid)
-    }
-    old_masks = {m.object_id: m for m in before.masks}
-    new_masks = {m.object_id: m for m in after.masks}
-    masks = {
-        oid: (old_masks.get(oid), new_masks.get(oid))
-        for oid in sorted(old_masks.keys() | new_masks.keys())
-        if old_masks.get(oid) != new_masks.get(oid)
-    }
-    old_classes, new_classes = dict(before.classes), dict(after.classes)
-    classes = {
-        oid: (old_classes.get(oid), new_classes.get(oid))
-        for oid in sorted(old_classes.keys() | new_classes.keys())
-        if old_classes.get(oid) != new_classes.get(oid)
-    }
-    return Delta(points, masks, classes)  # type: ignore[arg-type]  # sorted keys are never None
-
-
-def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
-    points = db.execute(
-        "SELECT id, object_id, kind, x, y FROM points WHERE frame_id = ? ORDER BY id", (frame_id,)
-    ).fetchall()
-    masks = db.execute(
-        "SELECT object_id, png, provenance, created_at, accepted FROM masks WHERE frame_id = ? ORDER BY object_id",
-        (frame_id,),
-    ).fetchall()
-    return FrameState(
-        tuple((pid, Point(x, y, PointKind(kind), oid)) for pid, oid, kind, x, y in points),
-        tuple(StoredMask(oid, bytes(png), prov, ts, bool(acc)) for oid, png, prov, ts, acc in masks),
-        load_object_classes(db, frame_id),
-    )
-
-
-def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after: FrameState) -> FrameState:
-    """Write `after` over `before`, touching only the rows that differ; new points (id None) get fresh ids, which
-    the returned state carries."""
-    kept = {pid for pid, _ in after.points if pid is not None}
-    old = dict(before.points)
-    written: list[tuple[int | None, Point]] = []
-    for pid in old.keys() - kept:
-        db.execute("DELETE FROM points WHERE id = ?", (pid,))
-    for pid, p in after.points:
-        if pid is None or old.get(pid) != p:
-            _put_point(db, frame_id, pid, p)
-            if pid is None:
-                pid = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-        written.append((pid, p))
-    after = after.with_points(written)
-    rows = diff(before.with_points([]), after.with_points([]))
-    for oid, (_, new) in rows.masks.items():
-        _put_mask(db, frame_id, oid, new)
-    for oid, (_, new_class) in rows.classes.items():
-        _put_class(db, frame_id, oid, new_class)
-    return after
-
-
-def _put_point(db: sqlite3.Connection, frame_id: int, point_id: int | None, p: Point | None) -> None:
-    if p is None:
-        db.execute("DELETE FROM points WHERE id = ?", (point_id,))
-        return
-    db.execute(
-        "INSERT OR REPLACE INTO points (id, frame_id, object_id, kind, x, y) VALUES (?, ?, ?, ?, ?, ?)",
-        (point_id, frame_id, p.object_id, p.kind.value, p.x, p.y),
-    )
-
-
-def _put_mask(db: sqlite3.Connection, frame_id: int, object_id: int, m: StoredMask | None) -> None:
-    if m is None:
-        db.execute("DELETE FROM masks WHERE frame_id = ? AND object_id = ?", (frame_id, object_id))
-        return
-    db.execute(
-        "INSERT OR REPLACE INTO masks (frame_id, object_id, png, provenance, created_at, accepted)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (frame_id, object_id, m.png, m.provenance, m.created_at, int(m.accepted)),
-    )
-
-
-def _put_class(db: sqlite3.Connection, frame_id: int, object_id: int, class_id: int | None) -> None:
-    if class_id is None:
-        db.execute("DELETE FROM object_classes WHERE frame_id = ? AND object_id = ?", (frame_id, object_id))
-        return
-    db.execute(
-        "INSERT OR REPLACE INTO object_classes (frame_id, object_id, class_id) VALUES (?, ?, ?)",
-        (frame_id, object_id, class_id),
-    )
+_ACTION = "COALESCE(action_id, id)"  # the key of a row's action
+_ROWS_OF = "(id = ? OR action_id = ?)"  # the rows of the action with this key
+_NO_LIMIT = 1 << 62
 
 
 # ------------------------------------------------------------------------------------------- step rows
@@ -156,13 +62,21 @@ def _mask_of(object_id: int, row: str | None, png: bytes | None) -> StoredMask |
 
 
 def insert_step(
-    db: sqlite3.Connection, frame_id: int, action: str, delta: Delta, when: str, undone_seq: int | None = None
+    db: sqlite3.Connection,
+    frame_id: int,
+    action: str,
+    delta: Delta,
+    when: str,
+    undone_seq: int | None = None,
+    action_id: int | None = None,
 ) -> int:
-    """Write one step's rows (no checks, no trimming); return its id."""
-    step = db.execute(
-        "INSERT INTO history (frame_id, action, undone_seq, created_at) VALUES (?, ?, ?, ?)",
-        (frame_id, action, undone_seq, when),
-    ).lastrowid
+    """Write one step's rows (no checks, no trimming); return its id. Without action_id it writes no action_id
+    column, so it also fills a schema 3 history (core.project.migrations)."""
+    columns, values = ("frame_id, action, undone_seq, created_at", (frame_id, action, undone_seq, when))
+    if action_id is not None:
+        columns, values = columns + ", action_id", (*values, action_id)
+    marks = ", ".join("?" * len(values))
+    step = db.execute(f"INSERT INTO history ({columns}) VALUES ({marks})", values).lastrowid
     db.executemany(
         "INSERT INTO history_points (step_id, point_id, before, after) VALUES (?, ?, ?, ?)",
         [(step, pid, _point_row(old), _point_row(new)) for pid, (old, new) in delta.points.items()],
@@ -177,7 +91,7 @@ def insert_step(
         " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
-    if delta.classes:  # (a migration from before schema 4 writes steps before the table exists)
+    if delta.classes:  # (a migration from before schema 5 writes steps before the table exists)
         db.executemany(
             "INSERT INTO history_classes (step_id, object_id, before, after) VALUES (?, ?, ?, ?)",
             [(step, oid, old, new) for oid, (old, new) in delta.classes.items()],
@@ -209,67 +123,132 @@ def load_delta(db: sqlite3.Connection, step: int) -> Delta:
     return Delta(points, masks, classes)
 
 
-def record_step(
-    db: sqlite3.Connection, frame_id: int, action: str, before: FrameState, after: FrameState, when: str
+def record_action(
+    db: sqlite3.Connection, action: str, changes: Mapping[int, tuple[FrameState, FrameState]], when: str
 ) -> bool:
-    """Record the change from `before` to `after` as one done step; False (nothing recorded, redo kept) when
-    there is no change."""
-    delta = diff(before, after)
-    if not delta:
+    """Record one action that took each frame of `changes` from its `before` state to its `after` state: one
+    row per frame that changed. False (nothing recorded, redo kept) when none changed."""
+    deltas = {fid: delta for fid in sorted(changes) if (delta := diff(*changes[fid]))}
+    if not deltas:
         return False
-    db.execute("DELETE FROM history WHERE frame_id = ? AND undone_seq IS NOT NULL", (frame_id,))
-    insert_step(db, frame_id, action, delta, when)
-    db.execute(
-        "DELETE FROM history WHERE frame_id = ? AND id <= (SELECT id FROM history WHERE frame_id = ?"
-        " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-        (frame_id, frame_id, HISTORY_PER_FRAME),
-    )
+    _drop_redo_tails(db, list(deltas))
+    action_id = None
+    for fid, delta in deltas.items():
+        step = insert_step(db, fid, action, delta, when, action_id=action_id)
+        if action_id is None and len(deltas) > 1:
+            action_id = step
+            db.execute("UPDATE history SET action_id = ? WHERE id = ?", (step, step))
+    for fid in deltas:
+        db.execute(
+            "DELETE FROM history WHERE frame_id = ? AND id <= (SELECT id FROM history WHERE frame_id = ?"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (fid, fid, HISTORY_PER_FRAME),
+        )
     return True
 
 
-def _apply(db: sqlite3.Connection, frame_id: int, step: int, undo: bool) -> None:
-    delta = load_delta(db, step)
-    for pid, (old, new) in delta.points.items():
-        _put_point(db, frame_id, pid, old if undo else new)
-    for oid, (old_mask, new_mask) in delta.masks.items():
-        _put_mask(db, frame_id, oid, old_mask if undo else new_mask)
-    for oid, (old_class, new_class) in delta.classes.items():
-        _put_class(db, frame_id, oid, old_class if undo else new_class)
+def record_step(
+    db: sqlite3.Connection, frame_id: int, action: str, before: FrameState, after: FrameState, when: str
+) -> bool:
+    """Record an action on one frame (see record_action)."""
+    return record_action(db, action, {frame_id: (before, after)}, when)
+
+
+def _drop_redo_tails(db: sqlite3.Connection, frame_ids: list[int]) -> None:
+    """Drop the undone rows of `frame_ids`, and on the other frames of each multi-frame action among them, the
+    action's rows and every row undone before it there (redo would need the dropped action first)."""
+    limits = dict.fromkeys(frame_ids, _NO_LIMIT)  # frame -> drop its undone rows with undone_seq <= this
+    pending = list(frame_ids)
+    while pending:
+        frame_id = pending.pop()
+        actions = db.execute(
+            f"SELECT DISTINCT {_ACTION}, undone_seq FROM history WHERE frame_id = ? AND undone_seq IS NOT NULL"
+            " AND undone_seq <= ? AND action_id IS NOT NULL",
+            (frame_id, limits[frame_id]),
+        ).fetchall()
+        for key, seq in actions:
+            for other in _frames_of(db, key):
+                if limits.get(other, -1) < seq:
+                    limits[other] = seq
+                    pending.append(other)
+    for frame_id, limit in limits.items():
+        db.execute(
+            "DELETE FROM history WHERE frame_id = ? AND undone_seq IS NOT NULL AND undone_seq <= ?", (frame_id, limit)
+        )
+
+
+def _frames_of(db: sqlite3.Connection, key: int) -> list[int]:
+    rows = db.execute(f"SELECT frame_id FROM history WHERE {_ROWS_OF} ORDER BY frame_id", (key, key))
+    return [fid for (fid,) in rows]
 
 
 def _frame_filter(frame_id: int | None) -> tuple[str, tuple]:
     return ("", ()) if frame_id is None else (" AND frame_id = ?", (frame_id,))
 
 
-def undo_step(db: sqlite3.Connection, frame_id: int | None) -> int | None:
-    """Undo the latest done step (of one frame, or of any); return the frame it changed, or None."""
+def _target(db: sqlite3.Connection, frame_id: int | None, undone: bool) -> int | None:
+    """The key of the action undo (undone=False) or redo (undone=True) would apply, by the rule in the module
+    docstring."""
+    state, order = ("undone_seq IS NOT NULL", "undone_seq") if undone else ("undone_seq IS NULL", "id")
     where, args = _frame_filter(frame_id)
-    row = db.execute(
-        f"SELECT id, frame_id FROM history WHERE undone_seq IS NULL{where} ORDER BY id DESC LIMIT 1", args
-    ).fetchone()
-    if row is None:
+    row = db.execute(f"SELECT {_ACTION} FROM history WHERE {state}{where} ORDER BY {order} DESC LIMIT 1", args)
+    first = row.fetchone()
+    if first is None:
         return None
-    step, fid = row
-    _apply(db, fid, step, undo=True)
-    db.execute(
-        "UPDATE history SET undone_seq = (SELECT COALESCE(MAX(undone_seq), 0) + 1 FROM history) WHERE id = ?", (step,)
-    )
-    return fid
+    key = first[0]
+    while True:
+        frames = _frames_of(db, key)
+        marks = ",".join("?" * len(frames))
+        latest = db.execute(
+            f"SELECT {_ACTION} FROM history WHERE {state} AND frame_id IN ({marks}) ORDER BY {order} DESC LIMIT 1",
+            frames,
+        ).fetchone()[0]
+        if latest == key:
+            return key
+        key = latest
 
 
-def redo_step(db: sqlite3.Connection, frame_id: int | None) -> int | None:
-    """Redo the step undone last (of one frame, or of any); return the frame it changed, or None."""
-    where, args = _frame_filter(frame_id)
-    row = db.execute(
-        f"SELECT id, frame_id FROM history WHERE undone_seq IS NOT NULL{where} ORDER BY undone_seq DESC LIMIT 1",
-        args,
-    ).fetchone()
-    if row is None:
+def _step(db: sqlite3.Connection, key: int) -> HistoryStep:
+    name = db.execute(f"SELECT action FROM history WHERE {_ROWS_OF} LIMIT 1", (key, key)).fetchone()[0]
+    return HistoryStep(name, tuple(_frames_of(db, key)))
+
+
+def next_step(db: sqlite3.Connection, frame_id: int | None, undone: bool) -> HistoryStep | None:
+    """What undo (undone=False) or redo (undone=True) of `frame_id` (or project-wide) would apply; None: nothing."""
+    key = _target(db, frame_id, undone)
+    return None if key is None else _step(db, key)
+
+
+def undo_step(db: sqlite3.Connection, frame_id: int | None) -> HistoryStep | None:
+    """Undo the action undo of `frame_id` (or project-wide) picks; return it, or None when there is none."""
+    key = _target(db, frame_id, undone=False)
+    if key is None:
         return None
-    step, fid = row
-    _apply(db, fid, step, undo=False)
-    db.execute("UPDATE history SET undone_seq = NULL WHERE id = ?", (step,))
-    return fid
+    _apply(db, key, undo=True)
+    seq = db.execute("SELECT COALESCE(MAX(undone_seq), 0) + 1 FROM history").fetchone()[0]
+    db.execute(f"UPDATE history SET undone_seq = ? WHERE {_ROWS_OF}", (seq, key, key))
+    return _step(db, key)
+
+
+def redo_step(db: sqlite3.Connection, frame_id: int | None) -> HistoryStep | None:
+    """Redo the action redo of `frame_id` (or project-wide) picks; return it, or None when there is none."""
+    key = _target(db, frame_id, undone=True)
+    if key is None:
+        return None
+    _apply(db, key, undo=False)
+    db.execute(f"UPDATE history SET undone_seq = NULL WHERE {_ROWS_OF}", (key, key))
+    return _step(db, key)
+
+
+def _apply(db: sqlite3.Connection, key: int, undo: bool) -> None:
+    for step, frame_id in db.execute(f"SELECT id, frame_id FROM history WHERE {_ROWS_OF}", (key, key)).fetchall():
+        delta = load_delta(db, step)
+        for pid, (old, new) in delta.points.items():
+            put_point(db, frame_id, pid, old if undo else new)
+        for oid, (old_mask, new_mask) in delta.masks.items():
+            put_mask(db, frame_id, oid, old_mask if undo else new_mask)
+        for oid, (old_class, new_class) in delta.classes.items():
+            put_class(db, frame_id, oid, old_class if undo else new_class)
 
 
 def has_step(db: sqlite3.Connection, undone: bool, frame_id: int | None) -> bool:
@@ -277,4 +256,3 @@ def has_step(db: sqlite3.Connection, undone: bool, frame_id: int | None) -> bool
     where, args = _frame_filter(frame_id)
     condition = "undone_seq IS NOT NULL" if undone else "undone_seq IS NULL"
     return db.execute(f"SELECT 1 FROM history WHERE {condition}{where} LIMIT 1", args).fetchone() is not None
-

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from core.project.classes import migrate_to_classes
 from core.project.frame_state import FrameState
 from core.project.history import diff, insert_step
-from core.project.schema import HISTORY_DDL, SCHEMA_VERSION, run_script, schema_version
+from core.project.schema import SCHEMA_VERSION, run_script, schema_version
 
 
 def migrate_schema(conn: sqlite3.Connection) -> None:
     """Bring a checked database up to SCHEMA_VERSION, step by step."""
     steps: dict[int, Callable[[sqlite3.Connection], None]] = {
-        1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: migrate_to_classes,
+        1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: migrate_to_classes,
     }
     for version in range(schema_version(conn), SCHEMA_VERSION):
         steps[version](conn)
@@ -40,6 +40,35 @@ def _snapshot(blob: bytes) -> dict | None:
         return doc
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# the history tables as schema 3 made them (frozen: schema.HISTORY_DDL moves on with later versions)
+HISTORY_V3_DDL = """
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    undone_seq INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX history_by_frame ON history (frame_id, id);
+CREATE TABLE history_points (
+    step_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,
+    point_id INTEGER NOT NULL,
+    before TEXT,
+    after TEXT,
+    PRIMARY KEY (step_id, point_id)
+);
+CREATE TABLE history_masks (
+    step_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,
+    object_id INTEGER NOT NULL,
+    before TEXT,
+    before_png BLOB,
+    after TEXT,
+    after_png BLOB,
+    PRIMARY KEY (step_id, object_id)
+);
+"""
 
 
 # ----------------------------------------------------------------------------------------------- 1 -> 2
@@ -147,7 +176,7 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     _merge_app_undo_groups(conn)
     conn.execute("ALTER TABLE history RENAME TO history_v2")
     conn.execute("DROP INDEX IF EXISTS history_by_frame")
-    run_script(conn, HISTORY_DDL)
+    run_script(conn, HISTORY_V3_DDL)
     rows = conn.execute(
         "SELECT frame_id, action, before, after, undone_seq, created_at FROM history_v2 ORDER BY id"
     ).fetchall()
@@ -200,3 +229,10 @@ def _merge_steps(conn: sqlite3.Connection, members: list[int]) -> None:
         (oldest, *members, newest),
     )
     conn.execute(f"DELETE FROM history WHERE id IN ({marks}) AND id != ?", (*members, newest))
+
+
+# ----------------------------------------------------------------------------------------------- 3 -> 4
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """history.action_id (an action on several frames); every existing step was on one frame, so all stay NULL."""
+    conn.execute("ALTER TABLE history ADD COLUMN action_id INTEGER")
+    conn.execute("CREATE INDEX history_by_action ON history (action_id)")

@@ -55,3 +55,21 @@ class Prediction:
     probability: np.ndarray  # (H, W) float32 in [0, 1], quantised to 1/255
     model_version: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """A user action in the undo/redo history: its name and the frames it changed (one, or several for an action
+    such as accepting a propagated range)."""
+
+    name: str
+    frame_ids: tuple[int, ...]
+
+    def label(self, frame_id: int | None = None) -> str:
+        """The action as a menu names it, seen from `frame_id`: "accept mask", "move point (frame 7)" when it is on
+        another frame, "accept propagated range (12 frames)"."""
+        if len(self.frame_ids) > 1:
+            return f"{self.name} ({len(self.frame_ids)} frames)"
+        if frame_id is not None and self.frame_ids != (frame_id,):
+            return f"{self.name} (frame {self.frame_ids[0]})"
+        return self.name

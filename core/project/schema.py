@@ -2,8 +2,9 @@
 
 Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved as the user edits, 1 = accepted);
 3 = the history as one row per user action with its changes as deltas (history_points, history_masks) instead of
-full before/after snapshots of the frame; 4 = label classes and each object's class (tables in core.project.classes,
-its history in history_classes). The steps from one version to the next are in core.project.migrations.
+full before/after snapshots of the frame; 4 = history.action_id, which ties the rows of an action that changed
+several frames into one undo step; 5 = label classes and each object's class (tables in core.project.classes, its
+history in history_classes). The steps from one version to the next are in core.project.migrations.
 """
 from __future__ import annotations
 
@@ -14,19 +15,21 @@ from core.errors import ProjectError
 from core.project.classes import create_class_tables
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-# the history as of schema 3 (see core.project.history); a later version that changes these tables must give
-# core.project.migrations a frozen copy of this text for its 2 -> 3 step
+# the history as of schema 4 (see core.project.history); a later version that changes these tables must give
+# core.project.migrations a frozen copy of this text for its 3 -> 4 step (as it holds schema 3's for 2 -> 3)
 HISTORY_DDL = """
 CREATE TABLE history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
     action TEXT NOT NULL,            -- the user action, e.g. "Accept 2 masks"
     undone_seq INTEGER,              -- NULL while done, else the order in which it was undone (latest = highest)
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    action_id INTEGER                -- an action on several frames: the id of its first row; NULL: one frame
 );
 CREATE INDEX history_by_frame ON history (frame_id, id);
+CREATE INDEX history_by_action ON history (action_id);
 CREATE TABLE history_points (
     step_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,
     point_id INTEGER NOT NULL,
