@@ -95,6 +95,7 @@ def main() -> None:
     extra = {name: round(100 * (ms - base) / base, 1) for name, ms in results.items() if name != "partial_ce"}
     task = FrameTask(frames, [], TrainConfig(supervision="scribbles", preset=args.width, resolution=args.resolution))
     network, _ = task.build(torch.device("cpu"), 0)
+    work_probabilities(network, [f.image for f in frames[:4]], task.norm, torch.device("cpu"))  # warm-up
     start = time.perf_counter()
     work_probabilities(network, [f.image for f in frames], task.norm, torch.device("cpu"))
     refresh_ms_per_frame = 1000 * (time.perf_counter() - start) / len(frames)

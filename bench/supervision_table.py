@@ -56,12 +56,13 @@ def _train(name: str, args: argparse.Namespace) -> dict:
 
 def _table(scores: dict[str, dict]) -> list[str]:
     masks = scores.get("masks", {}).get("dice")
-    rows = [f"{'run':15s} {'Dice':>7s} {'IoU':>7s} {'HD95px':>7s} {'train fr/s':>10s} {'epochs':>6s} {'Dice/masks':>10s}"]
+    header = ("run", "Dice", "IoU", "HD95px", "train fr/s", "epochs", "Dice/masks")
+    rows = [f"{header[0]:15s} " + " ".join(f"{h:>{max(7, len(h))}s}" for h in header[1:])]
     for name, s in scores.items():
         ratio = f"{s['dice'] / masks:.3f}" if masks else "n/a"
         hd95 = "n/a" if s["hd95"] is None else f"{s['hd95']:.1f}"
         rows.append(f"{name:15s} {s['dice']:7.4f} {s['iou']:7.4f} {hd95:>7s} {s['frames_per_s']:10.2f} "
-                    f"{s['epochs']:6d} {ratio:>10s}")
+                    f"{s['epochs']:7d} {ratio:>10s}")
     return rows
 
 

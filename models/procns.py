@@ -176,6 +176,16 @@ def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch
     return 0.5 * ((ce * fg).sum() / fg.sum().clamp_min(1.0) + (ce * bg).sum() / bg.sum().clamp_min(1.0))
 
 
+def prsa_term(logits: torch.Tensor, encoder_features: torch.Tensor, decoder_features: torch.Tensor,
+              batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """PRSA alone for any labels with confident pixels (batch keys fg, bg, intensity), e.g. the calipers'
+    high-confidence labels; float32 with autocast off."""
+    with torch.autocast(logits.device.type, enabled=False):
+        energy, _ = prsa_loss(logits.float(), encoder_features, decoder_features, batch["fg"], batch["bg"],
+                              batch["intensity"])
+        return energy
+
+
 def sparse_loss(logits: torch.Tensor, encoder_features: torch.Tensor, decoder_features: torch.Tensor,
                 batch: dict[str, torch.Tensor], weights: LossWeights,
                 anpm_enabled: tuple[bool, bool] = (False, False)) -> dict[str, torch.Tensor]:

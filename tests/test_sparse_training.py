@@ -69,3 +69,14 @@ def test_the_pseudo_label_refresh_writes_the_ema_into_the_targets(data: Path) ->
     assert first.any() and np.array_equal(np.rint(255 * task.pseudo_labels.soft[0]).astype(np.uint8), first)
     off = FrameTask(frames, [], TrainConfig(supervision="scribbles", loss_weights=LOSS_PRESETS["partial-ce"]))
     assert off.pseudo_labels is None and not off.refresh_targets(1, network)
+
+
+def test_calipers_confident_pixels_can_feed_prsa(data: Path) -> None:
+    frames = load_frames(list_dataset(data, data / "train.txt"), 64, "calipers", seed=0)
+    cfg = TrainConfig(supervision="calipers", preset="tiny", resolution=64, batch_size=4, device="cpu",
+                      loss_weights=_loss_weights("pseudo-label,prsa=0.1", "calipers"))
+    task = FrameTask(frames, [], cfg)
+    _, module = task.build(torch.device("cpu"), 0)
+    terms = module(*task.batch([0, 1, 2, 3]))
+    assert terms["prsa"] > 0 and torch.isfinite(terms["total"])
+    assert torch.isclose(terms["total"], sum(v for k, v in terms.items() if k != "total"))

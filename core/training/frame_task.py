@@ -22,7 +22,7 @@ from core.training.pseudo_labels import PseudoLabelState
 from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS
 from models.losses import LossWeights, supervised_loss, weak_loss
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
-from models.procns import sparse_loss
+from models.procns import prsa_term, sparse_loss
 from models.unet import ProjectionHeads, UNet, spec_from_preset
 
 
@@ -57,11 +57,18 @@ class _TrainingNet(nn.Module):
             logits, encoded, decoded = self.unet.forward_levels(x)
             # ProCNS's levels: the encoder's second-to-last and the decoder's one below full resolution
             return sparse_loss(logits, encoded[-2], decoded[-2], batch, self.cfg.loss_weights, self.anpm_enabled)
+        weights = self.cfg.loss_weights
+        if self.cfg.supervision != "masks" and weights.prsa:  # calipers' or clicks' confident pixels feed PRSA
+            logits, encoded, decoded = self.unet.forward_levels(x)
+            terms = weak_loss(logits, decoded[-1], batch, weights, self.heads, self.generator)
+            terms["prsa"] = weights.prsa * prsa_term(logits, encoded[-2], decoded[-2], batch)
+            terms["total"] = terms["total"] + terms["prsa"]
+            return terms
         logits, features = self.unet.forward_features(x)
         if self.cfg.supervision == "masks":
             loss = supervised_loss(logits.float(), batch["pseudo"])
             return {"dice_bce": loss, "total": loss}
-        return weak_loss(logits, features, batch, self.cfg.loss_weights, self.heads, self.generator)
+        return weak_loss(logits, features, batch, weights, self.heads, self.generator)
 
 
 def evaluate_dice(model: UNet, frames: list[TrainingFrame], norm: Normalisation, device: torch.device) -> float:
@@ -139,6 +146,7 @@ class FrameTask(TrainingTask):
         batch = {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
         if self.sparse:
             batch["pseudo"] = batch["pseudo"] / 255.0
+        if self.sparse or cfg.loss_weights.prsa:
             batch["intensity"] = torch.from_numpy(np.stack(intensities)).to(self.device)
         return x, batch
 
