@@ -24,11 +24,13 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_train_from_scribbles_runs_end_to_end(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_train_from_scribbles_with_procns_runs_end_to_end(data: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
     assert main(["train", "--data", str(data), "--split", str(data / "train.txt"), "--supervision", "scribbles",
                  "--out", str(run), "--epochs", "3", "--device", "cpu", "--threads", "1", "--width", "tiny",
-                 "--resolution", "64", "--batch-size", "4", "--val-split", str(data / "val.txt")]) == 0
+                 "--resolution", "64", "--batch-size", "4", "--val-split", str(data / "val.txt"),
+                 "--loss-weights", "procns"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["epochs"] == 3 and 0 <= summary["best_val_dice"] <= 1
@@ -38,10 +40,10 @@ def test_train_from_scribbles_runs_end_to_end(data: Path, tmp_path: Path, capsys
     assert {"partial_ce", "prsa"} <= set(history[-1]["losses"])
 
 
-def test_sparse_recipes_default_to_procns_and_boxes_add_their_tightness_term() -> None:
-    assert _loss_weights("", "scribbles") == LOSS_PRESETS["procns"]
-    assert _loss_weights("", "boxes").projection == 1.0 and _loss_weights("", "points").projection == 0.0
-    assert _loss_weights("partial-ce", "scribbles") == LOSS_PRESETS["partial-ce"]
+def test_sparse_recipes_default_to_partial_ce_and_boxes_add_their_tightness_term() -> None:
+    assert _loss_weights("", "scribbles") == LOSS_PRESETS["partial-ce"]
+    assert _loss_weights("procns", "boxes").projection == 1.0 and _loss_weights("", "points").projection == 0.0
+    assert _loss_weights("procns", "scribbles") == LOSS_PRESETS["procns"]
 
 
 @pytest.mark.parametrize("supervision", ["boxes", "points"])
