@@ -1,6 +1,6 @@
 """One network, one wall-clock budget, one seed, trained from each kind of label; the ProCNS ablation on scribbles.
 
-    python bench/supervision_table.py --data ../shared/data/ddti [--minutes 20] [--seed 0] [--threads 2]
+    python bench/supervision_table.py --data ../shared/data/ddti [--minutes 20 | --epochs N] [--seed 0] [--threads 2]
                                       [--only masks,scribbles_pce,scribbles] [--out-root /tmp/sonoclick_supervision]
 
 Every run trains the same network (`train --width fast`, default resolution) on splits/train.txt (10 % of it
@@ -42,11 +42,13 @@ def _train(name: str, args: argparse.Namespace) -> dict:
     out = args.out_root / name
     out.mkdir(parents=True, exist_ok=True)
     data = args.data
+    budget = ["--epochs", str(args.epochs)] if args.epochs else ["--minutes", str(args.minutes)]
     command = [sys.executable, "-m", "core", "train", "--data", str(data), "--split", str(data / "splits/train.txt"),
-               *RUNS[name], "--out", str(out), "--minutes", str(args.minutes), "--threads", str(args.threads),
+               *RUNS[name], "--out", str(out), *budget, "--threads", str(args.threads),
                "--seed", str(args.seed), "--width", args.width, "--device", args.device]
     with open(args.out_root / f"{name}.log", "w") as log:
-        print(f"[supervision] training {name} ({args.minutes} min), log {args.out_root / f'{name}.log'}", flush=True)
+        print(f"[supervision] training {name} ({budget[1]} {budget[0][2:]}), log {args.out_root / f'{name}.log'}",
+              flush=True)
         done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -70,6 +72,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--minutes", type=float, default=20.0)
+    p.add_argument("--epochs", type=int, help="equal epochs instead of equal minutes (runs may then go in parallel)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--width", default="fast")
@@ -92,13 +95,14 @@ def main() -> None:
         scores[name] = {**evaluate_items(predictor, val_items, log_every=0), **trained}
         print(f"[supervision] {name}: val Dice {scores[name]['dice']:.4f} after {trained['epochs']} epochs "
               f"({(time.time() - started) / 60:.1f} min so far)", flush=True)
-    print(f"[supervision] {args.data.name}, {args.minutes} min per run, seed {args.seed}, {args.threads} thread(s), "
+    budget = f"{args.epochs} epochs" if args.epochs else f"{args.minutes} min"
+    print(f"[supervision] {args.data.name}, {budget} per run, seed {args.seed}, {args.threads} thread(s), "
           f"val split ({len(val_items)} frames):", flush=True)
     for row in _table(scores):
         print(row, flush=True)
     summary = {name: s["dice"] for name, s in scores.items()}
-    print(json.dumps({**summary, "minutes": args.minutes, "seed": args.seed, "threads": args.threads,
-                      "data": args.data.name, "runs": scores}))
+    print(json.dumps({**summary, "minutes": None if args.epochs else args.minutes, "epochs": args.epochs,
+                      "seed": args.seed, "threads": args.threads, "data": args.data.name, "runs": scores}))
 
 
 if __name__ == "__main__":
