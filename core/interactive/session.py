@@ -44,6 +44,9 @@ SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
 DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
+BOX_OUTSIDE_LOGIT = 4.0  # background evidence added just outside a box
+BOX_SLACK = 0.1  # beyond this fraction of the box's longer side (at least BOX_SLACK_MIN_PX) outside is hard background
+BOX_SLACK_MIN_PX = 3
 
 
 BoxXYXY = tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive, frame pixels
@@ -229,7 +232,12 @@ class InteractionSession:
         hard_fg = np.zeros(crop.shape, bool)
         hard_bg = crop.touches_border_of(self.shape)
         if box is not None:
-            hard_bg |= ~self._inside_box(box, crop)
+            # a hand-drawn box may clip the nodule: just outside it the background is strong evidence that
+            # positive clicks can overrule, farther out it is a hard constraint
+            x0, y0, x1, y1 = box
+            slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
+            logit[~self._inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
+            hard_bg |= ~self._inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)
         for click, cache in influences:
             self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             self._stamp(hard_fg if click.positive else hard_bg, crop, click)
