@@ -68,3 +68,17 @@ def test_the_benchmark_counts_a_box_as_two_clicks(frame) -> None:
     assert run.ious[:BOX_CLICKS - 1] == [0.0] and run.ious[BOX_CLICKS - 1] > 0.7
     summary = summarise([run], 20)
     assert BOX_CLICKS <= summary["noc85"] <= 20
+
+
+def test_a_positive_click_brings_back_a_part_the_box_clipped_but_not_far_outside(frame) -> None:
+    session = InteractionSession(frame.image)
+    x0, y0, x1, y1 = object_boxes(frame.mask)[0]
+    clipped = x1 - 6
+    first = session.set_box(x0, y0, clipped, y1)
+    assert not first[:, clipped + 1:].any()
+    ys, xs = np.nonzero(frame.mask[:, clipped + 2:clipped + 5])
+    x, y = int(xs[len(xs) // 2]) + clipped + 2, int(ys[len(ys) // 2])
+    after = session.add_click(x, y, True)
+    assert after[y, x] and after[:, clipped + 1:].sum() > 13  # more than the clicked disc (radius 2) comes back
+    slack = max(3, round(0.1 * max(clipped - x0, y1 - y0)))
+    assert not after[:, clipped + slack + 1:].any()

@@ -122,7 +122,8 @@ class InteractionSession:
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Start (or restart) from a box dragged round the object, corners in any order: outside it is confident
-        background, inside the calipers of its mid-lines give the shape prior. Clicks so far are kept; one undo
+        background (hard beyond a slack of BOX_SLACK x its longer side), inside the calipers of its mid-lines give
+        the shape prior. Clicks so far are kept; one undo
         step. Replaced by set_calipers, cleared by reset."""
         h, w = self.shape
         xs = sorted(int(round(np.clip(v, 0, w - 1))) for v in (x0, x1))
