@@ -24,6 +24,9 @@ class LossWeights:
     partial_ce: float = 1.0
     pseudo_dice: float = 1.0
     pseudo_bce: float = 0.0
+    prsa: float = 0.0  # ProCNS (models.procns, sparse labels): prototype-refined pairwise energy
+    pseudo_ce: float = 0.0  # ProCNS phase 2: CE against the EMA pseudo-label, noisy pixels left out
+    noisy_dice: float = 0.0  # ProCNS phase 2: Dice of noisy pixels against the sharpened refined prediction
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,6 +39,12 @@ LOSS_PRESETS: dict[str, LossWeights] = {
     "hcl-hrl": LossWeights(),
     "pseudo-label": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=0.0,
                                 pseudo_dice=1.0, pseudo_bce=1.0),
+    # sparse labels (scribbles, boxes, points): partial CE alone, and with ProCNS's PRSA and ANPM phase 2
+    # at the published weights (0.1 PRSA, 0.5 pseudo-label CE, 0.01 Dice on noisy pixels)
+    "partial-ce": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
+                              pseudo_dice=0.0),
+    "procns": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
+                          pseudo_dice=0.0, prsa=0.1, pseudo_ce=0.5, noisy_dice=0.01),
 }
 
 

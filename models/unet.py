@@ -116,16 +116,25 @@ class UNet(nn.Module):
         return 2 ** (len(self.spec.widths) - 1)
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, _, decoded = self.forward_levels(x)
+        return logits, decoded[-1]
+
+    def forward_levels(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """(logits, every encoder level's output from full resolution down, every decoder level's output from
+        the deepest up to full resolution): the levels ProCNS takes its prototypes from."""
         skips = []
         for k, enc in enumerate(self.encoders):
             x = enc(x if k == 0 else F.max_pool2d(x, 2))
             skips.append(x)
+        encoded = list(skips)
         x = skips.pop()
+        decoded = []
         for dec in self.decoders:
             skip = skips.pop()
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = dec(torch.cat([skip, x], dim=1))
-        return self.head(x), x
+            decoded.append(x)
+        return self.head(x), encoded, decoded
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]

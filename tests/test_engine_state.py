@@ -23,9 +23,9 @@ class CountingSession(InteractionSession):
 
     computations = 0
 
-    def _compute(self, calipers, clicks):  # type: ignore[no-untyped-def]
+    def _compute(self, calipers, clicks, box=None):  # type: ignore[no-untyped-def]
         self.computations += 1
-        return super()._compute(calipers, clicks)
+        return super()._compute(calipers, clicks, box)
 
 
 def _made_directly(image: np.ndarray, state: EngineState) -> np.ndarray:

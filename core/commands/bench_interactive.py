@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.interactive.clicks_benchmark import run_frame, summarise
+from core.interactive.clicks_benchmark import START_OPTIONS, run_frame, summarise
 from core.io.dataset import list_dataset
 
 
@@ -18,8 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="trained model whose probability map the engine starts from")
     p.add_argument("--click-model", type=Path,
                    help="click-conditioned network (train --supervision interactive) that answers each click")
-    p.add_argument("--start", choices=("none", "calipers"), default="none")
-    p.add_argument("--jitter", type=float, default=0.0, help="Gaussian jitter (px) of the simulated calipers")
+    p.add_argument("--start", choices=START_OPTIONS, default="none",
+                   help="what the robot starts from: nothing, calipers (4 clicks) or the object's box (2 clicks)")
+    p.add_argument("--jitter", type=float, default=0.0,
+                   help="Gaussian jitter (px) of the simulated calipers' ends or the box's sides")
     p.add_argument("--max-clicks", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")

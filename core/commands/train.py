@@ -1,4 +1,5 @@
-"""`python -m core train`: train a segmentation network from calipers, clicks or masks into RUN_DIR.
+"""`python -m core train`: train a segmentation network from calipers, clicks, masks or sparse labels
+(scribbles, boxes, points, simulated from masks) into RUN_DIR.
 
 Writes RUN_DIR/model.safetensors (best validation Dice) and RUN_DIR/history.json; creating RUN_DIR/STOP
 stops the run early (the best model so far is kept). Under torchrun every rank runs this same command."""
@@ -30,8 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, help="dataset folder (images/, masks/, labels/)")
     p.add_argument("--split", type=Path, help="stems to train on, one per line (default: every image)")
     p.add_argument("--supervision", choices=(*SUPERVISIONS, "interactive"), default="calipers",
-                   help="calipers, clicks or masks: a frame model; interactive: the click-conditioned network "
-                        "of the interactive engine, trained with a simulated user from masks")
+                   help="calipers, clicks or masks: a frame model; scribbles, boxes or points: a frame model from "
+                        "sparse labels simulated from masks (partial CE, optionally ProCNS); interactive: the "
+                        "click-conditioned network of the interactive engine, trained with a simulated user from masks")
     p.add_argument("--out", required=True, type=Path, help="run folder for model.safetensors and history.json")
     p.add_argument("--epochs", type=int, help=f"epoch limit (default {DEFAULT_EPOCHS} when --minutes is not given)")
     p.add_argument("--minutes", type=float, help="wall-clock budget; the LR schedule spans it")
@@ -50,8 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
     p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
     p.add_argument("--loss-weights", default="",
-                   help="[recipe][,term=w...]: recipe hcl-hrl or pseudo-label (default: pseudo-label for calipers, "
-                        "hcl-hrl otherwise), then overrides, e.g. hcl-hrl,contrastive=0")
+                   help="[recipe][,term=w...]: recipe hcl-hrl, pseudo-label, partial-ce or procns (default: "
+                        "pseudo-label for calipers, partial-ce for scribbles, boxes and points, hcl-hrl otherwise; "
+                        "boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
 
 
@@ -66,7 +69,11 @@ def _print_event(event: TrainEvent) -> None:
         print(f"[train] labels refreshed at epoch {event.epoch}", file=sys.stderr, flush=True)
 
 
-DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl"}
+# sparse labels: ProCNS (PRSA + ANPM) becomes their default only once it beats partial CE alone on DDTI (README,
+# "Benchmarks": not yet in the CPU runs of this budget)
+DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "partial-ce",
+                  "boxes": "partial-ce", "points": "partial-ce"}
+SUPERVISION_TERMS = {"boxes": {"projection": 1.0}}  # a box's tightness term, whatever the recipe
 
 
 def _loss_weights(text: str, supervision: str) -> LossWeights:
@@ -78,7 +85,7 @@ def _loss_weights(text: str, supervision: str) -> LossWeights:
         if preset not in LOSS_PRESETS:
             raise SonoClickError(f"--loss-weights: unknown recipe {preset!r} (known: {', '.join(LOSS_PRESETS)})")
     fields = LOSS_PRESETS[preset].to_dict()
-    overrides = {}
+    overrides = dict(SUPERVISION_TERMS.get(supervision, {}))
     for part in parts:
         key, _, value = part.partition("=")
         if key not in fields:

@@ -1,4 +1,6 @@
-"""The RITM robot-user protocol over a dataset: clicks until IoU >= 0.90 or the click budget is spent."""
+"""The RITM robot-user protocol over a dataset: clicks until IoU >= 0.90 or the click budget is spent, from
+nothing, from calipers (counted as 4 clicks: four points placed) or from a box (counted as 2 clicks: one drag
+is two corner placements, press and release)."""
 from __future__ import annotations
 
 import time
@@ -8,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers
+from core.annotation.sparse_simulation import object_boxes
 from core.interactive.robot_user import next_click
 from core.interactive.session import InteractionSession
 from core.runtime.metrics import iou
@@ -16,12 +19,14 @@ if TYPE_CHECKING:
     from core.interactive.click_network import ClickPredictor
 
 CALIPER_CLICKS = 4
+BOX_CLICKS = 2
+START_OPTIONS = ("none", "calipers", "box")
 THRESHOLDS = (0.80, 0.85, 0.90)
 
 
 @dataclass
 class FrameRun:
-    ious: list[float] = field(default_factory=list)  # IoU after click 1, 2, ... (calipers count as 4 clicks)
+    ious: list[float] = field(default_factory=list)  # IoU after click 1, 2, ... (calipers 4 clicks, a box 2)
     latencies_ms: list[float] = field(default_factory=list)  # one per add_click
 
     def noc(self, threshold: float, max_clicks: int) -> int:
@@ -41,6 +46,12 @@ def run_frame(image: np.ndarray, truth: np.ndarray, start: str, max_clicks: int,
         calipers = calipers_from_label_map(truth)[0]
         mask = session.set_calipers(jitter_calipers(calipers, jitter, rng))
         run.ious = [0.0] * (CALIPER_CLICKS - 1) + [iou(mask, truth)]
+    elif start == "box":
+        corners = np.asarray(object_boxes(truth)[0], float)  # the largest object, as calipers take it
+        if jitter > 0:
+            corners = corners + rng.normal(0.0, jitter, size=4)
+        mask = session.set_box(*corners)
+        run.ious = [0.0] * (BOX_CLICKS - 1) + [iou(mask, truth)]
     else:
         mask = session.mask
     while len(run.ious) < max_clicks and (not run.ious or run.ious[-1] < max(THRESHOLDS)):

@@ -1,4 +1,5 @@
-"""The interactive engine: one object on one frame, refined live from calipers and foreground/background clicks.
+"""The interactive engine: one object on one frame, refined live from calipers or a box and foreground/background
+clicks.
 
 Every call returns the new mask. The work per click is bounded by a crop round the object and the clicks;
 the frame-wide pieces (model probability, smoothed image, edge costs) are computed once per frame."""
@@ -50,12 +51,31 @@ MASK_PRIOR_SMOOTHNESS = 0.5  # with a prior mask, a weaker pull to short boundar
 # the caliper path's intensity histograms are left out here, as they moved the boundary off the annotators' line.
 MASK_PRIOR_MARGIN = 0.25  # the prior mask's logit comes from this far round it (the crop adds its own margin)
 
+BOX_OUTSIDE_LOGIT = 4.0  # background evidence added just outside a box
+BOX_SLACK = 0.1  # beyond this fraction of the box's longer side (at least BOX_SLACK_MIN_PX) outside is hard background
+BOX_SLACK_MIN_PX = 3
+
+
+BoxXYXY = tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive, frame pixels
+_KEEP_BOX: BoxXYXY = (-1, -1, -1, -1)  # _push's default: the shown box stays while its calipers do
+
 
 @dataclass(frozen=True)
 class _State:
     calipers: Calipers | None
     clicks: tuple[Click, ...]
     mask: np.ndarray
+    box: BoxXYXY | None = None
+
+
+def box_calipers(box: BoxXYXY) -> Calipers:
+    """The axis-aligned calipers a box stands for: its two mid-lines, the longer one as the long axis (their
+    superellipse is the shape prior inscribed in the box)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    horizontal, vertical = [(x0, cy), (x1, cy)], [(cx, y0), (cx, y1)]
+    long_axis, short_axis = (horizontal, vertical) if x1 - x0 >= y1 - y0 else (vertical, horizontal)
+    return Calipers.from_array(np.array([*long_axis, *short_axis]))
 
 
 @dataclass
@@ -114,8 +134,25 @@ class InteractionSession:
     def calipers(self) -> Calipers | None:
         return self._state.calipers
 
+    @property
+    def box(self) -> BoxXYXY | None:
+        return self._state.box
+
     def set_calipers(self, calipers: Calipers | None) -> np.ndarray:
         return self._push(calipers, self._state.clicks)
+
+    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """Start (or restart) from a box dragged round the object, corners in any order: outside it is confident
+        background (hard beyond a slack of BOX_SLACK x its longer side), inside the calipers of its mid-lines give
+        the shape prior. Clicks so far are kept; one undo
+        step. Replaced by set_calipers, cleared by reset."""
+        h, w = self.shape
+        xs = sorted(int(round(np.clip(v, 0, w - 1))) for v in (x0, x1))
+        ys = sorted(int(round(np.clip(v, 0, h - 1))) for v in (y0, y1))
+        if xs[1] - xs[0] < 2 or ys[1] - ys[0] < 2:
+            raise ValueError(f"box ({x0:.1f}, {y0:.1f}) - ({x1:.1f}, {y1:.1f}) is too small (< 2 px a side) in frame")
+        box = (xs[0], ys[0], xs[1], ys[1])
+        return self._push(box_calipers(box), self._state.clicks, box)
 
     def add_click(self, x: float, y: float, positive: bool) -> np.ndarray:
         h, w = self.shape
@@ -139,11 +176,14 @@ class InteractionSession:
         return self._push(None, ())
 
     # ----- the computation --------------------------------------------------------------------------
-    def _push(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
-        mask = self._compute(calipers, clicks)
+    def _push(self, calipers: Calipers | None, clicks: tuple[Click, ...],
+              box: BoxXYXY | None = _KEEP_BOX) -> np.ndarray:
+        if box == _KEEP_BOX:
+            box = self._state.box if calipers == self._state.calipers else None
+        mask = self._compute(calipers, clicks, box)
         self._history.append(self._state)
         self._future.clear()
-        self._state = _State(calipers, clicks, mask)
+        self._state = _State(calipers, clicks, mask, box)
         return mask
 
     def _object_reach(self, calipers: Calipers | None) -> float:
@@ -179,7 +219,7 @@ class InteractionSession:
             corners.append(np.array([[sl[1].start, sl[0].start], [sl[1].stop - 1, sl[0].stop - 1]], float))
         return corners
 
-    def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...]) -> np.ndarray:
+    def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...], box: BoxXYXY | None = None) -> np.ndarray:
         if calipers is None and not clicks and self.prior_mask is None:
             return self.model_mask.copy()
         if self.click_model is not None and clicks and calipers == self._state.calipers and (
@@ -195,6 +235,8 @@ class InteractionSession:
         elif self.prior_mask is not None:
             _, _, anchor = self._mask_prior_region()
             anchor_points.append(anchor[None])
+        if box is not None:  # a box's mid-lines end on its sides, off the object; its centre is the anchor
+            anchor_points.append(np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]], float))
         anchors = np.concatenate(anchor_points) if anchor_points else np.zeros((0, 2))
         reach = self._object_reach(calipers)
         influences = [(c, self._influence(c, reach)) for c in clicks]
@@ -219,6 +261,13 @@ class InteractionSession:
                 pass
         hard_fg = np.zeros(crop.shape, bool)
         hard_bg = crop.touches_border_of(self.shape)
+        if box is not None:
+            # a hand-drawn box may clip the nodule: just outside it the background is strong evidence that
+            # positive clicks can overrule, farther out it is a hard constraint
+            x0, y0, x1, y1 = box
+            slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
+            logit[~self._inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
+            hard_bg |= ~self._inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)
         for click, cache in influences:
             self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             self._stamp(hard_fg if click.positive else hard_bg, crop, click)
@@ -306,6 +355,13 @@ class InteractionSession:
         if common is not None:
             out[common.within(crop)] = logit[common.within(region)]
         return out
+
+    @staticmethod
+    def _inside_box(box: BoxXYXY, crop: Crop) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        inside = np.zeros(crop.shape, bool)
+        inside[max(y0 - crop.y0, 0):max(y1 + 1 - crop.y0, 0), max(x0 - crop.x0, 0):max(x1 + 1 - crop.x0, 0)] = True
+        return inside
 
     @staticmethod
     def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:

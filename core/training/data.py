@@ -1,5 +1,6 @@
 """Training frames preloaded once at the working resolution (scanner margins cropped), with their calipers,
-clicks or masks, and the deterministic hold-out of a validation subset."""
+clicks, masks or sparse labels (scribbles, boxes, points simulated from masks at the working resolution), and
+the deterministic hold-out of a validation subset."""
 from __future__ import annotations
 
 import hashlib
@@ -9,15 +10,18 @@ import numpy as np
 
 from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers
 from core.annotation.points import Calipers
+from core.annotation.sparse_simulation import SIMULATORS
 from core.errors import InputError
 from core.io.dataset import DatasetItem
 from core.training.targets import (
+    SPARSE_SUPERVISIONS,
     SUPERVISIONS,
     caliper_targets,
     click_targets,
     ds_prior_channel,
     mask_targets,
     simulate_clicks,
+    sparse_targets,
 )
 from models.preprocess import Box, content_box, crop_resize, points_to_work
 
@@ -84,6 +88,10 @@ def load_frames(items: list[DatasetItem], resolution: int, supervision: str | No
                 raise InputError(item.image_path, "--supervision clicks simulates clicks from masks/<stem>.png")
             frame.clicks = simulate_clicks(frame.truth)
             frame.targets = click_targets(frame.image.shape, *frame.clicks)
+        elif supervision in SPARSE_SUPERVISIONS:
+            if frame.truth is None:
+                raise InputError(item.image_path, f"--supervision {supervision} simulates them from masks/<stem>.png")
+            frame.targets = sparse_targets(SIMULATORS[supervision](frame.truth, rng))
         if "ds_prior" in extra_channels:
             frame.extra = ds_prior_channel(frame.image, annotation_points(frame))[None]
         frames.append(frame)

@@ -1,6 +1,7 @@
-"""The frame network's training task (calipers, clicks or masks; the CLI's and the background trainer's
-`train`): augmented batches of preloaded frames, the weak or supervised loss with its projection heads,
-validation Dice at frame resolution, a report-only monitor split and the caliper label refresh."""
+"""The frame network's training task (calipers, clicks, masks or sparse labels; the CLI's and the background
+trainer's `train`): augmented batches of preloaded frames, the weak, sparse (ProCNS) or supervised loss with
+its projection heads, validation Dice at frame resolution, a report-only monitor split and the label refresh
+between epochs (calipers: new high-confidence labels; sparse labels: ProCNS's EMA pseudo-labels and ANPM)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,15 +18,17 @@ from core.training.augment import AugmentConfig, augment
 from core.training.data import TrainingFrame, refresh_caliper_targets
 from core.training.loop import LoopConfig, TrainingTask, run_training
 from core.training.progress import StopSignal, TrainEvent, TrainResult
-from core.training.targets import TARGET_CHANNELS
+from core.training.pseudo_labels import PseudoLabelState
+from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS
 from models.losses import LossWeights, supervised_loss, weak_loss
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
+from models.procns import prsa_term, sparse_loss
 from models.unet import ProjectionHeads, UNet, spec_from_preset
 
 
 @dataclass
 class TrainConfig(LoopConfig):
-    supervision: str = "calipers"  # calipers | clicks | masks
+    supervision: str = "calipers"  # calipers | clicks | masks | scribbles | boxes | points
     preset: str = "fast"
     resolution: int = DEFAULT_RESOLUTION
     refresh_every: int = 0  # epochs between label refreshes (caliper supervision); 0 = never
@@ -47,13 +50,25 @@ class _TrainingNet(nn.Module):
         super().__init__()
         self.unet, self.heads, self.cfg = unet, heads, cfg
         self.generator = torch.Generator().manual_seed(seed)
+        self.anpm_enabled = (False, False)  # (background, nodule), set between epochs by the task
 
     def forward(self, x: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if self.cfg.supervision in SPARSE_SUPERVISIONS:
+            logits, encoded, decoded = self.unet.forward_levels(x)
+            # ProCNS's levels: the encoder's second-to-last and the decoder's one below full resolution
+            return sparse_loss(logits, encoded[-2], decoded[-2], batch, self.cfg.loss_weights, self.anpm_enabled)
+        weights = self.cfg.loss_weights
+        if self.cfg.supervision != "masks" and weights.prsa:  # calipers' or clicks' confident pixels feed PRSA
+            logits, encoded, decoded = self.unet.forward_levels(x)
+            terms = weak_loss(logits, decoded[-1], batch, weights, self.heads, self.generator)
+            terms["prsa"] = weights.prsa * prsa_term(logits, encoded[-2], decoded[-2], batch)
+            terms["total"] = terms["total"] + terms["prsa"]
+            return terms
         logits, features = self.unet.forward_features(x)
         if self.cfg.supervision == "masks":
             loss = supervised_loss(logits.float(), batch["pseudo"])
             return {"dice_bce": loss, "total": loss}
-        return weak_loss(logits, features, batch, self.cfg.loss_weights, self.heads, self.generator)
+        return weak_loss(logits, features, batch, weights, self.heads, self.generator)
 
 
 def evaluate_dice(model: UNet, frames: list[TrainingFrame], norm: Normalisation, device: torch.device) -> float:
@@ -90,7 +105,10 @@ class FrameTask(TrainingTask):
         self.monitor_frames, self.init_weights = monitor_frames, init_weights
         # the projection heads serve the contrastive term only, which is a constant when a batch has too few
         # confident pixels: then they get no gradient, and DDP must be told to expect that
-        self.with_heads = cfg.supervision != "masks" and cfg.loss_weights.contrastive > 0
+        self.with_heads = cfg.supervision in ("calipers", "clicks") and cfg.loss_weights.contrastive > 0
+        self.sparse = cfg.supervision in SPARSE_SUPERVISIONS
+        weights = cfg.loss_weights
+        self.pseudo_labels = PseudoLabelState() if self.sparse and (weights.pseudo_ce or weights.noisy_dice) else None
         self.find_unused_parameters = self.with_heads
 
     @property
@@ -107,14 +125,16 @@ class FrameTask(TrainingTask):
         unet = unet.to(device).to(memory_format=torch.channels_last)
         heads = ProjectionHeads(unet.feature_channels, cfg.projection_hidden).to(device) if self.with_heads else None
         self.norm = Normalisation.fitted([f.image for f in self.frames])
-        return unet, _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)
+        self.training_net = _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)
+        return unet, self.training_net
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg, norm = self.config, self.norm
-        images, targets = [], []
+        images, targets, intensities = [], [], []
         for i in indices:
             f = self.frames[i]
             img, lab, ext = augment(f.image, f.targets, f.extra, self.rng, cfg.augment)
+            intensities.append(img[None])
             planes = [(img - norm.mean) / norm.std]
             if cfg.extra_channels:
                 planes.extend(ext)
@@ -123,7 +143,12 @@ class FrameTask(TrainingTask):
         x = torch.from_numpy(np.stack(images).astype(np.float32)).to(self.device)
         t = torch.from_numpy(np.stack(targets).astype(np.float32)).to(self.device)
         x = x.contiguous(memory_format=torch.channels_last)
-        return x, {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
+        batch = {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
+        if self.sparse:
+            batch["pseudo"] = batch["pseudo"] / 255.0
+        if self.sparse or cfg.loss_weights.prsa:
+            batch["intensity"] = torch.from_numpy(np.stack(intensities)).to(self.device)
+        return x, batch
 
     def validate(self, model: UNet) -> float | None:
         return evaluate_dice(model, self.val_frames, self.norm, self.device) if self.val_frames else None
@@ -133,11 +158,23 @@ class FrameTask(TrainingTask):
 
     def refresh_targets(self, epoch: int, model: UNet) -> bool:
         cfg = self.config
+        if self.pseudo_labels is not None:
+            return self._refresh_pseudo_labels(model)
         if not (cfg.refresh_every and cfg.supervision == "calipers" and epoch % cfg.refresh_every == 0):
             return False
         probs = work_probabilities(model, [f.image for f in self.frames], self.norm, self.device,
                                    [f.extra for f in self.frames] if cfg.extra_channels else None)
         refresh_caliper_targets(self.frames, probs)
+        return True
+
+    def _refresh_pseudo_labels(self, model: UNet) -> bool:
+        """ProCNS between epochs: every frame's EMA soft pseudo-label from the (EMA) network, ANPM's decision."""
+        cfg = self.config
+        probs = work_probabilities(model, [f.image for f in self.frames], self.norm, self.device,
+                                   [f.extra for f in self.frames] if cfg.extra_channels else None)
+        self.training_net.anpm_enabled = self.pseudo_labels.update(probs)
+        for frame, soft in zip(self.frames, self.pseudo_labels.soft):
+            frame.targets[3] = np.rint(255.0 * soft).astype(np.uint8)
         return True
 
     def checkpoint_metadata(self) -> dict:

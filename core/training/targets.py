@@ -2,18 +2,22 @@
 
 Targets are a (4, H, W) uint8 stack in the order of TARGET_CHANNELS: confident foreground, confident
 background, location label (box & S, HCL-HRL's location level) and the fused best-guess mask (pseudo-label).
-A pixel that is neither fg nor bg is unlabelled."""
+A pixel that is neither fg nor bg is unlabelled. For sparse labels (scribbles, boxes, points) the pseudo channel
+holds ProCNS's soft pseudo-label as 0..255 once training has made one."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
 from core.annotation.points import Calipers
+from core.annotation.sparse_simulation import SparseLabels
 from core.interactive.robot_user import next_click
 from core.labels.high_confidence import distance_similarity_prior, high_confidence_labels
 
 TARGET_CHANNELS = ("fg", "bg", "location", "pseudo")
-SUPERVISIONS = ("calipers", "clicks", "masks")
+SPARSE_SUPERVISIONS = ("scribbles", "boxes", "points")
+SUPERVISIONS = ("calipers", "clicks", "masks", *SPARSE_SUPERVISIONS)
+BOX_CORE = 0.5  # a box's confident core: the centred ellipse of this fraction of the box's half-extents
 
 
 def mask_targets(mask: np.ndarray) -> np.ndarray:
@@ -82,3 +86,22 @@ def click_targets(shape: tuple[int, int], positives: list[tuple[int, int]], nega
 def ds_prior_channel(image: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     """The Distance-Similarity prior (algorithms.md A.4) of the annotated points, as an input channel."""
     return distance_similarity_prior(image, np.asarray(points_xy, float).reshape(-1, 2))
+
+
+def sparse_targets(labels: SparseLabels) -> np.ndarray:
+    """Scribbles and points: their pixels are the confident labels, the rest unlabelled. Boxes: outside every
+    box is confident background; inside, the centred ellipse of BOX_CORE x the box's half-extents is confident
+    nodule (a nodule filling its box is convex enough to hold it) and the box itself goes to the location
+    channel, where the projection term asks every row and column of the box to hold some nodule (the
+    multiple-instance tightness of BoxInst), the shape left to the image via PRSA."""
+    fg, bg = labels.foreground.copy(), labels.background.copy()
+    location = np.zeros(fg.shape, bool)
+    for x0, y0, x1, y1 in labels.boxes:
+        location[y0:y1 + 1, x0:x1 + 1] = True
+        core = np.zeros(fg.shape, np.uint8)
+        centre = (int(round((x0 + x1) / 2)), int(round((y0 + y1) / 2)))
+        axes = (max(int(BOX_CORE * (x1 - x0) / 2), 1), max(int(BOX_CORE * (y1 - y0) / 2), 1))
+        cv2.ellipse(core, centre, axes, 0, 0, 360, 1, -1)
+        fg |= core.astype(bool)
+    bg &= ~fg
+    return np.stack([fg, bg, location, np.zeros(fg.shape, bool)]).astype(np.uint8)

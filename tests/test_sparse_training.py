@@ -1,0 +1,84 @@
+"""`train --supervision scribbles|boxes|points` end to end on synthetic frames, and ProCNS's pseudo-label
+refresh inside the task."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.cli import main
+from core.commands.train import _loss_weights
+from core.io.dataset import list_dataset
+from core.training.data import load_frames
+from core.training.frame_task import FrameTask, TrainConfig
+from models.losses import LOSS_PRESETS
+from tests.test_trainer import write_dataset
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = write_dataset(tmp_path_factory.mktemp("sparse") / "data", 12)
+    (root / "train.txt").write_text("\n".join(str(k) for k in range(9)))
+    (root / "val.txt").write_text("\n".join(str(k) for k in range(9, 12)))
+    return root
+
+
+def test_train_from_scribbles_with_procns_runs_end_to_end(data: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--split", str(data / "train.txt"), "--supervision", "scribbles",
+                 "--out", str(run), "--epochs", "3", "--device", "cpu", "--threads", "1", "--width", "tiny",
+                 "--resolution", "64", "--batch-size", "4", "--val-split", str(data / "val.txt"),
+                 "--loss-weights", "procns"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["epochs"] == 3 and 0 <= summary["best_val_dice"] <= 1
+    assert (run / "model.safetensors").exists()
+    assert captured.err.count("labels refreshed") == 2  # the EMA pseudo-label after epochs 1 and 2
+    history = json.loads((run / "history.json").read_text())
+    assert {"partial_ce", "prsa"} <= set(history[-1]["losses"])
+
+
+def test_sparse_recipes_default_to_partial_ce_and_boxes_add_their_tightness_term() -> None:
+    assert _loss_weights("", "scribbles") == LOSS_PRESETS["partial-ce"]
+    assert _loss_weights("procns", "boxes").projection == 1.0 and _loss_weights("", "points").projection == 0.0
+    assert _loss_weights("procns", "scribbles") == LOSS_PRESETS["procns"]
+
+
+@pytest.mark.parametrize("supervision", ["boxes", "points"])
+def test_each_sparse_label_trains_a_step(data: Path, supervision: str) -> None:
+    items = list_dataset(data, data / "train.txt")
+    frames = load_frames(items, 64, supervision, seed=0)
+    assert all(f.targets[0].any() and f.targets[1].any() for f in frames)
+    cfg = TrainConfig(supervision=supervision, preset="tiny", resolution=64, batch_size=4, device="cpu",
+                      loss_weights=_loss_weights("", supervision))
+    task = FrameTask(frames, [], cfg)
+    _, module = task.build(torch.device("cpu"), 0)
+    terms = module(*task.batch([0, 1, 2, 3]))
+    assert torch.isfinite(terms["total"]) and ("projection" in terms) == (supervision == "boxes")
+    terms["total"].backward()
+
+
+def test_the_pseudo_label_refresh_writes_the_ema_into_the_targets(data: Path) -> None:
+    frames = load_frames(list_dataset(data, data / "train.txt"), 64, "scribbles", seed=0)
+    cfg = TrainConfig(supervision="scribbles", preset="tiny", resolution=64, device="cpu",
+                      loss_weights=LOSS_PRESETS["procns"])
+    task = FrameTask(frames, [], cfg)
+    network, _ = task.build(torch.device("cpu"), 0)
+    assert task.refresh_targets(1, network)
+    first = frames[0].targets[3].copy()
+    assert first.any() and np.array_equal(np.rint(255 * task.pseudo_labels.soft[0]).astype(np.uint8), first)
+    off = FrameTask(frames, [], TrainConfig(supervision="scribbles", loss_weights=LOSS_PRESETS["partial-ce"]))
+    assert off.pseudo_labels is None and not off.refresh_targets(1, network)
+
+
+def test_calipers_confident_pixels_can_feed_prsa(data: Path) -> None:
+    frames = load_frames(list_dataset(data, data / "train.txt"), 64, "calipers", seed=0)
+    cfg = TrainConfig(supervision="calipers", preset="tiny", resolution=64, batch_size=4, device="cpu",
+                      loss_weights=_loss_weights("pseudo-label,prsa=0.1", "calipers"))
+    task = FrameTask(frames, [], cfg)
+    _, module = task.build(torch.device("cpu"), 0)
+    terms = module(*task.batch([0, 1, 2, 3]))
+    assert terms["prsa"] > 0 and torch.isfinite(terms["total"])
+    assert torch.isclose(terms["total"], sum(v for k, v in terms.items() if k != "total"))
