@@ -45,6 +45,7 @@ def test_csv(tmp_path: Path) -> None:
     assert table[0] == {
         "name": "a", "source": "a.dcm", "frame_index": "1", "object_id": "0", "long_axis_px": "50.000",
         "short_axis_px": "10.000", "long_axis_mm": "8.544", "short_axis_mm": "1.442", "scope": "frame",
+        "method": "calipers",
     }
     assert (table[1]["object_id"], table[1]["long_axis_mm"], table[1]["short_axis_mm"]) == ("1", "", "")
 
