@@ -1,11 +1,14 @@
 """Moving annotations between a project store and plain files.
 
 Export writes out_dir/masks/<name>.png (union of a frame's accepted masks; draft masks are left out and counted
-in the summary), out_dir/labels/<name>.json (its complete caliper sets as HCL-HRL point JSON) and
-out_dir/measurements.csv (a row per nodule and frame with calipers; for multi-frame sources also a clip row per
-nodule measured on two frames or more: the frame where its long axis is largest, from calipers or else from its
-mask). <name> is the source's file stem, with _f<index> appended for frames of multi-frame sources and _<n> when
-two sources share a stem.
+in the summary), out_dir/labels/<name>.json (its complete caliper sets as HCL-HRL point JSON, then the axes
+derived from its exported masks as points labelled derived_*, see core.io.point_json) and out_dir/measurements.csv
+(per nodule and frame a row from its calipers and a row derived from its mask, each where it exists, column
+method; for multi-frame sources also a clip row per nodule measured on two frames or more: the frame where its
+long axis is largest, from calipers or else from its mask). Millimetres use each frame's effective spacing (its
+file's own, else a calibration: core.project.calibration); rows and points come from
+core.project.frame_measurements. <name> is the source's file stem, with _f<index> appended for frames of
+multi-frame sources and _<n> when two sources share a stem.
 
 Imports validate the whole file before touching the store and then write in one edit (undoable), so a failed
 import leaves the store unchanged.
@@ -17,13 +20,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.annotation.caliper_simulation import calipers_from_mask
-from core.annotation.measurements import Measurement, measure, measure_clip
+from core.annotation.measurements import Measurement
 from core.annotation.points import Calipers
 from core.errors import AnnotationFormatError
 from core.io.mask_files import read_mask, write_mask_for_frame
 from core.io.measurements_csv import write_measurements_csv
 from core.io.point_json import read_point_json, write_point_json
+from core.project.frame_measurements import clip_measurements, frame_measurements
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
 
@@ -81,42 +84,17 @@ def export_project(store: ProjectStore, out_dir: str | Path, include_drafts: boo
             path = out / "masks" / f"{names[r.id]}.png"
             write_mask_for_frame(path, mask, (r.height, r.width))
             summary.masks.append(path)
-        calipers = store.calipers(r.id)
-        if calipers:
+        measured = frame_measurements(store, r, names[r.id], include_drafts)
+        if measured.calipers or measured.derived:
             path = out / "labels" / f"{names[r.id]}.json"
-            ordered = [calipers[k] for k in sorted(calipers)]
-            write_point_json(path, ordered, _image_path(r.source, path.parent), (r.height, r.width))
+            calipers, derived = ([found[k] for k in sorted(found)] for found in (measured.calipers, measured.derived))
+            write_point_json(path, calipers, _image_path(r.source, path.parent), (r.height, r.width), derived)
             summary.labels.append(path)
-            rows.extend(measure(calipers, r.spacing_mm, r.source.as_posix(), r.index, names[r.id]))
-    rows.extend(_clip_rows(store, records, include_drafts))
+        rows.extend(measured.rows)
+    rows.extend(clip_measurements(store, records, include_drafts))
     summary.measurements = out / "measurements.csv"
     write_measurements_csv(summary.measurements, rows)
     return summary
-
-
-def _clip_rows(store: ProjectStore, records: list[FrameRecord], include_drafts: bool) -> list[Measurement]:
-    """A clip-level measurement per nodule of each multi-frame source; named by the source's stem."""
-    by_source: dict[Path, list[FrameRecord]] = {}
-    for r in records:
-        if r.readable:
-            by_source.setdefault(r.source, []).append(r)
-    rows: list[Measurement] = []
-    for source, frames in by_source.items():
-        if len(frames) < 2:
-            continue
-        per_frame: dict[int, dict[int, Calipers]] = {}
-        for r in frames:
-            objects = dict(store.calipers(r.id))
-            for object_id, record in store.masks(r.id).items():
-                if object_id in objects or not (record.accepted or include_drafts):
-                    continue
-                mask = store.mask(r.id, object_id)
-                if mask is not None and mask.sum() >= 3:
-                    objects[object_id] = calipers_from_mask(mask)
-            if objects:
-                per_frame[r.index] = objects
-        rows.extend(measure_clip(per_frame, frames[0].spacing_mm, source.as_posix(), source.stem))
-    return rows
 
 
 def _annotatable(store: ProjectStore, frame_id: int, path: Path) -> FrameRecord:

@@ -181,14 +181,26 @@ def record_step(
     delta = diff(before, after)
     if not delta:
         return False
+    _push_step(db, frame_id, action, delta, when)
+    return True
+
+
+def record_marker(db: sqlite3.Connection, frame_id: int, action: str, when: str) -> int:
+    """Record a done step on the frame that changes no point or mask, and return its id: the undo entry of a
+    change kept outside the frame's rows (a calibration, core.project.calibration), which reads from the step's
+    state whether it is done. Drops the frame's redo tail and trims like any step."""
+    return _push_step(db, frame_id, action, Delta({}, {}), when)
+
+
+def _push_step(db: sqlite3.Connection, frame_id: int, action: str, delta: Delta, when: str) -> int:
     db.execute("DELETE FROM history WHERE frame_id = ? AND undone_seq IS NOT NULL", (frame_id,))
-    insert_step(db, frame_id, action, delta, when)
+    step = insert_step(db, frame_id, action, delta, when)
     db.execute(
         "DELETE FROM history WHERE frame_id = ? AND id <= (SELECT id FROM history WHERE frame_id = ?"
         " ORDER BY id DESC LIMIT 1 OFFSET ?)",
         (frame_id, frame_id, HISTORY_PER_FRAME),
     )
-    return True
+    return step
 
 
 def _apply(db: sqlite3.Connection, frame_id: int, step: int, undo: bool) -> None:

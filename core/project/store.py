@@ -8,7 +8,7 @@ nothing that was committed, and one killed inside an edit loses only that edit. 
 edits is grouped with `with store.action("Accept 2 masks", frame_id):` - one transaction and one history step,
 all or nothing. Annotation edits (points and masks) are recorded in a persisted history as deltas (the rows each
 action changed, before and after), so undo and redo restore exact states and survive reopening. Predictions,
-settings and frame records are not undoable.
+settings and frame records are not undoable; calibrations are (core.project.calibration).
 
 A mask is accepted or a draft (MaskRecord.accepted): the desktop app saves the interactive engine's mask after
 every edit as a draft and the user accepts it (accept_mask). Statuses, accepted_frames, export and training
@@ -35,6 +35,7 @@ from core.io.frame import Frame
 from core.io.mask_codec import decode_mask, decode_probability, encode_mask, encode_probability
 from core.io.readers import iter_frames, read_frame
 from core.project import status as store_status
+from core.project.calibration import Calibrations, sync_calibrations
 from core.project.damage import StoreMisuse, damaged_rows_raise_project_corrupt
 from core.project.db import Database, configure, connect, connect_read_only, damaged_text, probe, reclassified
 from core.project.frame_state import FrameState, StoredMask
@@ -77,7 +78,7 @@ class _Action:
 
 
 @damaged_rows_raise_project_corrupt
-class ProjectStore:
+class ProjectStore(Calibrations):
     """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
 
     Safe to share between threads. Unknown frame or point ids raise KeyError; bad annotations raise
@@ -502,13 +503,17 @@ class ProjectStore:
         """Undo the latest action (of `frame_id`, or of any frame); return the frame it changed, or None."""
         with self._db.write() as db:
             self._refuse_in_action("undo")
-            return undo_step(db, frame_id)
+            changed = undo_step(db, frame_id)
+            sync_calibrations(db)
+            return changed
 
     def redo(self, frame_id: int | None = None) -> int | None:
         """Redo the most recently undone action (of `frame_id`, or of any frame); return the frame it changed."""
         with self._db.write() as db:
             self._refuse_in_action("redo")
-            return redo_step(db, frame_id)
+            changed = redo_step(db, frame_id)
+            sync_calibrations(db)
+            return changed
 
     def can_undo(self, frame_id: int | None = None) -> bool:
         with self._db.read() as db:
