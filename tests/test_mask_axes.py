@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from core.annotation.caliper_simulation import calipers_from_mask
 from core.annotation.mask_axes import mask_axes
 from core.annotation.measurements import DERIVED, derived_axes, length_mm, measure_frame
 from core.annotation.points import Calipers
@@ -103,3 +104,11 @@ def test_frame_rows_give_calipers_and_derived_rows_per_object() -> None:
     assert [(r.object_id, r.method) for r in rows] == [(0, "calipers"), (0, DERIVED), (1, "calipers"), (2, DERIVED)]
     assert rows[1].long_axis_mm == pytest.approx(40, abs=0.5) and rows[1].short_axis_mm == pytest.approx(20, abs=0.5)
     assert rows[0].long_axis_mm == pytest.approx(40)
+
+
+def test_simulated_calipers_stay_on_the_frame() -> None:
+    mask = np.zeros((40, 60), bool)
+    mask[0:30, 0:60] = True  # touches three borders: its contour runs half a pixel outside them
+    assert min(np.min(mask_axes(mask).as_array()), 0) == -0.5
+    ends = calipers_from_mask(mask).as_array()
+    assert ends.min() >= 0 and ends[:, 0].max() <= 59 and ends[:, 1].max() <= 39

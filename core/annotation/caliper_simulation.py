@@ -10,11 +10,13 @@ from core.annotation.points import Calipers
 
 def calipers_from_mask(mask: np.ndarray) -> Calipers:
     """Exact calipers of one object: its axes as core.annotation.mask_axes finds them (long axis = largest
-    diameter of its contour, short axis = the longest chord perpendicular to it)."""
+    diameter of its contour, short axis = the longest chord perpendicular to it), kept on the frame's pixels (the
+    contour of a mask that touches the border runs half a pixel outside it, where a caliper cannot be stored)."""
     m = np.asarray(mask, bool)
     if m.sum() < 3:
         raise ValueError("mask too small to place calipers")
-    return mask_axes(m)
+    height, width = m.shape
+    return Calipers.from_array(np.clip(mask_axes(m).as_array(), 0, [width - 1, height - 1]))
 
 
 def calipers_from_label_map(mask: np.ndarray, min_area: int = 20) -> list[Calipers]:

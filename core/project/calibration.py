@@ -117,8 +117,9 @@ def _target(scope: CalibrationScope, record: FrameRecord) -> str:
 def _entry_calibration(entry: dict[str, Any]) -> Calibration | None:
     if entry["mm"] is None:
         return None
-    return Calibration(tuple(entry["p1"]), tuple(entry["p2"]), float(entry["mm"]), CalibrationScope(entry["scope"]),
-                       int(entry["frame"]))  # type: ignore[arg-type]
+    (x1, y1), (x2, y2) = entry["p1"], entry["p2"]
+    return Calibration((float(x1), float(y1)), (float(x2), float(y2)), float(entry["mm"]),
+                       CalibrationScope(entry["scope"]), int(entry["frame"]))
 
 
 def _log(db: sqlite3.Connection) -> list[dict[str, Any]]:
