@@ -1,5 +1,5 @@
-"""The depth ruler's ticks on synthetic frames: speckle, a dark nodule, a caption, the ruler's spine and its ticks
-drawn at sub-pixel rows."""
+"""The depth ruler's ticks on synthetic frames: speckle beside a black margin, a dark nodule, a caption, the
+ruler's spine and its ticks drawn at sub-pixel rows in the margin."""
 from __future__ import annotations
 
 import cv2
@@ -17,9 +17,13 @@ def _line(img: np.ndarray, x0: float, x1: float, y: float) -> None:
 
 
 def frame(seed: int, x: int = 20, first: float = 30.3, interval: float = 37.5, ticks: int = 10,
-          minor: bool = False, ruler: bool = True) -> np.ndarray:
+          minor: bool = False, ruler: bool = True, margin: bool = True) -> np.ndarray:
+    """The image with speckle right of a black margin 40 px wide; the ruler in the margin (or, margin=False, over
+    the speckle, as evenly spaced bright echoes in tissue would be)."""
     rng = np.random.default_rng(seed)
     img = np.clip(rng.gamma(2.0, 30.0, (420, 500)), 0, 255).astype(np.uint8)
+    if margin:
+        img[:, :40] = rng.integers(0, 8, (420, 40))
     cv2.ellipse(img, (300, 200), (60, 40), 20, 0, 360, 15, -1)
     cv2.putText(img, "THY 12L", (200, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
     if ruler:
@@ -52,6 +56,11 @@ def test_minor_ticks_halve_the_interval() -> None:
 @pytest.mark.parametrize("seed", [3, 4, 5, 6])
 def test_no_ruler_no_proposal(seed: int) -> None:
     assert find_ruler_ticks(frame(seed, ruler=False)) is None
+
+
+def test_evenly_spaced_echoes_in_tissue_are_no_ruler() -> None:
+    assert find_ruler_ticks(frame(8, margin=False)) is None
+    assert find_ruler_ticks(frame(8)) is not None
 
 
 def test_too_few_ticks_are_no_ruler() -> None:

@@ -8,8 +8,9 @@ ticks (those standing out by 4 robust standard deviations of the response over t
 strongest), each centred at the response's centroid round it (sub-pixel). The longest run of them at one
 constant interval (within a pixel; a single faint tick may be missing) is that column's ruler, provided the run
 holds most of the column's peaks over its extent (speckle gives many peaks, a few of them evenly spaced by
-chance); the column with the longest run wins. The interval is the least-squares slope of the tick centres
-against their number.
+chance) and lies on a dark background (scanners draw the ruler on the black margin beside the image; evenly
+spaced bright echoes in tissue sit on grey); the column with the longest run wins. The interval is the
+least-squares slope of the tick centres against their number. Ticks may be short bars or dots.
 
 The ticks' interval in mm is not on the image in a form read here: the user confirms it (e.g. 10 mm) and the
 proposal becomes a calibration from the first to the last tick. Vertical rulers only.
@@ -27,10 +28,11 @@ from scipy.signal import find_peaks
 
 _RUN = 5  # px: the horizontal run a tick covers at least
 _OFFSET = 3  # px: rows above and below a tick that are background
-_MIN_INTERVAL = 8.0  # px between ticks, at least
+_MIN_INTERVAL = 15.0  # px between ticks, at least
 _TOLERANCE = 1.0  # px: how far a tick's centre may sit from its place in an even run
 _NOISE_SIGMAS = 4.0  # a tick stands out from the image's texture by this many (robust) standard deviations
 _CLEAN = 2 / 3  # of the strong peaks between the first and last tick, at least this share are ticks of the run
+_DARK = 0.15  # the ruler's background between ticks is at most this bright, relative to the ticks
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,13 @@ class RulerTicks:
         return (self.numbers[-1] - self.numbers[0]) * interval_mm
 
 
+def _gray(image: np.ndarray) -> np.ndarray:
+    return (image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)).astype(np.float32)
+
+
 def tick_response(image: np.ndarray) -> np.ndarray:
     """Per pixel, how much a short horizontal bright bar stands out from the rows above and below it."""
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    run = cv2.blur(gray.astype(np.float32), (_RUN, 1), borderType=cv2.BORDER_REFLECT)
+    run = cv2.blur(_gray(image), (_RUN, 1), borderType=cv2.BORDER_REFLECT)
     above = np.roll(run, _OFFSET, axis=0)
     below = np.roll(run, -_OFFSET, axis=0)
     above[:_OFFSET], below[-_OFFSET:] = run[:_OFFSET], run[-_OFFSET:]
@@ -93,7 +98,8 @@ def _even_run(peaks: np.ndarray, min_ticks: int) -> tuple[np.ndarray, np.ndarray
 def find_ruler_ticks(image: np.ndarray, min_ticks: int = 4) -> RulerTicks | None:
     """The depth ruler's ticks on a frame ((H, W) gray or (H, W, 3) BGR), or None when no column holds at least
     `min_ticks` evenly spaced ticks."""
-    response = tick_response(np.asarray(image))
+    gray = _gray(np.asarray(image))
+    response = tick_response(gray)
     median = float(np.median(response))
     sigma = 1.4826 * float(np.median(np.abs(response - median)))
     threshold = max(0.3 * float(response.max()), median + _NOISE_SIGMAS * sigma)
@@ -107,8 +113,8 @@ def find_ruler_ticks(image: np.ndarray, min_ticks: int = 4) -> RulerTicks | None
         found, numbers = _even_run(centres, min_ticks)
         run = peaks[found]
         inside = np.count_nonzero((peaks >= run[0]) & (peaks <= run[-1])) if len(run) else 0
-        if len(run) == 0 or len(run) < _CLEAN * inside:
-            continue  # no run, or one lost among as many other peaks: texture, not a ruler
+        if len(run) == 0 or len(run) < _CLEAN * inside or not _on_dark_margin(gray, int(x), run):
+            continue  # no run, one lost among as many other peaks (texture), or bright structures in tissue
         score = (len(run), float(profile[run].sum()))
         if best is None or score > best[:2]:
             best = (*score, int(x), centres[found], numbers)
@@ -117,6 +123,16 @@ def find_ruler_ticks(image: np.ndarray, min_ticks: int = 4) -> RulerTicks | None
     _, _, x, rows, numbers = best
     interval = float(np.polyfit(numbers, rows, 1)[0])
     return RulerTicks(float(x), tuple(float(r) for r in rows), interval, tuple(int(n) for n in numbers))
+
+
+def _on_dark_margin(gray: np.ndarray, x: int, ticks: np.ndarray) -> bool:
+    """Whether the rows between the ticks are dark beside the ticks themselves, as on the black margin where a
+    scanner draws its ruler (evenly spaced bright echoes inside the image sit on grey tissue)."""
+    band = gray[:, max(x - 2, 0) : x + 3]
+    rows = np.arange(ticks[0], ticks[-1] + 1)
+    between = rows[np.min(np.abs(rows[:, None] - ticks[None, :]), axis=1) > _OFFSET]
+    tick_level = float(np.median(band[ticks].max(axis=1)))  # a tick may be a dot narrower than the band
+    return len(between) > 0 and float(np.median(band[between].mean(axis=1))) < _DARK * tick_level
 
 
 def _centroid(profile: np.ndarray, peak: int) -> float:
