@@ -122,9 +122,11 @@ def test_annotate_refine_undo_accept_reopen_export(qtbot, tmp_path: Path, make_w
         dialog.export_to(out)
     assert (out / "masks" / "frame_01.png").is_file()
     doc = json.loads((out / "labels" / "frame_01.json").read_text())
-    assert [s["label"] for s in doc["shapes"]] == ["long1", "long2", "short1", "short2"]
+    caliper_labels = ["long1", "long2", "short1", "short2"]
+    assert [s["label"] for s in doc["shapes"]] == caliper_labels + [f"derived_{k}" for k in caliper_labels]
     rows = list(csv.DictReader((out / "measurements.csv").open()))
-    assert len(rows) == 1 and abs(float(rows[0]["long_axis_px"]) - calipers.long_axis_px) < 1.5
+    assert [r["method"] for r in rows] == ["calipers", "derived"]
+    assert abs(float(rows[0]["long_axis_px"]) - calipers.long_axis_px) < 1.5
 
     # import: the exported point JSON into frame 2 gives it calipers (the dialog is non-modal: back to the window)
     reopened.activateWindow()

@@ -45,6 +45,7 @@ def test_csv(tmp_path: Path) -> None:
     assert table[0] == {
         "name": "a", "source": "a.dcm", "frame_index": "1", "object_id": "0", "long_axis_px": "50.000",
         "short_axis_px": "10.000", "long_axis_mm": "8.544", "short_axis_mm": "1.442", "scope": "frame",
+        "method": "calipers",
     }
     assert (table[1]["object_id"], table[1]["long_axis_mm"], table[1]["short_axis_mm"]) == ("1", "", "")
 
@@ -59,3 +60,13 @@ def test_clip_row_is_the_frame_with_the_largest_long_axis() -> None:
     assert rows[0].long_axis_mm == pytest.approx(6.0)
     assert largest_long_axis({}) is None
     assert measure_clip({2: {0: larger}}, None, "c.dcm") == []  # one measured frame: its frame row says it all
+
+
+def test_clip_row_says_its_method_and_uses_its_frames_spacing() -> None:
+    smaller = Calipers((10.0, 20.0), (30.0, 40.0), (20.0, 30.0), (22.0, 28.0))
+    larger = Calipers((0.0, 0.0), (60.0, 0.0), (30.0, -5.0), (30.0, 5.0))
+    by_frame = {0: {0: smaller}, 3: {0: larger}}
+    (row,) = measure_clip(by_frame, SPACING, "c.avi", "c", derived={(3, 0)}, spacing_by_frame={3: (0.5, 0.5)})
+    assert (row.frame_index, row.method, row.long_axis_mm) == (3, "derived", pytest.approx(30.0))
+    (placed,) = measure_clip(by_frame, SPACING, "c.avi", "c", derived={(0, 0)})
+    assert (placed.method, placed.long_axis_mm) == ("calipers", pytest.approx(6.0))

@@ -72,10 +72,13 @@ def test_export_writes_masks_labels_and_measurements(tmp_path: Path, store: Proj
     assert doc["imagePath"] == "../../left/scan.png"
 
     rows = list(csv.DictReader((out / "measurements.csv").open()))
-    assert [(r["name"], r["object_id"], r["long_axis_px"]) for r in rows] == [
-        ("scan", "0", "50.000"), ("scan", "1", f"{OTHER.long_axis_px:.3f}"), ("cine_f0001", "0", "50.000")
+    assert [(r["name"], r["object_id"], r["method"]) for r in rows] == [
+        ("scan", "0", "calipers"), ("scan", "0", "derived"), ("scan", "1", "calipers"), ("cine_f0001", "0", "calipers")
     ]
-    assert rows[0]["long_axis_mm"] == "" and rows[2]["long_axis_mm"] == "8.544" and rows[2]["frame_index"] == "1"
+    assert [r["long_axis_px"] for r in rows if r["method"] == "calipers"] == [
+        "50.000", f"{OTHER.long_axis_px:.3f}", "50.000"
+    ]
+    assert rows[0]["long_axis_mm"] == "" and rows[3]["long_axis_mm"] == "8.544" and rows[3]["frame_index"] == "1"
 
 
 def test_export_names_are_unique(tmp_path: Path, store: ProjectStore) -> None:
@@ -99,7 +102,11 @@ def test_export_skips_draft_masks_and_counts_them(tmp_path: Path, store: Project
 
     summary = export_project(store, tmp_path / "export")
     assert sorted(p.name for p in summary.masks) == ["cine_f0000.png", "scan_2.png"]
-    assert [p.name for p in summary.labels] == ["scan.json"] and summary.draft_masks_skipped == 2
+    # frames with an accepted mask get a point file too (its derived axes); the draft's frame only its calipers
+    assert sorted(p.name for p in summary.labels) == ["cine_f0000.json", "scan.json", "scan_2.json"]
+    assert summary.draft_masks_skipped == 2
+    assert not [s for s in json.loads((tmp_path / "export" / "labels" / "scan.json").read_text())["shapes"]
+                if s["label"].startswith("derived_")]
     np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "scan_2.png", (64, 80)), left)
     np.testing.assert_array_equal(read_mask(tmp_path / "export" / "masks" / "cine_f0000.png", (64, 80)), right)
 
@@ -172,6 +179,7 @@ def test_export_adds_a_clip_row_at_the_largest_long_axis(tmp_path: Path, store: 
     rows = list(csv.DictReader((export_project(store, tmp_path / "export").measurements).open()))
     clip = [r for r in rows if r["scope"] == "clip"]
     assert [(r["name"], r["frame_index"], r["object_id"]) for r in clip] == [("cine", "1", "0")]
-    assert float(clip[0]["long_axis_px"]) == pytest.approx(np.hypot(69, 9), abs=0.01)
-    assert clip[0]["long_axis_mm"] != ""
+    # the mask's contour runs midway between inside and outside pixel centres: about the 70 x 10 box's diagonal
+    assert float(clip[0]["long_axis_px"]) == pytest.approx(np.hypot(70, 10), abs=0.5)
+    assert clip[0]["long_axis_mm"] != "" and clip[0]["method"] == "derived"
     assert all(r["scope"] == "frame" for r in rows if r not in clip)

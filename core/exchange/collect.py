@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.names import export_names
+from core.project.frame_measurements import clip_measurements, frame_measurements
 from core.project.store import ProjectStore
 
 
@@ -36,6 +37,7 @@ def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
             continue
         if masks:  # a frame file changed since it was annotated: its masks no longer fit it
             store.verify_frame(r.id).raise_if_changed(r.source)
+        measured = frame_measurements(store, r, names[r.id], include_drafts)
         of_class = store.object_classes(r.id)
         objects = tuple(
             ExchangeObject(
@@ -47,7 +49,9 @@ def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
             for oid in sorted(set(masks) | set(calipers))
         )
         result.frames.append(
-            ExchangeFrame(names[r.id], r.source, r.index, (r.height, r.width), objects, r.spacing_mm,
-                          per_source[r.path] > 1)
+            ExchangeFrame(names[r.id], r.source, r.index, (r.height, r.width), objects, measured.spacing.spacing_mm,
+                          per_source[r.path] > 1, measurements=tuple(measured.rows),
+                          derived=tuple(sorted(measured.derived.items())))
         )
+    result.clip_measurements = clip_measurements(store, records, include_drafts)
     return Collected(result, drafts)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.annotation.measurements import Measurement
 from core.annotation.points import Calipers
 from core.io.mask_codec import decode_mask
 
@@ -53,6 +54,8 @@ class ExchangeFrame:
     spacing_mm: tuple[float, float] | None = None
     multi_frame: bool = False  # the source holds several frames
     sop_instance_uid: str | None = None  # DICOM sources: the frame's SOP instance
+    measurements: tuple[Measurement, ...] = ()  # on export: calipers and derived rows (core.project.frame_measurements)
+    derived: tuple[tuple[int, Calipers], ...] = ()  # on export: (object id, axes derived from its mask)
 
 
 @dataclass
@@ -60,6 +63,7 @@ class ExchangeSet:
     classes: list[ClassInfo]
     frames: list[ExchangeFrame] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "<what>: <why>" for everything left out
+    clip_measurements: list[Measurement] = field(default_factory=list)  # on export: one row per object and clip
 
     @property
     def object_count(self) -> int:

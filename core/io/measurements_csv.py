@@ -1,5 +1,7 @@
 """Measurements as CSV: one row per nodule and frame (scope "frame"), plus one per nodule and clip (scope "clip":
-the frame where its long axis is largest); lengths to 0.001, millimetre cells empty when the spacing is unknown."""
+the frame where its long axis is largest); lengths to 0.001, millimetre cells empty when the spacing is unknown.
+The last column, method, is "calipers" (the user's four points) or "derived" (the axes of the nodule's mask); a
+nodule with both has two rows."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +14,7 @@ from core.io.atomic_write import write_bytes_atomic
 
 CSV_COLUMNS = (
     "name", "source", "frame_index", "object_id", "long_axis_px", "short_axis_px", "long_axis_mm", "short_axis_mm",
-    "scope",
+    "scope", "method",
 )
 
 

@@ -1,8 +1,15 @@
 """HCL-HRL's labelme-style point JSON: every four consecutive point shapes are one nodule, in the order
 long-1, long-2, short-1, short-2, with x = column and y = row in original-image pixels.
 
-Reading looks only at `shapes` (point shapes; other shape types are skipped) and at imageHeight/imageWidth for
-the bounds check; labels and every other field are ignored. Writing produces a complete labelme document.
+SonoClick also writes the axes it derived from a nodule's mask (core.annotation.mask_axes), after all caliper
+sets: four point shapes per nodule labelled derived_long1, derived_long2, derived_short1, derived_short2, in object
+order, group_id continuing after the caliper sets'. They are measurements, not annotations: reading skips point
+shapes whose label starts with "derived_" (a plain HCL-HRL reader that counts every point shape would take them
+for more nodules, which is why they are labelled and come last).
+
+Reading looks only at `shapes` (point shapes; other shape types and derived points are skipped) and at
+imageHeight/imageWidth for the bounds check; other labels and every other field are ignored. Writing produces a
+complete labelme document.
 """
 from __future__ import annotations
 
@@ -19,6 +26,12 @@ from core.io.atomic_write import write_bytes_atomic
 from core.io.limits import MAX_JSON_SHAPES, MAX_NODULES_PER_FRAME, load_json_bounded
 
 LABELME_VERSION = "5.4.1"
+DERIVED_PREFIX = "derived_"  # label prefix of the axes derived from a mask
+
+
+def _is_derived(shape: dict) -> bool:
+    label = shape.get("label")
+    return isinstance(label, str) and label.startswith(DERIVED_PREFIX)
 
 
 def _number(value: Any) -> float | None:
@@ -61,7 +74,7 @@ def read_point_json(path: str | Path, image_size: tuple[int, int] | None = None)
     for k, shape in enumerate(doc["shapes"]):
         if not isinstance(shape, dict):
             raise AnnotationFormatError(p, f"shape {k} is not an object")
-        if shape.get("shape_type", "point") == "point":
+        if shape.get("shape_type", "point") == "point" and not _is_derived(shape):
             coords.append(_point_of(p, k, shape))
     if len(coords) % 4:
         raise AnnotationFormatError(
@@ -78,14 +91,22 @@ def read_point_json(path: str | Path, image_size: tuple[int, int] | None = None)
     return [Calipers.from_array(coords[i : i + 4]) for i in range(0, len(coords), 4)]
 
 
-def point_json_document(calipers: Sequence[Calipers], image_path: str, image_size: tuple[int, int]) -> dict:
-    """The labelme document for `calipers` (nodule k gets group_id k + 1); image_size = (height, width)."""
+def point_json_document(
+    calipers: Sequence[Calipers],
+    image_path: str,
+    image_size: tuple[int, int],
+    derived: Sequence[Calipers] = (),
+) -> dict:
+    """The labelme document for `calipers` (nodule k gets group_id k + 1) and then the `derived` axes (labels
+    prefixed "derived_", group ids continuing); image_size = (height, width)."""
     shapes = []
-    for k, nodule in enumerate(calipers):
+    sets = [("", nodule) for nodule in calipers] + [(DERIVED_PREFIX, axes) for axes in derived]
+    for k, (prefix, nodule) in enumerate(sets):
         for (x, y), kind in zip(nodule.as_array().tolist(), CALIPER_ORDER, strict=True):
-            shapes.append(
-                {"label": kind.value, "points": [[x, y]], "group_id": k + 1, "shape_type": "point", "flags": {}}
-            )
+            shapes.append({
+                "label": prefix + kind.value, "points": [[x, y]], "group_id": k + 1, "shape_type": "point",
+                "flags": {},
+            })
     return {
         "version": LABELME_VERSION,
         "flags": {},
@@ -98,8 +119,12 @@ def point_json_document(calipers: Sequence[Calipers], image_path: str, image_siz
 
 
 def write_point_json(
-    path: str | Path, calipers: Sequence[Calipers], image_path: str, image_size: tuple[int, int]
+    path: str | Path,
+    calipers: Sequence[Calipers],
+    image_path: str,
+    image_size: tuple[int, int],
+    derived: Sequence[Calipers] = (),
 ) -> None:
-    """Write the nodules as a labelme point file (atomically)."""
-    doc = point_json_document(calipers, image_path, image_size)
+    """Write the nodules (and the axes derived from their masks) as a labelme point file (atomically)."""
+    doc = point_json_document(calipers, image_path, image_size, derived)
     write_bytes_atomic(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))

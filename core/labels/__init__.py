@@ -1,2 +1,3 @@
 """High-confidence labels from calipers (HCL-HRL): the shapes through the caliper ends, segmenter S, the graph
-cut, crops and the OpenCV morphology the click path uses. Floor 3: imports `errors` and `annotation` only."""
+cut, crops and the OpenCV morphology the click path uses; and the depth ruler's ticks on a frame (`depth_ruler`),
+which propose a calibration. Floor 3: imports `errors` and `annotation` only."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from core.project.calibration import sync_calibrations
 from core.project.damage import StoreMisuse
 from core.project.db import now_stamp
 from core.project.frame_rows import load_state, write_state
@@ -81,13 +82,17 @@ class ActionHistory(FramesTable):
         """Undo as undo() does; return the action undone (its name and every frame it changed), or None."""
         with self._db.write() as db:
             self._refuse_in_action("undo")
-            return undo_step(db, frame_id)
+            step = undo_step(db, frame_id)
+            sync_calibrations(db)
+            return step
 
     def redo_step(self, frame_id: int | None = None) -> HistoryStep | None:
         """Redo as redo() does; return the action redone, or None."""
         with self._db.write() as db:
             self._refuse_in_action("redo")
-            return redo_step(db, frame_id)
+            step = redo_step(db, frame_id)
+            sync_calibrations(db)
+            return step
 
     def next_undo(self, frame_id: int | None = None) -> HistoryStep | None:
         """The action undo(frame_id) would undo, without undoing it; None when there is none."""

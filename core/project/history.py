@@ -147,6 +147,20 @@ def record_action(
     return True
 
 
+def record_marker(db: sqlite3.Connection, frame_id: int, action: str, when: str) -> int:
+    """Record a done step on the frame that changes no point, mask or class, and return its id: the undo entry of a
+    change kept outside the frame's rows (a calibration, core.project.calibration), which reads from the step's
+    state whether it is done. Drops the frame's redo tail and trims like any step."""
+    _drop_redo_tails(db, [frame_id])
+    step = insert_step(db, frame_id, action, Delta({}, {}, {}), when)
+    db.execute(
+        "DELETE FROM history WHERE frame_id = ? AND id <= (SELECT id FROM history WHERE frame_id = ?"
+        " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (frame_id, frame_id, HISTORY_PER_FRAME),
+    )
+    return step
+
+
 def record_step(
     db: sqlite3.Connection, frame_id: int, action: str, before: FrameState, after: FrameState, when: str
 ) -> bool:

@@ -1,6 +1,7 @@
 """`points`: HCL-HRL point JSON, labels/<name>.json per frame with calipers (long-1, long-2, short-1, short-2 per
-nodule; see core.io.point_json). SonoClick adds to each shape "description": its class name, and to the document
-"frameIndex" for frames of multi-frame sources; readers of the plain format ignore both. Calipers only."""
+nodule; see core.io.point_json), then the axes derived from each accepted mask (labels "derived_..."; reading skips
+them). SonoClick adds to each shape "description": its class name, and to the document "frameIndex" for frames of
+multi-frame sources; readers of the plain format ignore both. Calipers only on import."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,11 +20,14 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     frames = objects = 0
     for frame in data.frames:
         nodules = [o for o in frame.objects if o.calipers is not None]
-        if not nodules:
+        if not nodules and not frame.derived:
             continue
-        doc = point_json_document([o.calipers for o in nodules], relative(frame.source, folder), frame.size)
+        class_of = {k if o.object_id is None else o.object_id: o.class_name for k, o in enumerate(frame.objects)}
+        names = [o.class_name for o in nodules] + [class_of.get(oid, "") for oid, _ in frame.derived]
+        doc = point_json_document([o.calipers for o in nodules], relative(frame.source, folder), frame.size,
+                                  [axes for _, axes in frame.derived])
         for k, shape in enumerate(doc["shapes"]):
-            shape["description"] = nodules[k // 4].class_name
+            shape["description"] = names[k // 4]
         if frame.multi_frame:
             doc["frameIndex"] = frame.index
         write_json(folder / f"{frame.name}.json", doc, indent=2)
