@@ -22,14 +22,36 @@ class DisplayPanel(QtWidgets.QWidget):
         super().__init__(parent)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-
         self.measurements = QtWidgets.QLabel("No calipers")
         self.measurements.setTextFormat(QtCore.Qt.RichText)
         self.measurements.setWordWrap(True)
         self.measurements.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
         self.measurements.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         layout.addWidget(self._group("Nodules", self.measurements))
+        layout.addWidget(self._group("Overlay", self._build_overlay()))
+        levels, reset = self._build_levels()
+        layout.addWidget(self._group("Window / level", levels))
+        self.brush = QtWidgets.QSpinBox()
+        self.brush.setRange(1, 60)
+        self.brush.setValue(6)
+        self.brush.setSuffix(" px")
+        self.brush.setPrefix("radius ")
+        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
+        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
+        layout.addWidget(self._group("Legend", self._build_legend()))
+        layout.addStretch(1)
 
+        self.show_masks.toggled.connect(self.overlay_toggled)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        self.confidence.toggled.connect(self.confidence_toggled)
+        self.window_box.valueChanged.connect(self._emit_levels)
+        self.level_box.valueChanged.connect(self._emit_levels)
+        reset.clicked.connect(self.levels_reset)
+        self.brush.valueChanged.connect(self.brush_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+            widget.setFocusPolicy(QtCore.Qt.ClickFocus)
+
+    def _build_overlay(self) -> QtWidgets.QWidget:
         overlay = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(overlay)
         form.setContentsMargins(0, 0, 0, 0)
@@ -44,8 +66,9 @@ class DisplayPanel(QtWidgets.QWidget):
         form.addRow(self.show_masks)
         form.addRow("Fill", self.opacity)
         form.addRow(self.confidence)
-        layout.addWidget(self._group("Overlay", overlay))
+        return overlay
 
+    def _build_levels(self) -> tuple[QtWidgets.QWidget, QtWidgets.QToolButton]:
         levels = QtWidgets.QWidget()
         levels.setToolTip("Right-drag on the image: sideways = width, up/down = centre")
         grid = QtWidgets.QGridLayout(levels)
@@ -69,16 +92,10 @@ class DisplayPanel(QtWidgets.QWidget):
         grid.addWidget(QtWidgets.QLabel("C"), 0, 2)
         grid.addWidget(self.level_box, 0, 3)
         grid.addWidget(reset, 1, 3, QtCore.Qt.AlignRight)
-        layout.addWidget(self._group("Window / level", levels))
+        return levels, reset
 
-        self.brush = QtWidgets.QSpinBox()
-        self.brush.setRange(1, 60)
-        self.brush.setValue(6)
-        self.brush.setSuffix(" px")
-        self.brush.setPrefix("radius ")
-        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
-        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
-
+    @staticmethod
+    def _build_legend() -> QtWidgets.QWidget:
         legend = QtWidgets.QWidget()
         legend_grid = QtWidgets.QGridLayout(legend)
         legend_grid.setContentsMargins(0, 0, 0, 0)
@@ -98,18 +115,7 @@ class DisplayPanel(QtWidgets.QWidget):
             swatch.setStyleSheet(f"background-color: rgb{rgb}; border: 1px solid #111;")
             legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
             legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
-        layout.addWidget(self._group("Legend", legend))
-        layout.addStretch(1)
-
-        self.show_masks.toggled.connect(self.overlay_toggled)
-        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
-        self.confidence.toggled.connect(self.confidence_toggled)
-        self.window_box.valueChanged.connect(self._emit_levels)
-        self.level_box.valueChanged.connect(self._emit_levels)
-        reset.clicked.connect(self.levels_reset)
-        self.brush.valueChanged.connect(self.brush_changed)
-        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
-            widget.setFocusPolicy(QtCore.Qt.ClickFocus)
+        return legend
 
     @staticmethod
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:

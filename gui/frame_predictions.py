@@ -11,8 +11,8 @@ from PyQt5 import QtCore
 
 from core.interactive.session import InteractionSession
 from core.project.store import ProjectStore
+from core.serving.frame_loading import LoadedFrame, new_session
 from core.serving.frame_model import ModelAnswer, ModelProvider
-from gui.frame_loader import LoadedFrame, new_session
 from gui.store_writes import StoreWrites
 from gui.workers import JobRunner
 

@@ -3,40 +3,34 @@ tools in the toolbar, and everything reachable by keyboard (gui/shortcuts.py). N
 written as it happens, and no modal dialog interrupts annotation."""
 from __future__ import annotations
 
-import gc
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.errors import SonoClickError
-from core.project.display_status import DisplayStatus, list_frames
-from core.project.location import OpenPlan, fallback_plan, open_project, plan_open
+from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
-from core.project.store import ProjectStore
-from core.serving.click_model import CLICK_MODEL_SETTING
+from core.serving.frame_loading import LoadedFrame
 from gui.cine_bar import CineBar
 from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
-from gui.export_dialog import ExportDialog
 from gui.frame_list import FrameList
-from gui.frame_loader import LoadedFrame
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
 from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
-from gui.shortcuts import ShortcutsDialog
 from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController, TrainingOptions
 from gui.training_dock import TrainingDock
+from gui.window_files import FileActions
 from gui.window_level import WindowLevel
+from gui.window_projects import ProjectActions
 
 log = logging.getLogger("sonoclick")
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
     frame_displayed = QtCore.pyqtSignal(int)  # a frame and its annotations are on screen
 
     def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None) -> None:
@@ -53,7 +47,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self._dialogs: dict[str, QtWidgets.QDialog] = {}
         self.training: TrainingController | None = None
         self.training_options: TrainingOptions | None = None  # None: defaults + the project's "trainer.options"
+        self._build_docks()
+        self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
+        self.propagation = PropagationUi(self)
+        self._build_status_bar()
+        self._build_actions()
+        self._redraw_timer = QtCore.QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(0)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._remember_timer = QtCore.QTimer(self)
+        self._remember_timer.setSingleShot(True)
+        self._remember_timer.setInterval(1000)
+        self._remember_timer.timeout.connect(self._remember_frame)
+        self._connect_widgets()
+        self.set_tool(Tool.CALIPERS)
 
+    # ----- construction --------------------------------------------------------------------------------
+    def _build_docks(self) -> None:
         self.view = FrameView()
         self.cine = CineBar()
         centre = QtWidgets.QWidget()
@@ -84,9 +95,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setTabPosition(QtCore.Qt.RightDockWidgetArea, QtWidgets.QTabWidget.North)
         docks["Nodules and display"].raise_()
         self.training_dock_widget = docks["Model training"]
-        self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
-        self.propagation = PropagationUi(self)
 
+    def _build_status_bar(self) -> None:
         self.frame_label = QtWidgets.QLabel()
         self.timing_label = QtWidgets.QLabel()
         self.cursor_label = QtWidgets.QLabel()
@@ -96,16 +106,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self.timing_label.setToolTip("Time from your last click to its mask on screen")
 
-        self._build_actions()
-        self._redraw_timer = QtCore.QTimer(self)
-        self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(0)
-        self._redraw_timer.timeout.connect(self._redraw)
-        self._remember_timer = QtCore.QTimer(self)
-        self._remember_timer.setSingleShot(True)
-        self._remember_timer.setInterval(1000)
-        self._remember_timer.timeout.connect(self._remember_frame)
-
+    def _connect_widgets(self) -> None:
         self.frame_list.frame_chosen.connect(self.show_frame)
         self.cine.frame_chosen.connect(self.show_frame)
         self.view.hovered.connect(self._on_hover)
@@ -121,9 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
         self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
-        self.set_tool(Tool.CALIPERS)
 
-    # ----- construction --------------------------------------------------------------------------------
     def _dock(self, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea, width: int) -> None:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(title)
@@ -179,162 +178,18 @@ class MainWindow(QtWidgets.QMainWindow):
         model_menu.addActions([self.actions["train"], self.actions["next_useful"]])
         self.menuBar().insertMenu(self.menuBar().actions()[-2], model_menu)  # before Help
 
-    # ----- projects ------------------------------------------------------------------------------------
-    def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
-        """Open a project folder, a folder of frames, or one frame file; False (with a message) if impossible."""
-        try:
-            plan = plan_open(path, project_dir)
-        except FileNotFoundError as exc:
-            self.reporter.warn(str(exc))
-            return False
-        return self.open_plan(plan)
-
-    def open_plan(self, plan: OpenPlan) -> bool:
-        self.close_project()
-        try:
-            store = self._open_store(plan)
-        except SonoClickError as exc:
-            fallback = fallback_plan(plan)
-            if fallback is None:
-                self.reporter.warn(f"Cannot open the project: {exc}")
-                return False
-            log.warning("%s; using %s instead", exc, fallback.project_dir)
-            return self.open_plan(fallback)
-        log.info("opened project %s", plan.project_dir)
-        self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self)
-        self.controller = AnnotationController(store, self.session.workers, self.session.model, self)
-        self.tools.controller = self.controller
-        c = self.controller
-        c.frame_loaded.connect(self._on_frame_loaded)
-        c.changed.connect(self._schedule_redraw)
-        c.status_changed.connect(self._on_status_changed)
-        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        c.click_to_mask.connect(self._on_click_to_mask)
-        c.current_object_changed.connect(lambda _: self._schedule_redraw())
-        c.model_state.connect(self.model_label.setText)
-        self.training = TrainingController(store, self.training_dock, self.session.model,
-                                           lambda exc: self.reporter.report(exc), self.training_options,
-                                           self.controller.reload, self)
-        c.status_changed.connect(self.training.note_status)
-        self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.training.show_frame_requested.connect(self.show_frame)
-        self.training.frame_status.connect(self._on_status_changed)
-        self.session.frames_added.connect(self._on_frames_added)
-        self.session.listed.connect(self._on_listed)
-        self.session.scan_progress.connect(self._on_scan_progress)
-        self.session.scan_finished.connect(self._on_scan_finished)
-        self._select_source = plan.select
-        self.frame_list.clear()
-        self.setWindowTitle(f"SonoClick — {self._project_title(plan.project_dir)}")
-        self.recent.add(plan.project_dir)
-        self.propagation.project_opened(store)
-        self.session.start(plan.sources)
-        # Everything alive now (modules, widgets, the project) lives as long as the window: keep it out of the
-        # garbage collector's full passes, which otherwise walk it all and can stall the GUI for 50-100 ms.
-        # (One full pass now, at opening, frees what the previous project left.)
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        return True
-
-    @staticmethod
-    def _open_store(plan: OpenPlan) -> ProjectStore:
-        """Create or open the project off the GUI thread (creating it writes the database); opening takes
-        milliseconds, so the GUI thread waits for it."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sonoclick-open") as opener:
-            return opener.submit(open_project, plan).result()
-
-    @staticmethod
-    def _project_title(project_dir: Path) -> str:
-        return str(project_dir.parent if project_dir.name == ".sonoclick" else project_dir)
-
-    def _remember_frame(self) -> None:
-        if self.session is not None and self.controller is not None and self.controller.current_frame_id is not None:
-            self.session.remember_frame(self.controller.current_frame_id)
-
-    def close_project(self) -> None:
-        if self.session is None:
-            return
-        self.cine.set_playing(False)
-        self._remember_timer.stop()
-        self._remember_frame()
-        if self.training is not None:
-            self.training.close()  # cancels a running training; the project keeps nothing from it
-            self.training.deleteLater()
-            self.training = None
-        self.propagation.project_closed()
-        if self.controller is not None:
-            self.controller.finish()
-            self.controller.deleteLater()
-        self.session.close()
-        self.session.deleteLater()
-        self.session = self.controller = self.tools.controller = None
-        self._loaded = None
-        self.model_label.setText("")
-        self.view.set_frame(None)
-        self.frame_list.clear()
-
     def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         self.close_project()
         for dialog in self._dialogs.values():
             dialog.close()
         super().closeEvent(event)
 
-    @property
-    def idle(self) -> bool:
-        """No scan, load, engine computation or write in progress (tests wait for this)."""
-        return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle
-                                        and self.propagation.idle)
-
-    # ----- project events ------------------------------------------------------------------------------
-    def _first_to_show(self, records: list, last_frame: int | None = None) -> int | None:
-        """The opened file's first frame, else the frame shown last time, else the first readable one."""
-        if self._select_source is not None:
-            wanted = [r.id for r in records if r.source == self._select_source]
-            return wanted[0] if wanted else None
-        ids = [r.id for r in records]
-        if last_frame in ids:
-            return last_frame
-        return next((r.id for r in records if r.readable), None)
-
-    def _on_frames_added(self, records: list, statuses: dict) -> None:
-        self.frame_list.add_frames(records, statuses)
-        if self.controller is not None and self.controller.current_frame_id is None and records:
-            first = self._first_to_show(records)
-            if first is not None:
-                self.show_frame(first)
-
-    def _on_listed(self, last_frame: int | None) -> None:
-        if self.controller is None or self.controller.current_frame_id is not None:
-            return
-        records = [self.frame_list.record(f) for f in self.frame_list.frame_ids()]
-        first = self._first_to_show([r for r in records if r is not None], last_frame)
-        if first is not None:
-            self.show_frame(first)
-
-    def _on_scan_progress(self, done: int, total: int) -> None:
-        self.frame_list.scanning_text = f"Reading files: {done} / {total}" if done < total else ""
-
-    def _on_scan_finished(self) -> None:
-        self.frame_list.scanning_text = ""
-        self.frame_list.add_frames([], {})
-        if self.controller is not None and self.controller.current_frame_id is None:
-            ids = self.frame_list.frame_ids()
-            readable = [f for f in ids if self.frame_list.status(f) != DisplayStatus.UNREADABLE]
-            if ids:
-                self.show_frame((readable or ids)[0])
-            else:
-                self.view.show_message("No frames found in this folder")
-
-    def _on_status_changed(self, frame_id: int, status: DisplayStatus) -> None:
-        self.frame_list.set_status(frame_id, status)
-        if self.controller is not None and frame_id == self.controller.current_frame_id:
-            self._update_frame_label()
-
     # ----- navigation ----------------------------------------------------------------------------------
     def show_frame(self, frame_id: int) -> None:
         if self.controller is None:
             return
+        if frame_id != self.controller.current_frame_id:
+            self.statusBar().clearMessage()  # what was said about the previous frame no longer holds
         self.frame_list.select(frame_id)
         self.controller.show_frame(frame_id)
         self._remember_timer.start()  # saved once navigation pauses, not on every step
@@ -463,83 +318,3 @@ class MainWindow(QtWidgets.QMainWindow):
     def _with_controller(self, action: object) -> None:
         if self.controller is not None:
             action(self.controller)  # type: ignore[operator]
-
-    # ----- dialogs and files ---------------------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        dialog = self._dialogs.get("help") or ShortcutsDialog(self)
-        self._dialogs["help"] = dialog
-        dialog.show()
-        dialog.raise_()
-
-    def show_export_dialog(self) -> ExportDialog | None:
-        if self.session is None:
-            self.statusBar().showMessage("Open a project first", 6000)
-            return None
-        dialog = self._dialogs.get("export")
-        if not isinstance(dialog, ExportDialog) or dialog.parent() is None or getattr(dialog, "_session", None) \
-                is not self.session:
-            dialog = ExportDialog(self.session, lambda: self.controller.current_frame_id if self.controller else None,
-                                  lambda: self.controller.current_object if self.controller else 0,
-                                  self._after_import, self)
-            self._dialogs["export"] = dialog
-        dialog.show()
-        dialog.raise_()
-        return dialog
-
-    def refresh_frames(self, frame_ids: list[int]) -> None:
-        """Frames changed outside the editor (imports, propagation): read them again, and every status."""
-        self._after_import(frame_ids)
-
-    def _after_import(self, frame_ids: list[int]) -> None:
-        if self.session is None or self.controller is None:
-            return
-        for fid in frame_ids:
-            self.controller.reload(fid)
-        session = self.session
-        session.jobs.submit(lambda: list_frames(session.store)[1],
-                            lambda statuses: [self.frame_list.set_status(f, s) for f, s in statuses.items()])
-
-    def _ask_open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of frames or a project")
-        if folder:
-            self.open_path(folder)
-
-    def _ask_open_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a frame file", "",
-            "Frames (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.dcm *.dicom *.avi *.mp4 *.mov *.mkv);;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def _ask_click_model(self) -> None:
-        if self.session is None or self.controller is None:
-            return
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Choose a click network (trained with train --supervision interactive)", "",
-            "SonoClick models (*.safetensors *.pt);;All files (*)")
-        if path:
-            self.use_click_model(Path(path))
-
-    def use_click_model(self, path: Path) -> None:
-        """Answer clicks with this click network from now on (it loads in the background; until then, and if it
-        fails, clicks are answered without it)."""
-        assert self.session is not None and self.controller is not None
-        session, controller = self.session, self.controller
-        session.model.clicks.forget_failure(path)
-
-        def chosen(_: object) -> None:
-            self.statusBar().showMessage(f"Clicks are answered with {path.name} once it has loaded", 8000)
-            current = controller.current
-            if current is not None:
-                controller.reload(current.frame_id)
-
-        session.jobs.submit(lambda: session.store.set_setting(CLICK_MODEL_SETTING, str(path)), chosen)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        entries = self.recent.load()
-        if not entries:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        for project in entries:
-            action = self.recent_menu.addAction(self._project_title(project))
-            action.triggered.connect(lambda _=False, p=project: self.open_path(p))

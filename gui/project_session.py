@@ -36,6 +36,7 @@ class ProjectSession(QtCore.QObject):
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
         self.model = ModelProvider()
         self.scanning = False
+        self.last_frame: int | None = None  # the frame shown when the project was last closed, once listed
         self._batch: list[FrameRecord] = []
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
@@ -66,6 +67,7 @@ class ProjectSession(QtCore.QObject):
 
     def _on_listed(self, result: tuple, sources: list[Path]) -> None:
         records, statuses, folder, last_frame = result
+        self.last_frame = last_frame if isinstance(last_frame, int) else None
         self.frames_added.emit(records, statuses)
         self.listed.emit(last_frame)
         self._scan(sources, folder)
