@@ -1,4 +1,5 @@
-"""The side panel: measurements of the shown nodules, overlay controls, window/level, brush size, legend."""
+"""The side panel: overlay controls, window/level, brush size, legend; and (in `nodules_box`, which the window
+puts in a dock of its own) the measurements of the shown nodules."""
 from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
@@ -27,7 +28,11 @@ class DisplayPanel(QtWidgets.QWidget):
         self.measurements.setWordWrap(True)
         self.measurements.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
         self.measurements.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        layout.addWidget(self._group("Nodules", self.measurements))
+        self.nodules_box = QtWidgets.QWidget()  # shown in a dock of its own, so it stays visible beside any tab
+        nodules_layout = QtWidgets.QVBoxLayout(self.nodules_box)
+        nodules_layout.setContentsMargins(6, 6, 6, 6)
+        nodules_layout.addWidget(self.measurements)
+        nodules_layout.addStretch(1)
         layout.addWidget(self._group("Overlay", self._build_overlay()))
         levels, reset = self._build_levels()
         layout.addWidget(self._group("Window / level", levels))

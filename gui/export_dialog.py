@@ -137,6 +137,7 @@ class ExportDialog(QtWidgets.QDialog):
 
         def done(summary: ExportSummary) -> None:
             self.export_button.setEnabled(True)
+            self.export_button.setFocus()  # disabling it sent the focus to an import button (Enter: a dialog)
             skipped = summary.draft_masks_skipped
             self._say(f"Exported {len(summary.masks)} masks, {len(summary.labels)} point files and "
                       f"{summary.measurements} to {folder}"
@@ -145,6 +146,7 @@ class ExportDialog(QtWidgets.QDialog):
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)
+            self.export_button.setFocus()
             self._failed(exc)
 
         store = self._session.store

@@ -13,9 +13,9 @@ from gui import style
 
 FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
     ("All frames", None),
-    ("Needs work (unlabelled or predicted)", {DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED}),
+    ("Needs work", {DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED}),
     ("Unlabelled", {DisplayStatus.UNLABELLED}),
-    ("Calipers / draft, not accepted", {DisplayStatus.CALIPERS, DisplayStatus.DRAFT}),
+    ("Not accepted yet", {DisplayStatus.CALIPERS, DisplayStatus.DRAFT}),
     ("Mask accepted", {DisplayStatus.ACCEPTED}),
     ("Predicted only", {DisplayStatus.PREDICTED}),
     ("Unreadable", {DisplayStatus.UNREADABLE}),
@@ -44,6 +44,10 @@ class FrameList(QtWidgets.QWidget):
         for label, _ in FILTERS:
             self.filter_box.addItem(label)
         self.filter_box.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.filter_box.setToolTip("Needs work: unlabelled or with the model's prediction only; not accepted yet: "
+                                   "calipers or a draft mask")
+        self.filter_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.filter_box.setMinimumContentsLength(14)  # the longest entry; the list no longer sets the dock's width
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Frame", "Status"])
@@ -54,7 +58,7 @@ class FrameList(QtWidgets.QWidget):
         header = self.tree.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Interactive)
-        header.resizeSection(0, 165)
+        header.resizeSection(0, 125)
         self.summary = QtWidgets.QLabel("No project open")
         self.summary.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)

@@ -23,6 +23,7 @@ from gui.propagation_bar import PropagationUi
 from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController, TrainingOptions
 from gui.training_dock import TrainingDock
+from gui.window_docks import TRAINING, add_docks, add_panels_menu, size_docks
 from gui.window_files import FileActions
 from gui.window_level import WindowLevel
 from gui.window_projects import ProjectActions
@@ -76,25 +77,10 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.setCentralWidget(centre)
         self.frame_list = FrameList()
         self.panel = DisplayPanel()
-        self._dock("Frames", self.frame_list, QtCore.Qt.LeftDockWidgetArea, 275)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self._dock("Nodules and display", scroll, QtCore.Qt.RightDockWidgetArea, 285)
         self.training_dock = TrainingDock()
-        training_scroll = QtWidgets.QScrollArea()
-        training_scroll.setWidget(self.training_dock)
-        training_scroll.setWidgetResizable(True)
-        training_scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
-        training_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self._dock("Model training", training_scroll, QtCore.Qt.RightDockWidgetArea, 285)
-        docks = {d.objectName(): d for d in self.findChildren(QtWidgets.QDockWidget)}
-        self.tabifyDockWidget(docks["Nodules and display"], docks["Model training"])  # a tab beside the nodules
-        self.setTabPosition(QtCore.Qt.RightDockWidgetArea, QtWidgets.QTabWidget.North)
-        docks["Nodules and display"].raise_()
-        self.training_dock_widget = docks["Model training"]
+        self.docks = add_docks(self, self.frame_list, self.panel.nodules_box, self.panel, self.training_dock)
+        self.training_dock_widget = self.docks[TRAINING]
+        self._docks_sized = False
 
     def _build_status_bar(self) -> None:
         self.frame_label = QtWidgets.QLabel()
@@ -122,14 +108,6 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
         self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
-
-    def _dock(self, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea, width: int) -> None:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(title)
-        dock.setWidget(widget)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        self.resizeDocks([dock], [width], QtCore.Qt.Horizontal)
 
     def _build_actions(self) -> None:
         c = self._with_controller
@@ -169,14 +147,24 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.actions = make_actions(self, handlers)
         self.recent_menu = build_menus(self, self.actions)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        view_menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        add_panels_menu(view_menu, self.docks)
         self.object_box = QtWidgets.QComboBox()
         self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.object_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.object_box.setMinimumContentsLength(len("Nodule 10"))  # a crowded toolbar squeezes it to this
         self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
         build_toolbar(self, self.actions, self.object_box)
         model_menu = self.menuBar().addMenu("&Model")
         model_menu.addActions([self.actions["train"], self.actions["next_useful"]])
         self.menuBar().insertMenu(self.menuBar().actions()[-2], model_menu)  # before Help
+
+    def showEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            size_docks(self, self.docks)
 
     def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         self.close_project()

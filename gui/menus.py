@@ -72,6 +72,9 @@ def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]
     bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
     bar.addSeparator()
     bar.addActions([a["export"], a["help"]])
+    help_button = bar.widgetForAction(a["help"])
+    help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form leaves room at 1280 px
+    help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")
     for action in bar.actions():
         widget = bar.widgetForAction(action)
         if widget is not None:

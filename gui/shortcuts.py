@@ -20,8 +20,8 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "previous": (["P", "Left", "Up"], "Previous frame"),
     "next_unlabelled": (["U"], "Next frame without a human annotation"),
     "next_useful": (["M"], "Next most useful frame: the unlabelled frame the model is least sure about"),
-    "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model trained with "
-                    "train --supervision interactive)"),
+    "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model file trained "
+                    "to follow clicks)"),
     "train": (["Ctrl+T"], "Train the model now on the labelled frames (in the background)"),
     "toggle_overlay": (["Space"], "Show / hide the masks"),
     "toggle_confidence": (["H"], "Show / hide confident and uncertain regions"),
