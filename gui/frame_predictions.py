@@ -17,6 +17,7 @@ from gui.store_writes import StoreWrites
 from gui.workers import JobRunner
 
 MODEL_STARTING = "Model starting… (its predictions appear when it is ready)"
+MODEL_PREDICTING = "Predicting…"
 Stored = Callable[[int, np.ndarray, dict[int, InteractionSession]], None]
 Answer = tuple[ModelAnswer, dict[int, InteractionSession]] | None
 
@@ -84,7 +85,7 @@ class FramePredictions(QtCore.QObject):
         self.report_error()
 
     def _show_state(self) -> None:
-        text = MODEL_STARTING if self._waiting and self._model.starting else ""
+        text = "" if not self._waiting else MODEL_STARTING if self._model.starting else MODEL_PREDICTING
         if text != self.text:
             self.text = text
             self.state.emit(text)

@@ -11,6 +11,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
+from gui.calibration_tool import CalibrationTool, ask_distance, spacing_text
 from gui.cine_bar import CineBar
 from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
@@ -18,6 +19,7 @@ from gui.errors import ErrorReporter
 from gui.frame_list import FrameList
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
+from gui.model_menu import ModelMenu
 from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
 from gui.tools import Tool, ToolDispatcher
@@ -51,6 +53,10 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self._build_docks()
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
+        self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
+        self.tools.calibration = self.calibration
+        self._spacing: tuple[float, float] | None = None  # the shown frame's effective spacing (mm per pixel)
+        self._spacing_source = "file"
         self._build_status_bar()
         self._build_actions()
         self._redraw_timer = QtCore.QTimer(self)
@@ -86,7 +92,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.frame_label = QtWidgets.QLabel()
         self.timing_label = QtWidgets.QLabel()
         self.cursor_label = QtWidgets.QLabel()
-        self.model_label = QtWidgets.QLabel()  # while the frame model is still starting
+        self.model_label = QtWidgets.QLabel()  # which models answer, whether ready, what they are doing
+        self._model_state = self._models_text = ""
         for label in (self.cursor_label, self.model_label, self.frame_label, self.timing_label):
             label.setContentsMargins(10, 0, 10, 0)
             self.statusBar().addPermanentWidget(label)
@@ -108,6 +115,9 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
         self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
+        self.calibration.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.calibration.spacing_changed.connect(self._ask_spacing)
+        self.calibration.spacing_known.connect(self._on_spacing_known)
 
     def _build_actions(self) -> None:
         c = self._with_controller
@@ -116,6 +126,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             "clicks": lambda: self.set_tool(Tool.CLICKS),
             "brush": lambda: self.set_tool(Tool.BRUSH),
             "eraser": lambda: self.set_tool(Tool.ERASER),
+            "calibrate": lambda: self.set_tool(Tool.CALIBRATE),
             "brush_smaller": lambda: self.panel.brush.setValue(self.panel.brush.value() - 1),
             "brush_larger": lambda: self.panel.brush.setValue(self.panel.brush.value() + 1),
             "new_object": lambda: c(lambda ctl: ctl.new_object()),
@@ -157,7 +168,11 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.object_box.activated.connect(self._on_object_chosen)
         build_toolbar(self, self.actions, self.object_box)
         model_menu = self.menuBar().addMenu("&Model")
-        model_menu.addActions([self.actions["train"], self.actions["next_useful"]])
+        self.model_menu = ModelMenu(model_menu, [self.actions[n] for n in ("click_model", "train", "next_useful")],
+                                    self)
+        self.model_menu.versions_action.triggered.connect(self.training_dock_widget.raise_)
+        self.model_menu.status.connect(self._on_models_status)
+        self.model_menu.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.menuBar().insertMenu(self.menuBar().actions()[-2], model_menu)  # before Help
 
     def showEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
@@ -219,6 +234,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
     # ----- the shown frame -----------------------------------------------------------------------------
     def _on_frame_loaded(self, loaded: LoadedFrame) -> None:
         self._loaded = loaded
+        self._spacing, self._spacing_source = loaded.record.spacing_mm, "file"
+        self._ask_spacing()
         self.view.set_frame(loaded)
         if loaded.readable:
             self.window_level.frame_shown(loaded)
@@ -239,9 +256,19 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         r = loaded.record
         status = self.frame_list.status(r.id)
         size = f"{r.width}×{r.height}" if r.width else "?"
-        spacing = (f"{r.spacing_mm[1]:.3f}×{r.spacing_mm[0]:.3f} mm/px" if r.spacing_mm else "spacing unknown")
+        spacing = spacing_text(self._spacing, self._spacing_source)
         self.frame_label.setText(f"{self.frame_list.frame_name(r.id)}  ·  {size}  ·  {spacing}  ·  "
                                  f"{status.value if status else ''}")
+
+    def _ask_spacing(self) -> None:
+        if self._loaded is not None:
+            self.calibration.ask_spacing(self._loaded.record.id)
+
+    def _on_spacing_known(self, frame_id: int, spacing: tuple[float, float] | None, source: str) -> None:
+        if self._loaded is not None and frame_id == self._loaded.record.id:
+            self._spacing, self._spacing_source = spacing, source
+            self._update_frame_label()
+            self._schedule_redraw()
 
     def _schedule_redraw(self) -> None:
         self._redraw_timer.start()
@@ -251,7 +278,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         if c is None or self._loaded is None or c.current is None:
             return
         objects = c.display()
-        spacing = self._loaded.record.spacing_mm
+        spacing = self._spacing
         confidence = c.confidence_labels() if self.panel.confidence.isChecked() else None
         self.view.draw(objects, spacing, self.panel.opacity.value() / 100.0, self.panel.show_masks.isChecked(),
                        confidence)
@@ -281,6 +308,19 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         if self.controller is not None and index >= 0:
             self.controller.set_current_object(int(self.object_box.itemData(index)))
 
+    def _on_models_status(self, text: str) -> None:
+        self._models_text = text
+        self._show_model_label()
+
+    def _on_model_state(self, text: str) -> None:
+        self._model_state = text
+        self._show_model_label()
+
+    def _show_model_label(self) -> None:
+        """What the frame model is doing for the shown frame (starting, predicting) first, else which models
+        answer and whether they are ready."""
+        self.model_label.setText(self._model_state or self._models_text)
+
     def _on_click_to_mask(self, seconds: float) -> None:
         self.timing_label.setText(f"click → mask {seconds * 1000:.0f} ms")
         self.last_click_to_mask = seconds
@@ -301,7 +341,11 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             Tool.BRUSH: "Brush: drag to paint the current nodule (right drag erases)",
             Tool.ERASER: "Eraser: drag to erase from the current nodule",
         }
-        self.statusBar().showMessage(hints[tool], 6000)
+        self.calibration.reset()
+        if tool == Tool.CALIBRATE:
+            self.calibration.start()
+        else:
+            self.statusBar().showMessage(hints[tool], 6000)
 
     def _with_controller(self, action: object) -> None:
         if self.controller is not None:

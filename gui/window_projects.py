@@ -54,7 +54,7 @@ class ProjectActions:
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
-        c.model_state.connect(self.model_label.setText)
+        c.model_state.connect(self._on_model_state)
         self.training = TrainingController(store, self.training_dock, self.session.model,
                                            lambda exc: self.reporter.report(exc), self.training_options,
                                            self.controller.reload, self)
@@ -62,6 +62,8 @@ class ProjectActions:
         self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.training.show_frame_requested.connect(self.show_frame)
         self.training.frame_status.connect(self._on_status_changed)
+        self.model_menu.project_opened(self.session, self.training)
+        self.calibration.set_session(self.session)
         self.session.frames_added.connect(self._on_frames_added)
         self.session.listed.connect(self._on_listed)
         self.session.scan_progress.connect(self._on_scan_progress)
@@ -106,6 +108,8 @@ class ProjectActions:
             self.training.deleteLater()
             self.training = None
         self.propagation.project_closed()
+        self.model_menu.project_closed()
+        self.calibration.set_session(None)
         if self.controller is not None:
             self.controller.finish()
             self.controller.deleteLater()
@@ -113,7 +117,7 @@ class ProjectActions:
         self.session.deleteLater()
         self.session = self.controller = self.tools.controller = None
         self._loaded = None
-        self.model_label.setText("")
+        self._on_model_state("")
         self.view.set_frame(None)
         self.frame_list.clear()
 
@@ -167,3 +171,4 @@ class ProjectActions:
         self.frame_list.set_status(frame_id, status)
         if self.controller is not None and frame_id == self.controller.current_frame_id:
             self._update_frame_label()
+            self._ask_spacing()  # an undo or redo may have taken a calibration back
