@@ -58,7 +58,7 @@ class CalibrationTool(QtCore.QObject):
 
     def __init__(self, ask: Callable[[float], Answer], parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self._ask = ask
+        self.ask = ask  # the distance dialog (replaceable, e.g. by a test)
         self._session: ProjectSession | None = None
         self.points: list[tuple[float, float]] = []
 
@@ -103,7 +103,7 @@ class CalibrationTool(QtCore.QObject):
             self.points.pop()
             self.message.emit("The two points must differ: click the second point elsewhere")
             return
-        answer = self._ask(length)
+        answer = self.ask(length)
         p1, p2 = self.points
         self.reset()
         if answer is None:

@@ -1,0 +1,61 @@
+"""Calibration in the window: the calibration tool (L), two clicks on a PNG frame and a typed distance give it
+millimetres (status bar, panel), the export's CSV has them, and Ctrl+Z takes the calibration back. Needs the
+headless half (core/project/calibration.py); skipped until it is merged."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import csv  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PyQt5 import QtCore  # noqa: E402
+
+pytest.importorskip("core.project.calibration", reason="the headless half of calibration is not merged yet")
+
+from gui.tools import Tool  # noqa: E402
+from tests.conftest import click_image, place_calipers, press_key, truth, wait_idle, write_frames  # noqa: E402
+
+
+def test_two_clicks_and_a_distance_give_millimetres_in_the_panel_and_the_csv(qtbot, tmp_path: Path,
+                                                                           make_window) -> None:
+    asked: list[float] = []
+
+    def answer(length_px: float) -> tuple[float, str]:  # the user types 20 mm, for the whole project
+        asked.append(length_px)
+        return 20.0, "project"
+
+    folder = tmp_path / "frames"
+    write_frames(folder, 2, corrupt=False)
+    window = make_window()
+    window.calibration.ask = answer
+    assert window.open_path(folder)
+    wait_idle(qtbot, window)
+    _, calipers = truth(0)
+    place_calipers(qtbot, window, calipers)
+    assert "px" in window.panel.measurements.text() and "no mm" in window.frame_label.text()
+
+    press_key(qtbot, window, QtCore.Qt.Key_L)
+    assert window.tools.tool == Tool.CALIBRATE and "two points" in window.statusBar().currentMessage()
+    click_image(qtbot, window, 10, 10)
+    click_image(qtbot, window, 110, 10)  # 100 px apart: 20 mm -> 0.2 mm per pixel
+    wait_idle(qtbot, window)
+    assert len(asked) == 1 and abs(asked[0] - 100) < 1.0
+    qtbot.waitUntil(lambda: "calibrated: project" in window.frame_label.text(), timeout=10000)
+    assert "0.200" in window.frame_label.text()
+    long_mm = calipers.long_axis_px * 0.2
+    qtbot.waitUntil(lambda: f"{long_mm:.1f} mm" in window.panel.measurements.text(), timeout=10000)
+
+    dialog = window.show_export_dialog()
+    with qtbot.waitSignal(dialog.finished_work, timeout=10000):
+        dialog.export_to(tmp_path / "export")
+    rows = list(csv.DictReader((tmp_path / "export" / "measurements.csv").open()))
+    assert abs(float(rows[0]["long_axis_mm"]) - long_mm) < 0.05
+    dialog.close()
+
+    window.activateWindow()
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # the calibration was the last step
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: "no mm" in window.frame_label.text(), timeout=10000)
