@@ -2,12 +2,18 @@
 puts in a dock of its own) the measurements of the shown nodules."""
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
+from core.annotation.points import Calipers
 from gui import style
 from gui.caliper_items import format_length
 from gui.editor_frame import ObjectDisplay
 
+DERIVED_CACHE = 64  # masks whose derived axes are remembered
 KIND_TEXT = {"accepted": "accepted", "draft": "draft (Enter accepts)", "predicted": "model prediction", "": "no mask"}
 
 
@@ -21,6 +27,9 @@ class DisplayPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        # the long and short axes of a mask (core.annotation.mask_axes); None: masks without calipers unmeasured
+        self.derive_axes: Callable[[np.ndarray, tuple[float, float] | None], Calipers] | None = None
+        self._derived_cache: dict[tuple, Calipers] = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.measurements = QtWidgets.QLabel("No calipers")
@@ -140,22 +149,45 @@ class DisplayPanel(QtWidgets.QWidget):
         width, centre = self.window_box.value(), self.level_box.value()
         self.levels_changed.emit(centre - width / 2, centre + width / 2)
 
+    def _derived(self, mask: np.ndarray, spacing_mm: tuple[float, float] | None) -> Calipers | None:
+        """The mask's derived axes (cached by the mask's pixels: a redraw without a new mask costs a hash)."""
+        if self.derive_axes is None or not mask.any():
+            return None
+        key = (hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(), digest_size=16).digest(),
+               spacing_mm)
+        if key not in self._derived_cache:
+            if len(self._derived_cache) > DERIVED_CACHE:
+                self._derived_cache.clear()
+            self._derived_cache[key] = self.derive_axes(mask, spacing_mm)
+        return self._derived_cache[key]
+
     def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None) -> None:
         rows = []
         for obj in objects:
             calipers = obj.calipers
+            derived = None if obj.mask is None else self._derived(obj.mask, spacing_mm)
             sizes = "calipers incomplete" if obj.caliper_ends else "no calipers"
             if calipers is not None:
-                long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
-                short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
-                sizes = (f'<span style="font-size: 13pt;"><b>{long_text}</b> &times; <b>{short_text}</b></span>')
+                sizes = _sizes(calipers, spacing_mm, "13pt")
+            elif derived is not None:
+                sizes = _sizes(derived, spacing_mm, "13pt") + ' <span style="color:#aaa;">(derived)</span>'
             marker = "&#9654; " if obj.current else ""
+            mask_line = f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"
+            if calipers is not None and derived is not None:  # both: the mask's own axes beside the calipers
+                mask_line += f"; derived {_sizes(derived, spacing_mm, None)}"
             rows.append(f"{marker}Nodule {obj.object_id + 1}<br>{sizes}<br>"
-                        f'<span style="color:#aaa;">mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}</span>')
+                        f'<span style="color:#aaa;">{mask_line}</span>')
         if not rows:
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
-        if spacing_mm is None and any(o.caliper_ends for o in objects):
-            rows.append('<span style="color:#aaa;">Pixel spacing unknown: lengths in pixels</span>')
+        if spacing_mm is None and objects:
+            rows.append('<span style="color:#aaa;">Pixel size unknown: lengths in pixels (L calibrates)</span>')
         text = "<br>".join(rows)
         if text != self.measurements.text():  # relaying out rich text is the slow part
             self.measurements.setText(text)
+
+
+def _sizes(calipers: Calipers, spacing_mm: tuple[float, float] | None, font_size: str | None) -> str:
+    long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
+    short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
+    text = f"<b>{long_text}</b> &times; <b>{short_text}</b>" if font_size else f"{long_text} &times; {short_text}"
+    return f'<span style="font-size: {font_size};">{text}</span>' if font_size else text

@@ -30,6 +30,11 @@ from gui.window_files import FileActions
 from gui.window_level import WindowLevel
 from gui.window_projects import ProjectActions
 
+try:  # the headless half (core/annotation/mask_axes.py) is merged separately; until then no derived axes
+    from core.annotation.mask_axes import mask_axes
+except ImportError:
+    mask_axes = None
+
 log = logging.getLogger("sonoclick")
 
 
@@ -83,6 +88,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.setCentralWidget(centre)
         self.frame_list = FrameList()
         self.panel = DisplayPanel()
+        self.panel.derive_axes = mask_axes
         self.training_dock = TrainingDock()
         self.docks = add_docks(self, self.frame_list, self.panel.nodules_box, self.panel, self.training_dock)
         self.training_dock_widget = self.docks[TRAINING]

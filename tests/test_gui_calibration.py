@@ -1,6 +1,7 @@
-"""Calibration in the window: the calibration tool (L), two clicks on a PNG frame and a typed distance give it
-millimetres (status bar, panel), the export's CSV has them, and Ctrl+Z takes the calibration back. Needs the
-headless half (core/project/calibration.py); skipped until it is merged."""
+"""Measurements the headless half adds, in the window: a mask made with clicks only is measured (derived axes in the
+panel); the calibration tool (L), two clicks on a PNG frame and a typed distance give millimetres (status bar,
+panel), the export's CSV has them for calipers and derived rows, and Ctrl+Z takes the calibration back. Needs
+core/project/calibration.py and core/annotation/mask_axes.py; skipped until they are merged."""
 from __future__ import annotations
 
 import os
@@ -10,10 +11,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import csv  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 pytest.importorskip("core.project.calibration", reason="the headless half of calibration is not merged yet")
+pytest.importorskip("core.annotation.mask_axes", reason="the headless half of derived axes is not merged yet")
 
 from gui.tools import Tool  # noqa: E402
 from tests.conftest import click_image, place_calipers, press_key, truth, wait_idle, write_frames  # noqa: E402
@@ -36,6 +39,25 @@ def test_two_clicks_and_a_distance_give_millimetres_in_the_panel_and_the_csv(qtb
     _, calipers = truth(0)
     place_calipers(qtbot, window, calipers)
     assert "px" in window.panel.measurements.text() and "no mm" in window.frame_label.text()
+    assert "derived" in window.panel.measurements.text()  # the mask's own axes beside the calipers
+    press_key(qtbot, window, QtCore.Qt.Key_Return)
+    wait_idle(qtbot, window)
+
+    # frame 2: clicks only, then accepted: measured from its mask
+    first = window.controller.current_frame_id
+    mask1, _ = truth(1)
+    ys, xs = np.nonzero(mask1)
+    k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
+    press_key(qtbot, window, QtCore.Qt.Key_N)
+    wait_idle(qtbot, window)
+    press_key(qtbot, window, QtCore.Qt.Key_K)
+    click_image(qtbot, window, float(xs[k]), float(ys[k]))
+    wait_idle(qtbot, window)
+    assert "px</b>" in window.panel.measurements.text() and "(derived)" in window.panel.measurements.text()
+    press_key(qtbot, window, QtCore.Qt.Key_Return)
+    wait_idle(qtbot, window)
+    window.show_frame(first)
+    wait_idle(qtbot, window)
 
     press_key(qtbot, window, QtCore.Qt.Key_L)
     assert window.tools.tool == Tool.CALIBRATE and "two points" in window.statusBar().currentMessage()
@@ -52,10 +74,14 @@ def test_two_clicks_and_a_distance_give_millimetres_in_the_panel_and_the_csv(qtb
     with qtbot.waitSignal(dialog.finished_work, timeout=10000):
         dialog.export_to(tmp_path / "export")
     rows = list(csv.DictReader((tmp_path / "export" / "measurements.csv").open()))
-    assert abs(float(rows[0]["long_axis_mm"]) - long_mm) < 0.05
+    by_method = {(r["name"][:8], r["method"]): r for r in rows}
+    assert abs(float(by_method[("frame_01", "calipers")]["long_axis_mm"]) - long_mm) < 0.05
+    derived = by_method[("frame_02", "derived")]
+    assert abs(float(derived["long_axis_mm"]) - 0.2 * float(derived["long_axis_px"])) < 0.1  # (axes found in mm)
     dialog.close()
 
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # the calibration was the last step
     wait_idle(qtbot, window)
     qtbot.waitUntil(lambda: "no mm" in window.frame_label.text(), timeout=10000)
