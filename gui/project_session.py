@@ -31,7 +31,8 @@ class ProjectSession(QtCore.QObject):
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self)
+        # the load worker keeps its priority: on a busy machine the next frame's image must not wait for the CPU
+        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self, yield_cpu=job != "load")
                                  for job in ("store", "load", "model", "aux")))
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
         self.model = ModelProvider()
