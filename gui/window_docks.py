@@ -6,7 +6,7 @@ from __future__ import annotations
 from PyQt5 import QtCore, QtWidgets
 
 FRAMES, NODULES, DISPLAY, TRAINING = "Frames", "Nodules", "Display", "Model training"
-LEFT_WIDTH, RIGHT_WIDTH = 220, 270  # pixels; at 1280 x 800 the image gets about 790 px of the width
+LEFT_WIDTH, RIGHT_WIDTH = 245, 255  # pixels; at 1280 x 800 the image gets about 770 px of the width
 NODULES_HEIGHT = 120
 
 

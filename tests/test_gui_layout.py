@@ -1,7 +1,7 @@
-"""Room for the image and no cut-off text at 1280 x 800: every visible label, button, group, dock title, tab and
-table header shows its whole text (its text's width in its font fits the widget's width) with each right-hand
-tab shown; the toolbar shows every button; the image gets most of the window; docks can be closed and brought
-back from View > Panels."""
+"""Room for the image and no cut-off text at 1280 x 800: every visible label, button, combo box, group, dock
+title, tab and table header shows its whole text (its text's width in its font fits the widget's width) with each
+right-hand tab shown, and a frame-list row elided for lack of room has its whole text in its tooltip; the toolbar
+shows every button; the image gets most of the window; docks can be closed and brought back from View > Panels."""
 from __future__ import annotations
 
 import os
@@ -61,6 +61,16 @@ def cut_texts(root: QtWidgets.QWidget) -> list[str]:
                 label = str(model.headerData(i, QtCore.Qt.Horizontal) or "")
                 if label and not w.isSectionHidden(i) and not _fits(w, label, w.sectionSize(i) - TAB_PADDING_PX):
                     cut.append(f"header: {label}")
+        elif isinstance(w, QtWidgets.QTreeWidget):  # a row's text may be elided only if its tooltip has it all
+            for row in range(w.topLevelItemCount()):
+                item = w.topLevelItem(row)
+                if item.isHidden() or w.visualItemRect(item).isEmpty():
+                    continue
+                for col in range(w.columnCount()):
+                    icon = 0 if item.icon(col).isNull() else 20
+                    if not _fits(w, item.text(col), w.columnWidth(col) - icon - TAB_PADDING_PX) \
+                            and item.text(col) not in item.toolTip(col):
+                        cut.append(f"row: {item.text(col)}")
         elif isinstance(w, QtWidgets.QDockWidget) and not w.isFloating():
             if not _fits(w, w.windowTitle(), w.width() - 40):  # minus the float and close buttons
                 cut.append(f"dock: {w.windowTitle()}")
@@ -86,6 +96,7 @@ def test_the_check_finds_cut_text(qtbot) -> None:
 def test_no_text_is_cut_at_1280_by_800_with_either_tab(qtbot, tmp_path: Path, make_window) -> None:
     folder = tmp_path / "frames"
     write_frames(folder, 2, corrupt=False)
+    (folder / "frame_01.png").rename(folder / "us_0001_cine.png")  # as long as the demo's "us_cine.tif [12]"
     window = make_window()
     assert (window.width(), window.height()) == (1280, 800)
     assert window.open_path(folder)
