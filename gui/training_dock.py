@@ -22,6 +22,7 @@ STATE_TEXT = {
 }
 # Okabe-Ito hues, ordered so that the first curves differ most (no two oranges or two blues side by side).
 LOSS_COLOURS = [(86, 180, 233), (230, 159, 0), (204, 121, 167), (240, 228, 66), (0, 158, 115), (213, 94, 0)]
+BUTTON_PADDING_PX = 8  # each side of a button's text
 DICE_COLOUR = (80, 220, 100)
 
 
@@ -148,7 +149,7 @@ class TrainingDock(QtWidgets.QWidget):
         self.version_label = QtWidgets.QLabel("No model trained yet")
         self.version_label.setWordWrap(True)
         self.version_label.setStyleSheet("color: #9e9e9e;")
-        self.pin_button = QtWidgets.QPushButton("Use selected (pin)")
+        self.pin_button = QtWidgets.QPushButton("Pin selected")
         self.pin_button.setToolTip("Use the selected version from now on, whatever later runs score "
                                    "(also how to roll back)")
         self.unpin_button = QtWidgets.QPushButton("Unpin")
@@ -160,7 +161,7 @@ class TrainingDock(QtWidgets.QWidget):
         for button in (self.pin_button, self.unpin_button):
             button.setFocusPolicy(QtCore.Qt.NoFocus)
             version_buttons.addWidget(button)
-        self.next_button = QtWidgets.QPushButton("Next most useful frame (M)")
+        self.next_button = QtWidgets.QPushButton("Most useful frame (M)")
         self.next_button.setToolTip("Go to the unlabelled frame the model is least sure about")
         self.next_button.setFocusPolicy(QtCore.Qt.NoFocus)
         self.next_button.clicked.connect(self.next_useful_clicked)
@@ -186,6 +187,9 @@ class TrainingDock(QtWidgets.QWidget):
         layout.addWidget(self.version_label)
         layout.addLayout(version_buttons)
         layout.addWidget(self.next_button)
+        for button in self.findChildren(QtWidgets.QPushButton):  # the style's 80 px minimum would overflow the dock
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 2 * BUTTON_PADDING_PX)
+            button.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
 
     @staticmethod
     def _plot(title: str, y_range: tuple[float, float] | None) -> pg.PlotWidget:

@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
+import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from gui.window_docks import DISPLAY, FRAMES, NODULES, TRAINING  # noqa: E402
@@ -19,8 +20,22 @@ BUTTON_PADDING_PX = 8  # a button's frame and margins around its text
 TAB_PADDING_PX = 8
 
 
+def _shown_width(widget: QtWidgets.QWidget) -> int:
+    """The widget's width as far as its ancestors (a scroll area's viewport, say) let it be seen."""
+    top = widget.window()
+    rect = QtCore.QRect(widget.mapTo(top, QtCore.QPoint(0, 0)), widget.size())
+    rect = rect.intersected(top.rect())
+    parent = widget.parentWidget()
+    while parent is not None and parent is not top:
+        rect = rect.intersected(QtCore.QRect(parent.mapTo(top, QtCore.QPoint(0, 0)), parent.size()))
+        parent = parent.parentWidget()
+    return rect.width()
+
+
 def _fits(widget: QtWidgets.QWidget, text: str, room: int) -> bool:
-    return widget.fontMetrics().horizontalAdvance(text) <= room
+    """The text fits `room` (the widget's width less its padding), less what an ancestor clips off."""
+    clipped = widget.width() - _shown_width(widget)
+    return widget.fontMetrics().horizontalAdvance(text) <= room - clipped
 
 
 def _plain(text: str) -> str:
@@ -93,12 +108,14 @@ def test_the_check_finds_cut_text(qtbot) -> None:
                               "QPushButton: A button much wider than forty pixels"]
 
 
-def test_no_text_is_cut_at_1280_by_800_with_either_tab(qtbot, tmp_path: Path, make_window) -> None:
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_no_text_is_cut_with_either_tab(qtbot, tmp_path: Path, make_window, size: tuple[int, int]) -> None:
     folder = tmp_path / "frames"
     write_frames(folder, 2, corrupt=False)
     (folder / "frame_01.png").rename(folder / "us_0001_cine.png")  # as long as the demo's "us_cine.tif [12]"
     window = make_window()
-    assert (window.width(), window.height()) == (1280, 800)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5000)
     assert window.open_path(folder)
     wait_idle(qtbot, window)
     place_calipers(qtbot, window, truth(0)[1])
