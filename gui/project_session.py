@@ -31,8 +31,10 @@ class ProjectSession(QtCore.QObject):
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        # the load worker keeps its priority: on a busy machine the next frame's image must not wait for the CPU
-        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self, yield_cpu=job != "load")
+        # the load and model workers keep their priority: on a busy machine the next frame's image must not wait
+        # for the CPU, and the model process (started from the model worker, whose niceness a child inherits)
+        # lowers its own priority by itself
+        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self, yield_cpu=job in ("store", "aux"))
                                  for job in ("store", "load", "model", "aux")))
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
         self.model = ModelProvider()
