@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", metavar="DIR", help="keep the project in DIR instead of beside the frames")
     parser.add_argument("--screenshot", metavar="FILE", help="save the window as PNG once the first frame's mask "
                         "is shown, then exit")
+    parser.add_argument("--size", metavar="WxH", default=f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}",
+                        help="window size in pixels (default %(default)s)")
+    parser.add_argument("--tab", choices=("display", "training"), default="display",
+                        help="the right-hand tab to show first (e.g. for --screenshot)")
     return parser
 
 
@@ -91,7 +95,10 @@ def _run(args: argparse.Namespace, demo_frames: Path | None) -> int:
     window = MainWindow(reporter)
     add_about_action(window)
     reporter.set_window(window)
-    window.resize(*WINDOW_SIZE)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.resize(width, height)
+    if args.tab == "training":
+        window.training_dock_widget.raise_()
     opened = True
     if demo_frames is not None:
         opened = window.open_path(demo_frames)

@@ -62,7 +62,7 @@ class AnnotationLayer:
         self._font.setBold(True)
         self._curves = Pool(view_box, pg.PlotCurveItem, 20)
         self._labels = Pool(view_box, self._make_label, 30)
-        self._markers = Pool(view_box, pg.ScatterPlotItem, 25)
+        self._markers = Pool(view_box, pg.ScatterPlotItem, 35)  # above the labels: a label never hides a point
         self._spots: list[dict] = []
 
     def _make_label(self) -> pg.TextItem:
@@ -139,4 +139,4 @@ class AnnotationLayer:
         for x, y, positive in obj.clicks:
             rgb = style.CLICK_POSITIVE if positive else style.CLICK_NEGATIVE
             self._spots.append({"pos": (x, y), "symbol": "o" if positive else "x", "size": 12,
-                                "pen": pg.mkPen(255, 255, 255, width=1.5), "brush": pg.mkBrush(*rgb)})
+                                "pen": pg.mkPen(style.CALIPER_OUTLINE, width=1.5), "brush": pg.mkBrush(*rgb)})

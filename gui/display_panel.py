@@ -1,12 +1,19 @@
-"""The side panel: measurements of the shown nodules, overlay controls, window/level, brush size, legend."""
+"""The side panel: overlay controls, window/level, brush size, legend; and (in `nodules_box`, which the window
+puts in a dock of its own) the measurements of the shown nodules."""
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
+from core.annotation.points import Calipers
 from gui import style
 from gui.caliper_items import format_length
 from gui.editor_frame import ObjectDisplay
 
+DERIVED_CACHE = 64  # masks whose derived axes are remembered
 KIND_TEXT = {"accepted": "accepted", "draft": "draft (Enter accepts)", "predicted": "model prediction", "": "no mask"}
 
 
@@ -20,16 +27,45 @@ class DisplayPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        # the long and short axes of a mask (core.annotation.mask_axes); None: masks without calipers unmeasured
+        self.derive_axes: Callable[[np.ndarray, tuple[float, float] | None], Calipers] | None = None
+        self._derived_cache: dict[tuple, Calipers] = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-
         self.measurements = QtWidgets.QLabel("No calipers")
         self.measurements.setTextFormat(QtCore.Qt.RichText)
         self.measurements.setWordWrap(True)
         self.measurements.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
         self.measurements.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        layout.addWidget(self._group("Nodules", self.measurements))
+        self.nodules_box = QtWidgets.QWidget()  # shown in a dock of its own, so it stays visible beside any tab
+        nodules_layout = QtWidgets.QVBoxLayout(self.nodules_box)
+        nodules_layout.setContentsMargins(6, 6, 6, 6)
+        nodules_layout.addWidget(self.measurements)
+        nodules_layout.addStretch(1)
+        layout.addWidget(self._group("Overlay", self._build_overlay()))
+        levels, reset = self._build_levels()
+        layout.addWidget(self._group("Window / level", levels))
+        self.brush = QtWidgets.QSpinBox()
+        self.brush.setRange(1, 60)
+        self.brush.setValue(6)
+        self.brush.setSuffix(" px")
+        self.brush.setPrefix("radius ")
+        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
+        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
+        layout.addWidget(self._group("Legend", self._build_legend()))
+        layout.addStretch(1)
 
+        self.show_masks.toggled.connect(self.overlay_toggled)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        self.confidence.toggled.connect(self.confidence_toggled)
+        self.window_box.valueChanged.connect(self._emit_levels)
+        self.level_box.valueChanged.connect(self._emit_levels)
+        reset.clicked.connect(self.levels_reset)
+        self.brush.valueChanged.connect(self.brush_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+            widget.setFocusPolicy(QtCore.Qt.ClickFocus)
+
+    def _build_overlay(self) -> QtWidgets.QWidget:
         overlay = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(overlay)
         form.setContentsMargins(0, 0, 0, 0)
@@ -44,8 +80,9 @@ class DisplayPanel(QtWidgets.QWidget):
         form.addRow(self.show_masks)
         form.addRow("Fill", self.opacity)
         form.addRow(self.confidence)
-        layout.addWidget(self._group("Overlay", overlay))
+        return overlay
 
+    def _build_levels(self) -> tuple[QtWidgets.QWidget, QtWidgets.QToolButton]:
         levels = QtWidgets.QWidget()
         levels.setToolTip("Right-drag on the image: sideways = width, up/down = centre")
         grid = QtWidgets.QGridLayout(levels)
@@ -69,16 +106,10 @@ class DisplayPanel(QtWidgets.QWidget):
         grid.addWidget(QtWidgets.QLabel("C"), 0, 2)
         grid.addWidget(self.level_box, 0, 3)
         grid.addWidget(reset, 1, 3, QtCore.Qt.AlignRight)
-        layout.addWidget(self._group("Window / level", levels))
+        return levels, reset
 
-        self.brush = QtWidgets.QSpinBox()
-        self.brush.setRange(1, 60)
-        self.brush.setValue(6)
-        self.brush.setSuffix(" px")
-        self.brush.setPrefix("radius ")
-        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
-        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
-
+    @staticmethod
+    def _build_legend() -> QtWidgets.QWidget:
         legend = QtWidgets.QWidget()
         legend_grid = QtWidgets.QGridLayout(legend)
         legend_grid.setContentsMargins(0, 0, 0, 0)
@@ -98,18 +129,7 @@ class DisplayPanel(QtWidgets.QWidget):
             swatch.setStyleSheet(f"background-color: rgb{rgb}; border: 1px solid #111;")
             legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
             legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
-        layout.addWidget(self._group("Legend", legend))
-        layout.addStretch(1)
-
-        self.show_masks.toggled.connect(self.overlay_toggled)
-        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
-        self.confidence.toggled.connect(self.confidence_toggled)
-        self.window_box.valueChanged.connect(self._emit_levels)
-        self.level_box.valueChanged.connect(self._emit_levels)
-        reset.clicked.connect(self.levels_reset)
-        self.brush.valueChanged.connect(self.brush_changed)
-        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
-            widget.setFocusPolicy(QtCore.Qt.ClickFocus)
+        return legend
 
     @staticmethod
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:
@@ -129,22 +149,45 @@ class DisplayPanel(QtWidgets.QWidget):
         width, centre = self.window_box.value(), self.level_box.value()
         self.levels_changed.emit(centre - width / 2, centre + width / 2)
 
+    def _derived(self, mask: np.ndarray, spacing_mm: tuple[float, float] | None) -> Calipers | None:
+        """The mask's derived axes (cached by the mask's pixels: a redraw without a new mask costs a hash)."""
+        if self.derive_axes is None or not mask.any():
+            return None
+        key = (hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(), digest_size=16).digest(),
+               spacing_mm)
+        if key not in self._derived_cache:
+            if len(self._derived_cache) > DERIVED_CACHE:
+                self._derived_cache.clear()
+            self._derived_cache[key] = self.derive_axes(mask, spacing_mm)
+        return self._derived_cache[key]
+
     def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None) -> None:
         rows = []
         for obj in objects:
             calipers = obj.calipers
+            derived = None if obj.mask is None else self._derived(obj.mask, spacing_mm)
             sizes = "calipers incomplete" if obj.caliper_ends else "no calipers"
             if calipers is not None:
-                long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
-                short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
-                sizes = (f'<span style="font-size: 13pt;"><b>{long_text}</b> &times; <b>{short_text}</b></span>')
+                sizes = _sizes(calipers, spacing_mm, "13pt")
+            elif derived is not None:
+                sizes = _sizes(derived, spacing_mm, "13pt") + ' <span style="color:#aaa;">(derived)</span>'
             marker = "&#9654; " if obj.current else ""
+            mask_line = f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"
+            if calipers is not None and derived is not None:  # both: the mask's own axes beside the calipers
+                mask_line += f"; derived {_sizes(derived, spacing_mm, None)}"
             rows.append(f"{marker}Nodule {obj.object_id + 1}<br>{sizes}<br>"
-                        f'<span style="color:#aaa;">mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}</span>')
+                        f'<span style="color:#aaa;">{mask_line}</span>')
         if not rows:
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
-        if spacing_mm is None and any(o.caliper_ends for o in objects):
-            rows.append('<span style="color:#aaa;">Pixel spacing unknown: lengths in pixels</span>')
+        if spacing_mm is None and objects:
+            rows.append('<span style="color:#aaa;">Pixel size unknown: lengths in pixels (L calibrates)</span>')
         text = "<br>".join(rows)
         if text != self.measurements.text():  # relaying out rich text is the slow part
             self.measurements.setText(text)
+
+
+def _sizes(calipers: Calipers, spacing_mm: tuple[float, float] | None, font_size: str | None) -> str:
+    long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
+    short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
+    text = f"<b>{long_text}</b> &times; <b>{short_text}</b>" if font_size else f"{long_text} &times; {short_text}"
+    return f'<span style="font-size: {font_size};">{text}</span>' if font_size else text

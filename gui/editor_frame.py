@@ -10,9 +10,9 @@ from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
 from core.interactive.brush import PaintLayer
 from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
+from core.project.frame_edits import FrameAnnotations
 from core.project.records import MaskProvenance
-from gui.frame_loader import LoadedFrame, new_session
-from gui.frame_state import FrameAnnotations
+from core.serving.frame_loading import LoadedFrame, new_session
 
 
 @dataclass(frozen=True)

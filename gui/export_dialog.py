@@ -158,6 +158,7 @@ class ExportDialog(QtWidgets.QDialog):
 
         def done(report: ExportReport) -> None:
             self.export_button.setEnabled(True)
+            self.export_button.setFocus()  # disabling it sent the focus to an import button (Enter: a dialog)
             for line in report.skipped:
                 self.log.appendPlainText(f"Skipped: {line}")
             drafts = report.draft_masks
@@ -167,6 +168,7 @@ class ExportDialog(QtWidgets.QDialog):
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)
+            self.export_button.setFocus()
             self._failed(exc)
 
         store = self._session.store

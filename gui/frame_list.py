@@ -13,9 +13,9 @@ from gui import style
 
 FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
     ("All frames", None),
-    ("Needs work (unlabelled or predicted)", {DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED}),
+    ("Needs work", {DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED}),
     ("Unlabelled", {DisplayStatus.UNLABELLED}),
-    ("Calipers / draft, not accepted", {DisplayStatus.CALIPERS, DisplayStatus.DRAFT}),
+    ("Not accepted yet", {DisplayStatus.CALIPERS, DisplayStatus.DRAFT}),
     ("Mask accepted", {DisplayStatus.ACCEPTED}),
     ("Predicted only", {DisplayStatus.PREDICTED}),
     ("Unreadable", {DisplayStatus.UNREADABLE}),
@@ -44,6 +44,10 @@ class FrameList(QtWidgets.QWidget):
         for label, _ in FILTERS:
             self.filter_box.addItem(label)
         self.filter_box.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.filter_box.setToolTip("Needs work: unlabelled or with the model's prediction only; not accepted yet: "
+                                   "calipers or a draft mask")
+        self.filter_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.filter_box.setMinimumContentsLength(14)  # the longest entry; the list no longer sets the dock's width
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Frame", "Status"])
@@ -52,9 +56,11 @@ class FrameList(QtWidgets.QWidget):
         self.tree.setFocusPolicy(QtCore.Qt.NoFocus)  # keys belong to the annotation shortcuts
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         header = self.tree.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.Interactive)
-        header.resizeSection(0, 165)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)  # names get what the status leaves
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeToContents)
+        self.tree.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.tree.setTextElideMode(QtCore.Qt.ElideMiddle)  # keeps the end of a name: "[12]", the extension
         self.summary = QtWidgets.QLabel("No project open")
         self.summary.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
@@ -116,10 +122,9 @@ class FrameList(QtWidgets.QWidget):
         self._statuses[frame_id] = status
         record = self._records[frame_id]
         text = status.value
-        tip = f"{record.source}" + (f"  (frame {record.index + 1})" if record.index else "")
         if status == DisplayStatus.UNREADABLE:
             text = f"unreadable: {record.error or 'cannot be read'}"
-            tip += f"\n{text}"
+        tip = f"{self.frame_name(frame_id)}: {text}\n{record.source}"  # the whole of what a narrow list elides
         item.setText(1, text)
         item.setIcon(0, self._icons[status])
         item.setForeground(1, QtGui.QBrush(QtGui.QColor(style.STATUS_COLOURS[status.value])))

@@ -1,6 +1,7 @@
 """The frame model's predictions for the editor: asked for on the inference worker once a frame has loaded (so
 loading never waits for the model, whose first answer includes starting its process), stored on the store
-worker, then handed to the editor with engine sessions already made from them (off the GUI thread). Says in
+worker, and handed to the editor at once with engine sessions already made from them (off the GUI thread): the
+mask is on screen before its write lands (the frame's later writes queue behind it). Says in
 `state` while the model is still starting."""
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from PyQt5 import QtCore
 
 from core.interactive.session import InteractionSession
 from core.project.store import ProjectStore
+from core.serving.frame_loading import LoadedFrame, new_session
 from core.serving.frame_model import ModelAnswer, ModelProvider
-from gui.frame_loader import LoadedFrame, new_session
 from gui.store_writes import StoreWrites
 from gui.workers import JobRunner
 
 MODEL_STARTING = "Model starting… (its predictions appear when it is ready)"
+MODEL_PREDICTING = "Predicting…"
 Stored = Callable[[int, np.ndarray, dict[int, InteractionSession]], None]
 Answer = tuple[ModelAnswer, dict[int, InteractionSession]] | None
 
@@ -60,9 +62,10 @@ class FramePredictions(QtCore.QObject):
             self._settle(frame_id)
             if result is not None:
                 answer, sessions = result
+                self._stored(frame_id, answer.probability, sessions)  # on screen now; stored meanwhile, in order
                 self._writes.submit(
                     frame_id, lambda: self._store.set_prediction(frame_id, answer.probability, answer.model_version),
-                    lambda _: self._stored(frame_id, answer.probability, sessions))
+                    lambda _: None)
 
         def failed(exc: BaseException) -> None:
             self._settle(frame_id)
@@ -84,7 +87,7 @@ class FramePredictions(QtCore.QObject):
         self.report_error()
 
     def _show_state(self) -> None:
-        text = MODEL_STARTING if self._waiting and self._model.starting else ""
+        text = "" if not self._waiting else MODEL_STARTING if self._model.starting else MODEL_PREDICTING
         if text != self.text:
             self.text = text
             self.state.emit(text)

@@ -15,10 +15,10 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.labels.high_confidence import FrameLabels
+from core.serving.frame_loading import LoadedFrame
 from gui import style
 from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay
-from gui.frame_loader import LoadedFrame
 from gui.overlay import confidence_overlay, contour_polyline, mask_overlay
 
 MASK_COLOURS = {"accepted": style.MASK_ACCEPTED, "draft": style.MASK_DRAFT, "predicted": style.MASK_PREDICTED}

@@ -25,7 +25,7 @@ def make_actions(window: QtWidgets.QMainWindow, handlers: dict[str, Callable[[],
         window.addAction(action)
         actions[name] = action
     group = QtWidgets.QActionGroup(window)
-    for name in TOOL_ACTIONS:
+    for name in (*TOOL_ACTIONS, "calibrate"):
         actions[name].setCheckable(True)
         group.addAction(actions[name])
     return actions
@@ -47,7 +47,7 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     tools = bar.addMenu("&Tools")
     tools.addActions([a[name] for name in TOOL_ACTIONS] + [a["brush_smaller"], a["brush_larger"]])
     tools.addSeparator()
-    tools.addAction(a["click_model"])
+    tools.addActions([a["calibrate"], a["click_model"]])
     bar.addMenu("&Cine").addActions([a["propagate"], a["propagate_forward"], a["propagate_backward"],
                                      a["accept_range"], a["cancel_propagation"]])
     bar.addMenu("&Help").addAction(a["help"])
@@ -72,6 +72,9 @@ def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]
     bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
     bar.addSeparator()
     bar.addActions([a["export"], a["help"]])
+    help_button = bar.widgetForAction(a["help"])
+    help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form leaves room at 1280 px
+    help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")
     for action in bar.actions():
         widget = bar.widgetForAction(action)
         if widget is not None:

@@ -31,11 +31,15 @@ class ProjectSession(QtCore.QObject):
                  parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self)
+        # the load and model workers keep their priority: on a busy machine the next frame's image must not wait
+        # for the CPU, and the model process (started from the model worker, whose niceness a child inherits)
+        # lowers its own priority by itself
+        self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self, yield_cpu=job in ("store", "aux"))
                                  for job in ("store", "load", "model", "aux")))
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
         self.model = ModelProvider()
         self.scanning = False
+        self.last_frame: int | None = None  # the frame shown when the project was last closed, once listed
         self._batch: list[FrameRecord] = []
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
@@ -66,6 +70,7 @@ class ProjectSession(QtCore.QObject):
 
     def _on_listed(self, result: tuple, sources: list[Path]) -> None:
         records, statuses, folder, last_frame = result
+        self.last_frame = last_frame if isinstance(last_frame, int) else None
         self.frames_added.emit(records, statuses)
         self.listed.emit(last_frame)
         self._scan(sources, folder)

@@ -20,8 +20,10 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "previous": (["P", "Left", "Up"], "Previous frame"),
     "next_unlabelled": (["U"], "Next frame without a human annotation"),
     "next_useful": (["M"], "Next most useful frame: the unlabelled frame the model is least sure about"),
-    "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model trained with "
-                    "train --supervision interactive)"),
+    "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model file trained "
+                    "to follow clicks)"),
+    "calibrate": (["L"], "Calibrate: click two points a known distance apart (e.g. two ruler ticks), then type the "
+                  "distance, for millimetres on frames whose file gives no pixel size"),
     "train": (["Ctrl+T"], "Train the model now on the labelled frames (in the background)"),
     "toggle_overlay": (["Space"], "Show / hide the masks"),
     "toggle_confidence": (["H"], "Show / hide confident and uncertain regions"),
@@ -59,6 +61,7 @@ TITLES: dict[str, str] = {
     "next_unlabelled": "Next unlabelled",
     "next_useful": "Next most useful",
     "click_model": "Click model…",
+    "calibrate": "Calibrate…",
     "train": "Train model",
     "toggle_overlay": "Show masks",
     "toggle_confidence": "Certainty map",

@@ -13,7 +13,7 @@ UNCERTAIN = (255, 200, 40)
 CALIPER_LONG = (255, 230, 0)
 CALIPER_SHORT = (255, 140, 0)
 CALIPER_OUTLINE = (0, 0, 0)
-CLICK_POSITIVE = (60, 230, 90)
+CLICK_POSITIVE = (245, 245, 245)  # white, not the accepted mask's green
 CLICK_NEGATIVE = (255, 70, 70)
 
 DEFAULT_OPACITY = 0.35  # mask fill; its outline is always drawn opaque

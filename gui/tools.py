@@ -4,6 +4,7 @@ calipers: left clicks place long-axis end 1, end 2, short-axis end 1, end 2 (the
     end moves it; a right click is a background click.
 clicks:   left = foreground, right = background.
 brush / eraser: paint into or erase from the current nodule's mask (click or drag); right button erases.
+calibrate: two left clicks a known distance apart, then the distance is typed (gui/calibration_tool.py).
 Any tool: a right drag sets window/level (horizontal = width, vertical = centre); other drags pan."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PyQt5 import QtCore
 
 from core.interactive.brush import clamp_radius
 from gui import style
+from gui.calibration_tool import CalibrationTool
 from gui.controller import AnnotationController
 from gui.frame_view import FrameView
 
@@ -23,6 +25,7 @@ class Tool(StrEnum):
     CLICKS = "clicks"
     BRUSH = "brush"
     ERASER = "eraser"
+    CALIBRATE = "calibrate"
 
 
 class ToolDispatcher(QtCore.QObject):
@@ -34,6 +37,7 @@ class ToolDispatcher(QtCore.QObject):
                  window_level_drag: Callable[[str, float, float], None]) -> None:
         super().__init__(view)
         self.controller = controller
+        self.calibration: CalibrationTool | None = None
         self.view = view
         self.tool = Tool.CALIPERS
         self.brush_radius = 6
@@ -66,6 +70,9 @@ class ToolDispatcher(QtCore.QObject):
                 self.controller.place_caliper(x, y)
             else:
                 self.controller.add_click(x, y, positive=False)
+        elif self.tool == Tool.CALIBRATE:
+            if left and self.calibration is not None:
+                self.calibration.add_point(self.controller.current_frame_id, x, y)
         elif self.tool == Tool.CLICKS:
             self.controller.add_click(x, y, positive=left)
         else:

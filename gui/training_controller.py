@@ -306,9 +306,9 @@ class TrainingController(QtCore.QObject):
         predictions of every unlabelled frame with it."""
         registry: ModelRegistry = self.trainer.registry
         path = registry.path_of(version)
-        self._jobs.submit(lambda: switch_model(self.store, path), self._refresh_predictions)
+        self._jobs.submit(lambda: switch_model(self.store, path), self.refresh_predictions)
 
-    def _refresh_predictions(self, frame_ids: list[int]) -> None:
+    def refresh_predictions(self, frame_ids: list[int]) -> None:
         """One background job per frame (so closing drops the rest); a newer switch supersedes these."""
         if self._model is None or self._closed:
             return

@@ -20,7 +20,9 @@ STATE_TEXT = {
     "cancelled": ("Cancelled — nothing kept", "#9e9e9e"),
     "failed": ("Failed", "#e53935"),
 }
-LOSS_COLOURS = [(255, 170, 60), (90, 170, 255), (200, 120, 255), (255, 110, 110), (150, 220, 220), (220, 220, 120)]
+# Okabe-Ito hues, ordered so that the first curves differ most (no two oranges or two blues side by side).
+LOSS_COLOURS = [(86, 180, 233), (230, 159, 0), (204, 121, 167), (240, 228, 66), (0, 158, 115), (213, 94, 0)]
+BUTTON_PADDING_PX = 8  # each side of a button's text
 DICE_COLOUR = (80, 220, 100)
 
 
@@ -73,6 +75,18 @@ class TrainingDock(QtWidgets.QWidget):
         self._loss_points: dict[str, tuple[list[float], list[float]]] = {}
         self._dice_points: tuple[list[float], list[float]] = ([], [])
 
+        self._build_labels()
+        buttons = self._build_run_buttons()
+        self._build_plots()
+        version_buttons = self._build_versions()
+        self._build_layout(buttons, version_buttons)
+        self._pinned = False
+        self._current: str | None = None
+        self._by_name: dict[str, ModelVersion] = {}
+        self.set_state("idle")
+        self.set_project_open(False)
+
+    def _build_labels(self) -> None:
         self.state_label = QtWidgets.QLabel()
         font = self.state_label.font()
         font.setBold(True)
@@ -91,6 +105,7 @@ class TrainingDock(QtWidgets.QWidget):
         self.auto_label.setWordWrap(True)
         self.auto_label.setStyleSheet("color: #9e9e9e;")
 
+    def _build_run_buttons(self) -> QtWidgets.QHBoxLayout:
         self.train_button = QtWidgets.QPushButton("Train")
         self.train_button.setToolTip("Train the model now on every labelled frame, in the background (Ctrl+T)")
         self.stop_button = QtWidgets.QPushButton("Stop")
@@ -104,13 +119,18 @@ class TrainingDock(QtWidgets.QWidget):
         self.train_button.clicked.connect(self.train_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.cancel_button.clicked.connect(self.cancel_clicked)
+        return buttons
 
+    def _build_plots(self) -> None:
         self.dice_plot = self._plot("Validation Dice (higher is better)", (0.0, 1.0))
         self.loss_plot = self._plot("Training losses (lower is better)", None)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6)
+        self.loss_legend = QtWidgets.QLabel("")  # under the plot, not over its curves
+        self.loss_legend.setTextFormat(QtCore.Qt.RichText)
+        self.loss_legend.setWordWrap(True)
         self.dice_curve = self.dice_plot.plot([], [], pen=pg.mkPen(DICE_COLOUR, width=2), symbol="o", symbolSize=5,
                                               symbolBrush=DICE_COLOUR, symbolPen=None)
 
+    def _build_versions(self) -> QtWidgets.QHBoxLayout:
         self.versions = QtWidgets.QTreeWidget()
         self.versions.setColumnCount(4)
         self.versions.setHeaderLabels(["Version", "Dice", "Before", ""])
@@ -129,7 +149,7 @@ class TrainingDock(QtWidgets.QWidget):
         self.version_label = QtWidgets.QLabel("No model trained yet")
         self.version_label.setWordWrap(True)
         self.version_label.setStyleSheet("color: #9e9e9e;")
-        self.pin_button = QtWidgets.QPushButton("Use selected (pin)")
+        self.pin_button = QtWidgets.QPushButton("Pin selected")
         self.pin_button.setToolTip("Use the selected version from now on, whatever later runs score "
                                    "(also how to roll back)")
         self.unpin_button = QtWidgets.QPushButton("Unpin")
@@ -141,11 +161,13 @@ class TrainingDock(QtWidgets.QWidget):
         for button in (self.pin_button, self.unpin_button):
             button.setFocusPolicy(QtCore.Qt.NoFocus)
             version_buttons.addWidget(button)
-        self.next_button = QtWidgets.QPushButton("Next most useful frame (M)")
+        self.next_button = QtWidgets.QPushButton("Most useful frame (M)")
         self.next_button.setToolTip("Go to the unlabelled frame the model is least sure about")
         self.next_button.setFocusPolicy(QtCore.Qt.NoFocus)
         self.next_button.clicked.connect(self.next_useful_clicked)
+        return version_buttons
 
+    def _build_layout(self, buttons: QtWidgets.QHBoxLayout, version_buttons: QtWidgets.QHBoxLayout) -> None:
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -157,18 +179,17 @@ class TrainingDock(QtWidgets.QWidget):
         layout.addWidget(self.auto_label)
         layout.addWidget(self.dice_plot)
         layout.addWidget(self.loss_plot)
+        layout.addWidget(self.loss_legend)
         versions_title = QtWidgets.QLabel("Model versions")
-        versions_title.setFont(font)
+        versions_title.setFont(self.state_label.font())
         layout.addWidget(versions_title)
         layout.addWidget(self.versions, 1)
         layout.addWidget(self.version_label)
         layout.addLayout(version_buttons)
         layout.addWidget(self.next_button)
-        self._pinned = False
-        self._current: str | None = None
-        self._by_name: dict[str, ModelVersion] = {}
-        self.set_state("idle")
-        self.set_project_open(False)
+        for button in self.findChildren(QtWidgets.QPushButton):  # the style's 80 px minimum would overflow the dock
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 2 * BUTTON_PADDING_PX)
+            button.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
 
     @staticmethod
     def _plot(title: str, y_range: tuple[float, float] | None) -> pg.PlotWidget:
@@ -181,6 +202,11 @@ class TrainingDock(QtWidgets.QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setFixedHeight(135)
+        for name in ("left", "bottom"):  # visible ticks and tick labels on the dark background
+            axis = plot.getPlotItem().getAxis(name)
+            axis.setPen(pg.mkPen("#9e9e9e"))
+            axis.setTextPen(pg.mkPen("#e1e1e1"))
+            axis.setStyle(tickLength=-5, showValues=True)
         if y_range is not None:
             plot.setYRange(*y_range, padding=0.02)
             plot.enableAutoRange(axis="y", enable=False)
@@ -213,10 +239,10 @@ class TrainingDock(QtWidgets.QWidget):
         """A new run: clear the plot and the run's texts."""
         self.epochs_total = epochs_total
         for curve in self._loss_curves.values():
-            self.loss_legend.removeItem(curve)
             self.loss_plot.removeItem(curve)
         self._loss_curves.clear()
         self._loss_points.clear()
+        self.loss_legend.setText("")
         self._dice_points = ([], [])
         self.dice_curve.setData([], [])
         self.progress_label.setText("")
@@ -255,6 +281,7 @@ class TrainingDock(QtWidgets.QWidget):
                 colour = LOSS_COLOURS[len(self._loss_curves) % len(LOSS_COLOURS)]
                 curve = self.loss_plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name.replace("_", " "))
                 self._loss_curves[name] = curve
+                self.loss_legend.setText(self._legend_text())
             curve.setData(xs, ys)
         step = max(1, math.ceil(epoch / 5))  # whole epochs on the axis
         for plot in (self.dice_plot, self.loss_plot):
@@ -263,6 +290,13 @@ class TrainingDock(QtWidgets.QWidget):
             self._dice_points[0].append(epoch)
             self._dice_points[1].append(float(event["val_dice"]))
             self.dice_curve.setData(*self._dice_points)
+
+    def _legend_text(self) -> str:
+        entries = []
+        for name, curve in self._loss_curves.items():
+            colour = curve.opts["pen"].color().name()
+            entries.append(f'<span style="color:{colour}">&#9632;</span>&nbsp;{name.replace("_", " ")}')
+        return "&nbsp;&nbsp; ".join(entries)
 
     @property
     def plotted_epochs(self) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 from PyQt5 import QtCore
 
 from core.io.display_levels import dragged_levels
-from gui.frame_loader import LoadedFrame
+from core.serving.frame_loading import LoadedFrame
 
 
 class WindowLevel(QtCore.QObject):

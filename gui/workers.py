@@ -25,9 +25,13 @@ class JobRunner(QtCore.QObject):
 
     _finished = QtCore.pyqtSignal(object)
 
-    def __init__(self, name: str, unhandled: ErrorCallback, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, name: str, unhandled: ErrorCallback, parent: QtCore.QObject | None = None,
+                 yield_cpu: bool = True) -> None:
+        """yield_cpu: the worker runs at a lower priority than the GUI thread (see core.runtime.thread_priority);
+        False for work the user is waiting for on screen (loading the frame just asked for)."""
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=lower_this_thread)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name,
+                                            initializer=lower_this_thread if yield_cpu else None)
         self._unhandled = unhandled
         self._in_flight = 0
         self._closed = False

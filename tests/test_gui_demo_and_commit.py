@@ -1,5 +1,5 @@
-"""The demo's temporary folder goes on every way out of the app, and one user action of the app (a Commit) is one
-store action: one undo step, all or nothing."""
+"""The demo's temporary folder goes on every way out of the app (one user action of the app, a Commit, is tested
+in tests/test_frame_edits.py)."""
 from __future__ import annotations
 
 import os
@@ -8,17 +8,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from core.annotation.points import Point, PointKind
-from core.errors import AnnotationFormatError
 from core.project.location import PROJECT_SUBFOLDER
-from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from gui import demo
 from gui.demo import demo_project
-from gui.frame_state import Commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,46 +83,3 @@ def test_demo_folder_goes_after_the_screenshot_exit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "shot.png").is_file()
     assert [p.name for p in temp_root.iterdir() if p.name.startswith("sonoclick-demo-")] == []
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    import cv2
-
-    image = tmp_path / "a.png"
-    cv2.imwrite(str(image), np.full((40, 50), 90, np.uint8))
-    s = ProjectStore.create(tmp_path / "project")
-    s.add_frames([image])
-    yield s
-    s.close()
-
-
-def test_a_commit_is_one_undo_step(store: ProjectStore) -> None:
-    mask = np.zeros((40, 50), bool)
-    mask[5:20, 5:20] = True
-    annotations = Commit(1, add_points=[Point(9, 9, PointKind.FOREGROUND)],
-                         draft_masks={0: (mask, MaskProvenance.REFINED)}).apply(store)
-    assert len(annotations.points) == 1 and annotations.drafts == {0} and annotations.can_undo
-    Commit(1, accepted_masks={0: (mask, MaskProvenance.REFINED)}).apply(store)
-    assert store.masks(1)[0].accepted
-    store.undo(1)
-    assert not store.masks(1)[0].accepted and len(store.points(1)) == 1
-    store.undo(1)
-    assert store.points(1) == {} and store.masks(1) == {} and not store.can_undo(1)
-
-
-def test_a_commit_that_fails_half_way_writes_nothing(store: ProjectStore) -> None:
-    wrong_size = np.ones((10, 10), bool)
-    commit = Commit(1, add_points=[Point(9, 9, PointKind.FOREGROUND)],
-                    draft_masks={0: (wrong_size, MaskProvenance.REFINED)})
-    with pytest.raises(AnnotationFormatError):
-        commit.apply(store)
-    assert store.points(1) == {} and store.masks(1) == {} and not store.can_undo(1)
-
-
-def test_commit_names_say_what_the_user_did() -> None:
-    mask = np.ones((4, 4), bool)
-    assert Commit(1, accepted_masks={0: (mask, "refined"), 1: (mask, "refined")}).name == "Accept 2 masks"
-    assert Commit(1, add_points=[Point(1, 1, PointKind.FOREGROUND)], draft_masks={0: (mask, "refined")}).name == \
-        "Add point"
-    assert Commit(1, draft_masks={0: (mask, "painted")}).name == "Edit mask"

@@ -103,7 +103,7 @@ def test_frames_load_and_edits_are_written_while_the_model_is_starting(qtbot, tm
 
     model_gate.gate.set()
     wait_idle(qtbot, window, timeout_ms=30000)
-    assert window.model_label.text() == ""
+    qtbot.waitUntil(lambda: window.model_label.text() == "frame model model.safetensors: ready", timeout=5000)
     assert store.prediction(first) is not None  # the first frame's prediction, stored once the model answered
     assert window.frame_list.status(first) == DisplayStatus.PREDICTED
     assert window.frame_list.status(second) == DisplayStatus.CALIPERS

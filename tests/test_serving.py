@@ -190,3 +190,19 @@ def test_a_new_model_redoes_the_predictions_of_unannotated_frames_only(store, pr
     outside = tmp_path / "elsewhere.safetensors"
     switch_model(store, outside)
     assert store.get_setting(MODEL_SETTING) == str(outside)
+
+
+def test_warm_up_starts_the_model_before_any_frame_asks(fake: FakeModel, provider: ModelProvider,
+                                                         store: ProjectStore, tmp_path: Path) -> None:
+    assert provider.warm_up(store) is None and fake.calls == []  # no model named: nothing starts
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"read by the fake only")
+    store.set_setting(MODEL_SETTING, str(model))
+    assert not provider.ready and provider.starting
+    assert provider.warm_up(store) == model and fake.calls == [str(model)]
+    assert provider.ready and not provider.starting
+    fake.error = RuntimeError("broken weights")
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(b"x")
+    store.set_setting(MODEL_SETTING, str(other))
+    assert provider.warm_up(store) is None and "broken weights" in (provider.take_error() or "")

@@ -24,6 +24,7 @@ from core.serving.click_model import ClickModelProvider
 from core.serving.process_pool import spawn_pool, stop_pool
 
 MODEL_SETTING = "model_path"
+WARM_UP_PX = 32  # the blank frame that makes the model process load torch and the model
 PREDICT_TIMEOUT_S = 300.0  # the first call includes starting the process and loading torch
 log = logging.getLogger("sonoclick")
 
@@ -71,6 +72,23 @@ class ModelProvider:
             return None
         return path
 
+    @property
+    def ready(self) -> bool:
+        """The model process has answered: the next predictions take inference time only."""
+        return self._answered
+
+    def warm_up(self, store: ProjectStore) -> Path | None:
+        """Start the model process and load the project's model now (blocks; call it on a worker when the
+        project opens), so the first frame shown does not wait for torch to import. The model that answered,
+        or None (no model, or it failed: `last_error` says why)."""
+        path = self.model_path(store)
+        if path is None or path in self._failed:
+            return None
+        if not path.is_file():
+            self._give_up(path, "file not found")
+            return None
+        return path if self.predict(path, np.zeros((WARM_UP_PX, WARM_UP_PX), np.uint8)) is not None else None
+
     def predict(self, path: Path, gray: np.ndarray) -> ModelAnswer | None:
         """The model's answer for one gray uint8 frame (blocks up to PREDICT_TIMEOUT_S); None when the model
         fails, which is remembered: it is not asked again and `last_error` says why; None once closed."""
@@ -107,6 +125,10 @@ class ModelProvider:
             return False
         gray = store.load_frame(frame_id).gray_u8()
         return self.predict_if_needed(store, store.frame(frame_id), gray, annotated=False, replace=True) is not None
+
+    def forget_failure(self, path: Path) -> None:
+        """Try `path` again (the user chose it anew)."""
+        self._failed.discard(path)
 
     def take_error(self) -> str | None:
         """The latest failure message, once (None when there is nothing new)."""

@@ -88,7 +88,7 @@ class Commit:
     @property
     def name(self) -> str:
         """What the user did, as the history names it."""
-        if self.accepted_masks:
+        if self.accepted_masks and not (self.add_points or self.move_points):
             return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
         for edits, name in ((self.clear_objects, "Clear nodule"), (self.delete_points, "Delete point"),
                             (self.move_points, "Move point"), (self.add_points, "Add point")):

@@ -13,10 +13,10 @@ from core.errors import FrameReadError
 from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
 from core.io.display_levels import default_levels
+from core.project.frame_edits import FrameAnnotations, read_annotations
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
 from core.serving.frame_model import ModelProvider
-from gui.frame_state import FrameAnnotations, read_annotations
 
 
 @dataclass

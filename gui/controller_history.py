@@ -1,0 +1,109 @@
+"""The persistence half of the annotation controller: writing each action as one Commit on the store worker, and
+undo/redo (run on the store worker too; edits made meanwhile wait and then apply to the restored state)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.project.frame_edits import Commit, FrameAnnotations, read_annotations
+from core.project.records import FrameRecord, HistoryStep
+from core.project.store import ProjectStore
+
+
+class HistoryActions:
+    """Mixin of AnnotationController: saving actions and stepping through their history."""
+
+    # ----- writing -------------------------------------------------------------------------------------
+    def _commit(self, commit: Commit, point_seqs: list[int] | None = None, live_seq: int | None = None) -> None:
+        seqs = list(point_seqs or [])
+        moved = [pid for pid, _, _ in commit.move_points]
+        objects = set(commit.draft_masks) | set(commit.accepted_masks) | set(commit.clear_objects)
+
+        def done(result: tuple[FrameAnnotations, FrameRecord]) -> None:
+            snapshot, record = result
+            frame = self._frames.get(commit.frame_id)
+            if frame is not None:
+                frame.committed = snapshot
+                for s in seqs:
+                    frame.pending_points.pop(s, None)
+                for pid in moved:
+                    frame.pending_moves.pop(pid, None)
+                for obj in objects:
+                    live = frame.live_masks.get(obj)
+                    if live is not None and (live_seq is None or live[0] <= live_seq):
+                        del frame.live_masks[obj]
+            self.status_changed.emit(commit.frame_id, snapshot.status(record))
+            if commit.frame_id == self._current_id:
+                self.changed.emit()
+
+        self._writes.submit(commit.frame_id,
+                            lambda: (commit.apply(self.store), self.store.frame(commit.frame_id)), done)
+
+    # ----- undo / redo ---------------------------------------------------------------------------------
+    def undo(self) -> None:
+        """Undo the latest action on this frame; an edit still computing is simply cancelled."""
+        frame = self.current
+        if frame is None or self._history_busy:
+            return
+        cancelled = [r for r in self._engine.in_flight(frame.frame_id)]
+        if cancelled:
+            self._generations[frame.frame_id] = self._generations.get(frame.frame_id, 0) + 1
+            for request in sorted(cancelled, key=lambda r: -r.seq):
+                frame.pending_points.pop(request.seq, None)
+                frame.engine_states[request.object_id] = request.start
+                frame.live_masks.pop(request.object_id, None)  # a drag preview's mask
+            frame.pending_moves.clear()
+            self._preview_in_flight = False
+            self.message.emit("Edit cancelled")
+            self.changed.emit()
+            return
+        self._history(lambda store, frame_id: store.undo_step(frame_id), "Undone", "Nothing to undo")
+
+    def redo(self) -> None:
+        if self.current is None or self._history_busy or self._engine.in_flight(self._current_id):
+            return
+        self._history(lambda store, frame_id: store.redo_step(frame_id), "Redone", "Nothing to redo")
+
+    def _history(self, step: Callable[[ProjectStore, int], HistoryStep | None], did: str, nothing: str) -> None:
+        """Run an undo or redo step; the status bar then says what happened (`did` or `nothing`), so a prompt
+        of the undone step (e.g. "click its other end") does not stay behind."""
+        frame = self.current
+        assert frame is not None
+        frame_id = frame.frame_id
+        self._history_busy = True
+        self._drag, self._stroke = None, []
+
+        def work() -> tuple[HistoryStep | None, FrameAnnotations]:
+            changed = step(self.store, frame_id)
+            return changed, read_annotations(self.store, frame_id)
+
+        def done(result: tuple[HistoryStep | None, FrameAnnotations]) -> None:
+            self._history_busy = False
+            changed, snapshot = result
+            others = [] if changed is None else [f for f in changed.frame_ids if f != frame_id]
+            if others:  # an action on several frames, or a later edit elsewhere that had to go first
+                self.other_frames_changed.emit(others)
+            cached = self._frames.get(frame_id)
+            if cached is not None:
+                cached.committed = snapshot
+                cached.reset_to_committed()
+                self.status_changed.emit(frame_id, snapshot.status(cached.loaded.record))
+            self._generations[frame_id] = self._generations.get(frame_id, 0) + 1
+            if others:
+                self.message.emit(f"{did}: {changed.label(frame_id)}")
+            else:
+                self.message.emit(did if changed else nothing)
+            if frame_id == self._current_id:
+                ids = cached.object_ids() if cached else []
+                if ids and self.current_object not in ids:
+                    self.set_current_object(ids[-1])
+                self.changed.emit()
+            deferred, self._deferred = self._deferred, []
+            for action in deferred:
+                action()
+
+        def failed(exc: BaseException) -> None:
+            self._history_busy = False
+            self._deferred = []
+            raise exc
+
+        self._jobs.submit(work, done, failed)
