@@ -16,7 +16,7 @@ class Collected:
     draft_masks: int  # draft masks left out
 
 
-def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
+def collect(store: ProjectStore, include_drafts: bool = False, measure: bool = True) -> Collected:
     """Every readable frame with an accepted mask or a complete caliper set, objects by id."""
     classes = store.classes()
     class_name = {c.id: c.name for c in classes}
@@ -37,7 +37,8 @@ def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
             continue
         if masks:  # a frame file changed since it was annotated: its masks no longer fit it
             store.verify_frame(r.id).raise_if_changed(r.source)
-        measured = frame_measurements(store, r, names[r.id], include_drafts)
+        measured = frame_measurements(store, r, names[r.id], include_drafts) if measure else None
+        spacing = measured.spacing.spacing_mm if measured else store.effective_spacing(r.id).spacing_mm
         of_class = store.object_classes(r.id)
         objects = tuple(
             ExchangeObject(
@@ -49,9 +50,10 @@ def collect(store: ProjectStore, include_drafts: bool = False) -> Collected:
             for oid in sorted(set(masks) | set(calipers))
         )
         result.frames.append(
-            ExchangeFrame(names[r.id], r.source, r.index, (r.height, r.width), objects, measured.spacing.spacing_mm,
-                          per_source[r.path] > 1, measurements=tuple(measured.rows),
-                          derived=tuple(sorted(measured.derived.items())))
+            ExchangeFrame(names[r.id], r.source, r.index, (r.height, r.width), objects, spacing,
+                          per_source[r.path] > 1, measurements=tuple(measured.rows) if measured else (),
+                          derived=tuple(sorted(measured.derived.items())) if measured else ())
         )
-    result.clip_measurements = clip_measurements(store, records, include_drafts)
+    if measure:
+        result.clip_measurements = clip_measurements(store, records, include_drafts)
     return Collected(result, drafts)

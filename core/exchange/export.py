@@ -78,7 +78,8 @@ def export_project(
         raise InputError(target, f"cannot create the export folder ({exc.strerror or exc})") from exc
     report = ExportReport(target, [f.name for f in chosen])
     try:
-        collected = collect(store, include_drafts)
+        # measuring (the derived axes of every mask) costs a decode per mask: only for the formats that carry it
+        collected = collect(store, include_drafts, measure=any(f.measures for f in chosen))
         report.draft_masks = collected.draft_masks
         for fmt in chosen:
             frames, objects, skipped = fmt.writer(staging, collected.annotations)

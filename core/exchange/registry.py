@@ -27,6 +27,7 @@ class Format:
     carries_masks: bool = True
     carries_calipers: bool = False
     instances: bool = False  # keeps objects of one class apart (else one mask per class and frame)
+    measures: bool = False  # writes measurements (caliper and derived axes): the export measures every frame
 
 
 _MODULES = ("png", "points", "coco", "dicom_seg", "labelme", "cvat", "csv")

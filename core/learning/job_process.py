@@ -58,6 +58,8 @@ class JobProcess:
         self._stuck = False
         self._stderr_tail: deque[str] = deque(maxlen=20)
         self._lock = threading.Lock()
+        self._stderr_reader: threading.Thread | None = None
+        self._ended = threading.Event()
 
     @property
     def state(self) -> JobState:
@@ -79,7 +81,8 @@ class JobProcess:
         )
         self._state = JobState.TRAINING
         self._last_seen = time.monotonic()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._watch, daemon=True).start()
         threading.Thread(target=self._read_stdout, daemon=True).start()
 
@@ -93,12 +96,8 @@ class JobProcess:
         self._terminate()
 
     def wait(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._state in (JobState.TRAINING, JobState.EVALUATING, JobState.IDLE) and self._proc:
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        """Wait until the job has ended and its exit was reported; False if `timeout` passed first."""
+        return self._proc is None or self._ended.wait(timeout)
 
     def _terminate(self) -> None:
         proc = self._proc
@@ -143,8 +142,13 @@ class JobProcess:
                 self._state = JobState(event["state"])
             self._on_event(event)
         code = self._proc.wait()
+        if self._stderr_reader is not None:  # the reason quotes stderr's last line: read it to the end first
+            self._stderr_reader.join(timeout=5)
         self._state, reason = self._outcome(code)
-        self._on_exit(JobExit(self._state, reason, code, self._last_event))
+        try:
+            self._on_exit(JobExit(self._state, reason, code, self._last_event))
+        finally:
+            self._ended.set()
 
     def _outcome(self, code: int) -> tuple[JobState, str]:
         if self._cancelled:

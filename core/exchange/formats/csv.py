@@ -57,4 +57,4 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
 
 
 FORMAT = Format("csv", "Measurements CSV (caliper and derived axes per object, px and mm; clip rows)", FILE, write,
-                None, carries_masks=False, carries_calipers=True)
+                None, carries_masks=False, carries_calipers=True, measures=True)

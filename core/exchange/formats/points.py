@@ -77,5 +77,6 @@ def read(path: Path) -> ExchangeSet:
     return result
 
 
-FORMAT = Format("points", "HCL-HRL point JSON (calipers), one file per frame", "labels/<name>.json",
-                write, read, carries_masks=False, carries_calipers=True, instances=True)
+FORMAT = Format("points", "HCL-HRL point JSON (calipers, and the axes derived from masks), one file per frame",
+                "labels/<name>.json", write, read, carries_masks=False, carries_calipers=True, instances=True,
+                measures=True)
