@@ -29,12 +29,12 @@ def mask_axes(mask: np.ndarray, spacing_mm: tuple[float, float] | None = None) -
     """The axes of a mask ((H, W), nonzero = inside; all its parts together) as four points [A1, A2, B1, B2]
     in pixels: A1-A2 the largest diameter, B1-B2 the longest chord perpendicular to it (perpendicular in
     millimetres when `spacing_mm` = (row_mm, col_mm) is given). ValueError for an empty mask."""
-    m = np.asarray(mask) != 0
+    m = (np.asarray(mask) != 0).view(np.uint8) if np.asarray(mask).ndim == 2 else np.asarray(mask)
     if m.ndim != 2 or not m.any():
         raise ValueError("empty mask: nothing to measure")
-    rows, cols = np.nonzero(m)
-    top, left = rows.min() - 1, cols.min() - 1
-    crop = np.pad(m[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], 1).astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(m)  # a few times faster than np.nonzero on a whole frame (exports measure many)
+    top, left = y - 1, x - 1
+    crop = np.pad(m[y : y + h, x : x + w], 1)
     polygons = [c[:, ::-1] + (left, top) for c in skmeasure.find_contours(crop, 0.5)]  # (x, y), closed
     scale = np.ones(2) if spacing_mm is None else np.array([spacing_mm[1], spacing_mm[0]], float)
     if not np.all(scale > 0):

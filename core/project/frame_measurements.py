@@ -19,6 +19,7 @@ import numpy as np
 
 from core.annotation.measurements import Measurement, derived_axes, measure_clip, measure_frame
 from core.annotation.points import Calipers
+from core.io.mask_codec import decode_mask
 from core.project.calibration import EffectiveSpacing
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
@@ -34,8 +35,8 @@ class FrameMeasurements:
 
 def _masks(store: ProjectStore, frame_id: int, include_drafts: bool) -> dict[int, np.ndarray]:
     masks = {}
-    for object_id, record in store.masks(frame_id).items():
-        mask = store.mask(frame_id, object_id) if record.accepted or include_drafts else None
+    for object_id, (png, accepted) in store.mask_blobs(frame_id).items():  # one read for the frame
+        mask = decode_mask(png) if accepted or include_drafts else None
         if mask is not None and mask.any():
             masks[object_id] = mask
     return masks
