@@ -62,6 +62,7 @@ def test_the_model_process_starts_with_the_window_and_serves_every_project(
     window = build_window()
     qtbot.addWidget(window)
     assert window.session is None and preloaded.wait(WAIT_S)  # started before any project opened
+    assert window.model_process.preloaded is not None and window.model_process.preloaded.result(WAIT_S) == 1
     assert len(pools) == 1 and window.model_process.warm
 
     for folder in (first, second):
