@@ -1,9 +1,13 @@
 """Frame switching in the real main window: the time from pressing N to the next frame's image on screen, and to
 its predicted mask on screen (the frame model answering in its own process), median over --frames frames; and,
-once, the time from opening the project to the first frame's image and its predicted mask (model cold: the
-process starts and imports torch).
+once, the time from opening the project to the first frame's image and its predicted mask. As in the app
+(gui/app.py), the model process starts with the window and imports torch while the user picks a folder: the
+project opens once that is done (its time is `model_process_warm_ms`), so the model's checkpoint is loaded cold
+but torch is not; --open-at-once opens the project right after starting the app instead (a folder given on the
+command line: torch's import and the project's opening overlap).
 
     QT_QPA_PLATFORM=offscreen python bench/frame_switch.py [--frames 20] [--size 360x480] [--model PATH]
+                                                           [--open-at-once]
 
 Without --model a tiny frame model is trained here on synthetic frames first (a minute on one CPU thread; its
 masks are poor, which does not matter for timing). "On screen" = the window has drawn the frame (its
@@ -32,7 +36,7 @@ import numpy as np  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from core.project.location import open_project, plan_open  # noqa: E402
-from core.serving.frame_model import MODEL_SETTING  # noqa: E402
+from core.serving.frame_model import MODEL_SETTING, app_model_process  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 
 
@@ -88,6 +92,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--size", default="360x480", help="frame size HxW")
     parser.add_argument("--model", type=Path, help="frame model checkpoint (default: train a tiny one here)")
+    parser.add_argument("--open-at-once", action="store_true",
+                        help="open the project without waiting for the model process to import torch")
     args = parser.parse_args()
     height, width = (int(v) for v in args.size.split("x"))
     app = QtWidgets.QApplication(sys.argv[:1])
@@ -104,10 +110,16 @@ def main() -> None:
         store.set_setting(MODEL_SETTING, str(model.resolve()))
         store.close()
 
-        window = MainWindow()
+        started = time.perf_counter()
+        model_process = app_model_process()
+        model_process.start()  # as gui/app.py does, before the window is built
+        window = MainWindow(model_process=model_process)
         window.resize(1280, 800)
         window.show()
         screen = Screen(window)
+        if not args.open_at_once:
+            wait_for(lambda: model_process.warm)  # the user is choosing a folder meanwhile
+        warm_ms = (time.perf_counter() - started) * 1000 if model_process.warm else None
         opened = time.perf_counter()
         window.open_path(frames)
         wait_for(lambda: window.controller is not None and window.controller.current_frame_id in screen.prediction_at)
@@ -129,6 +141,8 @@ def main() -> None:
         window.close()
     app.processEvents()
     result = {"frames": args.frames, "size": args.size, "model": "given" if args.model else "tiny, trained here",
+              "open_at_once": args.open_at_once,
+              "model_process_warm_ms": None if warm_ms is None else round(warm_ms, 1),
               "first_after_open": {k: round(v, 1) for k, v in cold.items()},
               "next_image_ms_median": round(statistics.median(image_ms), 1),
               "next_image_ms_max": round(max(image_ms), 1),

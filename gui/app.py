@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt5 import QtGui, QtWidgets
 
 from core.project.app_dirs import log_file
+from core.serving.frame_model import app_model_process
 from gui.errors import ErrorReporter, setup_logging
 from gui.main_window import MainWindow
 from gui.theme import apply_dark_theme
@@ -78,6 +79,14 @@ def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app  # type: ignore[return-value]
 
 
+def build_window(reporter: ErrorReporter | None = None) -> MainWindow:
+    """The main window, its model process started first: that process imports torch (seconds) while the window
+    is built and the user picks a folder, so the first project's first prediction does not wait for it."""
+    model_process = app_model_process()
+    model_process.start()
+    return MainWindow(reporter, model_process=model_process)
+
+
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.demo:
@@ -92,7 +101,8 @@ def _run(args: argparse.Namespace, demo_frames: Path | None) -> int:
     app = create_application()
     reporter = ErrorReporter(setup_logging(log_file()))
     reporter.install()
-    window = MainWindow(reporter)
+    window = build_window(reporter)
+    model_process = window.model_process
     add_about_action(window)
     reporter.set_window(window)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -110,6 +120,7 @@ def _run(args: argparse.Namespace, demo_frames: Path | None) -> int:
         if not opened:
             print(f"error: cannot open {args.path}", file=sys.stderr)
             window.close_project()
+            model_process.close()
             return 2
         from gui.screenshot import ScreenshotWhenReady
 
@@ -123,5 +134,6 @@ def _run(args: argparse.Namespace, demo_frames: Path | None) -> int:
         app.exec_()
     finally:
         window.close_project()
+        model_process.close()
         reporter.uninstall()
     return exit_code[0]

@@ -12,6 +12,8 @@ from core.annotation.mask_axes import mask_axes
 from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
+from core.serving.frame_model import app_model_process
+from core.serving.process_pool import ModelProcess
 from gui.calibration_tool import CalibrationTool, ask_distance, spacing_text
 from gui.cine_bar import CineBar
 from gui.controller import AnnotationController
@@ -37,8 +39,11 @@ log = logging.getLogger("sonoclick")
 class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
     frame_displayed = QtCore.pyqtSignal(int)  # a frame and its annotations are on screen
 
-    def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None) -> None:
+    def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None,
+                 model_process: ModelProcess | None = None) -> None:
         super().__init__()
+        # the frame model's process, kept across projects (gui/app.py starts it before any project opens)
+        self.model_process = model_process or app_model_process()
         self.setWindowTitle("SonoClick")
         self.reporter = reporter or ErrorReporter(parent=self)
         self.recent = recent or RecentProjects()
@@ -186,6 +191,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         self.close_project()
+        self.model_process.close()
         for dialog in self._dialogs.values():
             dialog.close()
         super().closeEvent(event)

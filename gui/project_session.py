@@ -15,6 +15,7 @@ from core.project.location import SOURCE_FOLDER_SETTING, files_to_import
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
 from core.serving.frame_model import ModelProvider
+from core.serving.process_pool import ModelProcess
 from gui.workers import JobRunner, Workers
 
 LAST_FRAME_SETTING = "gui.last_frame"
@@ -28,7 +29,7 @@ class ProjectSession(QtCore.QObject):
     scan_finished = QtCore.pyqtSignal()
 
     def __init__(self, store: ProjectStore, unhandled: Callable[[BaseException], None],
-                 parent: QtCore.QObject | None = None) -> None:
+                 parent: QtCore.QObject | None = None, model_process: ModelProcess | None = None) -> None:
         super().__init__(parent)
         self.store = store
         # the load and model workers keep their priority: on a busy machine the next frame's image must not wait
@@ -37,7 +38,7 @@ class ProjectSession(QtCore.QObject):
         self.workers = Workers(*(JobRunner(f"sonoclick-{job}", unhandled, self, yield_cpu=job in ("store", "aux"))
                                  for job in ("store", "load", "model", "aux")))
         self._scanner = JobRunner("sonoclick-scan", unhandled, self)
-        self.model = ModelProvider()
+        self.model = ModelProvider(process=model_process)  # the app's model process outlives the project
         self.scanning = False
         self.last_frame: int | None = None  # the frame shown when the project was last closed, once listed
         self._batch: list[FrameRecord] = []

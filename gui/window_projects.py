@@ -44,7 +44,7 @@ class ProjectActions:
             log.warning("%s; using %s instead", exc, fallback.project_dir)
             return self.open_plan(fallback)
         log.info("opened project %s", plan.project_dir)
-        self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self)
+        self.session = ProjectSession(store, lambda exc: self.reporter.report(exc), self, self.model_process)
         self.controller = AnnotationController(store, self.session.workers, self.session.model, self)
         self.tools.controller = self.controller
         c = self.controller

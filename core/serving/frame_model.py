@@ -2,16 +2,16 @@
 relative to the project folder), unlabelled frames get the model's predicted mask, stored with the frame. Without
 the setting nothing is predicted and torch is never imported.
 
-The model runs in a separate process (one worker, started on first use; see core.serving.model_process). The
-first answer includes starting that process and importing torch, which can take minutes on a slow machine:
-`starting` says so meanwhile, and the caller waits on a thread of its own (never the one that writes the store or
-loads frames)."""
+The model runs in a separate process (one worker; see core.serving.model_process). The app starts it when it
+starts and passes it to every project (`ModelProcess`, kept across projects); without one, the provider starts its
+own on first use. The first answer may include starting that process and importing torch, which can take minutes
+on a slow machine: `starting` says so meanwhile, and the caller waits on a thread of its own (never the one that
+writes the store or loads frames)."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from core.project.records import FrameRecord, FrameStatus
 from core.project.store import ProjectStore
 from core.serving import model_process
 from core.serving.click_model import ClickModelProvider
-from core.serving.process_pool import spawn_pool, stop_pool
+from core.serving.process_pool import ModelProcess, spawn_pool
 
 MODEL_SETTING = "model_path"
 WARM_UP_PX = 32  # the blank frame that makes the model process load torch and the model
@@ -35,14 +35,20 @@ class ModelAnswer:
     model_version: str  # "<checkpoint file>:<epoch>", as stored with the prediction
 
 
-class ModelProvider:
-    """The project's frame model (and, in `clicks`, its click network), each in a process of its own made by
-    `new_pool` (tests pass a thread pool)."""
+def app_model_process() -> ModelProcess:
+    """The model process an app keeps across its projects (started by its `start`)."""
+    return ModelProcess(lambda: spawn_pool())  # looked up when used: tests put a thread pool in its place
 
-    def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
-        self._new_pool = new_pool or spawn_pool
-        self._pool: Executor | None = None
-        self._pool_lock = threading.Lock()  # the app and the trainer's prediction refresh ask from two threads
+
+class ModelProvider:
+    """The project's frame model (and, in `clicks`, its click network), each in a process of its own: the frame
+    model's is `process` (shared, outliving this provider), or one made by `new_pool` (tests pass a thread pool)
+    that this provider owns."""
+
+    def __init__(self, new_pool: Callable[[], Executor] | None = None, process: ModelProcess | None = None) -> None:
+        self._owns_process = process is None
+        self._process = process or ModelProcess(new_pool or spawn_pool)
+        self._closing: Future = Future()  # done once closed: wakes every caller waiting for an answer
         self._failed: set[Path] = set()
         self._answered = False
         self._closed = False
@@ -56,8 +62,10 @@ class ModelProvider:
 
     @property
     def starting(self) -> bool:
-        """The model process has not answered yet, and the model last asked (if any) has not failed."""
-        return not self._answered and (self._asked is None or self._asked not in self._failed)
+        """The model process has neither answered yet nor imported torch ahead of time, and the model last asked
+        (if any) has not failed."""
+        return (not self._answered and not self._process.warm
+                and (self._asked is None or self._asked not in self._failed))
 
     def wanted(self, store: ProjectStore, frame_id: int, annotated: bool, replace: bool = False) -> Path | None:
         """The model to predict the frame with, or None: the frame is annotated, already has a prediction
@@ -92,17 +100,19 @@ class ModelProvider:
     def predict(self, path: Path, gray: np.ndarray) -> ModelAnswer | None:
         """The model's answer for one gray uint8 frame (blocks up to PREDICT_TIMEOUT_S); None when the model
         fails, which is remembered: it is not asked again and `last_error` says why; None once closed."""
-        with self._pool_lock:
-            if self._closed or path in self._failed:
-                return None
-            if self._pool is None:
-                self._pool = self._new_pool()
-            pool = self._pool
+        if self._closed or path in self._failed:
+            return None
         self._asked = path
         try:
-            probability, version = pool.submit(model_process.predict, str(path), gray).result(
-                timeout=PREDICT_TIMEOUT_S)
+            request = self._process.submit(model_process.predict, str(path), gray)
+            wait([request, self._closing], timeout=PREDICT_TIMEOUT_S, return_when=FIRST_COMPLETED)
+            if self._closed:
+                request.cancel()
+                return None
+            probability, version = request.result(timeout=0)
         except Exception as exc:  # a broken model must not stop annotation
+            if self._closed:  # closed meanwhile: the project is gone, the model did not fail
+                return None
             self._give_up(path, str(exc) or type(exc).__name__)
             return None
         self._answered = True
@@ -141,12 +151,14 @@ class ModelProvider:
         log.warning(self.last_error)
 
     def close(self) -> None:
-        """Stop both model processes (requests still queued are dropped)."""
+        """Answer every waiting request with None now; stop the click model's process, and the frame model's
+        if this provider owns it (a shared one keeps running for the next project)."""
         self.clicks.close()
-        with self._pool_lock:
-            pool, self._pool, self._closed = self._pool, None, True
-        if pool is not None:
-            stop_pool(pool)
+        self._closed = True
+        if not self._closing.done():
+            self._closing.set_result(None)
+        if self._owns_process:
+            self._process.close()
 
 
 def switch_model(store: ProjectStore, path: Path) -> list[int]:

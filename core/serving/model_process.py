@@ -12,6 +12,14 @@ import numpy as np
 _Result = TypeVar("_Result")
 _predictors: dict[str, Any] = {}  # model path -> loaded Predictor (one at a time)
 _click_predictors: dict[str, Any] = {}  # click-model path -> loaded ClickPredictor (one at a time)
+_yielded = [False]  # this process has lowered its priority (niceness adds up: only once)
+
+
+def _yield_cpu(niceness: int) -> None:
+    """Leave the CPU to the GUI, like the GUI's own workers (first use only)."""
+    if not _yielded[0] and hasattr(os, "nice"):
+        os.nice(niceness)
+    _yielded[0] = True
 
 
 def _plain_errors(function: Callable[..., _Result]) -> Callable[..., _Result]:
@@ -28,13 +36,21 @@ def _plain_errors(function: Callable[..., _Result]) -> Callable[..., _Result]:
 
 
 @_plain_errors
+def preload() -> int:
+    """Import torch and the frame predictor now, before any model is asked for; this process's id."""
+    import core.runtime.predictor  # noqa: F401
+
+    _yield_cpu(5)  # after the import, which a lower priority would slow down by seconds on a busy machine
+    return os.getpid()
+
+
+@_plain_errors
 def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
     """The nodule probability for one gray frame, and the model's version label."""
     if model_path not in _predictors:
         from core.runtime.predictor import Predictor
 
-        if not _predictors and hasattr(os, "nice"):
-            os.nice(5)  # first use: this process yields the CPU to the GUI, like the GUI's own workers
+        _yield_cpu(5)
         _predictors.clear()
         _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
     predictor = _predictors[model_path]
@@ -47,8 +63,7 @@ def _click_predictor(model_path: str) -> Any:
     if model_path not in _click_predictors:
         from core.interactive.click_network import ClickPredictor
 
-        if not _click_predictors and hasattr(os, "nice"):
-            os.nice(2)  # first use only: niceness adds up, and a second model must not sink it further
+        _yield_cpu(2)
         _click_predictors.clear()
         _click_predictors[model_path] = ClickPredictor.load(model_path, threads=1)
     return _click_predictors[model_path]

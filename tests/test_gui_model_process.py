@@ -1,0 +1,77 @@
+"""The app's model process: started with the window, before any project opens (torch imports over there while the
+user picks a folder), used by the first project's predictions, kept when projects are switched, ended with the
+window. A thread pool stands in for the process; events with timeouts, no sleeps."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import threading  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from core.project.location import open_project, plan_open  # noqa: E402
+from core.serving import frame_model, model_process  # noqa: E402
+from gui.app import build_window  # noqa: E402
+from tests.conftest import wait_idle, write_frames  # noqa: E402
+
+WAIT_S = 30.0
+
+
+def _project_with_model(folder: Path, model: Path) -> None:
+    write_frames(folder, 2, corrupt=False)
+    store = open_project(plan_open(folder))
+    store.set_setting(frame_model.MODEL_SETTING, str(model))
+    store.close()
+
+
+def test_the_model_process_starts_with_the_window_and_serves_every_project(
+        qtbot, app_dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pools: list[ThreadPoolExecutor] = []
+    preloaded = threading.Event()
+    workers: list[str] = []
+
+    def new_pool() -> ThreadPoolExecutor:
+        pools.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-process"))
+        return pools[-1]
+
+    def preload() -> int:
+        workers.append(threading.current_thread().name)
+        preloaded.set()
+        return 1
+
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
+        workers.append(threading.current_thread().name)
+        probability = np.zeros(image_u8.shape, np.float32)
+        probability[20:60, 30:90] = 0.9
+        return probability, "epoch 2"
+
+    monkeypatch.setattr(frame_model, "spawn_pool", new_pool)
+    monkeypatch.setattr(model_process, "preload", preload)
+    monkeypatch.setattr(model_process, "predict", predict)
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"read by the stand-in only")
+    first, second = tmp_path / "first", tmp_path / "second"
+    _project_with_model(first, model)
+    _project_with_model(second, model)
+
+    window = build_window()
+    qtbot.addWidget(window)
+    assert window.session is None and preloaded.wait(WAIT_S)  # started before any project opened
+    assert window.model_process.preloaded is not None and window.model_process.preloaded.result(WAIT_S) == 1
+    assert len(pools) == 1 and window.model_process.warm
+
+    for folder in (first, second):
+        assert window.open_path(folder)
+        assert not window.session.model.starting  # no "Model starting…": torch is already in
+        wait_idle(qtbot, window)
+        c = window.controller
+        qtbot.waitUntil(lambda c=c: any(o.mask_kind == "predicted" for o in c.display()), timeout=15000)
+        assert not window.model_process.closed  # closing the first project kept it
+    assert len(pools) == 1 and len(set(workers)) == 1 and len(workers) >= 3  # one worker: preload + both
+    window.close()
+    assert window.model_process.closed
