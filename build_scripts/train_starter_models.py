@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.commands.train import _click_frames  # noqa: E402
-from core.io.dataset import list_dataset  # noqa: E402
 from core.interactive.starter_models import STARTER_CLICK_FILE, STARTER_SOURCE, models_folder  # noqa: E402
+from core.io.dataset import list_dataset  # noqa: E402
 from core.training.click_task import ClickTrainConfig, train_click_model  # noqa: E402
 from core.training.data import data_hash  # noqa: E402
 

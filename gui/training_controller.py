@@ -16,6 +16,7 @@ from typing import Any
 from PyQt5 import QtCore
 
 from core.learning.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrainer, TrainingOutcome
+from core.learning.click_counts import clicks_of_frame
 from core.learning.job_process import JobState
 from core.learning.suggest import rank_unlabelled
 from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
@@ -98,6 +99,7 @@ class TrainingController(QtCore.QObject):
         self._step_timer.setInterval(150)  # step events are coalesced: the label changes a few times a second
         self._step_timer.timeout.connect(self._show_latest_step)
         self.outcomes: list[TrainingOutcome] = []
+        self._accepted_seen: set[int] = set()  # frames whose accepted mask is already on the clicks plot
         dock.train_clicked.connect(self.train)
         dock.stop_clicked.connect(self.stop)
         dock.cancel_clicked.connect(self.cancel)
@@ -122,10 +124,12 @@ class TrainingController(QtCore.QObject):
         options = self.store.get_setting(OPTIONS_SETTING) or {}
         statuses = self.store.frame_statuses()
         labelled = {fid for fid, s in statuses.items() if s in (FrameStatus.CALIPERS, FrameStatus.MASK_ACCEPTED)}
+        self._accepted_seen.update(fid for fid, s in statuses.items() if s == FrameStatus.MASK_ACCEPTED)
         return options, labelled, self.trainer.auto_after, self._versions()
 
     def _on_project_read(self, result: tuple) -> None:
         options, labelled, auto_after, versions = result
+        self._refresh_click_state(announce=True)
         for key in ("minutes", "epochs", "preset", "resolution", "watchdog_s"):
             if key in options:
                 setattr(self.options, key, options[key])
@@ -154,6 +158,22 @@ class TrainingController(QtCore.QObject):
         current = self.store.get_setting(CURRENT_KEY)
         return versions, current, registry.pinned
 
+    def _refresh_click_state(self, announce: bool) -> None:
+        """Show the click network in use (say so in the status bar when announcing) and its versions."""
+        registry = self.trainer.click_registry
+
+        def read() -> tuple:
+            return registry.in_use().label, registry.versions(), self.store.get_setting(registry.current_key)
+
+        def show(state: tuple) -> None:
+            label, versions, current = state
+            self.dock.learning.set_click_model(label)
+            self.dock.learning.set_click_versions(versions, current)
+            if announce and label != "no model":
+                self.message.emit(f"Clicks are answered by the {label}")
+
+        self._jobs.submit(read, show)
+
     def _refresh_versions(self) -> None:
         self._jobs.submit(self._versions, lambda v: self.dock.set_versions(*v))
 
@@ -170,6 +190,9 @@ class TrainingController(QtCore.QObject):
         counts towards the automatic training."""
         if status not in LABELLED:
             return
+        if status == DisplayStatus.ACCEPTED and frame_id not in self._accepted_seen:
+            self._accepted_seen.add(frame_id)
+            self._jobs.submit(lambda: clicks_of_frame(self.store, frame_id), self.dock.learning.add_accepted)
         if self._labelled is None:  # the project's labelled frames are still being read
             self._pending.append(frame_id)
             return
@@ -272,6 +295,8 @@ class TrainingController(QtCore.QObject):
         self.message.emit(text + (" (see the Model training tab)" if end.state == JobState.FAILED else ""))
         if outcome.version is not None:
             self._refresh_versions()
+        if outcome.click_version is not None:
+            self._refresh_click_state(announce=outcome.click_switched)
         if outcome.switched and outcome.version is not None:
             self._use_version(outcome.version)
         self.run_ended.emit(outcome)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.learning.versions import ModelVersion
+from gui.learning_panel import LearningPanel
 
 STATE_TEXT = {
     "idle": ("Idle — no training running", "#9e9e9e"),
@@ -164,6 +165,8 @@ class TrainingDock(QtWidgets.QWidget):
         layout.addWidget(self.version_label)
         layout.addLayout(version_buttons)
         layout.addWidget(self.next_button)
+        self.learning = LearningPanel(self)  # clicks per accepted mask and the click network's versions
+        layout.addWidget(self.learning)
         self._pinned = False
         self._current: str | None = None
         self._by_name: dict[str, ModelVersion] = {}

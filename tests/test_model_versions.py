@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from core.errors import CheckpointError
+from core.interactive.starter_models import STARTER_FALLBACK_ENV
 from core.learning import versions as versions_module
 from core.learning.better import clearly_better
 from core.learning.versions import CLICK, CLICK_MODEL_PATH_KEY, MODEL_PATH_KEY, ModelRegistry
@@ -28,7 +29,9 @@ def checkpoint(tmp_path, name: str):
 
 
 def add(registry, tmp_path, name, scores, baseline, lower_is_better=False):
-    mean = (lambda xs: None if xs is None else float(np.mean(xs)))
+    def mean(xs):
+        return None if xs is None else float(np.mean(xs))
+
     return registry.add(checkpoint(tmp_path, name), mean(scores), mean(baseline), "accepted masks", len(scores),
                         frame_scores=scores, baseline_frame_scores=baseline, lower_is_better=lower_is_better)
 
@@ -75,6 +78,7 @@ def test_a_model_the_user_chose_is_never_replaced_silently(registry, store, tmp_
 def test_a_click_network_version_is_switched_in_only_when_fewer_clicks(store, tmp_path, monkeypatch):
     starter = checkpoint(tmp_path, "starter")
     monkeypatch.setattr(versions_module, "starter_click_path", lambda: starter)
+    monkeypatch.setenv(STARTER_FALLBACK_ENV, "on")
     clicks = ModelRegistry(store, tmp_path / "project", CLICK)
     assert clicks.in_use().source == "starter" and "breast" in clicks.in_use().label
     more_clicks = add(clicks, tmp_path, "a", [5, 6, 4, 7], [4, 6, 4, 5], lower_is_better=True)

@@ -32,17 +32,17 @@ def fingerprint(result) -> tuple:
 
 
 def test_a_replayed_session_with_learning_is_the_same_for_the_same_seed(tmp_path):
-    frames = synthetic_frames(tmp_path / "frames", 7)
-    cfg = ReplayConfig(policy="clicks", retrain_every=5, minutes=None, epochs=1, click_steps=10, seed=3,
+    frames = synthetic_frames(tmp_path / "frames", 6)
+    cfg = ReplayConfig(policy="clicks", retrain_every=4, minutes=None, epochs=1, click_steps=10, seed=3,
                        preset="tiny", resolution=64, starter=False, max_clicks=8)
     first = replay(frames, tmp_path / "a", cfg)
     second = replay(frames, tmp_path / "b", cfg)
     assert fingerprint(first) == fingerprint(second)
-    assert len(first.runs) == 1 and first.runs[0]["after_frames"] == 5
+    assert len(first.runs) == 1 and first.runs[0]["after_frames"] == 4
     assert first.runs[0]["state"] == "finished", first.runs[0]
-    assert first.runs[0]["click"]["n_val"] == 2  # 5 accepted masks: 3 to train on, 2 held out to judge by
+    assert first.runs[0]["click"]["n_val"] == 2  # 4 accepted masks: 2 to train on, 2 held out to judge by
     assert first.train_wait_s > 0
-    assert len(first.frames) == 7 and first.blocks(5)[0]["frames"] == "1-5"
+    assert len(first.frames) == 6 and first.blocks(4)[0]["frames"] == "1-4"
     # every frame is stored as the app stores it: the engine's mask, accepted
     store = ProjectStore.open(tmp_path / "a")
     try:

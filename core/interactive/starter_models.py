@@ -2,6 +2,7 @@
 app and the CLI whenever a project has no model of its own, and always named as such to the user."""
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from core.errors import SonoClickError
 STARTER_CLICK_FILE = "click_starter.safetensors"
 STARTER_KEYWORD = "starter"
 STARTER_CLICK_LABEL = "starter click model, trained on breast ultrasound"
+STARTER_FALLBACK_ENV = "SONOCLICK_STARTER_MODELS"  # "off": never fall back on them (the test suite's setting)
 STARTER_SOURCE = {
     "data": "BUSI breast ultrasound, splits/train.txt (selection on splits/val.txt)",
     "licence": "CC0 1.0",
@@ -27,6 +29,11 @@ def starter_click_path() -> Path | None:
     """The shipped starter click network, or None where this build has none."""
     path = models_folder() / STARTER_CLICK_FILE
     return path if path.is_file() else None
+
+
+def starter_fallback_enabled() -> bool:
+    """Whether a project without a model of its own falls back on the starter models."""
+    return os.environ.get(STARTER_FALLBACK_ENV, "on").lower() != "off"
 
 
 def resolve_model_argument(value: str | Path | None, network: str) -> Path | None:

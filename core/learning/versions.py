@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import CheckpointError
-from core.interactive.starter_models import STARTER_CLICK_LABEL, starter_click_path
+from core.interactive.starter_models import STARTER_CLICK_LABEL, starter_click_path, starter_fallback_enabled
 from core.io.atomic_write import write_bytes_atomic
 from core.learning.better import MIN_DECIDING_FRAMES, clearly_better
 from core.project.store import ProjectStore
@@ -124,7 +124,8 @@ class ModelRegistry:
         current = self.current()
         if current is not None:
             return ModelInUse(self.path_of(current), "version", f"version {current.name}", current.name)
-        use_starter = self.network == CLICK and self.store.get_setting(USE_STARTER_KEY, True)
+        use_starter = (self.network == CLICK and starter_fallback_enabled()
+                       and self.store.get_setting(USE_STARTER_KEY, True))
         starter = starter_click_path() if use_starter else None
         if starter is not None:
             return ModelInUse(starter, "starter", STARTER_CLICK_LABEL)
