@@ -19,10 +19,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.commands.train import _click_frames  # noqa: E402
 from core.interactive.clicks_benchmark import run_frame  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.learning.click_round import FINE_TUNE_LR, STEPS_PER_EPOCH  # noqa: E402
+from core.training.click_samples import frames_with_masks  # noqa: E402
 from core.training.click_task import ClickTrainConfig, train_click_model  # noqa: E402
 from models.checkpoint_header import read_metadata  # noqa: E402
 
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-    pool = _click_frames(list_dataset(args.data, args.train_split))
-    val = _click_frames(list_dataset(args.data, args.val_split))[:args.val_frames]
+    pool = frames_with_masks(list_dataset(args.data, args.train_split))
+    val = frames_with_masks(list_dataset(args.data, args.val_split))[:args.val_frames]
     order = np.random.default_rng(args.seed).permutation(len(pool))
     rows = [{"frames": 0, "recipe": "init" if args.init else "no network", **nocs(args.init, val, args.threads)}]
     print(json.dumps(rows[-1]), flush=True)

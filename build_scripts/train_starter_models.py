@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.commands.train import _click_frames  # noqa: E402
 from core.interactive.starter_models import STARTER_CLICK_FILE, STARTER_SOURCE, models_folder  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
+from core.training.click_samples import frames_with_masks  # noqa: E402
 from core.training.click_task import ClickTrainConfig, train_click_model  # noqa: E402
 from core.training.data import data_hash  # noqa: E402
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or models_folder() / STARTER_CLICK_FILE
     train_items = list_dataset(args.data, args.data / "splits" / "train.txt")
     val_items = list_dataset(args.data, args.data / "splits" / "val.txt")
-    frames, val_frames = _click_frames(train_items), _click_frames(val_items)
+    frames, val_frames = frames_with_masks(train_items), frames_with_masks(val_items)
     cfg = ClickTrainConfig(epochs=None, minutes=args.minutes, seed=args.seed, threads=args.threads,
                            device="cpu", appearance="strong")
     command = "python build_scripts/train_starter_models.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))

@@ -69,6 +69,10 @@ def noc_per_frame(model_path: Path | None, frames: list[ClickFrame], threads: in
     return scores
 
 
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
 def train_click_round(frames: list[ClickFrame], out_path: Path, init: Path | None, baseline: Path | None,
                       cfg: ClickRoundConfig, on_event: Callable[[TrainEvent], None] | None = None,
                       stop: StopSignal | None = None) -> dict:
@@ -87,8 +91,7 @@ def train_click_round(frames: list[ClickFrame], out_path: Path, init: Path | Non
                                 "fine_tuned_from": str(init) if init else None})
     scores = noc_per_frame(out_path, held_out, cfg.threads)
     baseline_scores = noc_per_frame(baseline, held_out, cfg.threads)
-    mean = (lambda xs: float(np.mean(xs)) if xs else None)  # noqa: E731
-    return {"checkpoint": str(out_path), "val_dice": mean(scores), "baseline_val_dice": mean(baseline_scores),
+    return {"checkpoint": str(out_path), "val_dice": _mean(scores), "baseline_val_dice": _mean(baseline_scores),
             "frame_scores": scores, "baseline_frame_scores": baseline_scores, "lower_is_better": True,
             "validated_on": "held-out accepted masks (NoC@85)", "n_val": len(held_out),
             "n_train": len(train_frames), "epochs": result.epochs, "steps": result.steps,

@@ -31,6 +31,17 @@ class ClickFrame:
         self.depth = cv2.distanceTransform(self.truth.astype(np.uint8), cv2.DIST_L2, 3)
 
 
+def frames_with_masks(items: list) -> list[ClickFrame]:
+    """Dataset items (core.io.dataset) with a non-empty mask as click-training frames; frames without a nodule
+    teach the click network nothing and are left out."""
+    frames = []
+    for item in items:
+        truth = item.mask()
+        if truth is not None and truth.any():
+            frames.append(ClickFrame(item.stem, item.frame().gray_u8(), truth))
+    return frames
+
+
 def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A plausible imperfect mask: the truth grown or shrunk, shifted and rescaled a little, or an ellipse."""
     radius = max(float(np.sqrt(truth.sum() / np.pi)), 2.0)
