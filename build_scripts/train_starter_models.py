@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"val_iou_3_clicks {event.val_dice}", flush=True)
 
     result = train_click_model(frames, val_frames, cfg, out, report, None, metadata)
+    out.chmod(0o644)  # the checkpoint is written through a private temporary file
     print(json.dumps({"model": str(out), "epochs": result.epochs, "steps": result.steps,
                       "best_val_iou_3_clicks": result.best_val_dice, "seconds": round(time.time() - started)}))
     return 0

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
+from core.learning.background_trainer import TrainingOutcome
 from core.learning.versions import ModelVersion
 
 CLICKS_COLOUR = (255, 200, 60)
@@ -22,6 +23,18 @@ def click_version_row(version: ModelVersion, current: str | None) -> list[str]:
     """Version, its NoC@85 on held-out accepted masks, the model in use then on the same masks, whether in use."""
     verdict = "in use" if version.name == current else ("" if version.beats_baseline() else "not better")
     return [version.name, noc_text(version.val_dice), noc_text(version.baseline_val_dice), verdict]
+
+
+def click_outcome_text(outcome: TrainingOutcome) -> str:
+    """The click network's part of a run's result, for the status bar and the tab ("" when it made none)."""
+    version = outcome.click_version
+    if version is None:
+        return f" Click network not trained: {outcome.click_note}." if outcome.click_note else ""
+    score = (f"NoC@85 {noc_text(version.val_dice)} vs {noc_text(version.baseline_val_dice)} for the "
+             f"{version.baseline or 'click model in use'} on {version.n_val} held-out masks")
+    if outcome.click_switched:
+        return f" Click network {version.name} ({score}) is now in use."
+    return f" Click network {version.name} saved ({score}); not used."
 
 
 class LearningPanel(QtWidgets.QWidget):

@@ -22,6 +22,7 @@ from core.learning.suggest import rank_unlabelled
 from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
+from gui.learning_panel import click_outcome_text
 from gui.model_provider import MODEL_SETTING, ModelProvider
 from gui.status import FROM_STORE, DisplayStatus
 from gui.training_dock import TrainingDock, dice_text
@@ -290,7 +291,7 @@ class TrainingController(QtCore.QObject):
         self.outcomes.append(outcome)
         end = outcome.exit
         self.dock.set_state(end.state.value, end.reason)
-        text = self._outcome_text(outcome)
+        text = self._outcome_text(outcome) + click_outcome_text(outcome)
         self.dock.show_result(text)
         self.message.emit(text + (" (see the Model training tab)" if end.state == JobState.FAILED else ""))
         if outcome.version is not None:
