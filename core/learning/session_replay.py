@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers
-from core.annotation.points import Point, PointKind
+from core.annotation.points import Calipers, Point, PointKind
 from core.interactive.robot_user import next_click
 from core.interactive.session import InteractionSession
 from core.learning.background_trainer import BackgroundTrainer, TrainingOutcome
@@ -118,7 +118,10 @@ def label_frame(frame: ReplayFrame, probability: np.ndarray | None, click_model:
     session = InteractionSession(frame.image, probability, click_model)  # type: ignore[arg-type]
     calipers = None
     if policy == "calipers":
-        calipers = jitter_calipers(calipers_from_label_map(frame.truth)[0], cfg.jitter_px, rng)
+        jittered = jitter_calipers(calipers_from_label_map(frame.truth)[0], cfg.jitter_px, rng).as_array()
+        h, w = frame.truth.shape
+        # the app only takes calipers on the frame: a hand near the edge stops at it
+        calipers = Calipers.from_array(np.clip(jittered, 0, [w - 1, h - 1]))
         mask = session.set_calipers(calipers)
     else:
         mask = session.mask
