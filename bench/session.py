@@ -75,11 +75,13 @@ def run(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--preset", default="fast", help="the frame model's width preset (the app's default)")
+    p.add_argument("--networks", default="frame,click", help="which networks the background runs train")
     args = p.parse_args(argv)
     cfg = ReplayConfig(policy=args.policy, retrain_every=args.retrain_every,
                        minutes=None if args.epochs and not args.minutes else args.minutes, epochs=args.epochs,
                        click_steps=args.click_steps, learning=args.learning == "on", starter=args.starter == "on",
-                       seed=args.seed, threads=args.threads, preset=args.preset)
+                       seed=args.seed, threads=args.threads, preset=args.preset,
+                       networks=tuple(n for n in args.networks.split(",") if n))
     frames = load_frames(args.data, args.split, args.frames, args.seed)
 
     def log(text: str) -> None:
