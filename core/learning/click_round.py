@@ -54,16 +54,19 @@ def split_held_out(frames: list[ClickFrame], seed: int) -> tuple[list[ClickFrame
     return ([f for i, f in enumerate(frames) if i not in picked], [f for i, f in enumerate(frames) if i in picked])
 
 
-def noc_per_frame(model_path: Path | None, frames: list[ClickFrame], threads: int = 1) -> list[float]:
-    """Clicks the simulated user needs for IoU >= 0.85 on each frame, from nothing (MAX_CLICKS if never)."""
+def noc_per_frame(model_path: Path | None, frames: list[ClickFrame], threads: int = 1,
+                  probabilities: list[np.ndarray | None] | None = None) -> list[float]:
+    """Clicks the simulated user needs for IoU >= 0.85 on each frame (MAX_CLICKS if never), with the click
+    network `model_path` (None: the engine without one), from nothing or from a frame model's probabilities."""
     predictor = None
     if model_path is not None:
         from core.interactive.click_network import ClickPredictor
 
         predictor = ClickPredictor.load(model_path, threads=threads)
     scores = []
-    for frame in frames:
-        run = run_frame(frame.image, frame.truth, "none", MAX_CLICKS, 0.0, np.random.default_rng(0),
+    for k, frame in enumerate(frames):
+        probability = None if probabilities is None else probabilities[k]
+        run = run_frame(frame.image, frame.truth, "none", MAX_CLICKS, 0.0, np.random.default_rng(0), probability,
                         click_model=predictor)
         scores.append(float(run.noc(NOC_THRESHOLD, MAX_CLICKS)))
     return scores
