@@ -26,8 +26,9 @@ from gui.model_menu import ModelMenu
 from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
 from gui.tools import Tool, ToolDispatcher
-from gui.training_controller import TrainingController, TrainingOptions
+from gui.training_controller import TrainingController
 from gui.training_dock import TrainingDock
+from gui.training_options import TrainingOptions
 from gui.window_docks import TRAINING, add_docks, add_panels_menu, size_docks
 from gui.window_files import FileActions
 from gui.window_level import WindowLevel

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from PyQt5 import QtCore
 
 from core.learning.background_trainer import DEFAULT_AUTO_AFTER, BackgroundTrainer, TrainingOutcome
+from core.learning.click_counts import clicks_of_frame
 from core.learning.job_process import JobState
 from core.learning.suggest import rank_unlabelled
 from core.learning.versions import CURRENT_KEY, ModelRegistry, ModelVersion
@@ -23,23 +23,16 @@ from core.project.display_status import FROM_STORE, DisplayStatus
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 from core.serving.frame_model import ModelProvider, switch_model
-from gui.training_dock import TrainingDock, dice_text
+from gui.learning_panel import click_outcome_text
+from gui.training_dock import TrainingDock
+from gui.training_options import TrainingOptions
+from gui.training_texts import outcome_text
 from gui.workers import JobRunner
-from models.preprocess import DEFAULT_RESOLUTION
 
 OPTIONS_SETTING = "trainer.options"  # optional project overrides: {"minutes", "epochs", "preset", "resolution"}
 LABELLED = (DisplayStatus.CALIPERS, DisplayStatus.ACCEPTED)
 CANCEL_WAIT_S = 0.5  # closing waits at most this long for the trainer to go (it is asked to end at once)
 log = logging.getLogger("sonoclick")
-
-
-@dataclass
-class TrainingOptions:
-    minutes: float | None = 3.0
-    epochs: int | None = None
-    preset: str = "fast"
-    resolution: int = DEFAULT_RESOLUTION
-    watchdog_s: float = 300.0
 
 
 class _Relay(QtCore.QObject):
@@ -84,6 +77,7 @@ class TrainingController(QtCore.QObject):
         self._step_timer.setInterval(150)  # step events are coalesced: the label changes a few times a second
         self._step_timer.timeout.connect(self._show_latest_step)
         self.outcomes: list[TrainingOutcome] = []
+        self._accepted_seen: set[int] = set()  # frames whose accepted mask is already on the clicks plot
         dock.train_clicked.connect(self.train)
         dock.stop_clicked.connect(self.stop)
         dock.cancel_clicked.connect(self.cancel)
@@ -108,10 +102,12 @@ class TrainingController(QtCore.QObject):
         options = self.store.get_setting(OPTIONS_SETTING) or {}
         statuses = self.store.frame_statuses()
         labelled = {fid for fid, s in statuses.items() if s in (FrameStatus.CALIPERS, FrameStatus.MASK_ACCEPTED)}
+        self._accepted_seen.update(fid for fid, s in statuses.items() if s == FrameStatus.MASK_ACCEPTED)
         return options, labelled, self.trainer.auto_after, self._versions()
 
     def _on_project_read(self, result: tuple) -> None:
         options, labelled, auto_after, versions = result
+        self._refresh_click_state(announce=True)
         for key in ("minutes", "epochs", "preset", "resolution", "watchdog_s"):
             if key in options:
                 setattr(self.options, key, options[key])
@@ -140,6 +136,22 @@ class TrainingController(QtCore.QObject):
         current = self.store.get_setting(CURRENT_KEY)
         return versions, current, registry.pinned
 
+    def _refresh_click_state(self, announce: bool) -> None:
+        """Show the click network in use (say so in the status bar when announcing) and its versions."""
+        registry = self.trainer.click_registry
+
+        def read() -> tuple:
+            return registry.in_use().label, registry.versions(), self.store.get_setting(registry.current_key)
+
+        def show(state: tuple) -> None:
+            label, versions, current = state
+            self.dock.learning.set_click_model(label)
+            self.dock.learning.set_click_versions(versions, current)
+            if announce and label != "no model":
+                self.message.emit(f"Clicks are answered by the {label}")
+
+        self._jobs.submit(read, show)
+
     def _refresh_versions(self) -> None:
         self._jobs.submit(self._versions, lambda v: self.dock.set_versions(*v))
 
@@ -156,6 +168,9 @@ class TrainingController(QtCore.QObject):
         counts towards the automatic training."""
         if status not in LABELLED:
             return
+        if status == DisplayStatus.ACCEPTED and frame_id not in self._accepted_seen:
+            self._accepted_seen.add(frame_id)
+            self._jobs.submit(lambda: clicks_of_frame(self.store, frame_id), self.dock.learning.add_accepted)
         if self._labelled is None:  # the project's labelled frames are still being read
             self._pending.append(frame_id)
             return
@@ -253,31 +268,16 @@ class TrainingController(QtCore.QObject):
         self.outcomes.append(outcome)
         end = outcome.exit
         self.dock.set_state(end.state.value, end.reason)
-        text = self._outcome_text(outcome)
+        text = outcome_text(outcome, self.trainer.registry.pinned) + click_outcome_text(outcome)
         self.dock.show_result(text)
         self.message.emit(text + (" (see the Model training tab)" if end.state == JobState.FAILED else ""))
         if outcome.version is not None:
             self._refresh_versions()
+        if outcome.click_version is not None:
+            self._refresh_click_state(announce=outcome.click_switched)
         if outcome.switched and outcome.version is not None:
             self._use_version(outcome.version)
         self.run_ended.emit(outcome)
-
-    def _outcome_text(self, outcome: TrainingOutcome) -> str:
-        end, version = outcome.exit, outcome.version
-        if end.state == JobState.FAILED:
-            return f"Training failed: {end.reason}. Your annotations are untouched."
-        if end.state == JobState.CANCELLED:
-            return "Training cancelled; nothing was kept."
-        if version is None:
-            return f"Training ended ({end.state.value}) without a new model."
-        score = f"validation Dice {dice_text(version.val_dice)}"
-        if version.baseline_val_dice is not None:
-            score += f" vs {dice_text(version.baseline_val_dice)} for the model in use"
-        if outcome.switched:
-            return f"New model {version.name} ({score}) is now in use."
-        if self.trainer.registry.pinned:
-            return f"New model {version.name} saved ({score}); not used because a version is pinned."
-        return f"New model {version.name} saved ({score}); not used: it is not better than the model in use."
 
     # ----- versions ------------------------------------------------------------------------------------
     def pin(self, name: str) -> None:

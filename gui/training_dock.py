@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.learning.versions import ModelVersion
+from gui.learning_panel import LearningPanel
 
 STATE_TEXT = {
     "idle": ("Idle — no training running", "#9e9e9e"),
@@ -187,6 +188,8 @@ class TrainingDock(QtWidgets.QWidget):
         layout.addWidget(self.version_label)
         layout.addLayout(version_buttons)
         layout.addWidget(self.next_button)
+        self.learning = LearningPanel(self)  # clicks per accepted mask and the click network's versions
+        layout.addWidget(self.learning)
         for button in self.findChildren(QtWidgets.QPushButton):  # the style's 80 px minimum would overflow the dock
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 2 * BUTTON_PADDING_PX)
             button.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)

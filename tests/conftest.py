@@ -7,6 +7,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# no project falls back on the shipped starter click network unless a test asks: clicks must not depend on when
+# a model process finishes loading
+os.environ.setdefault("SONOCLICK_STARTER_MODELS", "off")
 
 import threading  # noqa: E402
 import time  # noqa: E402

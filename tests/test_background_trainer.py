@@ -46,9 +46,12 @@ def test_training_reports_progress_and_becomes_the_live_version(project):
     assert outcome.exit.state == JobState.FINISHED, outcome.exit.reason
     assert any(e.get("event") == "progress" for e in events)
     assert any(e.get("event") == "data" and e["validated_on"] == "held-out caliper labels" for e in events)
-    assert outcome.version is not None and outcome.switched
+    assert outcome.version is not None and trainer.registry.path_of(outcome.version).exists()
+    # switched in only when clearly better than no model on the 2 held-out frames (2 epochs may not be)
+    assert outcome.switched == outcome.version.beats_baseline() and outcome.version.n_val == 2
+    assert outcome.version.baseline == "no model" and len(outcome.version.frame_scores) == 2
+    trainer.registry.pin(outcome.version.name)
     assert trainer.registry.current().name == outcome.version.name
-    assert trainer.registry.path_of(outcome.version).exists()
 
     # a second run fine-tunes the live model and is scored against it on the same frames
     done.clear()

@@ -20,7 +20,8 @@ from core.annotation.caliper_simulation import calipers_from_label_map  # noqa: 
 from core.learning.job_process import JobState  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
-from gui.training_controller import OPTIONS_SETTING, TrainingOptions  # noqa: E402
+from gui.training_controller import OPTIONS_SETTING  # noqa: E402
+from gui.training_options import TrainingOptions  # noqa: E402
 from tests.conftest import (  # noqa: E402
     StallMeter,  # noqa: E402
     place_calipers,
@@ -94,7 +95,15 @@ def test_train_button_shows_progress_and_the_new_version_goes_live(qtbot, tmp_pa
     assert "Epoch 2 of 2" in dock.progress_label.text() or "in use" in dock.progress_label.text()
     assert "held-out" in dock.data_label.text()
     qtbot.waitUntil(lambda: dock.version_names() == ["v0001"], timeout=10000)
-    assert dock.version_use("v0001") == "in use"
+    # it goes live by itself only when clearly better than no model on the held-out frames; 2 epochs of a tiny
+    # network need not be, and then the user pins it
+    assert outcome.switched == outcome.version.beats_baseline()
+    if outcome.switched:
+        assert dock.version_use("v0001") == "in use"
+    else:
+        dock.versions.topLevelItem(0).setSelected(True)
+        qtbot.mouseClick(dock.pin_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: dock.version_use("v0001") == "in use · pinned", timeout=10000)
     qtbot.waitUntil(lambda: store.get_setting("model_path") == "models/v0001/model.safetensors", timeout=10000)
 
     # the new model predicts every unlabelled frame in the background; the suggestion ranks by them

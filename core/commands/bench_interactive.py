@@ -9,15 +9,18 @@ import numpy as np
 
 from core.errors import InputError
 from core.interactive.clicks_benchmark import START_OPTIONS, run_frame, summarise
+from core.interactive.starter_models import resolve_model_argument
 from core.io.dataset import list_dataset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--split", type=Path)
-    p.add_argument("--model", type=Path, help="trained model whose probability map the engine starts from")
-    p.add_argument("--click-model", type=Path,
-                   help="click-conditioned network (train --supervision interactive) that answers each click")
+    p.add_argument("--model", help="trained model whose probability map the engine starts from ('starter': the "
+                                   "shipped starter frame model, where the build has one)")
+    p.add_argument("--click-model",
+                   help="click-conditioned network (train --supervision interactive) that answers each click; "
+                        "'starter': the shipped starter click network, trained on breast ultrasound")
     p.add_argument("--start", choices=START_OPTIONS, default="none",
                    help="what the robot starts from: nothing, calipers (4 clicks) or the object's box (2 clicks)")
     p.add_argument("--jitter", type=float, default=0.0,
@@ -29,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     items = list_dataset(args.data, args.split)
+    args.model = resolve_model_argument(args.model, "frame")
+    args.click_model = resolve_model_argument(args.click_model, "click")
     predictor = None
     if args.model:
         from core.runtime.predictor import Predictor

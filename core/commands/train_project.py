@@ -22,6 +22,7 @@ from core.training.progress import StopSignal, TrainEvent
 from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"
+CLICK_MODEL_FILE = "click_model.safetensors"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,33 +38,77 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="fast")
     p.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--networks", default="frame,click",
+                   help="which networks to train, comma-separated: frame (from every label), click (from accepted "
+                        "masks)")
+    p.add_argument("--click-init", type=Path, help="fine-tune the click network from this one (default: scratch)")
+    p.add_argument("--click-baseline", type=Path,
+                   help="the click network in use, scored on the same held-out masks (default: none in use)")
+    p.add_argument("--click-minutes", type=float, help="the click network's budget (default: as --minutes)")
+    p.add_argument("--click-steps", type=int, default=200, help="at most this many click-network steps")
 
 
 def emit(event: dict) -> None:
     print(json.dumps(event), flush=True)
 
 
-def _progress(event: TrainEvent) -> None:
+def _progress(event: TrainEvent, network: str = "frame") -> None:
     if event.kind in ("epoch", "step", "refresh"):
-        emit({"event": "progress", **{k: v for k, v in asdict(event).items() if k != "kind"}, "kind": event.kind})
+        emit({"event": "progress", **{k: v for k, v in asdict(event).items() if k != "kind"}, "kind": event.kind,
+              "network": network})
 
 
 def score(model_path: Path, images: list[np.ndarray], truths: list[np.ndarray], threads: int,
-          device: str) -> float | None:
-    """Mean Dice at full frame resolution, the way the app will use the model."""
+          device: str) -> list[float]:
+    """Dice per frame at full frame resolution, the way the app will use the model."""
     if not images:
-        return None
+        return []
     from core.runtime.predictor import Predictor
 
     predictor = Predictor.load(model_path, device=device, threads=threads)
-    return float(np.mean([dice(predictor.predict(image) > 0.5, truth) for image, truth in zip(images, truths)]))
+    return [float(dice(predictor.predict(image) > 0.5, truth)) for image, truth in zip(images, truths)]
+
+
+def _clicks_from(model_path: Path | None, images: list[np.ndarray], truths: list[np.ndarray],
+                 args: argparse.Namespace) -> list[float]:
+    """The simulated user's NoC@85 per frame, starting from the frame model's prediction (None: no prediction),
+    with the click network in use."""
+    from core.learning.click_round import noc_per_frame
+    from core.training.click_samples import ClickFrame
+
+    probabilities: list = [None] * len(images)
+    if model_path is not None and images:
+        from core.runtime.predictor import Predictor
+
+        predictor = Predictor.load(model_path, device=args.device, threads=args.threads)
+        probabilities = [predictor.predict(image) for image in images]
+    frames = [ClickFrame(str(k), image, truth) for k, (image, truth) in enumerate(zip(images, truths))]
+    return noc_per_frame(args.click_baseline, frames, args.threads, probabilities)
+
+
+def _mean(values: list[float] | None) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def run(args: argparse.Namespace) -> dict | None:
     emit({"event": "state", "state": "training"})
     if args.minutes is None and args.epochs is None:
         args.minutes = 3.0
+    networks = {n.strip() for n in args.networks.split(",") if n.strip()}
     entries = read_snapshot(args.snapshot)
+    stop = StopSignal(os.environ.get(STOP_FILE_ENV))
+    done: dict = {"event": "done"}
+    if "frame" in networks:
+        done.update(_frame_round(args, entries, stop))
+    if "click" in networks and not stop.requested:
+        done["click"] = _click_round(args, entries, stop)
+    emit(done)
+    print(f"[train-project] done: {json.dumps({k: v for k, v in done.items() if 'scores' not in k})}",
+          file=sys.stderr)
+    return None
+
+
+def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> dict:
     train_entries, val_entries, validated_on = split_for_validation(entries, 0.2, args.seed)
     frames = [to_training_frame(args.snapshot, e, args.resolution) for e in train_entries]
     val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
@@ -74,16 +119,35 @@ def run(args: argparse.Namespace) -> dict | None:
                       resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
                       threads=args.threads, device=args.device)
     emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on})
-    stop = StopSignal(os.environ.get(STOP_FILE_ENV))
     out = args.out / MODEL_FILE
     result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
                    metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
                    init_weights=args.init)
     emit({"event": "state", "state": "evaluating"})
-    val_dice = score(out, val_images, val_truths, args.threads, args.device)
+    dices = score(out, val_images, val_truths, args.threads, args.device)
     baseline = score(args.baseline, val_images, val_truths, args.threads, args.device) if args.baseline else None
-    emit({"event": "done", "checkpoint": str(out), "val_dice": val_dice, "baseline_val_dice": baseline,
-          "validated_on": validated_on, "n_val": len(val_frames), "n_train": len(frames),
-          "epochs": result.epochs, "seconds": round(result.seconds, 1), "stopped_by": result.stopped_by})
-    print(f"[train-project] done: val dice {val_dice} (baseline {baseline})", file=sys.stderr)
-    return None
+    # what decides is the clicks the prediction saves: a model that beats no model on Dice can still cost clicks
+    noc = _clicks_from(out, val_images, val_truths, args)
+    baseline_noc = _clicks_from(args.baseline, val_images, val_truths, args)
+    return {"checkpoint": str(out), "val_dice": _mean(dices), "baseline_val_dice": _mean(baseline),
+            "frame_scores": noc, "baseline_frame_scores": baseline_noc, "lower_is_better": True,
+            "dice": dices, "baseline_dice": baseline,
+            "validated_on": f"{validated_on}; decided by NoC@85 from the prediction",
+            "n_val": len(val_frames), "n_train": len(frames), "epochs": result.epochs,
+            "seconds": round(result.seconds, 1), "stopped_by": result.stopped_by}
+
+
+def _click_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> dict:
+    from core.learning.click_round import ClickRoundConfig, click_frames, train_click_round
+
+    frames = click_frames(args.snapshot, entries)
+    if len(frames) < 2:
+        return {"skipped": f"{len(frames)} accepted masks: the click network needs at least 2"}
+    emit({"event": "state", "state": "training", "network": "click"})
+    minutes = args.click_minutes if args.click_minutes is not None else args.minutes
+    cfg = ClickRoundConfig(minutes=minutes, steps=args.click_steps, threads=args.threads, seed=args.seed,
+                           device=args.device)
+    report = train_click_round(frames, args.out / CLICK_MODEL_FILE, args.click_init, args.click_baseline, cfg,
+                               lambda e: _progress(e, "click"), stop)
+    emit({"event": "state", "state": "evaluating", "network": "click"})
+    return report

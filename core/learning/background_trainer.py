@@ -17,12 +17,12 @@ from pathlib import Path
 
 from core.learning.job_process import JobExit, JobProcess, JobState
 from core.learning.snapshot import read_snapshot, write_snapshot
-from core.learning.versions import ModelRegistry, ModelVersion
+from core.learning.versions import CLICK, FRAME, ModelRegistry, ModelVersion
 from core.project.store import ProjectStore
 from models.preprocess import DEFAULT_RESOLUTION
 
 AUTO_TRAIN_KEY = "trainer.auto_after_frames"
-DEFAULT_AUTO_AFTER = 10
+DEFAULT_AUTO_AFTER = 5  # the first run comes after a handful of labelled frames
 RUNS_FOLDER = "runs"
 KEEP_RUNS = 3  # finished or failed runs kept for a look at their log
 
@@ -42,8 +42,11 @@ def prune_runs(runs: Path, keep: int, active: Path | None = None) -> list[Path]:
 @dataclass(frozen=True)
 class TrainingOutcome:
     exit: JobExit
-    version: ModelVersion | None  # the new version, when the run produced one
-    switched: bool  # the live model is now this version
+    version: ModelVersion | None  # the new frame-model version, when the run produced one
+    switched: bool  # the live frame model is now this version
+    click_version: ModelVersion | None = None  # the new click-network version, when the run produced one
+    click_switched: bool = False
+    click_note: str = ""  # why the run made no click version (too few accepted masks), if so
 
 
 class BackgroundTrainer:
@@ -51,10 +54,16 @@ class BackgroundTrainer:
                  on_event: Callable[[dict], None], on_finished: Callable[[TrainingOutcome], None],
                  minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
                  resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True,
-                 keep_runs: int = KEEP_RUNS) -> None:
+                 keep_runs: int = KEEP_RUNS, networks: tuple[str, ...] = (FRAME, CLICK),
+                 click_minutes: float | None = None, click_steps: int = 200) -> None:
         self.store = store
         self.folder = Path(project_folder)
         self.registry = ModelRegistry(store, project_folder)
+        self.click_registry = ModelRegistry(store, project_folder, CLICK)
+        self.networks = networks
+        self.click_minutes, self.click_steps = click_minutes, click_steps
+        self.threads: int | None = None  # the child's CPU threads (None: its default)
+        self.seed = 0
         self._on_event = on_event
         self._on_finished = on_finished
         self.minutes, self.epochs, self.preset, self.resolution = minutes, epochs, preset, resolution
@@ -103,16 +112,33 @@ class BackgroundTrainer:
                 argv += ["--minutes", str(self.minutes)]
             if self.epochs:
                 argv += ["--epochs", str(self.epochs)]
-            current = self.registry.current()
-            if current is not None:
-                argv += ["--baseline", str(self.registry.path_of(current))]
-                if self.fine_tune:
-                    argv += ["--init", str(self.registry.path_of(current))]
+            argv += self._model_arguments()
             self._labelled_since_last = 0
             self._job = JobProcess(argv, run_dir, self._on_event, lambda end: self._finished(end, run_dir),
                                    watchdog_s=self.watchdog_s)
             self._job.start()
             return True
+
+    def _model_arguments(self) -> list[str]:
+        """Which networks to train, from what, and against which model in use (whoever set it)."""
+        argv = ["--networks", ",".join(self.networks), "--seed", str(self.seed), "--click-steps",
+                str(self.click_steps)]
+        if self.threads:
+            argv += ["--threads", str(self.threads)]
+        if self.click_minutes is not None:
+            argv += ["--click-minutes", str(self.click_minutes)]
+        in_use = self.registry.in_use()
+        if in_use.path is not None:
+            argv += ["--baseline", str(in_use.path)]
+        current = self.registry.current()
+        if current is not None and self.fine_tune:
+            argv += ["--init", str(self.registry.path_of(current))]
+        click = self.click_registry.in_use()
+        if click.path is not None:
+            argv += ["--click-baseline", str(click.path)]
+            if self.fine_tune:
+                argv += ["--click-init", str(click.path)]
+        return argv
 
     def stop(self) -> None:
         """Finish early, keeping the best model so far (it still becomes a version)."""
@@ -132,19 +158,32 @@ class BackgroundTrainer:
         return self._job.pid if self._job else None
 
     def _finished(self, end: JobExit, run_dir: Path) -> None:
-        version, switched = None, False
+        results: dict[str, tuple[ModelVersion | None, bool]] = {FRAME: (None, False), CLICK: (None, False)}
         done = end.last_event or {}
+        click = done.get("click") or {}
         if end.state in (JobState.FINISHED, JobState.STOPPED) and done.get("event") == "done":
             try:
-                version = self.registry.add(done["checkpoint"], done.get("val_dice"), done.get("baseline_val_dice"),
-                                            done.get("validated_on", ""), int(done.get("n_val", 0)),
-                                            {k: done.get(k) for k in ("epochs", "seconds", "n_train", "stopped_by")})
-                switched = self.registry.offer(version)
+                for network, report in ((FRAME, done), (CLICK, click)):
+                    if report.get("checkpoint"):
+                        results[network] = self._register(self.click_registry if network == CLICK
+                                                          else self.registry, report)
             except Exception as exc:  # a broken result must not take the app down; report it as a failure
                 end = JobExit(JobState.FAILED, f"the finished model could not be registered: {exc}",
                               end.return_code, end.last_event)
         self._tidy_runs(run_dir, cancelled=end.state == JobState.CANCELLED)
-        self._on_finished(TrainingOutcome(end, version, switched))
+        self._on_finished(TrainingOutcome(end, *results[FRAME], *results[CLICK], str(click.get("skipped", ""))))
+
+    @staticmethod
+    def _register(registry: ModelRegistry, report: dict) -> tuple[ModelVersion, bool]:
+        """A run's model becomes the next version of its network, offered in place of the model in use."""
+        version = registry.add(report["checkpoint"], report.get("val_dice"), report.get("baseline_val_dice"),
+                               report.get("validated_on", ""), int(report.get("n_val", 0)),
+                               {k: report.get(k) for k in ("epochs", "steps", "seconds", "n_train", "stopped_by")},
+                               frame_scores=report.get("frame_scores"),
+                               baseline_frame_scores=report.get("baseline_frame_scores"),
+                               lower_is_better=bool(report.get("lower_is_better", False)),
+                               baseline=registry.in_use().label)
+        return version, registry.offer(version)
 
     def _tidy_runs(self, run_dir: Path, cancelled: bool) -> None:
         """`run_dir`'s process is gone: drop its folder if it was cancelled, and old runs beyond keep_runs (never

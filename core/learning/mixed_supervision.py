@@ -9,6 +9,7 @@ import numpy as np
 from core.annotation.points import Calipers
 from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
+from core.learning.better import MIN_DECIDING_FRAMES
 from core.learning.snapshot import LabelledFrame, snapshot_mask
 from core.training.data import TrainingFrame
 from core.training.targets import caliper_targets, click_targets, mask_targets
@@ -60,14 +61,19 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
 
 def split_for_validation(entries: list[LabelledFrame], fraction: float, seed: int
                          ) -> tuple[list[LabelledFrame], list[LabelledFrame], str]:
-    """Hold out a seeded share of the accepted-mask frames (at least one, when there are 3 or more); with
-    fewer masks, hold out caliper frames, scored against the fused mask of their calipers."""
+    """Hold out a seeded share of the accepted-mask frames (at least MIN_DECIDING_FRAMES when there are 4 or more,
+    so that a new model can be judged; one when there are 3); with fewer masks, hold out caliper frames, scored
+    against the fused mask of their calipers."""
     with_mask = [i for i, e in enumerate(entries) if e.has_mask]
     validated_on, pool = VALIDATED_ON_MASKS, with_mask
     if len(with_mask) < 3:
         validated_on = VALIDATED_ON_CALIPERS
         pool = [i for i, e in enumerate(entries) if e.calipers and not e.has_mask]
-    n_val = max(1, int(round(fraction * len(pool)))) if len(pool) >= 3 else 0
+    n_val = 0
+    if len(pool) >= 4:
+        n_val = max(MIN_DECIDING_FRAMES, int(round(fraction * len(pool))))
+    elif len(pool) == 3:
+        n_val = 1
     picked = set(np.random.default_rng(seed).choice(pool, size=n_val, replace=False).tolist()) if n_val else set()
     train = [e for i, e in enumerate(entries) if i not in picked]
     val = [e for i, e in enumerate(entries) if i in picked]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ClickModelUnavailable
+from core.errors import CheckpointError, ClickModelUnavailable
 from core.labels.crop import Crop
+from core.learning.versions import CLICK, ModelRegistry
 from core.project.store import ProjectStore
 from core.serving import model_process
 from core.serving.process_pool import spawn_pool, stop_pool
@@ -53,8 +54,12 @@ class ClickModelProvider:
         self.last_error: str | None = None
 
     def model_path(self, store: ProjectStore) -> Path | None:
-        """The checkpoint the project names for clicks, or None."""
-        return store.path_setting(CLICK_MODEL_SETTING)
+        """The user's click model, else the project's click-network version in use, else the shipped starter."""
+        try:
+            return ModelRegistry(store, store.folder, CLICK).in_use().path
+        except CheckpointError as exc:  # a damaged registry: the user's setting still counts
+            log.warning("click-network versions not readable: %s", exc)
+            return store.path_setting(CLICK_MODEL_SETTING)
 
     def predictor(self, store: ProjectStore) -> RemoteClickPredictor | None:
         """The project's click model (its loading started in the background), or None without one."""

@@ -48,3 +48,47 @@ def augment(image: np.ndarray, labels: np.ndarray, extra: np.ndarray | None, rng
         noise = rng.normal(1.0, cfg.speckle_sigma, size=(h // 2, w // 2)).astype(np.float32)
         img = img * cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.clip(img, 0.0, 1.0).astype(np.float32), lab, ext
+
+
+@dataclass(frozen=True)
+class AppearanceConfig:
+    """Intensity-only changes of a whole frame, for networks whose inputs are cropped afterwards (the click
+    network): scanners and organs differ in gain, contrast, gamma, speckle and sharpness, so a network
+    trained on one organ's frames must not lean on any of them."""
+
+    probability: float = 0.8
+    gamma_range: tuple[float, float] = (0.6, 1.6)
+    gain_range: tuple[float, float] = (0.7, 1.35)
+    contrast_range: tuple[float, float] = (0.6, 1.3)
+    blur_probability: float = 0.3
+    blur_sigma: tuple[float, float] = (0.5, 1.5)
+    speckle_probability: float = 0.4
+    speckle_sigma: tuple[float, float] = (0.08, 0.25)
+    rescale_probability: float = 0.25
+    rescale_range: tuple[float, float] = (0.5, 0.9)
+
+
+MILD_APPEARANCE = AppearanceConfig(probability=0.5, gamma_range=(0.8, 1.25), gain_range=(0.8, 1.2),
+                                   contrast_range=(1.0, 1.0), blur_probability=0.0, speckle_probability=0.0,
+                                   rescale_probability=0.0)
+
+
+def vary_appearance(image: np.ndarray, rng: np.random.Generator, cfg: AppearanceConfig) -> np.ndarray:
+    """image (H, W) uint8 -> a copy with randomly changed intensity, speckle, sharpness and resolution."""
+    if rng.random() >= cfg.probability:
+        return image
+    img = image.astype(np.float32) / 255.0
+    h, w = img.shape
+    if rng.random() < cfg.rescale_probability:
+        factor = rng.uniform(*cfg.rescale_range)
+        small = cv2.resize(img, (max(8, int(w * factor)), max(8, int(h * factor))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < cfg.blur_probability:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(*cfg.blur_sigma))
+    if rng.random() < cfg.speckle_probability:
+        noise = rng.normal(1.0, rng.uniform(*cfg.speckle_sigma), size=(max(h // 2, 1), max(w // 2, 1)))
+        img = img * cv2.resize(noise.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    img = np.power(np.clip(img, 0, 1), rng.uniform(*cfg.gamma_range)) * rng.uniform(*cfg.gain_range)
+    mean = float(img.mean())
+    img = mean + (img - mean) * rng.uniform(*cfg.contrast_range)
+    return np.clip(255.0 * img, 0, 255).astype(np.uint8)

@@ -15,6 +15,7 @@ from core.interactive.click_inputs import FIRST_CLICK_WINDOW, click_planes, netw
 from core.interactive.robot_user import next_click
 from core.labels.crop import Crop
 from core.runtime.device import autocast
+from core.training.augment import MILD_APPEARANCE, AppearanceConfig, vary_appearance
 from models.preprocess import Normalisation
 from models.unet import UNet
 
@@ -28,6 +29,17 @@ class ClickFrame:
 
     def __post_init__(self) -> None:
         self.depth = cv2.distanceTransform(self.truth.astype(np.uint8), cv2.DIST_L2, 3)
+
+
+def frames_with_masks(items: list) -> list[ClickFrame]:
+    """Dataset items (core.io.dataset) with a non-empty mask as click-training frames; frames without a nodule
+    teach the click network nothing and are left out."""
+    frames = []
+    for item in items:
+        truth = item.mask()
+        if truth is not None and truth.any():
+            frames.append(ClickFrame(item.stem, item.frame().gray_u8(), truth))
+    return frames
 
 
 def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -66,8 +78,8 @@ def _random_window(frame: ClickFrame, rng: np.random.Generator, first_click: tup
     return Crop.around(np.stack([lo + shift, hi + shift]), (h, w), 0.0, int(max(margin, 8)))
 
 
-def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int,
-                norm: Normalisation) -> tuple[np.ndarray, np.ndarray]:
+def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: Normalisation,
+                appearance: AppearanceConfig = MILD_APPEARANCE) -> tuple[np.ndarray, np.ndarray]:
     """(planes (4, size, size), truth (size, size)) for one simulated interaction state."""
     truth = frame.truth
     if rng.random() < 0.25:  # the first click on a frame with nothing else: no previous mask
@@ -92,10 +104,7 @@ def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int,
         window = zoom_window(truth.shape, prev, np.array(positives + negatives, float))
         if rng.random() < 0.5:
             window = window.union(_random_window(frame, rng, None))
-    image = frame.image
-    if rng.random() < 0.5:
-        scaled = (image.astype(np.float32) / 255.0) ** rng.uniform(0.8, 1.25) * rng.uniform(0.8, 1.2)
-        image = np.clip(255.0 * scaled, 0, 255).astype(np.uint8)
+    image = vary_appearance(frame.image, rng, appearance)
     planes = network_input(image, window, size, norm, np.array(positives, float).reshape(-1, 2),
                            np.array(negatives, float).reshape(-1, 2), prev)
     target = cv2.resize(window.take(truth).astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
