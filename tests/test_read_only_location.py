@@ -18,7 +18,7 @@ from core.project.location import (
     save_copy,
 )
 from core.project.store import ProjectStore
-from tests.test_project_faults import NODULE, NOBODY, in_child, make_project
+from tests.test_project_faults import NOBODY, NODULE, in_child, make_project
 
 _writable_open = ProjectStore.open
 
