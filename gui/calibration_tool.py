@@ -11,6 +11,7 @@ from typing import Any
 from PyQt5 import QtCore, QtWidgets
 
 from gui.project_session import ProjectSession
+from gui.read_only_banner import refused
 
 SCOPES = (("This frame", "frame"), ("Every frame of this folder", "folder"), ("The whole project", "project"))
 SCOPE_NAMES = {value: text.lower() for text, value in SCOPES}
@@ -91,6 +92,9 @@ class CalibrationTool(QtCore.QObject):
     def add_point(self, frame_id: int | None, x: float, y: float) -> None:
         """One of the two points; after the second the distance is asked for and the calibration stored."""
         if frame_id is None or self._session is None:
+            return
+        if refused(self._session.store, self.message.emit):
+            self.reset()
             return
         self.points.append((float(x), float(y)))
         self.points_changed.emit()

@@ -30,6 +30,7 @@ from gui.controller_history import HistoryActions
 from gui.editor_frame import EditorFrame, ObjectDisplay
 from gui.engine_bridge import EngineBridge
 from gui.frame_predictions import FramePredictions
+from gui.read_only_banner import refused
 from gui.store_writes import StoreWrites
 from gui.workers import Workers
 
@@ -200,7 +201,10 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
 
     # ----- guards --------------------------------------------------------------------------------------
     def _editable(self, action: Callable[[], None]) -> EditorFrame | None:
-        """The frame to edit, or None (the action is deferred while an undo/redo is being written)."""
+        """The frame to edit, or None (refused in a read-only project; deferred while an undo/redo is being
+        written)."""
+        if self.edits_refused():
+            return None
         if self._history_busy:
             frame_id = self._current_id
             self._deferred.append(lambda: action() if self._current_id == frame_id else None)
@@ -213,6 +217,11 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
             self.message.emit(f"This frame cannot be annotated: {frame.loaded.error}")
             return None
         return frame
+
+    def edits_refused(self) -> bool:
+        """Whether the project is read-only; if so the status bar says so and the edit is not made (the store
+        would refuse it later, with an error instead of a message)."""
+        return refused(self.store, self.message.emit)
 
     def _inside(self, frame: EditorFrame, x: float, y: float) -> bool:
         h, w = frame.shape

@@ -62,7 +62,7 @@ class EditingActions:
         return None
 
     def begin_move(self, point_id: int, object_id: int, kind: PointKind) -> None:
-        if self.current is None or self._history_busy:
+        if self.current is None or self._history_busy or self.edits_refused():
             return
         self._drag = (point_id, object_id, kind)
         self.set_current_object(object_id)

@@ -42,7 +42,7 @@ class HistoryActions:
     def undo(self) -> None:
         """Undo the latest action on this frame; an edit still computing is simply cancelled."""
         frame = self.current
-        if frame is None or self._history_busy:
+        if frame is None or self._history_busy or self.edits_refused():
             return
         cancelled = [r for r in self._engine.in_flight(frame.frame_id)]
         if cancelled:
@@ -59,7 +59,9 @@ class HistoryActions:
         self._history(lambda store, frame_id: store.undo_step(frame_id), "Undone", "Nothing to undo")
 
     def redo(self) -> None:
-        if self.current is None or self._history_busy or self._engine.in_flight(self._current_id):
+        if self.current is None or self._history_busy or self.edits_refused():
+            return
+        if self._engine.in_flight(self._current_id):
             return
         self._history(lambda store, frame_id: store.redo_step(frame_id), "Redone", "Nothing to redo")
 

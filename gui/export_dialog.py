@@ -18,6 +18,7 @@ from core.exchange.registry import formats
 from core.project.display_status import draft_frame_ids
 from core.project.store import ProjectStore
 from gui.project_session import ProjectSession
+from gui.read_only_banner import refused
 
 FILE_FORMATS = {"coco": "COCO JSON (*.json)", "cvat": "CVAT XML (*.xml)", "labelme": "labelme JSON (*.json)",
                 "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)"}  # the others take a folder
@@ -176,6 +177,8 @@ class ExportDialog(QtWidgets.QDialog):
 
     # ----- import through the registry ------------------------------------------------------------------
     def _pick_and_plan(self) -> None:
+        if refused(self._session.store, self._say):  # an import edits the project
+            return
         name = self.import_format.currentData()
         start = self.folder_edit.text()
         if name in FILE_FORMATS:
@@ -220,6 +223,8 @@ class ExportDialog(QtWidgets.QDialog):
 
     # ----- one file into the shown frame --------------------------------------------------------------
     def _pick_and_import(self, file_filter: str, kind: str) -> None:
+        if refused(self._session.store, self._say):
+            return
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import", str(self._session.folder.parent),
                                                         file_filter)
         if path:

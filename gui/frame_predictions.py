@@ -63,6 +63,8 @@ class FramePredictions(QtCore.QObject):
             if result is not None:
                 answer, sessions = result
                 self._stored(frame_id, answer.probability, sessions)  # on screen now; stored meanwhile, in order
+                if self._store.read_only_reason is not None:
+                    return  # shown, not kept: a read-only project is never written
                 self._writes.submit(
                     frame_id, lambda: self._store.set_prediction(frame_id, answer.probability, answer.model_version),
                     lambda _: None)

@@ -11,6 +11,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.serving.frame_model import switch_model
 from gui.project_session import ProjectSession
+from gui.read_only_banner import refused
 from gui.training_controller import TrainingController
 
 MODEL_FILES = "SonoClick models (*.safetensors *.pt);;All files (*)"
@@ -113,8 +114,8 @@ class ModelMenu(QtCore.QObject):
     def use_frame_model(self, path: Path) -> None:
         """Predict the project's unlabelled frames with `path` from now on (their predictions are redone)."""
         session, training = self._session, self._training
-        if session is None or training is None:
-            return
+        if session is None or training is None or refused(session.store, self.message.emit):
+            return  # (the choice is a project setting: none in a read-only project)
         session.model.forget_failure(path)
 
         def switched(frame_ids: list[int]) -> None:

@@ -2,7 +2,10 @@
 and the scan that adds frames in the background.
 
 Listing the frames and reading new files (add_frames decodes every frame of a video) happen on workers, so the
-window is usable while a large folder is still being scanned, and its frames appear as they are read."""
+window is usable while a large folder is still being scanned, and its frames appear as they are read.
+
+A read-only project (see core.project.location.open_project) is listed but never written: no scan for new files
+(adding them would write), no remembered last frame."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,6 +62,11 @@ class ProjectSession(QtCore.QObject):
     def idle(self) -> bool:
         return not self.scanning and self.workers.idle
 
+    @property
+    def read_only(self) -> bool:
+        """Whether edits are off (the store refuses every write)."""
+        return self.store.read_only_reason is not None
+
     def start(self, sources: list[Path]) -> None:
         """List the project's frames, then add `sources` (and any new file of its folder of frames)."""
 
@@ -74,7 +82,10 @@ class ProjectSession(QtCore.QObject):
         self.last_frame = last_frame if isinstance(last_frame, int) else None
         self.frames_added.emit(records, statuses)
         self.listed.emit(last_frame)
-        self._scan(sources, folder)
+        if self.read_only:
+            self._scan_done()
+        else:
+            self._scan(sources, folder)
 
     def _scan(self, sources: list[Path], folder: Path | None) -> None:
         self.scanning = True
@@ -107,7 +118,9 @@ class ProjectSession(QtCore.QObject):
         self.scan_finished.emit()
 
     def remember_frame(self, frame_id: int) -> None:
-        """Reopen the project at this frame next time."""
+        """Reopen the project at this frame next time (not remembered in a read-only project)."""
+        if self.read_only:
+            return
         self.jobs.submit(lambda: self.store.set_setting(LAST_FRAME_SETTING, frame_id))
 
     def close(self) -> None:

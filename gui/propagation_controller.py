@@ -19,6 +19,7 @@ from core.cine.range_accept import accept_range, save_draft
 from core.project.store import ProjectStore
 from gui import propagation_process
 from gui.propagation_process import Job, pack, unpack
+from gui.read_only_banner import refused
 from gui.workers import JobRunner
 
 
@@ -129,8 +130,8 @@ class PropagationController(QtCore.QObject):
     # ----- propagation ---------------------------------------------------------------------------------
     def propagate(self, frame_id: int, object_id: int, direction: Direction | str = Direction.BOTH,
                   max_frames: int | None = None) -> bool:
-        """Start propagating (False when one is already running)."""
-        if self._running:
+        """Start propagating (False when one is already running, or the project is read-only: it writes drafts)."""
+        if self._running or refused(self.store, self.finished.emit):
             return False
         self._running = True
         self._child.cancel.clear()
@@ -213,6 +214,8 @@ class PropagationController(QtCore.QObject):
     # ----- accepting -----------------------------------------------------------------------------------
     def accept_range(self, frame_id: int, object_id: int, on_done: Callable[[list[int]], None]) -> bool:
         """Accept the masks of every frame of this clip's propagation (one action); on_done(frame ids) after."""
+        if refused(self.store, self.finished.emit):
+            return False
         clip = self._clips.get(self._clip_key(frame_id, object_id))
         if clip is None or not clip.tracks or self._running:
             return False

@@ -24,6 +24,7 @@ from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 from core.serving.frame_model import ModelProvider, switch_model
 from gui.learning_panel import click_outcome_text
+from gui.read_only_banner import refused
 from gui.training_dock import TrainingDock
 from gui.training_options import TrainingOptions
 from gui.training_texts import outcome_text
@@ -81,8 +82,8 @@ class TrainingController(QtCore.QObject):
         dock.train_clicked.connect(self.train)
         dock.stop_clicked.connect(self.stop)
         dock.cancel_clicked.connect(self.cancel)
-        dock.pin_requested.connect(self.pin)
-        dock.unpin_requested.connect(self.unpin)
+        dock.pin_requested.connect(lambda name: refused(self.store, self.message.emit) or self.pin(name))
+        dock.unpin_requested.connect(lambda: refused(self.store, self.message.emit) or self.unpin())
         dock.next_useful_clicked.connect(self.next_most_useful)
         dock.set_project_open(True)
         dock.set_state("idle")
@@ -185,6 +186,8 @@ class TrainingController(QtCore.QObject):
         self._begin(lambda: self.trainer.note_labelled_frame(), manual=False)
 
     def _begin(self, start: Any, manual: bool) -> None:
+        if refused(self.store, self.message.emit if manual else lambda _: None):  # it would write its model
+            return
         options = self.options
         if manual:
             self.dock.start_run(options.epochs)
@@ -310,8 +313,8 @@ class TrainingController(QtCore.QObject):
 
     def refresh_predictions(self, frame_ids: list[int]) -> None:
         """One background job per frame (so closing drops the rest); a newer switch supersedes these."""
-        if self._model is None or self._closed:
-            return
+        if self._model is None or self._closed or self.store.read_only_reason is not None:
+            return  # (a read-only project keeps its stored predictions)
         self._refresh_generation += 1
         generation = self._refresh_generation
         done_count = [0]

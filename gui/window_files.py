@@ -9,6 +9,7 @@ from PyQt5 import QtWidgets
 from core.project.display_status import list_frames
 from core.serving.click_model import CLICK_MODEL_SETTING
 from gui.export_dialog import ExportDialog
+from gui.read_only_banner import refused
 from gui.shortcuts import ShortcutsDialog
 
 
@@ -76,6 +77,8 @@ class FileActions:
         fails, clicks are answered without it)."""
         assert self.session is not None and self.controller is not None
         session, controller = self.session, self.controller
+        if refused(session.store, lambda text: self.statusBar().showMessage(text, 6000)):
+            return
         session.model.clicks.forget_failure(path)
 
         def chosen(_: object) -> None:

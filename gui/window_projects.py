@@ -1,6 +1,7 @@
 """The main window's project half: opening a project (folder, file or project folder; falling back to a private
-project when the folder is read-only), wiring its session, controllers and signals, closing it, and choosing the
-first frame to show as the frame list fills."""
+project when a new one cannot be made beside the frames; an existing one that cannot be written opens read-only,
+with the amber bar of gui/read_only_banner.py), wiring its session, controllers and signals, closing it, and
+choosing the first frame to show as the frame list fills."""
 from __future__ import annotations
 
 import gc
@@ -14,9 +15,11 @@ from core.project.location import OpenPlan, fallback_plan, open_project, plan_op
 from core.project.store import ProjectStore
 from gui.controller import AnnotationController
 from gui.project_session import ProjectSession
+from gui.read_only_banner import ReadOnlyBanner
 from gui.training_controller import TrainingController
 
 log = logging.getLogger("sonoclick")
+READ_ONLY_WHY = "its folder cannot be written here"  # the one way the app opens a project read-only
 
 
 class ProjectActions:
@@ -74,6 +77,10 @@ class ProjectActions:
         self.setWindowTitle(f"SonoClick — {self._project_title(plan.project_dir)}")
         self.recent.add(plan.project_dir)
         self.propagation.project_opened(store)
+        banner = self.read_only_banner  # made now also to offer the copy of a project damaged while in use
+        if store.read_only_reason is not None:
+            banner.show_reason(self.session, READ_ONLY_WHY)
+            self.statusBar().showMessage("Opened read-only: you can view and export; edits are off", 8000)
         self.session.start(plan.sources)
         # Everything alive now (modules, widgets, the project) lives as long as the window: keep it out of the
         # garbage collector's full passes, which otherwise walk it all and can stall the GUI for 50-100 ms.
@@ -82,6 +89,19 @@ class ProjectActions:
         gc.collect()
         gc.freeze()
         return True
+
+    @property
+    def read_only_banner(self) -> ReadOnlyBanner:
+        """The amber bar above the image (made on first use, so the window's layout code need not know it)."""
+        banner = getattr(self, "_read_only_banner", None)
+        if banner is None:
+            banner = self._read_only_banner = ReadOnlyBanner(self)
+            self.centralWidget().layout().insertWidget(0, banner)
+            banner.copy_saved.connect(lambda folder: self.statusBar().showMessage(
+                f"Copy saved in {folder}: open that folder (File ▸ Open project) to edit the copy", 15000))
+            banner.copy_failed.connect(self.reporter.warn)
+            self.reporter.backup_requested.connect(lambda: banner.offer_copy(self.session))
+        return banner
 
     @staticmethod
     def _open_store(plan: OpenPlan) -> ProjectStore:
@@ -111,6 +131,7 @@ class ProjectActions:
         self.propagation.project_closed()
         self.model_menu.project_closed()
         self.calibration.set_session(None)
+        self.read_only_banner.clear()
         if self.controller is not None:
             self.controller.finish()
             self.controller.deleteLater()

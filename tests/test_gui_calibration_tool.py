@@ -20,6 +20,8 @@ class Stored:
 
 
 class RecordingStore:
+    read_only_reason: str | None = None  # writable
+
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 

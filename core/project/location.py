@@ -5,15 +5,21 @@ frame paths relative to it, so the folder can be moved or shared with its annota
 the project of its folder and adds that file. When the folder is not writable (a CD, a read-only share) the project
 goes to `<data dir>/projects/<folder name>-<hash of its path>/` instead, found again the same way next time. An
 explicit project folder (`--project DIR`) overrides both. Frames are only ever read.
+
+An existing project that cannot be written (a read-only share, another user's files) opens read-only: viewing and
+export work, edits are refused, and no second project is ever made for it (the user's accepted masks would look
+lost and new work would split in two). Only a NEW project that cannot be made beside its frames goes elsewhere.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from core.errors import ProjectError, ProjectPermissionDenied
 from core.io.readers import is_frame_source
 from core.project.app_dirs import data_dir
 from core.project.store import DB_NAME, ProjectStore
@@ -70,9 +76,11 @@ def fallback_project_dir(data_folder: str | Path) -> Path:
 
 
 def default_project_dir(data_folder: str | Path) -> Path:
-    """`<folder>/.sonoclick`, or a per-folder project under the user's data dir when the folder is read-only."""
+    """`<folder>/.sonoclick`, or a per-folder project under the user's data dir when the folder is read-only and
+    has no project yet (an existing one is used even when it cannot be written: it then opens read-only)."""
     folder = Path(os.path.abspath(data_folder))
-    return folder / PROJECT_SUBFOLDER if _writable(folder) else fallback_project_dir(folder)
+    beside = folder / PROJECT_SUBFOLDER
+    return beside if is_project(beside) or _writable(folder) else fallback_project_dir(folder)
 
 
 def plan_open(path: str | Path, project_dir: str | Path | None = None) -> OpenPlan:
@@ -105,11 +113,38 @@ def fallback_plan(plan: OpenPlan) -> OpenPlan | None:
 
 def open_project(plan: OpenPlan) -> ProjectStore:
     """Create or open the plan's project and remember the folder of frames it belongs to (a write: callers with
-    a GUI run this off their GUI thread)."""
-    store = ProjectStore.open(plan.project_dir) if plan.exists else ProjectStore.create(plan.project_dir)
-    if plan.source_folder is not None:
+    a GUI run this off their GUI thread). An existing project that cannot be written is opened read-only
+    (`store.read_only_reason` says why) and nothing is written to it."""
+    if not plan.exists:
+        store = ProjectStore.create(plan.project_dir)
+    else:
+        try:
+            store = ProjectStore.open(plan.project_dir)
+        except ProjectPermissionDenied:
+            store = ProjectStore.open(plan.project_dir, read_only=True)
+    if plan.source_folder is not None and store.read_only_reason is None:
         store.set_setting(SOURCE_FOLDER_SETTING, str(plan.source_folder))
     return store
+
+
+def save_copy(store: ProjectStore, folder: str | Path) -> Path:
+    """A complete, writable copy of the project in `folder` (its database, through SQLite's backup API); the copy
+    names its frames by absolute path, so it finds them wherever it lives. Returns the copy's project folder;
+    ProjectError when `folder` already holds a project or cannot be written."""
+    target = Path(os.path.abspath(folder))
+    if is_project(target):
+        raise ProjectError(f"{target}: already holds a SonoClick project; choose an empty folder")
+    db_path = store.backup_to(target / DB_NAME)
+    try:
+        with sqlite3.connect(db_path) as conn:
+            rows = conn.execute("SELECT id, path FROM frames").fetchall()
+            conn.executemany("UPDATE frames SET path = ? WHERE id = ?",
+                             [(Path(os.path.normpath(store.folder / p)).as_posix(), fid)
+                              for fid, p in rows if not Path(p).is_absolute()])
+        conn.close()
+    except sqlite3.Error as exc:
+        raise ProjectError(f"{db_path}: the copy was made but its frame paths could not be updated ({exc})") from exc
+    return target
 
 
 def files_to_import(sources: list[Path], source_folder: Path | None) -> list[Path]:
