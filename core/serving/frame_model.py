@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,9 @@ class ModelProvider:
             probability, version = pool.submit(model_process.predict, str(path), gray).result(
                 timeout=PREDICT_TIMEOUT_S)
         except Exception as exc:  # a broken model must not stop annotation
+            if isinstance(exc, BrokenProcessPool):
+                self._drop_pool(pool)
+                exc = RuntimeError("the model process ended unexpectedly (killed, or out of memory?)")
             self._give_up(path, str(exc) or type(exc).__name__)
             return None
         self._answered = True
@@ -125,6 +129,13 @@ class ModelProvider:
             return False
         gray = store.load_frame(frame_id).gray_u8()
         return self.predict_if_needed(store, store.frame(frame_id), gray, annotated=False, replace=True) is not None
+
+    def _drop_pool(self, pool: Executor) -> None:
+        """Forget a pool whose process died, so that the next request starts a new one."""
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool, self._answered = None, False
+        stop_pool(pool)
 
     def forget_failure(self, path: Path) -> None:
         """Try `path` again (the user chose it anew)."""
