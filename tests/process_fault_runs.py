@@ -234,6 +234,7 @@ def run_killed_click_model(rng: np.random.Generator, folder: Path) -> Outcome:
             mask = InteractionSession(frame.image, click_model=remote).add_click(cx, cy, True)
             if not mask[cy, cx]:  # the engine answers without the model
                 return Outcome("wrong", "the engine did not answer a click after the model process died")
+            provider.wait_until_loaded(model, WAIT_S)  # as the app's loader does: a load cut short is said so
             error = provider.last_error
             if not error or model.name not in error:
                 return Outcome("wrong", f"the killed click model process was not reported ({error})")
