@@ -3,11 +3,13 @@ timeout, tallied per category.
 
     python bench/robustness.py [--scale 1.0] [--workers 2] [--timeout 30] [--json out.json]
 
-Cases come from tests/fuzz_cases.py and tests/fault_runs.py (fixed seed: the same cases every run). Columns: ok
-(accepted and plausible), clear (a SonoClickError with a message), crash (any other exception, or a worker that
-died: a raw traceback for the user), hang (no answer within --timeout: the worker is killed and replaced), wrong
-(accepted but impossible: a silent wrong result), lost (acknowledged edits missing after the fault), peak MB
-(the largest ru_maxrss of a worker or of the writers it forked, an upper bound of any one case's peak).
+Cases come from tests/fuzz_cases.py, tests/fault_runs.py and tests/process_fault_runs.py (fixed seed: the same
+cases every run; a process killed "at a random point" is killed after a seeded number of events or a seeded
+delay). Columns: ok (accepted and plausible), clear (a SonoClickError with a message), crash (any other exception,
+or a worker that died: a raw traceback for the user), hang (no answer within --timeout: the worker is killed and
+replaced), wrong (accepted but impossible, or a fault the app did not report or recover from: a silent wrong
+result), lost (acknowledged edits missing after the fault), peak MB (the largest ru_maxrss of a worker or of the
+processes it started: writers, trainers, model processes; an upper bound of any one case's peak).
 POSIX only (fork, SIGKILL, RLIMIT_FSIZE).
 """
 from __future__ import annotations
@@ -38,6 +40,9 @@ CATEGORIES = {
     "kill9": ("project database: writer killed (SIGKILL)", 300),
     "disk_full": ("project database: disk full (RLIMIT_FSIZE)", 30),
     "two_writers": ("project database: two writing processes", 30),
+    "two_apps": ("two app instances on one project (one sometimes killed)", 150),
+    "trainer": ("background trainer's child killed (SIGKILL)", 40),
+    "model_process": ("model process killed (SIGKILL): frame model, click network", 60),
     "checkpoints": ("checkpoints", 500),
     "import_export": ("import/export", 500),
     "app": ("the app on a folder of bad files", 200),
@@ -46,14 +51,15 @@ SEEDS_KEPT = {"frames", "seed", "seed.avi", "seed.safetensors"}
 
 
 def runners() -> dict:
-    from tests import fault_runs, fuzz_cases
+    from tests import fault_runs, fuzz_cases, process_fault_runs
 
     return {
         "images": fuzz_cases.run_image, "dicom": fuzz_cases.run_dicom, "video": fuzz_cases.run_video,
         "point_json": fuzz_cases.run_point_json, "checkpoints": fuzz_cases.run_checkpoint,
         "project_db": fault_runs.run_project_db, "kill9": fault_runs.run_kill9, "disk_full": fault_runs.run_disk_full,
         "two_writers": fault_runs.run_two_writers, "import_export": fault_runs.run_import_export,
-        "app": fault_runs.run_app_folder,
+        "app": fault_runs.run_app_folder, "two_apps": process_fault_runs.run_two_apps,
+        "trainer": process_fault_runs.run_killed_trainer, "model_process": process_fault_runs.run_killed_model,
     }
 
 
@@ -96,7 +102,8 @@ class Pool:
         folder = self.workdir / f"worker{k}_{time.monotonic_ns()}"
         folder.mkdir()
         ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=worker, args=(theirs, str(folder)), daemon=True)
+        # not a daemon: the model-process cases start a process pool of their own; close() ends every worker
+        process = self.context.Process(target=worker, args=(theirs, str(folder)), daemon=False)
         process.start()
         theirs.close()
         return {"k": k, "conn": ours, "process": process, "job": None, "since": 0.0, "folder": folder}
@@ -134,6 +141,9 @@ class Pool:
         for slot in self.slots:
             slot["conn"].send(None)
             slot["process"].join(timeout=10)
+            if slot["process"].is_alive():
+                os.kill(slot["process"].pid, signal.SIGKILL)
+                slot["process"].join()
 
 
 def main(argv: list[str] | None = None) -> dict:

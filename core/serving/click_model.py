@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -73,10 +74,19 @@ class ClickModelProvider:
             if self._closed:
                 return None
             if path not in self._loading:
-                if self._pool is None:
-                    self._pool = self._new_pool()
-                self._loading[path] = self._pool.submit(model_process.load_click_model, str(path))
+                self._loading[path] = self._submit_load(path)
         return RemoteClickPredictor(self, path)
+
+    def _submit_load(self, path: Path) -> Future:
+        """Send the load request (the caller holds the lock), to a new process if the last one died idle."""
+        if self._pool is None:
+            self._pool = self._new_pool()
+        try:
+            return self._pool.submit(model_process.load_click_model, str(path))
+        except BrokenProcessPool:
+            stop_pool(self._pool)
+            self._pool = self._new_pool()
+            return self._pool.submit(model_process.load_click_model, str(path))
 
     def wait_until_loaded(self, path: Path, timeout: float) -> bool:
         """Block until the model named `path` has loaded (True) or failed / timed out (False)."""
@@ -86,7 +96,7 @@ class ClickModelProvider:
         try:
             loading.result(timeout=timeout)
         except Exception as exc:
-            self._give_up(path, str(exc) or type(exc).__name__)
+            self._give_up(path, self._reason(exc))
             return False
         return True
 
@@ -103,8 +113,19 @@ class ClickModelProvider:
             return pool.submit(model_process.click_predict, str(path), image_u8, window, positives,
                                      negatives, prev_mask).result(timeout=CLICK_TIMEOUT_S)
         except Exception as exc:  # a broken model must not stop annotation
-            self._give_up(path, str(exc) or type(exc).__name__)
+            self._give_up(path, self._reason(exc))
             raise ClickModelUnavailable(self.last_error or "") from None
+
+    def _reason(self, exc: BaseException) -> str:
+        """Why a request failed; a dead model process is forgotten, so that the next load starts a new one."""
+        if not isinstance(exc, BrokenProcessPool):
+            return str(exc) or type(exc).__name__
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._loading.clear()  # every load was in the dead process
+        if pool is not None:
+            stop_pool(pool)
+        return "the model process ended unexpectedly (killed, or out of memory?)"
 
     def forget_failure(self, path: Path) -> None:
         """Let a model that failed be tried again (the user chose it again)."""

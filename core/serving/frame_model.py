@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,9 @@ class ModelProvider:
         except Exception as exc:  # a broken model must not stop annotation
             if self._closed:  # closed meanwhile: the project is gone, the model did not fail
                 return None
+            if isinstance(exc, BrokenProcessPool):  # the next request starts a new process (ModelProcess)
+                self._answered = False
+                exc = RuntimeError("the model process ended unexpectedly (killed, or out of memory?)")
             self._give_up(path, str(exc) or type(exc).__name__)
             return None
         self._answered = True
