@@ -57,7 +57,8 @@ DOC = st.fixed_dictionaries({"shapes": st.lists(POINT | JSON_LEAF, max_size=12)}
                                       "imageWidth": st.integers(-2, 300) | JSON_LEAF})
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True,
+          database=None)
 @given(DOC, st.sampled_from([None, (64, 80), (80, 64)]))
 def test_point_files_are_read_inside_the_frame_or_refused(tmp_path: Path, doc: dict, size) -> None:
     path = tmp_path / "labels.json"

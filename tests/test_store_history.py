@@ -258,7 +258,7 @@ def _run(store: ProjectStore, model: Model, op: tuple, root: Path) -> ProjectSto
     return store
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, database=None)
 @given(st.lists(operation, min_size=10, max_size=40))
 def test_random_edits_undo_redo_and_reopening_match_a_reference_model(operations: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
