@@ -15,20 +15,13 @@ from PIL import Image
 
 from core.errors import FrameReadError
 from core.io.frame import Frame
-from core.io.limits import MAX_FRAMES_PER_FILE, MAX_IMAGE_FILE_BYTES, check_frame_size, check_regular_file
+from core.io.limits import MAX_FRAMES_PER_FILE, MAX_IMAGE_FILE_BYTES, check_frame_size, read_regular_file
 
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
 
 
 def _read_bytes(path: Path) -> bytes:
-    size = check_regular_file(path)
-    if size > MAX_IMAGE_FILE_BYTES:
-        raise FrameReadError(path, f"image file of {size:,} bytes is larger than SonoClick accepts "
-                                   f"({MAX_IMAGE_FILE_BYTES:,} bytes)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FrameReadError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    data = read_regular_file(path, MAX_IMAGE_FILE_BYTES, "SonoClick accepts for an image")
     if not data:
         raise FrameReadError(path, "empty file")
     return data

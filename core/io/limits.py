@@ -62,17 +62,23 @@ def check_frame_count(path: Path, count: int) -> None:
         raise FrameReadError(path, f"{count} frames is more than SonoClick accepts ({MAX_FRAMES_PER_FILE} per file)")
 
 
-def load_json_bounded(path: Path) -> Any:
+def read_regular_file(path: Path, max_bytes: int, too_large: str,
+                      error: type[FrameReadError] | type[AnnotationFormatError] = FrameReadError) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (checked before reading); `error` otherwise, its reason
+    "<kind of file> of N bytes is larger than <too_large> (M bytes)" for one too large."""
+    size = check_regular_file(path, error)
+    if size > max_bytes:
+        raise error(path, f"file of {size:,} bytes is larger than {too_large} ({max_bytes:,} bytes)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise error(path, f"cannot read file ({exc.strerror or exc})") from exc
+
+
+def load_json_bounded(path: Path, max_bytes: int = MAX_JSON_BYTES, kind: str = "a point file can be") -> Any:
     """Parse a JSON file within the size and nesting bounds; AnnotationFormatError names the file and the reason
     (never RecursionError or MemoryError)."""
-    size = check_regular_file(path, AnnotationFormatError)
-    if size > MAX_JSON_BYTES:
-        raise AnnotationFormatError(path, f"file of {size:,} bytes is larger than a point file can be "
-                                          f"({MAX_JSON_BYTES:,} bytes)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AnnotationFormatError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    data = read_regular_file(path, max_bytes, kind, AnnotationFormatError)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.errors import AnnotationFormatError
 from core.exchange.model import ExchangeFrame
+from core.io.limits import load_json_bounded
 
 MAX_JSON_BYTES = 512 * 1024 * 1024
 WORKERS = min(4, os.cpu_count() or 1)
@@ -42,18 +43,8 @@ def resolve(reference: str, folder: Path) -> Path:
 
 
 def load_json(path: Path) -> Any:
-    try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise AnnotationFormatError(path, f"file is larger than {MAX_JSON_BYTES // 2**20} MB")
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
-    except OSError as exc:
-        raise AnnotationFormatError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise AnnotationFormatError(path, "not a text file (invalid UTF-8)") from exc
-    except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(path, f"malformed JSON ({exc.msg} at line {exc.lineno})") from exc
-    except RecursionError as exc:
-        raise AnnotationFormatError(path, "JSON nested too deeply") from exc
+    """An exchange file's JSON (a regular file, size and nesting bounded before parsing)."""
+    return load_json_bounded(path, MAX_JSON_BYTES, "an annotation file can be")
 
 
 def write_json(path: Path, doc: Any, indent: int | None = None) -> None:
