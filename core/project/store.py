@@ -19,6 +19,8 @@ snapshots count accepted masks only; mask() and masks() return drafts too unless
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import ProjectError
@@ -84,7 +86,7 @@ class ProjectStore(AnnotationEdits, ClassEdits, Calibrations, SettingsAndPredict
         if read_only:
             return cls._open_read_only(root, db_path)
         conn = connect(db_path, create=False)
-        try:
+        with _closed_on_failure(db_path, conn.close):
             probe(conn, db_path)
             version = check_schema(conn, db_path)
             configure(conn, db_path)
@@ -92,32 +94,17 @@ class ProjectStore(AnnotationEdits, ClassEdits, Calibrations, SettingsAndPredict
             if version < SCHEMA_VERSION:
                 with store._db.write() as db:
                     migrate_schema(db)
-        except ProjectError as exc:
-            conn.close()
-            raise reclassified(exc, db_path, "opening the project") from exc
-        except UnicodeDecodeError as exc:
-            conn.close()
-            raise damaged_text(db_path, exc) from exc
-        except BaseException:
-            conn.close()
-            raise
         return store
 
     @classmethod
     def _open_read_only(cls, root: Path, db_path: Path) -> ProjectStore:
         conn, scratch = connect_read_only(db_path)
         db = Database(conn, db_path, read_only="opened read-only", scratch=scratch)
-        try:
+        with _closed_on_failure(db_path, db.close):
             version = check_schema(conn, db_path)
             if version < SCHEMA_VERSION:
                 raise ProjectError(f"{db_path}: saved by an older SonoClick (schema {version}): it must be opened "
                                    f"writable once to be updated")
-        except ProjectError as exc:
-            db.close()
-            raise reclassified(exc, db_path, "opening the project") from exc
-        except UnicodeDecodeError as exc:
-            db.close()
-            raise damaged_text(db_path, exc) from exc
         return cls(root, db)
 
     @property
@@ -138,3 +125,20 @@ class ProjectStore(AnnotationEdits, ClassEdits, Calibrations, SettingsAndPredict
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def _closed_on_failure(db_path: Path, close: Callable[[], None]) -> Iterator[None]:
+    """Opening a project: on any failure close what was opened; a ProjectError is classified (disk full,
+    permission, damage) and undecodable text is damage."""
+    try:
+        yield
+    except ProjectError as exc:
+        close()
+        raise reclassified(exc, db_path, "opening the project") from exc
+    except UnicodeDecodeError as exc:
+        close()
+        raise damaged_text(db_path, exc) from exc
+    except BaseException:
+        close()
+        raise
