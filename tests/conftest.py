@@ -47,6 +47,13 @@ class EventLog(list):
 
 # --- files written for a test --------------------------------------------------------------------------------
 
+def block_mask(left: int, size: tuple[int, int] = (64, 80)) -> np.ndarray:
+    """A 20 x 20 px square object whose left side is at column `left` (store tests' masks)."""
+    mask = np.zeros(size, bool)
+    mask[10:30, left:left + 20] = True
+    return mask
+
+
 def write_dataset(root: Path, n: int, size: tuple[int, int] = (96, 112), seed0: int = 0) -> Path:
     """A dataset folder of synthetic frames (images/ + masks/)."""
     (root / "images").mkdir(parents=True)

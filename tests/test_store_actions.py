@@ -10,12 +10,12 @@ from contextlib import closing
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
+from tests.conftest import block_mask
 
 REPO = Path(__file__).resolve().parents[1]
 CALIPERS = Calipers((10.0, 20.0), (50.0, 40.0), (30.0, 20.0), (28.0, 42.0))
@@ -32,12 +32,6 @@ def store(tmp_path: Path):
     s.close()
 
 
-def _blob(left: int) -> np.ndarray:
-    mask = np.zeros((64, 80), bool)
-    mask[10:30, left:left + 20] = True
-    return mask
-
-
 def _state(store: ProjectStore, frame_id: int = 1) -> tuple:
     masks = {oid: store.mask(frame_id, oid).tobytes() for oid in store.masks(frame_id)}
     return store.points(frame_id), store.masks(frame_id), masks
@@ -51,8 +45,8 @@ def _database_rows(folder: Path) -> dict[str, list[tuple]]:
 
 
 def test_an_action_is_one_undo_step_and_redo_reapplies_all_of_it(store: ProjectStore) -> None:
-    store.set_mask(1, 0, _blob(5), "refined", accepted=False)
-    store.set_mask(1, 1, _blob(40), "refined", accepted=False)
+    store.set_mask(1, 0, block_mask(5), "refined", accepted=False)
+    store.set_mask(1, 1, block_mask(40), "refined", accepted=False)
     drafts = _state(store)
     with store.action("Accept 2 masks", 1):
         store.accept_mask(1, 0)
@@ -78,7 +72,7 @@ def test_an_action_that_raises_keeps_none_of_its_edits(store: ProjectStore) -> N
     with pytest.raises(RuntimeError, match="half-way"):
         with store.action("Click", 1):
             store.add_point(1, Point(5, 5, PointKind.FOREGROUND))
-            store.set_mask(1, 0, _blob(5), "refined", accepted=False)
+            store.set_mask(1, 0, block_mask(5), "refined", accepted=False)
             raise RuntimeError("engine failed half-way")
     assert _state(store) == before and store.can_redo(1) == redo and not store.can_undo(1)
     store.add_point(1, Point(2, 2, PointKind.FOREGROUND))  # the store is usable afterwards
@@ -89,7 +83,7 @@ def test_a_nested_action_joins_the_outer_one(store: ProjectStore) -> None:
     with store.action("Import", 1):
         store.set_calipers(1, 0, CALIPERS)
         with store.action("Set mask", 1):
-            store.set_mask(1, 0, _blob(5), "painted")
+            store.set_mask(1, 0, block_mask(5), "painted")
         store.add_point(1, Point(3, 3, PointKind.BACKGROUND))
     assert store.calipers(1) == {0: CALIPERS} and len(store.points(1)) == 5
     store.undo(1)
@@ -141,7 +135,7 @@ def test_an_action_is_on_one_frame_and_cannot_undo_inside(store: ProjectStore) -
 def test_actions_survive_reopening(tmp_path: Path, store: ProjectStore) -> None:
     with store.action("Click", 1):
         store.add_point(1, Point(3, 3, PointKind.FOREGROUND))
-        store.set_mask(1, 0, _blob(5), "refined", accepted=False)
+        store.set_mask(1, 0, block_mask(5), "refined", accepted=False)
     clicked = _state(store)
     store.close()
     with ProjectStore.open(tmp_path / "project") as s:
@@ -190,7 +184,7 @@ def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
     tmp_path: Path, store: ProjectStore
 ) -> None:
     store.add_point(1, Point(5, 6, PointKind.FOREGROUND))
-    store.set_mask(1, 1, _blob(40), "painted")
+    store.set_mask(1, 1, block_mask(40), "painted")
     store.close()
     folder = tmp_path / "project"
     before = _database_rows(folder)
@@ -229,7 +223,7 @@ def test_process_killed_in_the_middle_of_an_action_on_several_frames_leaves_the_
     tmp_path: Path, store: ProjectStore
 ) -> None:
     for frame_id in (1, 2):
-        store.set_mask(frame_id, 0, _blob(5 * frame_id), "generated", accepted=False)
+        store.set_mask(frame_id, 0, block_mask(5 * frame_id), "generated", accepted=False)
     store.close()
     folder = tmp_path / "project"
     before = _database_rows(folder)

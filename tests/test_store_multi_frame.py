@@ -8,7 +8,6 @@ from contextlib import closing
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from core.annotation.points import Point, PointKind
@@ -16,6 +15,7 @@ from core.project.records import HistoryStep
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
+from tests.conftest import block_mask
 
 FRAMES = (1, 2, 3, 4)
 
@@ -30,12 +30,6 @@ def store(tmp_path: Path):
     s.add_frames(images)
     yield s
     s.close()
-
-
-def _blob(left: int) -> np.ndarray:
-    mask = np.zeros((64, 80), bool)
-    mask[10:30, left:left + 20] = True
-    return mask
 
 
 def _state(store: ProjectStore, frame_id: int) -> tuple:
@@ -60,7 +54,7 @@ def _accept_all(store: ProjectStore, frames: tuple[int, ...], name: str = "Accep
 @pytest.fixture
 def drafts(store: ProjectStore) -> dict[int, tuple]:
     for f in FRAMES:
-        store.set_mask(f, 0, _blob(5 + f), "generated", accepted=False)
+        store.set_mask(f, 0, block_mask(5 + f), "generated", accepted=False)
     return _states(store)
 
 
