@@ -1,0 +1,129 @@
+"""Frame-level labels: negatives, masks from tags alone, and mixed supervision, at equal budgets.
+
+    flock /work/bench.lock python bench/tags.py --data ../shared/data/busi [--epochs 12] [--threads 1] [--seed 0]
+
+Every variant trains the same network (models.tag_net, preset --preset at --resolution px) for the same number
+of steps (--epochs x the training frames / --batch-size) on splits/train.txt with a different label mix:
+- masks_without_negatives: the nodule frames' masks only;
+- all_masks: those masks plus the nodule-free frames as negatives ("no nodule": background everywhere);
+- tags_only: "nodule present" / "no nodule" tags only (class head, CAM, CLTN-style eraser);
+- mixed20: 20 seeded masks, tags for every other frame;
+- masks_only20: the same 20 masks alone.
+Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
+nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
+Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
+frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame), and for
+tags_only each proposal method (core.labels.proposal) on the attention map and on the CAM, beside the centred
+ellipse. The last stdout line is JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.io.dataset import list_dataset  # noqa: E402
+from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel  # noqa: E402
+from core.training.tag_eval import false_positive_frames, mean_dice, proposal_dice  # noqa: E402
+from core.training.tag_task import TagTrainConfig, tag_maps, train_from_tags  # noqa: E402
+from models.tag_losses import NO_NODULE  # noqa: E402
+
+VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
+    "masks_without_negatives": (None, False, False),
+    "all_masks": (None, False, True),
+    "tags_only": (0, True, True),
+    "mixed20": (20, True, True),
+    "masks_only20": (20, False, False),
+}
+
+
+def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> list:
+    classes = read_frame_classes(data / "tags.csv") if (data / "tags.csv").exists() else None
+    items = list_dataset(data, data / "splits" / f"{split}.txt")
+    frames = load_tag_frames(items, resolution, classes)
+    if not any(f.kind == NO_NODULE for f in frames):
+        frames += crop_negatives(items, resolution, crops, seed)
+    return frames
+
+
+def _score(name: str, net, norm, val: list, with_proposals: bool) -> dict:
+    nodule = [f for f in val if f.kind != NO_NODULE]
+    empty = [f for f in val if f.kind == NO_NODULE]
+    probs, cams = tag_maps(net, [f.image for f in nodule], norm)
+    empty_probs, _ = tag_maps(net, [f.image for f in empty], norm)
+    truths = [f.truth for f in nodule]
+    scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
+              "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
+    if with_proposals:
+        images = [f.image for f in nodule]
+        for method in ("threshold", "graphcut"):
+            scores[f"attention_{method}"] = proposal_dice(images, probs, truths, method)
+            scores[f"cam_{method}"] = proposal_dice(images, cams, truths, method)
+        scores["ellipse"] = proposal_dice(images, None, truths, "ellipse")
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/busi")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resolution", type=int, default=128)
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--crops-per-frame", type=int, default=1, help="nodule-free crops per frame (no tags.csv)")
+    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (smoke runs)")
+    p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
+    args = p.parse_args()
+    started = time.time()
+    train = _frames(args.data, "train", args.resolution, args.crops_per_frame, args.seed)
+    val = _frames(args.data, "val", args.resolution, args.crops_per_frame, args.seed + 1)
+    print(f"[tags] {len(train)} train frames ({sum(f.kind == NO_NODULE for f in train)} nodule-free), "
+          f"{len(val)} val frames ({sum(f.kind == NO_NODULE for f in val)} nodule-free)", flush=True)
+    results = {}
+    for name in [v for v in args.variants.split(",") if v]:
+        masks, tags, negatives = VARIANTS[name]
+        frames = relabel(train, masks, tags, negatives, args.seed)
+        cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
+                             preset=args.preset, resolution=args.resolution, items_per_epoch=len(train))
+        result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
+        scores = _score(name, net, norm, val, with_proposals=name == "tags_only")
+        results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
+                         "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
+        print(f"[tags] {name}: {json.dumps(results[name])}", flush=True)
+    print(f"[tags] wall {time.time() - started:.0f} s", flush=True)
+    print(json.dumps(_summary(results, args, time.time() - started)), flush=True)
+
+
+def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
+    def get(variant: str, key: str) -> float | None:
+        return results.get(variant, {}).get(key)
+
+    tags = results.get("tags_only", {})
+    methods = {k: v for k, v in tags.items() if k.startswith(("attention_", "cam_"))}
+    best = max(methods, key=methods.get) if methods else None
+    return {
+        "fp_frames_without_negatives": get("masks_without_negatives", "fp_frames"),
+        "fp_frames_with_negatives": get("all_masks", "fp_frames"),
+        "dice_without_negatives": get("masks_without_negatives", "dice"),
+        "dice_with_negatives": get("all_masks", "dice"),
+        "tags_only_dice": methods.get(best) if best else None, "tags_only_method": best,
+        "cam_dice": tags.get("cam_threshold"), "cam_graphcut_dice": tags.get("cam_graphcut"),
+        "ellipse_dice": tags.get("ellipse"),
+        "mixed20_dice": get("mixed20", "dice"), "masks_only20_dice": get("masks_only20", "dice"),
+        "all_masks_dice": get("all_masks", "dice"),
+        "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
+        "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
+                   "resolution": args.resolution, "threads": args.threads, "seed": args.seed,
+                   "wall_s": round(wall_s, 1)},
+        "variants": results,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The frame network trained from any mix of frame-level labels (models.tag_losses: masks, "no nodule" and
+"nodule present" tags, points) with the frame classifier and CLTN-style eraser of models.tag_net; batches draw
+accepted masks at a share of at least `mask_share` when they are few (20 masks among 500 tags would otherwise
+be seen once in 25 frames), every other frame from a shuffled stream, so an epoch is `items_per_epoch` frames
+whatever the mix (equal budgets for different mixes)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.training.augment import AugmentConfig, augment
+from core.training.loop import LoopConfig, TrainingTask, run_training
+from core.training.progress import StopSignal, TrainEvent, TrainResult
+from core.training.tag_data import TagFrame
+from models.preprocess import DEFAULT_RESOLUTION, Normalisation
+from models.tag_losses import MASK, KindWeights, TagTermWeights, mixed_loss
+from models.tag_net import TagNet, upsampled_cam
+from models.unet import UNet, spec_from_preset
+
+
+@dataclass
+class TagTrainConfig(LoopConfig):
+    preset: str = "tiny"
+    resolution: int = DEFAULT_RESOLUTION
+    items_per_epoch: int | None = None  # None: the number of training frames
+    mask_share: float = 0.25
+    eraser: bool = True
+    # 0: the saved weights are the last ones; the class head lives outside the averaged U-Net, and an average of
+    # the U-Net alone would no longer match it
+    ema_decay: float = 0.0
+    kind_weights: KindWeights = field(default_factory=KindWeights)
+    terms: TagTermWeights = field(default_factory=TagTermWeights)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Streams:
+    """Seeded draws: a mask frame with probability p_mask, else the next frame of a reshuffled stream of the
+    rest (each seen once before any twice)."""
+
+    def __init__(self, kinds: list[int], mask_share: float, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.pools = [[i for i, k in enumerate(kinds) if k == MASK], [i for i, k in enumerate(kinds) if k != MASK]]
+        natural = len(self.pools[0]) / max(len(kinds), 1)
+        self.p_mask = 1.0 if not self.pools[1] else 0.0 if not self.pools[0] else max(natural, mask_share)
+        self.queues: list[list[int]] = [[], []]
+
+    def draw(self) -> int:
+        pool = 0 if self.rng.random() < self.p_mask else 1
+        if not self.queues[pool]:
+            self.queues[pool] = list(self.rng.permutation(self.pools[pool]))
+        return int(self.queues[pool].pop())
+
+
+class _TagTraining(nn.Module):
+    def __init__(self, net: TagNet, cfg: TagTrainConfig) -> None:
+        super().__init__()
+        self.net, self.cfg = net, cfg
+
+    def forward(self, x: torch.Tensor, kinds: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.autocast(x.device.type, enabled=False):
+            return mixed_loss(self.net, x, self.net(x), kinds, labels, self.cfg.kind_weights, self.cfg.terms)
+
+
+class TagTask(TrainingTask):
+    def __init__(self, frames: list[TagFrame], cfg: TagTrainConfig) -> None:
+        if not frames:
+            raise ValueError("no training frames")
+        self.frames, self.config = frames, cfg
+        self.tag_net: TagNet | None = None
+
+    @property
+    def size(self) -> int:
+        return self.config.items_per_epoch or len(self.frames)
+
+    def build(self, device: torch.device, rank: int) -> tuple[UNet, nn.Module]:
+        cfg = self.config
+        self.device = device
+        self.rng = np.random.default_rng([cfg.seed, rank])
+        self.streams = _Streams([f.kind for f in self.frames], cfg.mask_share, self.rng)
+        self.norm = Normalisation.fitted([f.image for f in self.frames])
+        unet = UNet(spec_from_preset(cfg.preset))
+        self.tag_net = TagNet(unet, with_eraser=cfg.eraser).to(device)
+        return unet, _TagTraining(self.tag_net, cfg)
+
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        images, labels, kinds = [], [], []
+        for _ in indices:
+            f = self.frames[self.streams.draw()]
+            label = f.label if f.label is not None else np.zeros(f.image.shape, bool)
+            img, lab, _ = augment(f.image, label[None].astype(np.uint8), None, self.rng, self.config.augment)
+            images.append(((img - self.norm.mean) / self.norm.std)[None])
+            labels.append(lab)
+            kinds.append(f.kind)
+        x = torch.from_numpy(np.stack(images).astype(np.float32)).to(self.device)
+        y = torch.from_numpy(np.stack(labels).astype(np.float32)).to(self.device)
+        return x, torch.tensor(kinds, dtype=torch.long, device=self.device), y
+
+    def validate(self, model: UNet) -> float | None:
+        return None
+
+    def checkpoint_metadata(self) -> dict:
+        return {"resolution": self.config.resolution, "normalisation": self.norm.to_dict(),
+                "preprocess": {"crop": "content_box", "resize": "square"}, "training": self.config.to_dict()}
+
+
+def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str | Path,
+                    on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None
+                    ) -> tuple[TrainResult, TagNet, Normalisation]:
+    """Train; the U-Net (the frame model the app uses) is saved at `out_path`; returns the run's result and the
+    whole network (U-Net + class head) with its normalisation, for CAMs."""
+    task = TagTask(frames, cfg)
+    result = run_training(task, out_path, on_event, stop)
+    return result, task.tag_net.eval(), task.norm
+
+
+@torch.inference_mode()
+def tag_maps(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
+             batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(nodule probability maps, CAMs normalised to [0, 1]) at the images' (working) resolution."""
+    was_training = net.training
+    net.eval()
+    probabilities, cams = [], []
+    for start in range(0, len(images_u8), batch_size):
+        chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
+        out = net(torch.from_numpy(chunk).to(device))
+        probabilities.extend(torch.sigmoid(out.segmentation.float())[:, 0].cpu().numpy())
+        cams.extend(upsampled_cam(out.cam.float(), chunk.shape[-2:]).cpu().numpy())
+    net.train(was_training)
+    return probabilities, cams
