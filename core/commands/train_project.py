@@ -138,11 +138,12 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
 
 
 def _click_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> dict:
-    from core.learning.click_round import ClickRoundConfig, click_frames, train_click_round
+    from core.learning.click_round import ClickRoundConfig, click_frames, train_click_round, with_nodule
 
     frames = click_frames(args.snapshot, entries)
-    if len(frames) < 2:
-        return {"skipped": f"{len(frames)} accepted masks: the click network needs at least 2"}
+    masks = len(with_nodule(frames))
+    if masks < 2:
+        return {"skipped": f"{masks} accepted masks: the click network needs at least 2"}
     emit({"event": "state", "state": "training", "network": "click"})
     minutes = args.click_minutes if args.click_minutes is not None else args.minutes
     cfg = ClickRoundConfig(minutes=minutes, steps=args.click_steps, threads=args.threads, seed=args.seed,

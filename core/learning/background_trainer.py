@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.learning.job_process import JobExit, JobProcess, JobState
-from core.learning.snapshot import read_snapshot, write_snapshot
+from core.learning.snapshot import has_nodule_labels, read_snapshot, write_snapshot
 from core.learning.versions import CLICK, FRAME, ModelRegistry, ModelVersion
 from core.project.store import ProjectStore
 from models.preprocess import DEFAULT_RESOLUTION
@@ -96,13 +96,14 @@ class BackgroundTrainer:
         return False
 
     def start(self) -> bool:
-        """Start a training now; False if one is running (never two at once) or nothing is labelled."""
+        """Start a training now; False if one is running (never two at once) or no frame says where a nodule is
+        (nothing labelled, or only "no nodule" tags)."""
         with self._lock:
             if self.running:
                 return False
             run_dir = self.folder / RUNS_FOLDER / datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
             snapshot = write_snapshot(self.store, run_dir / "snapshot")
-            if not read_snapshot(snapshot):
+            if not has_nodule_labels(read_snapshot(snapshot)):
                 shutil.rmtree(run_dir, ignore_errors=True)
                 return False
             self.run_dir = run_dir

@@ -36,21 +36,30 @@ class ClickRoundConfig:
 
 
 def click_frames(snapshot_path: str | Path, entries: list[LabelledFrame]) -> list[ClickFrame]:
-    """The accepted masks of the snapshot as click-training frames (frames without a mask are left out)."""
+    """The accepted masks of the snapshot as click-training frames, and its "no nodule" frames with an empty
+    truth (negatives: core.training.click_samples erases false blobs on them); other frames are left out."""
     frames = []
     for entry in entries:
         mask = snapshot_mask(snapshot_path, entry)
-        if mask is not None and mask.any():
-            frames.append(ClickFrame(f"frame{entry.frame_id}", read_frame(entry.source, entry.index).gray_u8(), mask))
+        if entry.no_nodule or (mask is not None and mask.any()):
+            image = read_frame(entry.source, entry.index).gray_u8()
+            frames.append(ClickFrame(f"frame{entry.frame_id}", image,
+                                     np.zeros(image.shape[:2], bool) if entry.no_nodule else mask))
     return frames
 
 
+def with_nodule(frames: list[ClickFrame]) -> list[ClickFrame]:
+    return [f for f in frames if f.truth.any()]
+
+
 def split_held_out(frames: list[ClickFrame], seed: int) -> tuple[list[ClickFrame], list[ClickFrame]]:
-    """A seeded share of the frames held out for the comparison (none when fewer than MIN_HELD_OUT + 2)."""
-    if len(frames) < MIN_HELD_OUT + 2:
+    """A seeded share of the frames with a nodule held out for the comparison (none when fewer than
+    MIN_HELD_OUT + 2); negatives always train (clicks to a nodule cannot be counted on them)."""
+    nodules = [i for i, f in enumerate(frames) if f.truth.any()]
+    if len(nodules) < MIN_HELD_OUT + 2:
         return frames, []
-    n_held = max(MIN_HELD_OUT, math.ceil(HELD_OUT_SHARE * len(frames)))
-    picked = set(np.random.default_rng(seed).choice(len(frames), size=n_held, replace=False).tolist())
+    n_held = max(MIN_HELD_OUT, math.ceil(HELD_OUT_SHARE * len(nodules)))
+    picked = set(np.random.default_rng(seed).choice(nodules, size=n_held, replace=False).tolist())
     return ([f for i, f in enumerate(frames) if i not in picked], [f for i, f in enumerate(frames) if i in picked])
 
 

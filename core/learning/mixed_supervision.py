@@ -1,5 +1,6 @@
 """Mixed supervision from a project snapshot: accepted masks train fully, calipers through the HCL-HRL
-high-confidence labels, clicks as confident discs; validation on accepted masks, else on held-out calipers."""
+high-confidence labels, clicks as confident discs, "no nodule" frames as background everywhere (negatives);
+validation on accepted masks, else on held-out calipers (never on negatives)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,15 +13,17 @@ from core.labels.high_confidence import high_confidence_labels
 from core.learning.better import MIN_DECIDING_FRAMES
 from core.learning.snapshot import LabelledFrame, snapshot_mask
 from core.training.data import TrainingFrame
-from core.training.targets import caliper_targets, click_targets, mask_targets
+from core.training.targets import caliper_targets, click_targets, mask_targets, negative_targets
 from models.preprocess import content_box, crop_resize, points_to_work
 
 VALIDATED_ON_MASKS = "accepted masks"
 VALIDATED_ON_CALIPERS = "held-out caliper labels"
 
 
-def _targets(frame: TrainingFrame, has_mask: bool) -> np.ndarray:
+def _targets(frame: TrainingFrame, has_mask: bool, no_nodule: bool = False) -> np.ndarray:
     shape = frame.image.shape
+    if no_nodule:
+        return negative_targets(shape)
     if has_mask and frame.truth is not None:
         targets = mask_targets(frame.truth)
     elif frame.calipers:
@@ -43,6 +46,8 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     box = content_box(image)
     frame = TrainingFrame(f"frame{entry.frame_id}", crop_resize(image, box, resolution), box, image.shape[:2])
     mask = snapshot_mask(snapshot_path, entry)
+    if entry.no_nodule:
+        mask = np.zeros(image.shape[:2], bool)
     if mask is None and for_validation:
         mask = high_confidence_labels(image, [Calipers.from_array(np.asarray(c)) for c in entry.calipers]).mask
     if mask is not None:
@@ -55,7 +60,7 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
         return points_to_work(np.asarray(points, float).reshape(-1, 2), box, resolution).round().astype(int).tolist()
 
     frame.clicks = (work(entry.positives), work(entry.negatives))
-    frame.targets = _targets(frame, entry.has_mask)
+    frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
     return frame
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import PointKind
+from core.annotation.tags import FrameTag
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
 from core.io.mask_files import read_mask, write_mask
@@ -27,6 +28,7 @@ class LabelledFrame:
     positives: list[list[float]] = field(default_factory=list)
     negatives: list[list[float]] = field(default_factory=list)
     mask_file: str | None = None  # accepted mask (union of accepted objects; drafts never), relative to the folder
+    no_nodule: bool = False  # tagged "no nodule": a negative, background everywhere
 
     @property
     def has_mask(self) -> bool:
@@ -34,16 +36,18 @@ class LabelledFrame:
 
 
 def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
-    """Every labelled frame (calipers, clicks or an accepted mask) with its labels as they are now. Draft masks
-    (not yet accepted) are left out: they must not train as full supervision."""
+    """Every labelled frame (calipers, clicks, an accepted mask or a "no nodule" tag) with its labels as they are
+    now. Draft masks (not yet accepted) are left out: they must not train as full supervision."""
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
+    tags = store.effective_tags()
     frames = []
     for record in store.frames():
         if not record.readable:
             continue
-        entry = LabelledFrame(record.id, str(record.source), record.index)
+        entry = LabelledFrame(record.id, str(record.source), record.index,
+                              no_nodule=tags.get(record.id) == FrameTag.NO_NODULE)
         entry.calipers = [c.as_array().tolist() for _, c in sorted(store.calipers(record.id).items())]
         for point in store.points(record.id).values():
             if point.kind == PointKind.FOREGROUND:
@@ -55,11 +59,16 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
-        if entry.calipers or entry.positives or entry.has_mask:
+        if entry.calipers or entry.positives or entry.has_mask or entry.no_nodule:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
     write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())
     return path
+
+
+def has_nodule_labels(entries: list[LabelledFrame]) -> bool:
+    """Whether any frame says where a nodule is: negatives alone teach nothing to find."""
+    return any(not entry.no_nodule for entry in entries)
 
 
 def read_snapshot(path: str | Path) -> list[LabelledFrame]:

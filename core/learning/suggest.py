@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.annotation.tags import FrameTag
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 
@@ -23,12 +24,16 @@ def uncertainty(probability: np.ndarray) -> float:
 
 
 def rank_unlabelled(store: ProjectStore) -> list[tuple[int, float]]:
-    """(frame id, uncertainty) of frames nobody has labelled, most useful first. Frames with no
+    """(frame id, uncertainty) of frames nobody has labelled, most useful first. Frames tagged "no nodule" are
+    labelled already (background everywhere: nothing left to outline) and never suggested. Frames with no
     prediction yet come last, in project order."""
     statuses = store.frame_statuses()
+    tags = store.effective_tags()
     scored, unscored = [], []
     for record in store.frames():
         if statuses.get(record.id) not in (FrameStatus.UNLABELLED, FrameStatus.PREDICTED_ONLY):
+            continue
+        if tags.get(record.id) == FrameTag.NO_NODULE:
             continue
         prediction = store.prediction(record.id)
         if prediction is None:

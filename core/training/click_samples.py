@@ -2,7 +2,8 @@
 zoom window round the nodule (or round a first click) with a previous mask that is empty, a perturbed copy of
 the truth (as calipers or a frame model would give) or the network's own earlier answer, and robot clicks
 placed where that previous mask is wrong; robot rounds add a click against the network's answer (RITM's
-iterative training). Validation: window IoU after 3 robot clicks."""
+iterative training). Frames without a nodule give negatives: a false blob, a negative click on it, background
+to learn. Validation: window IoU after 3 robot clicks."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -78,10 +79,29 @@ def _random_window(frame: ClickFrame, rng: np.random.Generator, first_click: tup
     return Crop.around(np.stack([lo + shift, hi + shift]), (h, w), 0.0, int(max(margin, 8)))
 
 
+def negative_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: Normalisation,
+                    appearance: AppearanceConfig = MILD_APPEARANCE) -> tuple[np.ndarray, np.ndarray]:
+    """A frame with no nodule: a false blob (the draft a frame model might give) somewhere in a window, a
+    negative click on it, and the answer to learn, background everywhere: the click network's negatives."""
+    h, w = frame.truth.shape
+    side = FIRST_CLICK_WINDOW * min(h, w) * rng.uniform(0.8, 1.2)
+    centre = (int(rng.integers(w)), int(rng.integers(h)))
+    window = Crop.around(np.array([centre], float), (h, w), 0.0, int(side / 2))
+    blob = np.zeros((h, w), np.uint8)
+    axes = tuple(max(2, int(side * rng.uniform(0.08, 0.25))) for _ in range(2))
+    cv2.ellipse(blob, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    image = vary_appearance(frame.image, rng, appearance)
+    planes = network_input(image, window, size, norm, np.zeros((0, 2)), np.array([centre], float), blob > 0)
+    return planes, np.zeros((size, size), np.float32)
+
+
 def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: Normalisation,
                 appearance: AppearanceConfig = MILD_APPEARANCE) -> tuple[np.ndarray, np.ndarray]:
-    """(planes (4, size, size), truth (size, size)) for one simulated interaction state."""
+    """(planes (4, size, size), truth (size, size)) for one simulated interaction state; a frame with an empty
+    truth (a "no nodule" frame) gives a negative_sample."""
     truth = frame.truth
+    if not truth.any():
+        return negative_sample(frame, rng, size, norm, appearance)
     if rng.random() < 0.25:  # the first click on a frame with nothing else: no previous mask
         prev = np.zeros_like(truth)
         first = next_click(truth, prev)

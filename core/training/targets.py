@@ -25,6 +25,13 @@ def mask_targets(mask: np.ndarray) -> np.ndarray:
     return np.stack([m, ~m, m, m]).astype(np.uint8)
 
 
+def negative_targets(shape: tuple[int, int]) -> np.ndarray:
+    """A frame with no nodule ("no nodule" tag, nodule-free crop): confident background everywhere, nothing in
+    the location channel, an empty pseudo-label; every loss then asks for background on every pixel."""
+    empty = np.zeros(shape, bool)
+    return np.stack([empty, ~empty, empty, empty]).astype(np.uint8)
+
+
 def caliper_targets(image: np.ndarray, calipers: list[Calipers], probability: np.ndarray | None = None) -> np.ndarray:
     """HCL-HRL high-confidence labels; `probability` (the current model's map) plays segmenter S's part."""
     labels = high_confidence_labels(image, calipers, probability=probability)
