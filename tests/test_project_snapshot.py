@@ -59,10 +59,15 @@ def test_snapshot_uses_accepted_masks_only(tmp_path: Path, store: ProjectStore) 
     assert frames[3].mask_file is None and frames[3].positives == [[5.0, 5.0]] and frames[3].negatives == [[60.0, 5.0]]
     assert frames[4].mask_file is None and frames[4].calipers == [NODULE.as_array().tolist()]
     assert sorted(p.name for p in (tmp_path / "snap" / "masks").iterdir()) == ["1.png", "2.png"]
-    # the file format is unchanged: the same fields as before
+    # the file format is the same as before plus the "no nodule" flag, and a snapshot without it still reads
     doc = json.loads(path.read_text())
     assert set(doc) == {"frames"}
-    assert set(doc["frames"][0]) == {"frame_id", "source", "index", "calipers", "positives", "negatives", "mask_file"}
+    assert set(doc["frames"][0]) == {"frame_id", "source", "index", "calipers", "positives", "negatives", "mask_file",
+                                     "no_nodule"}
+    for entry in doc["frames"]:
+        del entry["no_nodule"]
+    path.write_text(json.dumps(doc))
+    assert not any(f.no_nodule for f in read_snapshot(path)) and len(read_snapshot(path)) == 4
 
 
 def test_accepting_a_draft_puts_it_in_the_next_snapshot(tmp_path: Path, store: ProjectStore) -> None:

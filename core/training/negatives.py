@@ -41,7 +41,7 @@ def nodule_free_crops(image: np.ndarray, truth: np.ndarray, count: int, resoluti
     x0, y0, x1, y1 = content_box(image)
     short = min(x1 - x0, y1 - y0)
     margin = max(MIN_MARGIN_PX, int(round(MARGIN_FRACTION * short)))
-    forbidden = grown_nodule(truth, margin).astype(np.int32)
+    forbidden = grown_nodule(truth, margin).astype(np.uint8)
     integral = cv2.integral(forbidden)  # (H + 1, W + 1): sums over any rectangle in four look-ups
     crops: list[NoduleFreeCrop] = []
     for _ in range(count * attempts):

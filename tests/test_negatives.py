@@ -1,0 +1,141 @@
+"""Frames without a nodule as negatives: background-everywhere targets (dataset tags, project tags, the click
+network's samples), nodule-free crops that never touch the nodule, and the next-frame suggestion skipping
+"no nodule" frames."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.annotation.points import Calipers
+from core.annotation.tags import FrameTag
+from core.io.dataset import list_dataset
+from core.learning.click_round import click_frames, split_held_out
+from core.learning.mixed_supervision import to_training_frame
+from core.learning.snapshot import has_nodule_labels, read_snapshot, write_snapshot
+from core.learning.suggest import rank_unlabelled
+from core.project.store import ProjectStore
+from core.training.click_samples import ClickFrame, make_sample
+from core.training.negatives import grown_nodule, nodule_free_crops
+from core.training.synthetic import make_frame
+from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel
+from core.training.targets import TARGET_CHANNELS, negative_targets
+from models.preprocess import Normalisation
+from models.tag_losses import MASK, NO_NODULE, NODULE
+
+NODULE_CALIPERS = Calipers((20.0, 30.0), (50.0, 30.0), (35.0, 22.0), (35.0, 38.0))
+
+
+def _background_everywhere(targets: np.ndarray) -> None:
+    channel = dict(zip(TARGET_CHANNELS, targets))
+    assert not channel["fg"].any() and channel["bg"].all()
+    assert not channel["location"].any() and not channel["pseudo"].any()
+
+
+def test_negative_targets_are_confident_background_everywhere() -> None:
+    _background_everywhere(negative_targets((12, 9)))
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    images = tmp_path / "images"
+    images.mkdir()
+    paths = []
+    for i in range(4):
+        paths.append(images / f"f{i}.png")
+        cv2.imwrite(str(paths[-1]), make_frame(i + 1, (64, 80), n_nodules=int(i < 2)).image)
+    store = ProjectStore.create(tmp_path / "project")
+    ids = [r.id for r in store.add_frames(paths)]
+    yield store, ids
+    store.close()
+
+
+def test_no_nodule_frames_enter_the_snapshot_as_negatives(tmp_path: Path, project) -> None:
+    store, ids = project
+    store.set_tag([ids[2], ids[3]], FrameTag.NO_NODULE)
+    only_negatives = read_snapshot(write_snapshot(store, tmp_path / "first"))
+    assert sorted(e.frame_id for e in only_negatives) == ids[2:] and all(e.no_nodule for e in only_negatives)
+    assert not has_nodule_labels(only_negatives)  # nothing says where a nodule is: no training yet
+    store.set_calipers(ids[0], 0, NODULE_CALIPERS)
+    snapshot = write_snapshot(store, tmp_path / "second")
+    entries = {e.frame_id: e for e in read_snapshot(snapshot)}
+    assert has_nodule_labels(list(entries.values())) and not entries[ids[0]].no_nodule
+    negative = to_training_frame(snapshot, entries[ids[2]], 32)
+    _background_everywhere(negative.targets)
+    assert negative.truth is not None and not negative.truth.any()
+    assert to_training_frame(snapshot, entries[ids[0]], 32).targets[0].any()  # the caliper frame keeps its labels
+
+
+def test_the_click_network_trains_on_negatives_but_never_scores_on_them(tmp_path: Path, project) -> None:
+    store, ids = project
+    store.set_tag([ids[3]], FrameTag.NO_NODULE)
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    frames = click_frames(snapshot, read_snapshot(snapshot))
+    assert len(frames) == 1 and not frames[0].truth.any()
+    planes, target = make_sample(frames[0], np.random.default_rng(0), 32, Normalisation())
+    assert planes.shape == (4, 32, 32) and not target.any()
+    assert planes[2].any() and not planes[1].any()  # a negative click on the false blob, no positive one
+    truth = np.zeros((40, 40), bool)
+    truth[10:20, 10:20] = True
+    nodules = [ClickFrame(str(k), np.zeros((40, 40), np.uint8), truth) for k in range(6)]
+    train, held_out = split_held_out(nodules + frames, seed=0)
+    assert held_out and all(f.truth.any() for f in held_out) and frames[0] in train
+
+
+def test_suggestion_skips_frames_tagged_no_nodule(project) -> None:
+    store, ids = project
+    before = [frame_id for frame_id, _ in rank_unlabelled(store)]
+    assert before == ids
+    store.set_tag([ids[1]], FrameTag.NO_NODULE)
+    store.set_tag([ids[2]], FrameTag.NODULE)  # present but not outlined: still worth suggesting
+    assert [frame_id for frame_id, _ in rank_unlabelled(store)] == [ids[0], ids[2], ids[3]]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_nodule_free_crops_never_touch_the_grown_nodule(seed: int) -> None:
+    frame = make_frame(seed, (180, 240))
+    crops = nodule_free_crops(frame.image, frame.mask, 4, 32, np.random.default_rng(seed))
+    assert crops, "a frame with room beside its nodule gives crops"
+    grown = grown_nodule(frame.mask, 8)
+    for crop in crops:
+        x0, y0, x1, y1 = crop.box
+        assert crop.image.shape == (32, 32) and x1 - x0 == y1 - y0
+        assert not grown[y0:y1, x0:x1].any()
+    again = nodule_free_crops(frame.image, frame.mask, 4, 32, np.random.default_rng(seed))
+    assert [c.box for c in again] == [c.box for c in crops]
+
+
+def test_a_nodule_filling_the_frame_leaves_no_crop() -> None:
+    image = np.full((100, 100), 120, np.uint8)
+    assert nodule_free_crops(image, np.ones((100, 100), bool), 3, 32, np.random.default_rng(0)) == []
+
+
+def _dataset(root: Path, with_tags: bool) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for k in range(4):
+        frame = make_frame(k, (96, 96), n_nodules=int(k < 2))
+        cv2.imwrite(str(root / "images" / f"s{k}.png"), frame.image)
+        cv2.imwrite(str(root / "masks" / f"s{k}.png"), frame.mask.astype(np.uint8) * 255)
+    if with_tags:
+        (root / "tags.csv").write_text("stem,class\ns0,benign\ns1,malignant\ns2,normal\ns3,normal\n")
+    return root
+
+
+def test_dataset_frames_tagged_normal_are_negatives_and_label_mixes_keep_them(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "busi_like", with_tags=True)
+    frames = load_tag_frames(list_dataset(root), 32, read_frame_classes(root / "tags.csv"))
+    assert [f.kind for f in frames] == [MASK, MASK, NO_NODULE, NO_NODULE]
+    assert all(f.label is None and not f.truth.any() for f in frames[2:])
+    mixed = relabel(frames, 1, tags=True, negatives=True, seed=0)
+    assert sorted(f.kind for f in mixed) == [MASK, NO_NODULE, NO_NODULE, NODULE]
+    assert [f.kind for f in relabel(frames, None, tags=False, negatives=False, seed=0)] == [MASK, MASK]
+
+
+def test_a_dataset_without_negatives_gets_nodule_free_crops(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ddti_like", with_tags=False)
+    crops = crop_negatives(list_dataset(root), 32, 2, seed=0)
+    assert crops and all(f.kind == NO_NODULE and not f.truth.any() for f in crops)
+    assert {f.stem.split("_crop")[0] for f in crops} <= {"s0", "s1"}  # only frames with a nodule are cropped
