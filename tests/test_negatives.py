@@ -139,3 +139,33 @@ def test_a_dataset_without_negatives_gets_nodule_free_crops(tmp_path: Path) -> N
     crops = crop_negatives(list_dataset(root), 32, 2, seed=0)
     assert crops and all(f.kind == NO_NODULE and not f.truth.any() for f in crops)
     assert {f.stem.split("_crop")[0] for f in crops} <= {"s0", "s1"}  # only frames with a nodule are cropped
+
+
+def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_model(tmp_path: Path, project,
+                                                                                   capsys) -> None:
+    import argparse
+    import json
+
+    from core.commands import train_project
+    from core.learning.tag_supervision import needs_tag_training, tag_frames
+    from core.runtime.predictor import Predictor
+
+    store, ids = project
+    nodule = make_frame(1, (64, 80)).mask
+    store.set_mask(ids[0], 0, nodule, "painted")  # accepted
+    store.set_tag([ids[1]], FrameTag.NODULE)
+    store.set_tag([ids[2], ids[3]], FrameTag.NO_NODULE)
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    entries = read_snapshot(snapshot)
+    assert needs_tag_training(entries) and [e.nodule_tag for e in entries] == [False, True, False, False]
+    frames = tag_frames(entries, [to_training_frame(snapshot, e, 32) for e in entries])
+    assert [f.kind for f in frames] == [MASK, NODULE, NO_NODULE, NO_NODULE] and frames[0].label.any()
+    parser = argparse.ArgumentParser()
+    train_project.add_arguments(parser)
+    args = parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run"), "--epochs", "1",
+                              "--preset", "tiny", "--resolution", "32", "--threads", "1", "--networks", "frame"])
+    train_project.run(args)
+    done = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1]
+    assert done["event"] == "done" and done["epochs"] == 1
+    predictor = Predictor.load(done["checkpoint"], device="cpu", threads=1)
+    assert predictor.predict(store.load_frame(ids[0]).gray_u8()).shape == nodule.shape

@@ -1,4 +1,5 @@
-"""The training snapshot of a project: accepted masks train as full supervision, drafts never do."""
+"""The training snapshot of a project: accepted masks train as full supervision, drafts never do; tags ride along
+(tests/test_negatives.py)."""
 from __future__ import annotations
 
 import json
@@ -63,11 +64,12 @@ def test_snapshot_uses_accepted_masks_only(tmp_path: Path, store: ProjectStore) 
     doc = json.loads(path.read_text())
     assert set(doc) == {"frames"}
     assert set(doc["frames"][0]) == {"frame_id", "source", "index", "calipers", "positives", "negatives", "mask_file",
-                                     "no_nodule"}
+                                     "no_nodule", "nodule_tag"}
     for entry in doc["frames"]:
-        del entry["no_nodule"]
+        del entry["no_nodule"], entry["nodule_tag"]
     path.write_text(json.dumps(doc))
-    assert not any(f.no_nodule for f in read_snapshot(path)) and len(read_snapshot(path)) == 4
+    old_format = read_snapshot(path)
+    assert len(old_format) == 4 and not any(f.no_nodule or f.nodule_tag for f in old_format)
 
 
 def test_accepting_a_draft_puts_it_in_the_next_snapshot(tmp_path: Path, store: ProjectStore) -> None:

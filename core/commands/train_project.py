@@ -16,9 +16,11 @@ from core.io.readers import read_frame
 from core.learning.job_process import STOP_FILE_ENV
 from core.learning.mixed_supervision import split_for_validation, to_training_frame
 from core.learning.snapshot import read_snapshot
+from core.learning.tag_supervision import needs_tag_training, tag_frames
 from core.runtime.metrics import dice
 from core.training.frame_task import TrainConfig, train
 from core.training.progress import StopSignal, TrainEvent
+from core.training.tag_task import TagTrainConfig, train_from_tags
 from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"
@@ -114,15 +116,24 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
     val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
     val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
     val_truths = [f.truth_full for f in val_frames]
-    has_calipers = any(f.calipers for f in frames)
-    cfg = TrainConfig(supervision="calipers" if has_calipers else "masks", preset=args.preset,
-                      resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
-                      threads=args.threads, device=args.device)
     emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on})
     out = args.out / MODEL_FILE
-    result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
-                   metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
-                   init_weights=args.init)
+    if needs_tag_training(train_entries):
+        # frames tagged "nodule present" with nothing drawn: the mixed-supervision task, from scratch (its class
+        # head is not part of a version's weights, so there is nothing to fine-tune it from)
+        tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
+                                 minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device)
+        result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
+                                 metadata={"trained_on": f"project snapshot {args.snapshot}",
+                                           "n_train": len(frames)})[0]
+    else:
+        has_calipers = any(f.calipers for f in frames)
+        cfg = TrainConfig(supervision="calipers" if has_calipers else "masks", preset=args.preset,
+                          resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
+                          threads=args.threads, device=args.device)
+        result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
+                       metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
+                       init_weights=args.init)
     emit({"event": "state", "state": "evaluating"})
     dices = score(out, val_images, val_truths, args.threads, args.device)
     baseline = score(args.baseline, val_images, val_truths, args.threads, args.device) if args.baseline else None

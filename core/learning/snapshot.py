@@ -29,6 +29,7 @@ class LabelledFrame:
     negatives: list[list[float]] = field(default_factory=list)
     mask_file: str | None = None  # accepted mask (union of accepted objects; drafts never), relative to the folder
     no_nodule: bool = False  # tagged "no nodule": a negative, background everywhere
+    nodule_tag: bool = False  # tagged "nodule present" with nothing drawn: a frame-level label only
 
     @property
     def has_mask(self) -> bool:
@@ -36,8 +37,8 @@ class LabelledFrame:
 
 
 def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
-    """Every labelled frame (calipers, clicks, an accepted mask or a "no nodule" tag) with its labels as they are
-    now. Draft masks (not yet accepted) are left out: they must not train as full supervision."""
+    """Every labelled frame (calipers, clicks, an accepted mask, a "no nodule" or "nodule present" tag) with its
+    labels as they are now. Draft masks (not yet accepted) are left out: they must not train as full supervision."""
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
@@ -59,7 +60,9 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
-        if entry.calipers or entry.positives or entry.has_mask or entry.no_nodule:
+        drawn = bool(entry.calipers or entry.positives or entry.has_mask)
+        entry.nodule_tag = not drawn and tags.get(record.id) == FrameTag.NODULE
+        if drawn or entry.no_nodule or entry.nodule_tag:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
     write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())

@@ -112,12 +112,12 @@ class TagTask(TrainingTask):
 
 
 def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str | Path,
-                    on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None
-                    ) -> tuple[TrainResult, TagNet, Normalisation]:
+                    on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None,
+                    metadata: dict | None = None) -> tuple[TrainResult, TagNet, Normalisation]:
     """Train; the U-Net (the frame model the app uses) is saved at `out_path`; returns the run's result and the
     whole network (U-Net + class head) with its normalisation, for CAMs."""
     task = TagTask(frames, cfg)
-    result = run_training(task, out_path, on_event, stop)
+    result = run_training(task, out_path, on_event, stop, metadata)
     return result, task.tag_net.eval(), task.norm
 
 
