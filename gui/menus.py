@@ -55,15 +55,16 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
 
 
 def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction],
-                  object_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
-    """Tools, nodule choice, undo/redo/accept, navigation, export and help; its buttons never take the
-    keyboard focus (keys belong to the shortcuts)."""
+                  object_box: QtWidgets.QComboBox, class_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
+    """Tools, label class and object choice, undo/redo/accept, navigation, export and help; its buttons never
+    take the keyboard focus (keys belong to the shortcuts)."""
     bar = window.addToolBar("Tools")
     bar.setObjectName("Tools")
     bar.setMovable(False)
     bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
     bar.addActions([a[name] for name in TOOL_ACTIONS])
     bar.addSeparator()
+    bar.addWidget(class_box)
     bar.addAction(a["new_object"])
     bar.addWidget(object_box)
     bar.addSeparator()

@@ -59,6 +59,7 @@ class ProjectActions:
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
         c.model_state.connect(self._on_model_state)
+        self._connect_classes(c)
         self.training = TrainingController(store, self.training_dock, self.session.model,
                                            lambda exc: self.reporter.report(exc), self.training_options,
                                            self.controller.reload, self)
