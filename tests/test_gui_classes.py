@@ -14,12 +14,15 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PyQt5 import QtCore, QtWidgets  # noqa: E402
+from PyQt5 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from core.annotation.points import Calipers  # noqa: E402
 from core.project.classes import DEFAULT_CLASS_ID  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
-from gui.class_switcher import ADD  # noqa: E402
+from gui import style  # noqa: E402
+from gui.class_switcher import ADD, RENAME  # noqa: E402
+from gui.overlay import hex_rgb, mask_look  # noqa: E402
+from gui.shortcuts import ShortcutsDialog, all_keys  # noqa: E402
 from tests.conftest import click_image, iou, place_calipers, press_key, wait_idle  # noqa: E402
 
 SIZE = (220, 300)
@@ -133,6 +136,9 @@ def test_gland_by_clicks_and_nodule_by_calipers_overlap_and_survive_export_and_i
     assert "Thyroid gland 1" in window.panel.measurements.text() and "Nodule 2" in window.panel.measurements.text()
     assert [window.object_box.itemText(k) for k in range(window.object_box.count())] == ["Thyroid gland 1",
                                                                                           "Nodule 2"]
+    overlay = window.view.mask_item.image  # (H, W, 4): each mask in its class's colour, the nodule on top
+    assert gland_mask[110, 60] and not nodule_mask[110, 60] and nodule_mask[105, 165]
+    assert tuple(overlay[110, 60, :3]) == hex_rgb(gland.colour) and tuple(overlay[105, 165, :3]) == (245, 196, 0)
     expected = by_class(store, frame_id)
 
     out = tmp_path / "export"
@@ -193,3 +199,45 @@ def test_changing_the_class_of_the_selected_object_is_one_undoable_step_off_the_
 
     press_key(qtbot, window, QtCore.Qt.Key_5)  # no class 5: said, nothing changes
     assert c.selected_class == DEFAULT_CLASS_ID and "No class 5" in window.statusBar().currentMessage()
+
+
+def test_classes_are_renamed_through_the_dialog_and_a_taken_name_is_refused_in_the_status_bar(
+        qtbot, tmp_path: Path, make_window) -> None:
+    gland_frame(tmp_path / "frames")
+    window = make_window()
+    assert window.open_path(tmp_path / "frames")
+    wait_idle(qtbot, window)
+    store, switcher = window.session.store, window.class_switcher
+    add_class_from_toolbar(qtbot, window, "cyst")
+    assert switcher.currentData() == window.controller.class_at(2)
+    switcher.activated.emit(switcher.findData(RENAME))
+    assert switcher.dialog.name_edit.text() == "cyst"  # the selected class is the one renamed
+    switcher.dialog.name_edit.setText("simple cyst")
+    switcher.dialog.buttons.button(QtWidgets.QDialogButtonBox.Ok).click()
+    qtbot.waitUntil(lambda: switcher.itemText(1) == "2 simple cyst", timeout=10000)
+    assert [k.name for k in store.classes()] == ["nodule", "simple cyst"]
+
+    switcher.activated.emit(switcher.findData(ADD))
+    switcher.dialog.name_edit.setText("Nodule")
+    switcher.dialog.buttons.button(QtWidgets.QDialogButtonBox.Ok).click()
+    qtbot.waitUntil(lambda: "Class not changed" in window.statusBar().currentMessage(), timeout=10000)
+    assert "already a class named 'Nodule'" in window.statusBar().currentMessage()  # no error dialog either
+    assert [k.name for k in store.classes()] == ["nodule", "simple cyst"] and switcher.count() == 5
+
+
+def test_class_keys_clash_with_no_other_key_and_the_help_lists_them(qtbot) -> None:
+    keys = [QtGui.QKeySequence(k).toString() for k in all_keys()]
+    assert len(keys) == len(set(keys)) and {"1", "9", "Ctrl+1", "Ctrl+9"} <= set(keys)
+    dialog = ShortcutsDialog()
+    qtbot.addWidget(dialog)
+    table = dialog.findChild(QtWidgets.QTableWidget)
+    shown = {table.item(row, 0).text() for row in range(table.rowCount())}
+    assert {"1 … 9", "Ctrl+1 … Ctrl+9"} <= shown
+
+
+def test_a_mask_is_drawn_in_its_class_colour_dashed_while_a_draft() -> None:
+    colours = {1: (245, 196, 0), 2: (0, 200, 255)}
+    assert mask_look("accepted", 2, colours) == ((0, 200, 255), False)
+    assert mask_look("draft", 2, colours) == ((0, 200, 255), True)
+    assert mask_look("predicted", 2, colours) == (style.MASK_PREDICTED, False)  # the model's, no class yet
+    assert hex_rgb("#f5c400") == (245, 196, 0)
