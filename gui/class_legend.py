@@ -40,9 +40,12 @@ class ClassLegend(QtWidgets.QWidget):
             key = str(row + 1) if row < 9 else ""
             self._grid.addWidget(swatch, row, 0)
             self._grid.addWidget(QtWidgets.QLabel(key), row, 1)
-            self._grid.addWidget(QtWidgets.QLabel(c.name), row, 2)
+            name = QtWidgets.QLabel(c.name)
+            name.setWordWrap(True)  # a long class name wraps rather than widening the panel
+            self._grid.addWidget(name, row, 2)
         note = QtWidgets.QLabel(OUTLINE_NOTE)
         note.setStyleSheet("color: #aaa;")
+        note.setWordWrap(True)
         self._grid.addWidget(note, len(classes), 0, 1, 3)
         self._grid.setColumnStretch(2, 1)
 

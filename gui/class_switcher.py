@@ -58,7 +58,7 @@ class ClassSwitcher(QtWidgets.QComboBox):
         super().__init__(parent)
         self.setFocusPolicy(QtCore.Qt.NoFocus)
         self.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(len("1 thyroid gland"))
+        self.setMinimumContentsLength(len("nodule"))  # a crowded toolbar squeezes it to this (its list shows all)
         self.setToolTip("Label class of the current object: keys 1-9 choose one, Ctrl+1-9 give the current object "
                         "that class")
         self.dialog: ClassNameDialog | None = None

@@ -173,7 +173,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.object_box = QtWidgets.QComboBox()
         self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
         self.object_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.object_box.setMinimumContentsLength(len("Nodule 10"))  # a crowded toolbar squeezes it to this
+        self.object_box.setMinimumContentsLength(len("Nodule"))  # a crowded toolbar squeezes it to this
         self.object_box.setToolTip("The object that calipers, clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
         self._build_class_controls()

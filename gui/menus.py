@@ -73,6 +73,8 @@ def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]
     bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
     bar.addSeparator()
     bar.addActions([a["export"], a["help"]])
+    new_button = bar.widgetForAction(a["new_object"])
+    new_button.setText("New")  # beside the class list, "New" says enough and leaves it room at 1280 px
     help_button = bar.widgetForAction(a["help"])
     help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form leaves room at 1280 px
     help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")
