@@ -139,6 +139,7 @@ class ProjectActions:
         self.session.close()
         self.session.deleteLater()
         self.session = self.controller = self.tools.controller = None
+        self._on_classes_changed([])  # the next project's classes, once read
         self._loaded = None
         self._on_model_state("")
         self.view.set_frame(None)

@@ -23,7 +23,7 @@ from gui import style  # noqa: E402
 from gui.class_switcher import ADD, RENAME  # noqa: E402
 from gui.overlay import hex_rgb, mask_look  # noqa: E402
 from gui.shortcuts import ShortcutsDialog, all_keys  # noqa: E402
-from tests.conftest import click_image, iou, place_calipers, press_key, wait_idle  # noqa: E402
+from tests.conftest import click_image, drag_image, iou, place_calipers, press_key, wait_idle  # noqa: E402
 
 SIZE = (220, 300)
 GLAND_CLICKS = [(80, 110), (220, 110), (150, 60), (150, 160)]  # inside the gland, round the nodule
@@ -223,6 +223,33 @@ def test_classes_are_renamed_through_the_dialog_and_a_taken_name_is_refused_in_t
     qtbot.waitUntil(lambda: "Class not changed" in window.statusBar().currentMessage(), timeout=10000)
     assert "already a class named 'Nodule'" in window.statusBar().currentMessage()  # no error dialog either
     assert [k.name for k in store.classes()] == ["nodule", "simple cyst"] and switcher.count() == 5
+
+
+def test_a_brush_stroke_and_a_mask_file_start_objects_of_the_selected_class(qtbot, tmp_path: Path,
+                                                                          make_window) -> None:
+    gland_truth, _ = gland_frame(tmp_path / "frames")
+    window = make_window()
+    assert window.open_path(tmp_path / "frames")
+    wait_idle(qtbot, window)
+    store, frame_id = window.session.store, window.controller.current_frame_id
+    add_class_from_toolbar(qtbot, window, "thyroid gland")
+    gland = window.controller.class_at(2)
+    press_key(qtbot, window, QtCore.Qt.Key_B)
+    drag_image(qtbot, window, [(40, 40), (50, 40), (60, 40)])
+    wait_idle(qtbot, window)
+    assert store.object_classes(frame_id) == {0: gland} and store.mask(frame_id, 0)[40, 50]
+
+    press_key(qtbot, window, QtCore.Qt.Key_1)  # a nodule: a new object; its mask comes from a file
+    assert window.controller.current_object == 1
+    cv2.imwrite(str(tmp_path / "nodule.png"), gland_truth.astype(np.uint8) * 255)
+    dialog = window.show_export_dialog()
+    with qtbot.waitSignal(dialog.finished_work, timeout=20000):
+        dialog.import_file(tmp_path / "nodule.png", "mask")
+    wait_idle(qtbot, window)
+    assert store.object_classes(frame_id) == {0: gland, 1: DEFAULT_CLASS_ID}
+    dialog.close()
+    window.close_project()
+    assert window.class_switcher.findData(DEFAULT_CLASS_ID) == -1  # no project, no classes
 
 
 def test_class_keys_clash_with_no_other_key_and_the_help_lists_them(qtbot) -> None:
