@@ -228,7 +228,7 @@ class EditingActions:
         self.message.emit(f"Accepted {len(masks)} mask{'s' if len(masks) > 1 else ''}")
 
     def delete_object(self) -> None:
-        """Remove the current nodule: its points and its mask (undoable)."""
+        """Remove the current object: its points, its mask and its class (undoable)."""
         frame = self._editable(self.delete_object)
         if frame is None:
             return
@@ -239,5 +239,6 @@ class EditingActions:
         frame.engine_states.pop(obj, None)
         frame.live_masks.pop(obj, None)
         frame.paint.pop(obj, None)
+        frame.pending_classes.pop(obj, None)  # its id may be reused by a new object of another class
         self._commit(Commit(frame.frame_id, clear_objects=[obj]))
         self.message.emit(f"Nodule {obj + 1} deleted")

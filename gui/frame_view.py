@@ -189,9 +189,11 @@ class FrameView(pg.GraphicsView):
         else:
             opacity_masks = opacity
         if show_masks:
-            # drafts drawn last so the one being edited is on top
+            # drafts drawn last so the one being edited is on top; among the others the larger first, so an object
+            # inside another (a nodule in the gland) is never hidden by it
             order = {"predicted": 0, "accepted": 1, "draft": 2}
-            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), o.current)):
+            area = {id(o): 0 if o.mask is None else int(np.count_nonzero(o.mask)) for o in objects}
+            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), -area[id(o)], o.current)):
                 if obj.mask is not None:
                     layers.append((obj.mask, *mask_look(obj.mask_kind, obj.class_id, colours or {})))
         key = (opacity, opacity_masks, [(id(mask), rgb, dashed) for mask, rgb, dashed in layers], id(confidence))

@@ -136,7 +136,10 @@ def test_gland_by_clicks_and_nodule_by_calipers_overlap_and_survive_export_and_i
     assert "Thyroid gland 1" in window.panel.measurements.text() and "Nodule 2" in window.panel.measurements.text()
     assert [window.object_box.itemText(k) for k in range(window.object_box.count())] == ["Thyroid gland 1",
                                                                                           "Nodule 2"]
-    overlay = window.view.mask_item.image  # (H, W, 4): each mask in its class's colour, the nodule on top
+    with qtbot.waitSignal(window.frame_displayed, timeout=5000):  # redrawn with the gland as current object
+        window.object_box.activated.emit(window.object_box.findData(0))
+    assert window.class_switcher.currentData() == gland.id
+    overlay = window.view.mask_item.image  # (H, W, 4): each mask in its class's colour, the nodule inside on top
     assert gland_mask[110, 60] and not nodule_mask[110, 60] and nodule_mask[105, 165]
     assert tuple(overlay[110, 60, :3]) == hex_rgb(gland.colour) and tuple(overlay[105, 165, :3]) == (245, 196, 0)
     expected = by_class(store, frame_id)
