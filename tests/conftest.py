@@ -14,7 +14,6 @@ os.environ.setdefault("SONOCLICK_STARTER_MODELS", "off")
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
@@ -27,7 +26,6 @@ from PyQt5.QtTest import QTest  # noqa: E402
 
 from core.annotation.caliper_simulation import calipers_from_label_map  # noqa: E402
 from core.annotation.points import Calipers  # noqa: E402
-from core.project import db as project_db  # noqa: E402
 from core.training.synthetic import make_frame  # noqa: E402
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
@@ -202,22 +200,6 @@ def make_window(qtbot: object, app_dirs: Path) -> Iterator[Callable[[], object]]
     yield make
     for _window, errors in windows:
         assert not errors, f"the window reported errors: {errors}"
-
-
-@pytest.fixture
-def write_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of the thread of every store write transaction from now on (the GUI thread must never write)."""
-    seen: list[str] = []
-    original = project_db.Database.write
-
-    @contextmanager
-    def recorded(self: project_db.Database) -> Iterator[object]:
-        seen.append(threading.current_thread().name)
-        with original(self) as conn:
-            yield conn
-
-    monkeypatch.setattr(project_db.Database, "write", recorded)
-    return seen
 
 
 def wait_idle(qtbot: object, window: object, timeout_ms: int = 15000) -> None:

@@ -9,7 +9,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
@@ -170,7 +169,7 @@ def test_gland_by_clicks_and_nodule_by_calipers_overlap_and_survive_export_and_i
 
 
 def test_changing_the_class_of_the_selected_object_is_one_undoable_step_off_the_gui_thread(
-        qtbot, tmp_path: Path, make_window, write_threads: list[str]) -> None:
+        qtbot, tmp_path: Path, make_window, work_threads) -> None:
     gland_frame(tmp_path / "frames")
     window = make_window()
     assert window.open_path(tmp_path / "frames")
@@ -189,11 +188,11 @@ def test_changing_the_class_of_the_selected_object_is_one_undoable_step_off_the_
     assert c.current_object == 0 and c.selected_class == DEFAULT_CLASS_ID  # selecting an object shows its class
     assert window.class_switcher.currentData() == DEFAULT_CLASS_ID
 
-    write_threads.clear()
+    work_threads.clear()
     press_key(qtbot, window, QtCore.Qt.Key_2, QtCore.Qt.ControlModifier)
     wait_idle(qtbot, window)
     assert store.object_classes(frame_id) == {0: gland} and c.selected_class == gland
-    assert write_threads and threading.main_thread().name not in write_threads, write_threads
+    assert work_threads.seen["store write"] and work_threads.on_gui_thread() == {}
     assert store.undo_label(frame_id) == "Set class"
     press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
     wait_idle(qtbot, window)
@@ -205,7 +204,7 @@ def test_changing_the_class_of_the_selected_object_is_one_undoable_step_off_the_
 
 
 def test_classes_are_renamed_through_the_dialog_and_a_taken_name_is_refused_in_the_status_bar(
-        qtbot, tmp_path: Path, make_window) -> None:
+        qtbot, tmp_path: Path, make_window, work_threads) -> None:
     gland_frame(tmp_path / "frames")
     window = make_window()
     assert window.open_path(tmp_path / "frames")
@@ -226,6 +225,7 @@ def test_classes_are_renamed_through_the_dialog_and_a_taken_name_is_refused_in_t
     qtbot.waitUntil(lambda: "Class not changed" in window.statusBar().currentMessage(), timeout=10000)
     assert "already a class named 'Nodule'" in window.statusBar().currentMessage()  # no error dialog either
     assert [k.name for k in store.classes()] == ["nodule", "simple cyst"] and switcher.count() == 5
+    assert len(work_threads.seen["store write"]) >= 3 and work_threads.on_gui_thread() == {}  # add, rename, refused
 
 
 def test_a_brush_stroke_and_a_mask_file_start_objects_of_the_selected_class(qtbot, tmp_path: Path,

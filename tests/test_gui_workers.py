@@ -9,12 +9,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import threading  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
+from core.project import db as project_db  # noqa: E402
 from core.project.display_status import DisplayStatus  # noqa: E402
 from core.project.location import PROJECT_SUBFOLDER  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
@@ -47,6 +49,22 @@ def model_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelGate]:
     monkeypatch.setattr(model_process, "predict", gate.predict)
     yield gate
     gate.gate.set()  # never leave a worker waiting
+
+
+@pytest.fixture
+def write_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread of every store write transaction from now on."""
+    seen: list[str] = []
+    original = project_db.Database.write
+
+    @contextmanager
+    def recorded(self: project_db.Database) -> Iterator[object]:
+        seen.append(threading.current_thread().name)
+        with original(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(project_db.Database, "write", recorded)
+    return seen
 
 
 def _folder_with_a_model(tmp_path: Path, frames: int) -> Path:
