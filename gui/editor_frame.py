@@ -64,7 +64,10 @@ class EditorFrame:
     def engine_state(self, object_id: int) -> EngineState:
         return self.engine_states.get(object_id) or self.committed_engine_state(object_id)
 
-    def session(self, object_id: int, class_id: int) -> InteractionSession:
+    def session(self, object_id: int, class_id: int | None = None) -> InteractionSession:
+        """The object's engine session as an object of `class_id` (default: its own class, else *nodule*)."""
+        if class_id is None:
+            class_id = self.object_class(object_id) or DEFAULT_CLASS_ID
         return session_for(self.loaded, object_id, class_id)
 
     def object_class(self, object_id: int) -> int | None:
