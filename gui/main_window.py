@@ -9,6 +9,7 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.annotation.mask_axes import mask_axes
+from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
@@ -20,6 +21,7 @@ from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
 from gui.frame_list import FrameList
+from gui.frame_tags import FrameTagsUi
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
 from gui.model_menu import ModelMenu
@@ -60,6 +62,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self._build_docks()
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
+        self.frame_tags = FrameTagsUi(self)
         self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
         self.tools.calibration = self.calibration
         self._spacing: tuple[float, float] | None = None  # the shown frame's effective spacing (mm per pixel)
@@ -140,6 +143,9 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             "new_object": lambda: c(lambda ctl: ctl.new_object()),
             "delete_object": lambda: c(lambda ctl: ctl.delete_object()),
             "accept": lambda: c(lambda ctl: ctl.accept()),
+            "tag_no_nodule": lambda: self.frame_tags.tag(FrameTag.NO_NODULE),
+            "tag_nodule": lambda: self.frame_tags.tag(FrameTag.NODULE),
+            "clear_tag": lambda: self.frame_tags.tag(None),
             "undo": lambda: c(lambda ctl: ctl.undo()),
             "redo": lambda: c(lambda ctl: ctl.redo()),
             "next": lambda: self.step_frame(1),

@@ -14,6 +14,10 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "new_object": (["O"], "New nodule on this frame"),
     "delete_object": (["Delete", "Backspace"], "Delete the current nodule (points and mask)"),
     "accept": (["Return", "Enter"], "Accept the mask(s) of this frame"),
+    "tag_no_nodule": (["0"], "Tag this frame (or the frames selected in the list) no nodule; asks before removing "
+                      "nodules drawn on them"),
+    "tag_nodule": (["1"], "Tag this frame (or the frames selected in the list) nodule present, without drawing"),
+    "clear_tag": (["Ctrl+0"], "Clear the tag of this frame (or of the frames selected in the list)"),
     "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
     "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
     "next": (["N", "Right", "Down"], "Next frame (in the list as filtered)"),
@@ -54,6 +58,9 @@ TITLES: dict[str, str] = {
     "new_object": "New nodule",
     "delete_object": "Delete nodule",
     "accept": "Accept",
+    "tag_no_nodule": "Tag no nodule",
+    "tag_nodule": "Tag nodule present",
+    "clear_tag": "Clear tag",
     "undo": "Undo",
     "redo": "Redo",
     "next": "Next",
@@ -85,6 +92,7 @@ MOUSE_HELP = [
     ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
     ("Right drag", "Window / level (horizontal = width, vertical = centre)"),
     ("Right click", "Background click (caliper and click tools): removes that region from the mask"),
+    ("Shift / Ctrl click in the frame list", "Select a range of frames (to tag them at once)"),
 ]
 
 
