@@ -220,6 +220,7 @@ class FrameList(QtWidgets.QWidget):
             self.tree.scrollToItem(item)
             return
         self.tree.blockSignals(True)
+        self.tree.clearSelection()  # stepping to another frame ends a multi-frame selection
         self.tree.setCurrentItem(item)
         self.tree.blockSignals(False)
         self.tree.scrollToItem(item)
@@ -229,6 +230,7 @@ class FrameList(QtWidgets.QWidget):
         items = [self._items[f] for f in frame_ids if f in self._items]
         if not items:
             return
+        self.tree.clearSelection()
         self.tree.setCurrentItem(items[0])
         for item in items[1:]:
             item.setSelected(True)

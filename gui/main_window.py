@@ -237,7 +237,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         start = ids.index(current) + 1 if current in ids else 0
         for fid in ids[start:] + ids[:start]:
             status = self.frame_list.status(fid)
-            if status is not None and status.needs_work and fid != current:
+            done = self.frame_list.tag(fid) is FrameTag.NO_NODULE  # judged: nothing to outline there
+            if status is not None and status.needs_work and not done and fid != current:
                 self.show_frame(fid)
                 return
         self.statusBar().showMessage("Every frame has a human annotation", 6000)

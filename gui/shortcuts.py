@@ -22,7 +22,7 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
     "next": (["N", "Right", "Down"], "Next frame (in the list as filtered)"),
     "previous": (["P", "Left", "Up"], "Previous frame"),
-    "next_unlabelled": (["U"], "Next frame without a human annotation"),
+    "next_unlabelled": (["U"], "Next frame without a human annotation (frames tagged no nodule are skipped)"),
     "next_useful": (["M"], "Next most useful frame: the unlabelled frame the model is least sure about"),
     "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model file trained "
                     "to follow clicks)"),

@@ -1,8 +1,8 @@
 """Frame tags in the real window: one key tags a range of frames selected in the list as one undo step (undo from
-the shown frame brings every tag back), the list shows tags and filters by them, *no nodule* on a frame with a
-nodule asks first (no: nothing changes; yes: the nodule goes in the same undo step), an accepted mask shows as
-*nodule present*, the tags CSV goes out and comes back through the export dialog, and no tag write runs on the GUI
-thread."""
+the shown frame brings every tag back), the list shows tags and filters by them, U skips frames tagged no nodule,
+*no nodule* on a frame with a nodule asks first (no: nothing changes; yes: the nodule goes in the same undo step),
+an accepted mask shows as *nodule present*, the tags CSV goes out and comes back through the export dialog, and no
+tag write runs on the GUI thread."""
 from __future__ import annotations
 
 import os
@@ -86,12 +86,18 @@ def test_one_key_tags_a_range_as_one_undo_step_and_the_list_filters_by_tag(qtbot
     qtbot.waitUntil(lambda: _shown_tags(window, ids[:30]) == [FrameTag.NO_NODULE] * 30, timeout=10000)
     wait_idle(qtbot, window)
 
+    press_key(qtbot, window, QtCore.Qt.Key_N)  # stepping on ends the range: the next key tags one frame
+    wait_idle(qtbot, window)
+    assert frame_list.selected_ids() == [ids[1]]
     frame_list.select_frames([ids[31]])
     wait_idle(qtbot, window)
     press_key(qtbot, window, QtCore.Qt.Key_1)  # one frame: the shown one
     qtbot.waitUntil(lambda: frame_list.tag(ids[31]) is FrameTag.NODULE, timeout=10000)
     wait_idle(qtbot, window)
     assert store.tag(ids[31]) is FrameTag.NODULE and store.tag(ids[30]) is None
+    press_key(qtbot, window, QtCore.Qt.Key_U)  # next unlabelled: the frames tagged no nodule are done
+    wait_idle(qtbot, window)
+    assert window.controller.current_frame_id == ids[30]
     assert write_threads and threading.main_thread().name not in write_threads, write_threads
 
 
