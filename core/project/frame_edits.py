@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.annotation.strokes import Stroke
+from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
@@ -15,8 +17,8 @@ from core.project.store import ProjectStore
 
 @dataclass(frozen=True)
 class FrameAnnotations:
-    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the model's
-    probability (if any), and whether undo/redo can do something."""
+    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, strokes (by stroke
+    id), the frame's tag, the model's probability (if any), and whether undo/redo can do something."""
 
     frame_id: int
     points: dict[int, Point] = field(default_factory=dict)
@@ -26,9 +28,12 @@ class FrameAnnotations:
     prediction: np.ndarray | None = None
     can_undo: bool = False
     can_redo: bool = False
+    strokes: dict[int, Stroke] = field(default_factory=dict)
+    tag: FrameTag | None = None
 
     def object_ids(self) -> list[int]:
-        return sorted({p.object_id for p in self.points.values()} | set(self.masks))
+        return sorted({p.object_id for p in self.points.values()} | set(self.masks)
+                      | {s.object_id for s in self.strokes.values()})
 
     def calipers(self) -> dict[int, Calipers]:
         return calipers_from_points(list(self.points.values()))
@@ -70,6 +75,8 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         prediction=None if prediction is None else prediction.probability,
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
+        strokes=store.strokes(frame_id),
+        tag=store.tag(frame_id),
     )
 
 
