@@ -58,15 +58,16 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
 
 
 def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction],
-                  object_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
-    """Tools, nodule choice, undo/redo/accept, navigation, export and help; its buttons never take the
-    keyboard focus (keys belong to the shortcuts)."""
+                  object_box: QtWidgets.QComboBox, class_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
+    """Tools, label class and object choice, undo/redo/accept, navigation, export and help; its buttons never
+    take the keyboard focus (keys belong to the shortcuts)."""
     bar = window.addToolBar("Tools")
     bar.setObjectName("Tools")
     bar.setMovable(False)
     bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
     bar.addActions([a[name] for name in TOOL_ACTIONS])
     bar.addSeparator()
+    bar.addWidget(class_box)
     bar.addAction(a["new_object"])
     bar.addWidget(object_box)
     bar.addSeparator()
@@ -75,6 +76,8 @@ def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]
     bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
     bar.addSeparator()
     bar.addActions([a["export"], a["help"]])
+    new_button = bar.widgetForAction(a["new_object"])
+    new_button.setText("New")  # beside the class list, "New" says enough and leaves it room at 1280 px
     help_button = bar.widgetForAction(a["help"])
     help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form leaves room at 1280 px
     help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")

@@ -9,34 +9,14 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import threading  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from core.annotation.tags import FrameTag  # noqa: E402
-from core.project import db as project_db  # noqa: E402
 from gui.frame_list import ANY_TAG  # noqa: E402
 from tests.conftest import click_image, place_calipers, press_key, truth, wait_idle, write_frames  # noqa: E402
-
-
-@pytest.fixture
-def write_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of the thread of every store write transaction from now on."""
-    seen: list[str] = []
-    original = project_db.Database.write
-
-    @contextmanager
-    def recorded(self: project_db.Database) -> Iterator[object]:
-        seen.append(threading.current_thread().name)
-        with original(self) as conn:
-            yield conn
-
-    monkeypatch.setattr(project_db.Database, "write", recorded)
-    return seen
 
 
 def _open(qtbot, tmp_path: Path, make_window, frames: int):
@@ -54,7 +34,7 @@ def _shown_tags(window, frame_ids: list[int]) -> list[FrameTag | None]:
 
 
 def test_one_key_tags_a_range_as_one_undo_step_and_the_list_filters_by_tag(qtbot, tmp_path: Path, make_window,
-                                                                           write_threads: list[str]) -> None:
+                                                                           work_threads) -> None:
     window = _open(qtbot, tmp_path, make_window, 32)
     frame_list, store = window.frame_list, window.session.store
     ids = frame_list.frame_ids()
@@ -62,7 +42,7 @@ def test_one_key_tags_a_range_as_one_undo_step_and_the_list_filters_by_tag(qtbot
     frame_list.select_frames(ids[:30])
     wait_idle(qtbot, window)
     assert frame_list.selected_ids() == ids[:30] and window.controller.current_frame_id == ids[0]
-    write_threads.clear()
+    work_threads.clear()
 
     press_key(qtbot, window, QtCore.Qt.Key_0)
     qtbot.waitUntil(lambda: _shown_tags(window, ids) == [FrameTag.NO_NODULE] * 30 + [None, None], timeout=10000)
@@ -91,14 +71,14 @@ def test_one_key_tags_a_range_as_one_undo_step_and_the_list_filters_by_tag(qtbot
     assert frame_list.selected_ids() == [ids[1]]
     frame_list.select_frames([ids[31]])
     wait_idle(qtbot, window)
-    press_key(qtbot, window, QtCore.Qt.Key_1)  # one frame: the shown one
+    press_key(qtbot, window, QtCore.Qt.Key_Y)  # one frame: the shown one
     qtbot.waitUntil(lambda: frame_list.tag(ids[31]) is FrameTag.NODULE, timeout=10000)
     wait_idle(qtbot, window)
     assert store.tag(ids[31]) is FrameTag.NODULE and store.tag(ids[30]) is None
     press_key(qtbot, window, QtCore.Qt.Key_U)  # next unlabelled: the frames tagged no nodule are done
     wait_idle(qtbot, window)
     assert window.controller.current_frame_id == ids[30]
-    assert write_threads and threading.main_thread().name not in write_threads, write_threads
+    assert work_threads.seen["store write"] and work_threads.on_gui_thread() == {}
 
 
 def test_no_nodule_on_a_frame_with_a_nodule_asks_first(qtbot, tmp_path: Path, make_window,
