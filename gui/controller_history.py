@@ -3,6 +3,7 @@ undo/redo (run on the store worker too; edits made meanwhile wait and then apply
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from core.project.frame_edits import Commit, FrameAnnotations, read_annotations
 from core.project.records import FrameRecord, HistoryStep
@@ -42,6 +43,33 @@ class HistoryActions:
 
         self._writes.submit(commit.frame_id,
                             lambda: (commit.apply(self.store), self.store.frame(commit.frame_id)), done)
+
+    def write_frames(self, frame_ids: list[int], work: Callable[[], Any], done: Callable[[Any], None],
+                     objects_may_go: bool = False) -> None:
+        """Run `work`, a store write that changes `frame_ids` outside the editor (e.g. frame tags), on the store
+        worker; the open frames among them are then read again (their undo state; with objects_may_go, their
+        objects too, dropping edits in progress on them) before done(result) runs on the GUI thread."""
+        cached = [f for f in frame_ids if f in self._frames]
+
+        def write() -> tuple[Any, dict[int, FrameAnnotations]]:
+            return work(), {f: read_annotations(self.store, f) for f in cached}
+
+        def landed(outcome: tuple[Any, dict[int, FrameAnnotations]]) -> None:
+            result, snapshots = outcome
+            for frame_id, snapshot in snapshots.items():
+                frame = self._frames.get(frame_id)
+                if frame is None:
+                    continue
+                frame.committed = snapshot
+                if objects_may_go:
+                    frame.reset_to_committed()
+                    self._generations[frame_id] = self._generations.get(frame_id, 0) + 1
+                self.status_changed.emit(frame_id, snapshot.status(frame.loaded.record))
+                if frame_id == self._current_id:
+                    self.changed.emit()
+            done(result)
+
+        self._writes.submit_frames(frame_ids, write, landed)
 
     # ----- undo / redo ---------------------------------------------------------------------------------
     def undo(self) -> None:

@@ -22,7 +22,8 @@ from gui.project_session import ProjectSession
 from gui.read_only_banner import refused
 
 FILE_FORMATS = {"coco": "COCO JSON (*.json)", "cvat": "CVAT XML (*.xml)", "labelme": "labelme JSON (*.json)",
-                "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)"}  # the others take a folder
+                "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)",
+                "tags": "Frame tags CSV (*.csv)"}  # the others take a folder
 
 
 def count_draft_frames(store: ProjectStore) -> int:

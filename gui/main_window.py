@@ -9,6 +9,7 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.annotation.mask_axes import mask_axes
+from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
@@ -20,6 +21,7 @@ from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
 from gui.frame_list import FrameList
+from gui.frame_tags import FrameTagsUi
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
 from gui.model_menu import ModelMenu
@@ -61,6 +63,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self._build_docks()
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
+        self.frame_tags = FrameTagsUi(self)
         self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
         self.tools.calibration = self.calibration
         self._spacing: tuple[float, float] | None = None  # the shown frame's effective spacing (mm per pixel)
@@ -141,6 +144,9 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
             "new_object": lambda: c(lambda ctl: ctl.new_object()),
             "delete_object": lambda: c(lambda ctl: ctl.delete_object()),
             "accept": lambda: c(lambda ctl: ctl.accept()),
+            "tag_no_nodule": lambda: self.frame_tags.tag(FrameTag.NO_NODULE),
+            "tag_nodule": lambda: self.frame_tags.tag(FrameTag.NODULE),
+            "clear_tag": lambda: self.frame_tags.tag(None),
             "undo": lambda: c(lambda ctl: ctl.undo()),
             "redo": lambda: c(lambda ctl: ctl.redo()),
             "next": lambda: self.step_frame(1),
@@ -233,7 +239,8 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         start = ids.index(current) + 1 if current in ids else 0
         for fid in ids[start:] + ids[:start]:
             status = self.frame_list.status(fid)
-            if status is not None and status.needs_work and fid != current:
+            done = self.frame_list.tag(fid) is FrameTag.NO_NODULE  # judged: nothing to outline there
+            if status is not None and status.needs_work and not done and fid != current:
                 self.show_frame(fid)
                 return
         self.statusBar().showMessage("Every frame has a human annotation", 6000)

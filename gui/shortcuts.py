@@ -14,11 +14,16 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "new_object": (["O"], "New object of the selected class on this frame"),
     "delete_object": (["Delete", "Backspace"], "Delete the current object (points and mask)"),
     "accept": (["Return", "Enter"], "Accept the mask(s) of this frame"),
+    "tag_no_nodule": (["0"], "Tag this frame (or the frames selected in the list) no nodule; asks before removing "
+                      "nodules drawn on them"),
+    "tag_nodule": (["Y"], "Tag this frame (or the frames selected in the list) nodule present (yes), without "
+                   "drawing"),
+    "clear_tag": (["Ctrl+0"], "Clear the tag of this frame (or of the frames selected in the list)"),
     "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
     "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
     "next": (["N", "Right", "Down"], "Next frame (in the list as filtered)"),
     "previous": (["P", "Left", "Up"], "Previous frame"),
-    "next_unlabelled": (["U"], "Next frame without a human annotation"),
+    "next_unlabelled": (["U"], "Next frame without a human annotation (frames tagged no nodule are skipped)"),
     "next_useful": (["M"], "Next most useful frame: the unlabelled frame the model is least sure about"),
     "click_model": (["Ctrl+Shift+K"], "Choose the click network that answers clicks (a model file trained "
                     "to follow clicks)"),
@@ -36,7 +41,8 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "cancel_propagation": (["Ctrl+."], "Cancel the propagation (finished frames keep their drafts)"),
     "fit": (["F"], "Fit the frame to the window"),
     "export": (["Ctrl+E"], "Export and import"),
-    "import": (["Ctrl+I"], "Import annotations (PNG, point JSON, COCO, DICOM-SEG, labelme, CVAT) with a preview"),
+    "import": (["Ctrl+I"], "Import annotations (PNG, point JSON, COCO, DICOM-SEG, labelme, CVAT, frame tags CSV) "
+                "with a preview"),
     "open_folder": (["Ctrl+O"], "Open a folder of frames (or a project)"),
     "open_file": (["Ctrl+Shift+O"], "Open an image, DICOM or video file"),
     "help": (["?", "F1"], "This help"),
@@ -54,6 +60,9 @@ TITLES: dict[str, str] = {
     "new_object": "New object",
     "delete_object": "Delete object",
     "accept": "Accept",
+    "tag_no_nodule": "Tag no nodule",
+    "tag_nodule": "Tag nodule present",
+    "clear_tag": "Clear tag",
     "undo": "Undo",
     "redo": "Redo",
     "next": "Next",
@@ -104,6 +113,7 @@ MOUSE_HELP = [
     ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
     ("Right drag", "Window / level (horizontal = width, vertical = centre)"),
     ("Right click", "Background click (caliper and click tools): removes that region from the mask"),
+    ("Shift / Ctrl click in the frame list", "Select a range of frames (to tag them at once)"),
 ]
 
 

@@ -49,6 +49,7 @@ class FileActions:
             return
         for fid in frame_ids:
             self.controller.reload(fid)
+        self.frame_tags.schedule_refresh()
         session = self.session
         session.jobs.submit(lambda: list_frames(session.store)[1],
                             lambda statuses: [self.frame_list.set_status(f, s) for f, s in statuses.items()])

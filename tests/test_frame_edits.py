@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from core.annotation.points import CALIPER_ORDER, Point, PointKind
+from core.annotation.strokes import Stroke, StrokeKind
+from core.annotation.tags import FrameTag
 from core.errors import AnnotationFormatError
 from core.project.display_status import DisplayStatus
 from core.project.frame_edits import Commit, next_caliper_kind, read_annotations
@@ -69,6 +71,15 @@ def test_read_annotations_tells_drafts_from_accepted_masks(store: ProjectStore) 
     assert np.array_equal(annotations.masks[1], mask) and annotations.provenance[0] == MaskProvenance.PAINTED
     assert annotations.can_undo and not annotations.can_redo and annotations.prediction is None
     assert annotations.status(store.frame(1)) == DisplayStatus.ACCEPTED  # one accepted mask is enough
+
+
+def test_read_annotations_counts_an_object_drawn_only_as_strokes_and_reads_the_tag(store: ProjectStore) -> None:
+    box = Stroke(StrokeKind.BOX, ((2.0, 3.0), (20.0, 30.0)), object_id=2)
+    sid = store.add_stroke(1, box)
+    store.set_tag([1], FrameTag.NODULE)
+    annotations = read_annotations(store, 1)
+    assert annotations.strokes == {sid: box} and annotations.object_ids() == [2]  # a new nodule takes id 3
+    assert annotations.tag is FrameTag.NODULE
 
 
 def test_an_empty_draft_removes_the_mask_rather_than_storing_an_empty_one(store: ProjectStore) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.annotation.strokes import Stroke
+from core.annotation.tags import FrameTag
 from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
@@ -17,7 +19,8 @@ from core.project.store import ProjectStore
 @dataclass(frozen=True)
 class FrameAnnotations:
     """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the class of
-    each object, the model's probability (if any), and whether undo/redo can do something."""
+    each object, strokes (by stroke id), the frame's tag, the model's probability (if any), and whether undo/redo
+    can do something."""
 
     frame_id: int
     points: dict[int, Point] = field(default_factory=dict)
@@ -28,13 +31,16 @@ class FrameAnnotations:
     can_undo: bool = False
     can_redo: bool = False
     classes: dict[int, int] = field(default_factory=dict)  # object id -> class id, for every object
+    strokes: dict[int, Stroke] = field(default_factory=dict)
+    tag: FrameTag | None = None
 
     def class_of(self, object_id: int) -> int:
         """The object's class id (*nodule* for an object the store does not hold)."""
         return self.classes.get(object_id, DEFAULT_CLASS_ID)
 
     def object_ids(self) -> list[int]:
-        return sorted({p.object_id for p in self.points.values()} | set(self.masks))
+        return sorted({p.object_id for p in self.points.values()} | set(self.masks)
+                      | {s.object_id for s in self.strokes.values()})
 
     def calipers(self) -> dict[int, Calipers]:
         return calipers_from_points(list(self.points.values()))
@@ -77,6 +83,8 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
         classes=store.object_classes(frame_id),
+        strokes=store.strokes(frame_id),
+        tag=store.tag(frame_id),
     )
 
 
