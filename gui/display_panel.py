@@ -24,6 +24,7 @@ class DisplayPanel(QtWidgets.QWidget):
     levels_changed = QtCore.pyqtSignal(float, float)  # low, high
     levels_reset = QtCore.pyqtSignal()
     brush_changed = QtCore.pyqtSignal(int)
+    scribble_changed = QtCore.pyqtSignal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +53,13 @@ class DisplayPanel(QtWidgets.QWidget):
         self.brush.setPrefix("radius ")
         self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
         layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
+        self.scribble = QtWidgets.QSpinBox()
+        self.scribble.setRange(1, 40)
+        self.scribble.setValue(5)
+        self.scribble.setSuffix(" px")
+        self.scribble.setPrefix("width ")
+        self.scribble.setToolTip("Scribble width ([ and ] change it while the scribble tool is on)")
+        layout.addWidget(self._group("Scribble  [ ]", self.scribble))
         layout.addWidget(self._group("Legend", self._build_legend()))
         layout.addStretch(1)
 
@@ -62,7 +70,9 @@ class DisplayPanel(QtWidgets.QWidget):
         self.level_box.valueChanged.connect(self._emit_levels)
         reset.clicked.connect(self.levels_reset)
         self.brush.valueChanged.connect(self.brush_changed)
-        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+        self.scribble.valueChanged.connect(self.scribble_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush,
+                       self.scribble):
             widget.setFocusPolicy(QtCore.Qt.ClickFocus)
 
     def _build_overlay(self) -> QtWidgets.QWidget:

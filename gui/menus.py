@@ -8,7 +8,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from gui.shortcuts import SHORTCUTS, TITLES, keys_text
 
-TOOL_ACTIONS = ("calipers", "clicks", "brush", "eraser")
+TOOL_ACTIONS = ("calipers", "clicks", "scribble", "box", "point", "brush", "eraser")
 
 
 def make_actions(window: QtWidgets.QMainWindow, handlers: dict[str, Callable[[], object]]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.annotation.strokes import Stroke, StrokeKind
 from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
@@ -15,8 +16,8 @@ from core.project.store import ProjectStore
 
 @dataclass(frozen=True)
 class FrameAnnotations:
-    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the model's
-    probability (if any), and whether undo/redo can do something."""
+    """Points (by point id), strokes (by stroke id), masks (by object id) and their provenance, which masks are
+    drafts, the model's probability (if any), and whether undo/redo can do something."""
 
     frame_id: int
     points: dict[int, Point] = field(default_factory=dict)
@@ -26,9 +27,11 @@ class FrameAnnotations:
     prediction: np.ndarray | None = None
     can_undo: bool = False
     can_redo: bool = False
+    strokes: dict[int, Stroke] = field(default_factory=dict)
 
     def object_ids(self) -> list[int]:
-        return sorted({p.object_id for p in self.points.values()} | set(self.masks))
+        return sorted({p.object_id for p in self.points.values()} | {s.object_id for s in self.strokes.values()}
+                      | set(self.masks))
 
     def calipers(self) -> dict[int, Calipers]:
         return calipers_from_points(list(self.points.values()))
@@ -70,6 +73,7 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         prediction=None if prediction is None else prediction.probability,
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
+        strokes=store.strokes(frame_id),
     )
 
 
@@ -84,14 +88,17 @@ class Commit:
     draft_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     clear_objects: list[int] = field(default_factory=list)
+    add_strokes: list[Stroke] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         """What the user did, as the history names it."""
         if self.accepted_masks and not (self.add_points or self.move_points):
             return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
+        boxes = [s for s in self.add_strokes if s.kind is StrokeKind.BOX]
         for edits, name in ((self.clear_objects, "Clear nodule"), (self.delete_points, "Delete point"),
-                            (self.move_points, "Move point"), (self.add_points, "Add point")):
+                            (self.move_points, "Move point"), (self.add_points, "Add point"),
+                            (boxes, "Add box"), (self.add_strokes, "Add scribble")):
             if edits:
                 return name
         return "Edit mask"
@@ -105,6 +112,8 @@ class Commit:
                 store.move_point(point_id, x, y)
             for point_id in self.delete_points:
                 store.delete_point(point_id)
+            for stroke in self.add_strokes:
+                store.add_stroke(self.frame_id, stroke)
             for object_id in self.clear_objects:
                 store.clear_object(self.frame_id, object_id)
             for object_id, (mask, provenance) in self.draft_masks.items():

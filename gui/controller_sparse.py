@@ -1,0 +1,72 @@
+"""The sparse-label half of the annotation controller: scribbles, boxes and single points. Each goes to the
+interactive engine like a click and, when its mask lands, to the store with that mask as one step
+(gui/controller_edits.py lands it); AnnotationController (gui/controller.py) holds the state these share."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.annotation.strokes import MAX_STROKE_VERTICES, Stroke, StrokeKind
+from gui.editor_frame import EditorFrame
+
+
+class SparseLabelActions:
+    """Mixin of AnnotationController: the scribble, box and point tools' edits of the shown frame."""
+
+    def add_scribble(self, points: list[tuple[float, float]], foreground: bool, width: float) -> None:
+        """A freehand stroke on the current nodule: nodule (foreground) or background pixels, `width` px wide."""
+        frame = self._editable(lambda: self.add_scribble(points, foreground, width))
+        if frame is None or not points:
+            return
+        vertices = _in_frame(points, frame)
+        obj = self.current_object
+        stroke = Stroke(StrokeKind.SCRIBBLE, vertices, foreground, float(width), obj)
+        state = frame.engine_state(obj)
+        self._request(frame, obj, state, state.with_scribble(stroke), "scribble", stroke)
+        side = "nodule" if foreground else "background"
+        self.message.emit(f"Nodule {obj + 1}: {side} scribble · Ctrl+Z undoes it · Enter accepts")
+        self.changed.emit()
+
+    def add_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A box dragged round a nodule: it starts the current nodule, or a new one if that one already has
+        calipers or a box."""
+        frame = self._editable(lambda: self.add_box(x0, y0, x1, y1))
+        if frame is None:
+            return
+        state = frame.engine_state(self.current_object)
+        if state.calipers is not None or state.box is not None or frame.caliper_ends(self.current_object):
+            self.new_object()
+            state = frame.engine_state(self.current_object)
+        obj = self.current_object
+        (cx0, cy0), (cx1, cy1) = _in_frame([(x0, y0), (x1, y1)], frame, deduplicate=False)
+        stroke = Stroke(StrokeKind.BOX, ((cx0, cy0), (cx1, cy1)), object_id=obj)
+        try:
+            end = state.with_box(stroke, frame.shape)
+        except ValueError:
+            self.message.emit("Drag a larger box round the nodule")
+            return
+        self._request(frame, obj, state, end, "box", stroke)
+        self.message.emit(f"Nodule {obj + 1}: box · click or scribble to correct · Enter accepts")
+        self.changed.emit()
+
+    def add_point_object(self, x: float, y: float) -> None:
+        """The point tool: one foreground click per nodule (a nodule that already has something gets a new one)."""
+        frame = self._editable(lambda: self.add_point_object(x, y))
+        if frame is None or not self._inside(frame, x, y):
+            return
+        if self.current_object in frame.object_ids():
+            self.new_object()
+        self.add_click(x, y, positive=True)
+
+
+def _in_frame(points: list[tuple[float, float]], frame: EditorFrame,
+              deduplicate: bool = True) -> tuple[tuple[float, float], ...]:
+    """The points clipped to the frame, repeats of the same pixel dropped, at most MAX_STROKE_VERTICES."""
+    h, w = frame.shape
+    xy = np.column_stack([np.clip([p[0] for p in points], 0, w - 1), np.clip([p[1] for p in points], 0, h - 1)])
+    if deduplicate and len(xy) > 1:
+        pixel = np.rint(xy)
+        keep = np.concatenate([[True], np.any(pixel[1:] != pixel[:-1], axis=1)])
+        xy = xy[keep]
+    if len(xy) > MAX_STROKE_VERTICES:
+        xy = xy[np.linspace(0, len(xy) - 1, MAX_STROKE_VERTICES).astype(int)]
+    return tuple((float(x), float(y)) for x, y in xy)
