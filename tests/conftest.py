@@ -134,6 +134,52 @@ def app_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+class WorkThreads:
+    """Which thread ran each piece of heavy work (store writes, engine edits, frame loads) while recording."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {"store write": [], "engine edit": [], "frame load": []}
+
+    def on_gui_thread(self) -> dict[str, int]:
+        gui = threading.main_thread().name
+        return {job: names.count(gui) for job, names in self.seen.items() if gui in names}
+
+    def clear(self) -> None:
+        for names in self.seen.values():
+            names.clear()
+
+
+@pytest.fixture
+def work_threads(monkeypatch: pytest.MonkeyPatch) -> WorkThreads:
+    """Records the thread of every store write, engine edit and frame load from now on (tests assert the GUI
+    thread did none of them: a behaviour, unlike an event-loop stall time, which depends on the machine)."""
+    from contextlib import contextmanager
+
+    from core.project import db as project_db
+    from gui import controller, engine_bridge
+
+    record = WorkThreads()
+
+    def recorded(job: str, function: Callable) -> Callable:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            record.seen[job].append(threading.current_thread().name)
+            return function(*args, **kwargs)
+        return wrapper
+
+    original_write = project_db.Database.write
+
+    @contextmanager
+    def write(self: project_db.Database) -> Iterator[object]:
+        record.seen["store write"].append(threading.current_thread().name)
+        with original_write(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(project_db.Database, "write", write)
+    monkeypatch.setattr(engine_bridge, "bring_up_to_date", recorded("engine edit", engine_bridge.bring_up_to_date))
+    monkeypatch.setattr(controller, "load_frame", recorded("frame load", controller.load_frame))
+    return record
+
+
 @pytest.fixture
 def make_window(qtbot: object, app_dirs: Path) -> Iterator[Callable[[], object]]:
     """Factory of shown 1280 x 800 main windows; fails the test if any of them reported an error."""

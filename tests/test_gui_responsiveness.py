@@ -1,6 +1,7 @@
-"""The GUI thread never blocks on the engine, the model or the store: a 5 ms timer keeps firing (largest gap under
-100 ms) while a user annotates 20 DDTI-sized frames in a row (load, four calipers, a background click, accept,
-next frame), clicking every 15 ms, far faster than any hand."""
+"""The GUI thread never does the engine's, the model's or the store's work: a user annotates 20 DDTI-sized frames
+in a row (load, four calipers, a background click, accept, next frame), clicking every 15 ms, far faster than any
+hand, and every frame load, engine edit and store write runs on a worker. The event-loop stall this gives is a
+figure of the machine, measured by `bench/gui_stall.py`, not asserted here."""
 from __future__ import annotations
 
 import os
@@ -13,15 +14,23 @@ from pathlib import Path  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
 from core.project.display_status import DisplayStatus  # noqa: E402
-from tests.conftest import StallMeter, click_image, press_key, truth, wait_idle, write_frames  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    StallMeter,
+    WorkThreads,
+    click_image,
+    press_key,
+    truth,
+    wait_idle,
+    write_frames,
+)
 
 DDTI_SIZE = (360, 560)
 N_FRAMES = 20
-MAX_STALL_S = 0.100
 
 
-def test_event_loop_never_stalls_while_annotating_20_frames(qtbot, tmp_path: Path, make_window,
-                                                             record_property) -> None:
+def test_gui_thread_does_no_heavy_work_while_annotating_20_frames(qtbot, tmp_path: Path, make_window,
+                                                                 work_threads: WorkThreads,
+                                                                 record_property) -> None:
     folder = tmp_path / "frames"
     write_frames(folder, N_FRAMES, corrupt=False, size=DDTI_SIZE)
     calipers = [truth(i, DDTI_SIZE)[1] for i in range(N_FRAMES)]
@@ -29,6 +38,7 @@ def test_event_loop_never_stalls_while_annotating_20_frames(qtbot, tmp_path: Pat
     assert window.open_path(folder)
     wait_idle(qtbot, window)
     order = window.frame_list.frame_ids()
+    work_threads.clear()  # opening the project (and loading its first frame) happened before this point
 
     meter = StallMeter()
     meter.start()
@@ -51,9 +61,12 @@ def test_event_loop_never_stalls_while_annotating_20_frames(qtbot, tmp_path: Pat
     elapsed = time.perf_counter() - started
 
     record_property("max_event_loop_stall_ms", round(meter.worst * 1000, 1))
+    record_property("frames_per_s", round(N_FRAMES / elapsed, 2))
     print(f"\nmax event-loop stall {meter.worst * 1000:.1f} ms over {elapsed:.1f} s, {meter.ticks} ticks, "
           f"last click-to-mask {window.last_click_to_mask * 1000:.0f} ms")
-    assert meter.worst < MAX_STALL_S
+    assert all(len(names) >= N_FRAMES - 1 for names in work_threads.seen.values()), {
+        job: len(names) for job, names in work_threads.seen.items()}
+    assert not work_threads.on_gui_thread(), f"heavy work on the GUI thread: {work_threads.on_gui_thread()}"
     statuses = [window.frame_list.status(f) for f in order]
     assert statuses == [DisplayStatus.ACCEPTED] * N_FRAMES
     store = window.session.store
