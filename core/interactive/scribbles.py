@@ -74,12 +74,12 @@ def scribble_reach(strokes: tuple[Stroke, ...]) -> float | None:
     return REACH_PER_LENGTH * max(lengths) if lengths else None
 
 
-def seed_intensity_logit(smoothed: np.ndarray, nodule: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """SEED_INTENSITY_WEIGHT x log p(I | nodule seeds) / p(I | background) on a crop (the seeds' intensity
-    model of interactive graph cuts). Without background seeds the crop outside the nodule seeds stands for the
-    background; zero where the seeds are too few to say."""
+def seed_intensity_logit(smoothed: np.ndarray, nodule: np.ndarray) -> np.ndarray:
+    """SEED_INTENSITY_WEIGHT x log p(I | nodule seeds) / p(I | rest of the crop) on a crop (the seeds' intensity
+    model of interactive graph cuts); zero when the seeds are too few to say. The background side is the whole
+    crop outside the nodule seeds, not the background scribbles: those are hard constraints already, and a
+    short one would be a poor sample of the background."""
     if not nodule.any():
         return np.zeros(smoothed.shape, np.float32)
-    outside = background if background.sum() >= 10 else ~nodule
-    prior = np.where(nodule, 5.0, np.where(outside, -5.0, 0.0))
+    prior = np.where(nodule, 5.0, -5.0)
     return SEED_INTENSITY_WEIGHT * apply_intensity_ratio(smoothed, intensity_ratio(smoothed, prior))

@@ -289,7 +289,7 @@ class InteractionSession:
         if scribbles:
             nodule = crop.take(self._scribble_pixels.seeds(scribbles, True))
             background = crop.take(self._scribble_pixels.seeds(scribbles, False))
-            logit += seed_intensity_logit(crop.take(self.smoothed), nodule, background)
+            logit += seed_intensity_logit(crop.take(self.smoothed), nodule)
             hard_fg |= nodule
             hard_bg |= background
         hard_bg &= ~hard_fg
