@@ -26,6 +26,20 @@ class SparseLabelActions:
         self.message.emit(f"Nodule {obj + 1}: {side} scribble · Ctrl+Z undoes it · Enter accepts")
         self.changed.emit()
 
+    def preview_scribble(self, points: list[tuple[float, float]], foreground: bool, width: float) -> None:
+        """While a scribble is dragged: the current nodule's mask with the scribble so far (one preview computing
+        at a time; nothing is saved until the scribble is finished)."""
+        frame = self.current
+        if (frame is None or not frame.loaded.readable or not points or self._preview_in_flight
+                or self._history_busy or self.store.read_only_reason is not None):
+            return
+        obj = self.current_object
+        stroke = Stroke(StrokeKind.SCRIBBLE, _in_frame(points, frame), foreground, float(width), obj)
+        state = frame.engine_state(obj)
+        self._preview_in_flight = True
+        self._request(frame, obj, state, state.with_scribble(stroke), "preview", None)
+        frame.engine_states[obj] = state  # a preview is not an edit: the next one starts from the same state
+
     def add_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """A box dragged round a nodule: it starts the current nodule, or a new one if that one already has
         calipers or a box."""

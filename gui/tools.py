@@ -167,6 +167,8 @@ class ToolDispatcher(QtCore.QObject):
         if phase != "finish":
             if mode == "scribble":
                 strokes.preview_scribble(self._stroke, self._stroke_foreground, self.scribble_width)
+                if phase == "move":
+                    self.controller.preview_scribble(self._stroke, self._stroke_foreground, self.scribble_width)
             else:
                 strokes.preview_box(*self._stroke[0], x, y)
             return

@@ -11,7 +11,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PyQt5 import QtCore  # noqa: E402
+from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from core.annotation.points import PointKind  # noqa: E402
 from core.annotation.sparse_simulation import object_boxes  # noqa: E402
@@ -61,6 +61,10 @@ def test_a_scribble_drawn_with_the_mouse_reaches_the_store_and_the_engine(qtbot,
     mask, _ = truth(0)
     press_key(qtbot, window, QtCore.Qt.Key_S)
     assert window.tools.tool == Tool.SCRIBBLE and window.actions["scribble"].isChecked()
+    # while the button is held the mask follows the scribble so far, and nothing is saved
+    window.controller.preview_scribble(_along(mask)[:4], True, 5)
+    wait_idle(qtbot, window)
+    assert window.controller.display()[0].mask.any() and not store.strokes(frame_id) and not store.masks(frame_id)
     drag_image(qtbot, window, _along(mask))
     wait_idle(qtbot, window)
 
@@ -185,10 +189,12 @@ def test_strokes_are_there_when_the_project_is_reopened(qtbot, folder: Path, mak
 def test_the_tools_have_their_own_keys_listed_in_the_help(qtbot, opened) -> None:
     keys = [k for ks, _ in SHORTCUTS.values() for k in ks]
     assert len(keys) == len(set(keys))
-    table = ShortcutsDialog().findChild(type(ShortcutsDialog().layout().itemAt(0).widget()))
+    dialog = ShortcutsDialog()
+    table = dialog.findChild(QtWidgets.QTableWidget)
     texts = [table.item(r, 0).text() for r in range(table.rowCount())]
     for name in ("scribble", "box", "point"):
         assert SHORTCUTS[name][0][0] in texts
+    dialog.close()
     window = opened
     press_key(qtbot, window, QtCore.Qt.Key_S)
     before = window.panel.scribble.value()
