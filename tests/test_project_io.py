@@ -60,12 +60,13 @@ def test_export_writes_masks_labels_and_measurements(tmp_path: Path, store: Proj
     store.set_calipers(1, 0, NODULE)
     store.set_calipers(1, 1, OTHER)
     store.set_calipers(4, 0, NODULE)  # cine.dcm frame 1, spacing known
-    store.add_point(2, Point(3, 3, PointKind.FOREGROUND))  # a lone click: nothing to export
+    store.add_point(2, Point(3, 3, PointKind.FOREGROUND))  # a lone click: a point label, no calipers to measure
 
     out = tmp_path / "export"
     summary = export_project(store, out)
     assert [p.name for p in summary.masks] == ["scan.png"]
-    assert sorted(p.name for p in summary.labels) == ["cine_f0001.json", "scan.json"]
+    assert sorted(p.name for p in summary.labels) == ["cine_f0001.json", "scan.json", "scan_2.json"]
+    assert read_point_json(out / "labels" / "scan_2.json") == []  # its click is no caliper end
     np.testing.assert_array_equal(read_mask(out / "masks" / "scan.png", (64, 80)), mask)
     assert read_point_json(out / "labels" / "scan.json", (64, 80)) == [NODULE, OTHER]
     doc = json.loads((out / "labels" / "scan.json").read_text())

@@ -1,6 +1,6 @@
-"""The store's history as deltas: a step keeps only what it changed, and any mix of edits, actions on one frame or
-on several, undo and redo per frame or project-wide, and reopening gives exactly the states and steps a plain
-reference model gives."""
+"""The store's history as deltas: a step keeps only what it changed, and any mix of edits (points, masks, strokes,
+frame tags), actions on one frame or on several, undo and redo per frame or project-wide, and reopening gives
+exactly the states and steps a plain reference model gives."""
 from __future__ import annotations
 
 import sqlite3
@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.annotation.points import Point, PointKind
+from core.annotation.strokes import Stroke, StrokeKind
+from core.annotation.tags import FrameTag
 from core.project.records import HistoryStep, MaskRecord
 from core.project.store import DB_NAME, ProjectStore
 
@@ -73,30 +75,40 @@ def test_an_accept_keeps_the_pixels_once(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ property: reference model
 FRAMES = (1, 2, 3)
 EDIT_NAMES = {"add": "add point", "move": "move point", "delete": "delete point", "mask": "set mask",
-              "unmask": "delete mask", "accept": "accept mask"}
-State = tuple[dict[int, Point], dict[int, tuple[MaskRecord, bytes]]]
+              "unmask": "delete mask", "accept": "accept mask", "stroke": "add scribble", "unstroke": "delete stroke",
+              "tag": {None: "clear tag", FrameTag.NODULE: "tag nodule present", FrameTag.NO_NODULE: "tag no nodule"}}
+State = tuple[dict[int, Point], dict[int, tuple[MaskRecord, bytes]], dict[int, Stroke], FrameTag | None]
 
 
 @dataclass
 class Model:
-    """Each frame's points and masks as plain dicts; each action as whole states before and after on each frame it
-    changed; per frame a stack of done actions and one of undone actions (in the order they were undone)."""
+    """Each frame's points, masks and strokes as plain dicts and its tag; each action as whole states before and
+    after on each frame it changed; per frame a stack of done actions and one of undone actions (in the order they
+    were undone)."""
 
     points: dict[int, dict[int, Point]] = field(default_factory=lambda: {f: {} for f in FRAMES})
     masks: dict[int, dict[int, tuple[MaskRecord, bytes]]] = field(default_factory=lambda: {f: {} for f in FRAMES})
+    strokes: dict[int, dict[int, Stroke]] = field(default_factory=lambda: {f: {} for f in FRAMES})
+    tags: dict[int, FrameTag | None] = field(default_factory=lambda: dict.fromkeys(FRAMES))
     actions: dict[int, tuple[str, dict[int, tuple[State, State]]]] = field(default_factory=dict)
     done: dict[int, list[int]] = field(default_factory=lambda: {f: [] for f in FRAMES})
     undone: dict[int, list[int]] = field(default_factory=lambda: {f: [] for f in FRAMES})
     undone_order: dict[int, int] = field(default_factory=dict)  # action -> when it was undone
 
     def state(self, frame: int) -> State:
-        return dict(self.points[frame]), dict(self.masks[frame])
+        return dict(self.points[frame]), dict(self.masks[frame]), dict(self.strokes[frame]), self.tags[frame]
 
     def states(self) -> dict[int, State]:
         return {f: self.state(f) for f in FRAMES}
 
     def restore(self, frame: int, state: State) -> None:
-        self.points[frame], self.masks[frame] = dict(state[0]), dict(state[1])
+        self.points[frame], self.masks[frame], self.strokes[frame] = dict(state[0]), dict(state[1]), dict(state[2])
+        self.tags[frame] = state[3]
+
+    def drop_stale_no_nodule(self, frame: int) -> None:
+        """A frame tagged no nodule that gains an object loses the tag (in the same step)."""
+        if self.tags[frame] is FrameTag.NO_NODULE and (self.points[frame] or self.masks[frame] or self.strokes[frame]):
+            self.tags[frame] = None
 
     def done_action(self, name: str, before: dict[int, State]) -> None:
         changed = {f: (before[f], self.state(f)) for f in FRAMES if before[f] != self.state(f)}
@@ -165,7 +177,7 @@ class Model:
 
 def _store_state(store: ProjectStore, frame: int) -> State:
     masks = {oid: (rec, store.mask(frame, oid).tobytes()) for oid, rec in store.masks(frame).items()}
-    return store.points(frame), masks
+    return store.points(frame), masks, store.strokes(frame), store.tag(frame)
 
 
 frame_choice = st.sampled_from(FRAMES)
@@ -180,6 +192,9 @@ edit = st.one_of(
     st.tuples(st.just("mask"), frame_choice, st.integers(0, 2), st.integers(0, W - 4), st.booleans()),
     st.tuples(st.just("unmask"), frame_choice, st.integers(0, 2)),
     st.tuples(st.just("accept"), frame_choice, st.integers(0, 2)),
+    st.tuples(st.just("stroke"), frame_choice, coordinate, st.integers(0, H - 1), st.booleans(), st.integers(0, 2)),
+    st.tuples(st.just("unstroke"), frame_choice, st.integers(0, 50)),
+    st.tuples(st.just("tag"), frame_choice, st.sampled_from([None, *FrameTag])),
 )
 scope = st.one_of(st.none(), frame_choice)  # project-wide, or one frame
 operation = st.one_of(  # one_of picks its branches evenly: edits four times over, as users mostly edit
@@ -226,6 +241,29 @@ def _apply_edit(store: ProjectStore, model: Model, op: tuple) -> None:
         store.accept_mask(frame, args[0])
         record, pixels = masks[args[0]]
         masks[args[0]] = (MaskRecord(record.object_id, record.provenance, record.created_at, True), pixels)
+    else:
+        _apply_sparse_edit(store, model, op)
+    model.drop_stale_no_nodule(frame)
+
+
+def _apply_sparse_edit(store: ProjectStore, model: Model, op: tuple) -> None:
+    kind, frame, *args = op
+    strokes = model.strokes[frame]
+    if kind == "stroke":
+        x, y, foreground, oid = args
+        stroke = Stroke(StrokeKind.SCRIBBLE, ((float(x), float(y)), (float(W - 1 - x), 1.0)), foreground, 3.0, oid)
+        sid = store.add_stroke(frame, stroke)
+        assert all(sid not in model.strokes[f] for f in FRAMES)
+        strokes[sid] = stroke
+    elif kind == "unstroke" and strokes:
+        sid = sorted(strokes)[args[0] % len(strokes)]
+        store.delete_stroke(sid)
+        del strokes[sid]
+    elif kind == "tag":
+        store.set_tag([frame], args[0], remove_objects=True)
+        model.tags[frame] = args[0]
+        if args[0] is FrameTag.NO_NODULE:
+            model.points[frame], model.masks[frame], model.strokes[frame] = {}, {}, {}
 
 
 def _history_op(store: ProjectStore, model: Model, op: tuple) -> None:
@@ -254,7 +292,8 @@ def _run(store: ProjectStore, model: Model, op: tuple, root: Path) -> ProjectSto
     else:
         before = model.states()
         _apply_edit(store, model, op)
-        model.done_action(EDIT_NAMES[op[0]], before)
+        name = EDIT_NAMES[op[0]]
+        model.done_action(name[op[2]] if op[0] == "tag" else name, before)
     return store
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
-from core.exchange.collect import collect
+from core.exchange.collect import carried_by, collect
 from core.exchange.registry import get_format
 from core.project.store import ProjectStore
 
@@ -79,10 +79,11 @@ def export_project(
     report = ExportReport(target, [f.name for f in chosen])
     try:
         # measuring (the derived axes of every mask) costs a decode per mask: only for the formats that carry it
-        collected = collect(store, include_drafts, measure=any(f.measures for f in chosen))
+        collected = collect(store, include_drafts, measure=any(f.measures for f in chosen),
+                            sparse=any(f.carries_sparse for f in chosen), tags=any(f.carries_tags for f in chosen))
         report.draft_masks = collected.draft_masks
         for fmt in chosen:
-            frames, objects, skipped = fmt.writer(staging, collected.annotations)
+            frames, objects, skipped = fmt.writer(staging, carried_by(collected.annotations, fmt))
             report.frames, report.objects = max(report.frames, frames), max(report.objects, objects)
             report.skipped += [f"{fmt.name}: {line}" for line in skipped]
         (staging / MARKER).write_text(" ".join(report.formats) + "\n")

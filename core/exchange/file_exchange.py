@@ -24,8 +24,9 @@ def _annotatable(store: ProjectStore, frame_id: int, path: Path) -> FrameRecord:
 
 def import_point_json(store: ProjectStore, frame_id: int, path: str | Path) -> dict[int, Calipers]:
     """Replace the frame's calipers with the nodules of a point JSON (new objects, in file order; classes from
-    the shapes' descriptions, *nodule* when unknown) in one undoable edit; clicks and masks stay. A file without
-    point shapes changes nothing. Returns the frame's calipers afterwards."""
+    the shapes' descriptions, *nodule* when unknown) in one undoable edit; masks stay, and clicks and strokes too
+    unless the file has some (they are replaced). A file without point shapes changes nothing. Returns the frame's
+    calipers afterwards."""
     p = Path(path)
     record = _annotatable(store, frame_id, p)
     frame = read_file(p)
@@ -35,7 +36,8 @@ def import_point_json(store: ProjectStore, frame_id: int, path: str | Path) -> d
         raise AnnotationFormatError(p, f"labels are for a {frame.size[1]}x{frame.size[0]} image but the frame is "
                                        f"{record.width}x{record.height}")
     class_id = {c.name.lower(): c.id for c in store.classes()}
-    objects = [NewObject(class_id.get(o.class_name.lower(), 1), None, o.calipers) for o in frame.objects]
+    objects = [NewObject(class_id.get(o.class_name.lower(), 1), None, o.calipers, o.clicks, o.strokes)
+               for o in frame.objects]
     store.put_objects(frame_id, objects, MaskProvenance.PAINTED)
     return store.calipers(frame_id)
 

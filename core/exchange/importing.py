@@ -5,10 +5,11 @@ not at all.
 Matching, in order: the file's image path and frame index; for DICOM-SEG, the referenced SOP instance among the
 project's DICOM files and those under `sources`; the frame's export name (a folder exported from this project);
 else the named image file is added to the project where it is. What an import changes on a frame: its accepted
-masks are replaced when the file gives it masks, its calipers when the file gives it calipers; clicks and draft
-masks stay. Frames the file annotates with nothing are left alone. Classes are matched by name (case-insensitive);
-new names become new classes. Each frame's change is one undo step of that frame (the store has no cross-frame
-edit group yet); all of them commit together."""
+masks are replaced when the file gives it masks, its calipers when the file gives it calipers, its clicks and
+strokes when the file gives it some; draft masks stay. A file that tags a frame (the `tags` format) sets its tag; a
+*no nodule* tag on a frame that has or gets annotations is refused. Frames the file annotates with nothing are left
+alone. Classes are matched by name (case-insensitive); new names become new classes. The whole import is one user
+action: one transaction and one undo step over every frame it changes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.bounds import check_inside
+from core.annotation.tags import FrameTag
 from core.errors import AnnotationFormatError, FrameReadError
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeSet
 from core.exchange.names import export_names
@@ -40,10 +42,13 @@ class FrameChange:
     masks: tuple[int, int]
     calipers: tuple[int, int]
     classes: tuple[str, ...]
+    tag: tuple[str, str] | None = None  # the frame's tag before -> after, when the file tags it
 
     def line(self) -> str:
         where = f"{self.source.name}" + (f" frame {self.index}" if self.index else "")
         new = " (new frame)" if self.frame_id is None else ""
+        if self.tag is not None:
+            return f"{where}{new}: tag {self.tag[0]} -> {self.tag[1]}"
         return (f"{where}{new}: masks {self.masks[0]} -> {self.masks[1]}, calipers {self.calipers[0]} -> "
                 f"{self.calipers[1]} ({', '.join(self.classes)})")
 
@@ -105,7 +110,9 @@ class _Frames:
         if frame.name.lower() in self.by_name:
             record = self.by_name[frame.name.lower()]
             return record.source, record
-        if source is None or not source.is_file():
+        if source is None:
+            raise AnnotationFormatError(Path(frame.name), f"no project frame is named {frame.name!r}")
+        if not source.is_file():
             raise AnnotationFormatError(Path(frame.name), f"image {source} not found and no project frame is "
                                                           f"named {frame.name!r}")
         return source, None
@@ -127,8 +134,18 @@ def _validate(frame: ExchangeFrame, size: tuple[int, int], where: Path) -> None:
         if mask is not None and mask.shape != size:
             raise AnnotationFormatError(where, f"{frame.name}: a mask is {mask.shape[1]}x{mask.shape[0]}, "
                                                f"the frame {size[1]}x{size[0]}")
-        if obj.calipers is not None:
-            check_inside(where, [tuple(p) for p in obj.calipers.as_array()], width=size[1], height=size[0])
+        points = [] if obj.calipers is None else [tuple(p) for p in obj.calipers.as_array()]
+        points += [(p.x, p.y) for p in obj.clicks] + [xy for s in obj.strokes for xy in s.points]
+        check_inside(where, points, width=size[1], height=size[0])
+
+
+def _check_tag(store: ProjectStore, frame: ExchangeFrame, record: FrameRecord | None, where: Path) -> None:
+    """A *no nodule* tag only on a frame left without annotations."""
+    if frame.tag is not FrameTag.NO_NODULE:
+        return
+    if frame.objects or (record is not None and store.object_classes(record.id)):
+        raise AnnotationFormatError(where, f"{frame.name}: tagged no nodule but the frame has annotations (remove "
+                                           f"them first)")
 
 
 def plan_import(store: ProjectStore, format_name: str, path: str | Path, sources: str | Path | None = None
@@ -159,6 +176,7 @@ def plan_import(store: ProjectStore, format_name: str, path: str | Path, sources
             raise AnnotationFormatError(source_path, f"{frame.name}: its frame is unreadable ({record.error})")
         size = (record.height, record.width) if record is not None else _size_of_new(source, frame.index)
         _validate(frame, size, source_path)
+        _check_tag(store, frame, record, source_path)
         masks_before = calipers_before = 0
         if record is not None:
             masks_before = sum(1 for m in store.masks(record.id).values() if m.accepted)
@@ -170,6 +188,7 @@ def plan_import(store: ProjectStore, format_name: str, path: str | Path, sources
             (masks_before, n_masks if n_masks else masks_before),
             (calipers_before, n_calipers if n_calipers else calipers_before),
             tuple(dict.fromkeys(o.class_name for o in frame.objects)),
+            None if frame.tag is None else (_tag_name(store.tag(record.id) if record else None), frame.tag.value),
         ))
         plan.frames.append(frame)
     return plan
@@ -193,10 +212,16 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> list[int]:
                     raise FrameReadError(change.source, f"frame {change.index} cannot be added")
                 frame_id = match[0].id
             objects = [NewObject(class_id[o.class_name.lower()], None if o.mask is None else np.asarray(o.mask, bool),
-                                 o.calipers) for o in frame.objects]
+                                 o.calipers, o.clicks, o.strokes) for o in frame.objects]
             store.put_objects(frame_id, objects, MaskProvenance.PAINTED)
+            if frame.tag is not None:
+                store.set_tag([frame_id], frame.tag)
             changed.append(frame_id)
     return changed
+
+
+def _tag_name(tag: FrameTag | None) -> str:
+    return "none" if tag is None else tag.value
 
 
 def import_annotations(store: ProjectStore, format_name: str, path: str | Path,

@@ -1,7 +1,9 @@
 """The format-neutral annotation set that every reader returns and every writer receives.
 
-An object is one class's mask and/or its calipers. Frames name their image by an absolute source path and frame
-index (where a format can say which image it means) and by an export name (stable within one export)."""
+An object is one class's mask and/or its calipers and/or its sparse labels (clicks, scribbles, boxes); a frame may
+carry its tag (no nodule / nodule present) for the formats that keep tags. Frames name their image by an absolute
+source path and frame index (where a format can say which image it means) and by an export name (stable within one
+export)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.measurements import Measurement
-from core.annotation.points import Calipers
+from core.annotation.points import Calipers, Point
+from core.annotation.strokes import Stroke
+from core.annotation.tags import FrameTag
 from core.io.mask_codec import decode_mask
 
 
@@ -26,10 +30,16 @@ class ExchangeObject:
     mask_or_png: np.ndarray | bytes | None = None  # (H, W) bool, or as the store keeps it (0/255 PNG), or none
     calipers: Calipers | None = None
     object_id: int | None = None  # the store's id, on export
+    clicks: tuple[Point, ...] = ()  # foreground/background points
+    strokes: tuple[Stroke, ...] = ()  # scribbles and boxes
 
     @property
     def has_mask(self) -> bool:
         return self.mask_or_png is not None
+
+    @property
+    def has_sparse(self) -> bool:
+        return bool(self.clicks or self.strokes)
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -56,6 +66,7 @@ class ExchangeFrame:
     sop_instance_uid: str | None = None  # DICOM sources: the frame's SOP instance
     measurements: tuple[Measurement, ...] = ()  # on export: calipers and derived rows (core.project.frame_measurements)
     derived: tuple[tuple[int, Calipers], ...] = ()  # on export: (object id, axes derived from its mask)
+    tag: FrameTag | None = None  # on export: the frame's effective tag (core.project.tag_edits)
 
 
 @dataclass

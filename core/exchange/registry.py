@@ -28,9 +28,11 @@ class Format:
     carries_calipers: bool = False
     instances: bool = False  # keeps objects of one class apart (else one mask per class and frame)
     measures: bool = False  # writes measurements (caliper and derived axes): the export measures every frame
+    carries_sparse: bool = False  # keeps clicks, scribbles and boxes
+    carries_tags: bool = False  # keeps frame tags (and writes frames that have nothing else)
 
 
-_MODULES = ("png", "points", "coco", "dicom_seg", "labelme", "cvat", "csv")
+_MODULES = ("png", "points", "coco", "dicom_seg", "labelme", "cvat", "csv", "tags")
 
 
 def formats() -> dict[str, Format]:

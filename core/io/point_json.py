@@ -7,7 +7,10 @@ order, group_id continuing after the caliper sets'. They are measurements, not a
 shapes whose label starts with "derived_" (a plain HCL-HRL reader that counts every point shape would take them
 for more nodules, which is why they are labelled and come last).
 
-Reading looks only at `shapes` (point shapes; other shape types and derived points are skipped) and at
+SonoClick's sparse labels go last too: clicks are point shapes labelled "nodule" or "background" (CLICK_LABELS),
+which reading skips as well, like the other shape types (scribbles, boxes: core.exchange.sparse_shapes).
+
+Reading looks only at `shapes` (point shapes; other shape types, clicks and derived points are skipped) and at
 imageHeight/imageWidth for the bounds check; other labels and every other field are ignored. Writing produces a
 complete labelme document.
 """
@@ -27,11 +30,12 @@ from core.io.limits import MAX_JSON_SHAPES, MAX_NODULES_PER_FRAME, load_json_bou
 
 LABELME_VERSION = "5.4.1"
 DERIVED_PREFIX = "derived_"  # label prefix of the axes derived from a mask
+CLICK_LABELS = ("nodule", "background")  # point shapes so labelled are clicks, not caliper ends
 
 
-def _is_derived(shape: dict) -> bool:
+def _is_derived_or_click(shape: dict) -> bool:
     label = shape.get("label")
-    return isinstance(label, str) and label.startswith(DERIVED_PREFIX)
+    return isinstance(label, str) and (label.startswith(DERIVED_PREFIX) or label in CLICK_LABELS)
 
 
 def _number(value: Any) -> float | None:
@@ -74,7 +78,7 @@ def read_point_json(path: str | Path, image_size: tuple[int, int] | None = None)
     for k, shape in enumerate(doc["shapes"]):
         if not isinstance(shape, dict):
             raise AnnotationFormatError(p, f"shape {k} is not an object")
-        if shape.get("shape_type", "point") == "point" and not _is_derived(shape):
+        if shape.get("shape_type", "point") == "point" and not _is_derived_or_click(shape):
             coords.append(_point_of(p, k, shape))
     if len(coords) % 4:
         raise AnnotationFormatError(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from core.annotation.tags import FrameTag
 from core.project.calibration import sync_calibrations
 from core.project.damage import StoreMisuse
 from core.project.db import now_stamp
@@ -140,7 +141,7 @@ class ActionHistory(FramesTable):
             self._check_in_action(frame_id)
             record = self._frame_in(db, frame_id)
             before = load_state(db, frame_id)
-            after = change(record, before)
+            after = _no_stale_no_nodule(change(record, before))
             if after == before:
                 return before
             after = write_state(db, frame_id, before, after)
@@ -156,6 +157,13 @@ class ActionHistory(FramesTable):
         if row is None:
             raise KeyError(f"no point with id {point_id}")
         return int(row[0])
+
+
+def _no_stale_no_nodule(state: FrameState) -> FrameState:
+    """A frame that gains an object is no longer *no nodule*: the tag goes in the same step (undo brings it back)."""
+    if state.tag is FrameTag.NO_NODULE and state.object_ids:
+        return replace(state, tag=None)
+    return state
 
 
 def _frame_set(frame_id: int | None, frame_ids: Iterable[int] | None) -> frozenset[int] | None:

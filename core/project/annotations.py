@@ -76,11 +76,12 @@ class AnnotationEdits(ActionHistory):
         self._edit(frame_id, "set calipers", replace)
 
     def clear_object(self, frame_id: int, object_id: int) -> None:
-        """Remove every point and the mask of one object."""
+        """Remove every point, stroke and the mask of one object."""
 
         def clear(rec: FrameRecord, s: FrameState) -> FrameState:
             points = [(pid, p) for pid, p in s.points if p.object_id != object_id]
             cleared = s.with_points(points).with_masks([m for m in s.masks if m.object_id != object_id])
+            cleared = cleared.with_strokes([(sid, k) for sid, k in s.strokes if k.object_id != object_id])
             return replace(cleared, classes=tuple(pair for pair in s.classes if pair[0] != object_id))
 
         self._edit(frame_id, "clear object", clear)

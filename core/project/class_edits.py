@@ -19,6 +19,7 @@ from core.project.frame_state import FrameState
 from core.project.frames_table import size_text
 from core.project.object_replace import NewObject, replace_objects
 from core.project.records import FrameRecord, MaskProvenance
+from core.project.stroke_edits import checked_stroke
 
 
 class ClassEdits(ActionHistory):
@@ -45,12 +46,11 @@ class ClassEdits(ActionHistory):
             return label_classes.class_of(label_classes.load_object_classes(db, frame_id), object_id)
 
     def object_classes(self, frame_id: int) -> dict[int, int]:
-        """Object id -> class id for every object of the frame that has points or a mask."""
+        """Object id -> class id for every object of the frame that has points, strokes or a mask."""
         with self._db.read() as db:
             self._frame_in(db, frame_id)
             state = load_state(db, frame_id)
-        objects = {p.object_id for _, p in state.points} | {m.object_id for m in state.masks}
-        return {oid: label_classes.class_of(state.classes, oid) for oid in sorted(objects)}
+        return {oid: label_classes.class_of(state.classes, oid) for oid in sorted(state.object_ids)}
 
     def set_object_class(self, frame_id: int, object_id: int, class_id: int) -> None:
         """Give an object a class, as one undoable edit. KeyError for an unknown class."""
@@ -76,8 +76,10 @@ class ClassEdits(ActionHistory):
                     raise AnnotationFormatError(
                         rec.source, f"mask is {size_text(np.shape(o.mask))} but the frame is {rec.width}x{rec.height}"
                     )
-                for p in o.calipers.to_points() if o.calipers is not None else ():
+                for p in (*(o.calipers.to_points() if o.calipers is not None else ()), *o.clicks):
                     checked_point(rec, p)
+                for stroke in o.strokes:
+                    checked_stroke(rec, stroke)
                 with self._db.read() as db:
                     label_classes.require_class(db, o.class_id)
             return replace_objects(s, objects, encoded, origin, now_stamp())

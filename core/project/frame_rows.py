@@ -3,28 +3,36 @@ writing a new state over the old one touching only the rows that differ. Runs in
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.annotation.points import Point, PointKind
+from core.annotation.strokes import Stroke
+from core.annotation.tags import FrameTag
 from core.project.classes import load_object_classes
 from core.project.frame_state import FrameState, StoredMask
+from core.project.sparse_rows import load_strokes, load_tag, put_stroke, put_tag
 
 PointChange = tuple[Point | None, Point | None]
 MaskChange = tuple[StoredMask | None, StoredMask | None]
 ClassChange = tuple[int | None, int | None]  # class id before / after; None = the default class (no row)
+StrokeChange = tuple[Stroke | None, Stroke | None]
+TagChange = tuple[FrameTag | None, FrameTag | None]
 
 
 @dataclass(frozen=True)
 class Delta:
     """What a step changed: point id -> (before, after), object id -> (mask before, mask after), object id ->
-    (class before, class after); None = absent."""
+    (class before, class after), stroke id -> (before, after); None = absent. tag: (before, after) when the
+    frame's tag changed, else None."""
 
     points: dict[int, PointChange]
     masks: dict[int, MaskChange]
     classes: dict[int, ClassChange]
+    strokes: dict[int, StrokeChange] = field(default_factory=dict)
+    tag: TagChange | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.masks or self.classes)
+        return bool(self.points or self.masks or self.classes or self.strokes or self.tag)
 
 
 def diff(before: FrameState, after: FrameState) -> Delta:
@@ -48,7 +56,14 @@ def diff(before: FrameState, after: FrameState) -> Delta:
         for oid in sorted(old_classes.keys() | new_classes.keys())
         if old_classes.get(oid) != new_classes.get(oid)
     }
-    return Delta(points, masks, classes)  # type: ignore[arg-type]  # sorted keys are never None
+    old_strokes, new_strokes = dict(before.strokes), dict(after.strokes)
+    strokes = {
+        sid: (old_strokes.get(sid), new_strokes.get(sid))
+        for sid in sorted(old_strokes.keys() | new_strokes.keys())
+        if old_strokes.get(sid) != new_strokes.get(sid)
+    }
+    tag = None if before.tag == after.tag else (before.tag, after.tag)
+    return Delta(points, masks, classes, strokes, tag)  # type: ignore[arg-type]  # sorted keys are never None
 
 
 def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
@@ -63,12 +78,17 @@ def load_state(db: sqlite3.Connection, frame_id: int) -> FrameState:
         tuple((pid, Point(x, y, PointKind(kind), oid)) for pid, oid, kind, x, y in points),
         tuple(StoredMask(oid, bytes(png), prov, ts, bool(acc)) for oid, png, prov, ts, acc in masks),
         load_object_classes(db, frame_id),
+        load_strokes(db, frame_id),
+        load_tag(db, frame_id),
     )
 
 
 def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after: FrameState) -> FrameState:
-    """Write `after` over `before`, touching only the rows that differ; new points (id None) get fresh ids, which
-    the returned state carries."""
+    """Write `after` over `before`, touching only the rows that differ; new points and strokes (id None) get fresh
+    ids, which the returned state carries."""
+    after = _write_strokes(db, frame_id, before, after)
+    if after.tag != before.tag:
+        put_tag(db, frame_id, after.tag)
     kept = {pid for pid, _ in after.points if pid is not None}
     old = dict(before.points)
     written: list[tuple[int | None, Point]] = []
@@ -87,6 +107,18 @@ def write_state(db: sqlite3.Connection, frame_id: int, before: FrameState, after
     for oid, (_, new_class) in rows.classes.items():
         put_class(db, frame_id, oid, new_class)
     return after
+
+
+def _write_strokes(db: sqlite3.Connection, frame_id: int, before: FrameState, after: FrameState) -> FrameState:
+    kept = {sid for sid, _ in after.strokes if sid is not None}
+    old = dict(before.strokes)
+    for sid in old.keys() - kept:
+        put_stroke(db, frame_id, sid, None)
+    written = [
+        (put_stroke(db, frame_id, sid, stroke) if sid is None or old.get(sid) != stroke else sid, stroke)
+        for sid, stroke in after.strokes
+    ]
+    return after.with_strokes(written)
 
 
 def put_point(db: sqlite3.Connection, frame_id: int, point_id: int | None, p: Point | None) -> None:

@@ -1,5 +1,5 @@
-"""The annotation state of one frame (its points, its masks, accepted or draft, and its object classes), as
-undo/redo snapshots it.
+"""The annotation state of one frame (its points, its masks, accepted or draft, its object classes, its strokes -
+scribbles and boxes - and its frame tag), as undo/redo snapshots it.
 
 Edits are pure functions FrameState -> FrameState; the store writes the result and keeps both states in its
 history, so undo restores exactly the previous state, ids and timestamps included.
@@ -11,6 +11,9 @@ import json
 from dataclasses import dataclass, field, replace
 
 from core.annotation.points import Point, PointKind
+from core.annotation.strokes import Stroke
+from core.annotation.tags import FrameTag
+from core.project.sparse_rows import stroke_entry, stroke_of_entry
 
 
 @dataclass(frozen=True)
@@ -24,17 +27,33 @@ class StoredMask:
 
 @dataclass(frozen=True)
 class FrameState:
-    """points: point id -> Point (id None only for points not yet written); masks: object id -> StoredMask."""
+    """points: point id -> Point (id None only for points not yet written); masks: object id -> StoredMask;
+    strokes: stroke id -> Stroke (id None only for strokes not yet written); tag: the frame tag the user set."""
 
     points: tuple[tuple[int | None, Point], ...] = ()
     masks: tuple[StoredMask, ...] = field(default=())
     classes: tuple[tuple[int, int], ...] = ()  # (object id, class id) for objects not of the default class
+    strokes: tuple[tuple[int | None, Stroke], ...] = ()
+    tag: FrameTag | None = None
+
+    @property
+    def object_ids(self) -> set[int]:
+        """Every object that has points, strokes or a mask."""
+        return ({p.object_id for _, p in self.points} | {s.object_id for _, s in self.strokes}
+                | {m.object_id for m in self.masks})
 
     def with_points(self, points: list[tuple[int | None, Point]]) -> FrameState:
         return replace(self, points=tuple(points))
 
     def with_masks(self, masks: list[StoredMask]) -> FrameState:
         return replace(self, masks=tuple(sorted(masks, key=lambda m: m.object_id)))
+
+    def with_strokes(self, strokes: list[tuple[int | None, Stroke]]) -> FrameState:
+        return replace(self, strokes=tuple(strokes))
+
+    def without_objects(self) -> FrameState:
+        """The frame with every point, stroke, mask and object class removed (its tag stays)."""
+        return replace(self, points=(), masks=(), classes=(), strokes=())
 
     def to_bytes(self) -> bytes:
         doc = {
@@ -46,6 +65,10 @@ class FrameState:
         }
         if self.classes:
             doc["classes"] = [list(pair) for pair in self.classes]
+        if self.strokes:
+            doc["strokes"] = [[sid, stroke_entry(stroke)] for sid, stroke in self.strokes]
+        if self.tag is not None:
+            doc["tag"] = self.tag.value
         return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -56,9 +79,12 @@ class FrameState:
         )
         masks = tuple(_stored_mask(*entry) for entry in doc["masks"])
         classes = tuple((int(oid), int(cid)) for oid, cid in doc.get("classes", ()))  # none before schema 3
-        return cls(points, masks, classes)
+        strokes = tuple((int(sid), stroke_of_entry(entry)) for sid, entry in doc.get("strokes", ()))  # none before 6
+        tag = doc.get("tag")
+        return cls(points, masks, classes, strokes, None if tag is None else FrameTag(tag))
 
 
 def _stored_mask(oid: int, prov: str, ts: str, png: str, accepted: int = 1) -> StoredMask:
     """One mask entry; snapshots written before schema 2 have no flag, and their masks were accepted."""
     return StoredMask(int(oid), base64.b64decode(png), prov, ts, bool(accepted))
+

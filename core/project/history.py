@@ -3,7 +3,8 @@
 One history row is one frame's part of one user action (see ProjectStore.action; an edit made outside an action is an
 action of its own). A row keeps only what the action changed on its frame, as a delta: for every point, every mask and
 every object class whose row differs, the row before and the row after (NULL: absent). So the history grows with the
-edit, not with the frame. An action that changed one frame is one row (action_id NULL); one that changed several frames
+edit, not with the frame. Strokes (history_strokes) and the frame's tag (history_tags, one row when it changed)
+are kept the same way. An action that changed one frame is one row (action_id NULL); one that changed several frames
 is one row per frame, all carrying action_id = the id of the first of them, and is undone and redone only as a whole.
 Rows of one action are written together, so on every frame the actions' rows are in the actions' order.
 
@@ -27,9 +28,11 @@ import sqlite3
 from collections.abc import Mapping
 
 from core.annotation.points import Point, PointKind
+from core.annotation.tags import FrameTag
 from core.project.frame_rows import Delta, diff, put_class, put_mask, put_point
 from core.project.frame_state import FrameState, StoredMask
 from core.project.records import HistoryStep
+from core.project.sparse_rows import put_stroke, put_tag, stroke_json, stroke_of_json
 
 HISTORY_PER_FRAME = 500  # undo depth kept per frame; older steps are dropped
 
@@ -96,6 +99,14 @@ def insert_step(
             "INSERT INTO history_classes (step_id, object_id, before, after) VALUES (?, ?, ?, ?)",
             [(step, oid, old, new) for oid, (old, new) in delta.classes.items()],
         )
+    if delta.strokes:  # (a migration from before schema 6 writes steps before these tables exist)
+        db.executemany(
+            "INSERT INTO history_strokes (step_id, stroke_id, before, after) VALUES (?, ?, ?, ?)",
+            [(step, sid, stroke_json(old), stroke_json(new)) for sid, (old, new) in delta.strokes.items()],
+        )
+    if delta.tag is not None:
+        db.execute("INSERT INTO history_tags (step_id, before, after) VALUES (?, ?, ?)",
+                   (step, *(None if t is None else t.value for t in delta.tag)))
     assert step is not None
     return step
 
@@ -120,7 +131,15 @@ def load_delta(db: sqlite3.Connection, step: int) -> Delta:
             "SELECT object_id, before, after FROM history_classes WHERE step_id = ? ORDER BY object_id", (step,)
         )
     }
-    return Delta(points, masks, classes)
+    strokes = {
+        sid: (stroke_of_json(old), stroke_of_json(new))
+        for sid, old, new in db.execute(
+            "SELECT stroke_id, before, after FROM history_strokes WHERE step_id = ? ORDER BY stroke_id", (step,)
+        )
+    }
+    row = db.execute("SELECT before, after FROM history_tags WHERE step_id = ?", (step,)).fetchone()
+    tag = None if row is None else tuple(None if t is None else FrameTag(t) for t in row)
+    return Delta(points, masks, classes, strokes, tag)  # type: ignore[arg-type]
 
 
 def record_action(
@@ -263,6 +282,10 @@ def _apply(db: sqlite3.Connection, key: int, undo: bool) -> None:
             put_mask(db, frame_id, oid, old_mask if undo else new_mask)
         for oid, (old_class, new_class) in delta.classes.items():
             put_class(db, frame_id, oid, old_class if undo else new_class)
+        for sid, (old_stroke, new_stroke) in delta.strokes.items():
+            put_stroke(db, frame_id, sid, old_stroke if undo else new_stroke)
+        if delta.tag is not None:
+            put_tag(db, frame_id, delta.tag[0] if undo else delta.tag[1])
 
 
 def has_step(db: sqlite3.Connection, undone: bool, frame_id: int | None) -> bool:

@@ -12,12 +12,13 @@ from core.project.classes import migrate_to_classes
 from core.project.frame_state import FrameState
 from core.project.history import diff, insert_step
 from core.project.schema import SCHEMA_VERSION, run_script, schema_version
+from core.project.sparse_rows import create_sparse_tables
 
 
 def migrate_schema(conn: sqlite3.Connection) -> None:
     """Bring a checked database up to SCHEMA_VERSION, step by step."""
     steps: dict[int, Callable[[sqlite3.Connection], None]] = {
-        1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: migrate_to_classes,
+        1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: migrate_to_classes, 5: create_sparse_tables,
     }
     for version in range(schema_version(conn), SCHEMA_VERSION):
         steps[version](conn)

@@ -4,7 +4,10 @@ Versions: 1 = the first release; 2 = masks.accepted (0 = a draft the app saved a
 3 = the history as one row per user action with its changes as deltas (history_points, history_masks) instead of
 full before/after snapshots of the frame; 4 = history.action_id, which ties the rows of an action that changed
 several frames into one undo step; 5 = label classes and each object's class (tables in core.project.classes, its
-history in history_classes). The steps from one version to the next are in core.project.migrations.
+history in history_classes); 6 = sparse labels and frame tags: each frame's strokes (scribbles and boxes, table
+strokes) and its tag (frame_tags: no nodule / nodule present), both part of the frame's annotation state with their
+history in history_strokes and history_tags (tables in core.project.sparse_rows). The steps from one version to the
+next are in core.project.migrations.
 """
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from pathlib import Path
 
 from core.errors import ProjectError
 from core.project.classes import create_class_tables
+from core.project.sparse_rows import create_sparse_tables
 
 APP_NAME = "sonoclick"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # the history as of schema 4 (see core.project.history); a later version that changes these tables must give
 # core.project.migrations a frozen copy of this text for its 3 -> 4 step (as it holds schema 3's for 2 -> 3)
@@ -104,6 +108,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     """Create every table and stamp the version; the caller holds the transaction."""
     run_script(conn, DDL)
     create_class_tables(conn)
+    create_sparse_tables(conn)
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)", [("app", APP_NAME), ("schema_version", str(SCHEMA_VERSION))]
     )

@@ -12,7 +12,7 @@ _CALIPER_KINDS = tuple(k.value for k in PointKind if k.is_caliper)
 def frame_statuses(db: sqlite3.Connection, frame_id: int | None = None) -> dict[int, FrameStatus]:
     """Frame id -> status (of one frame, or of all). Precedence: unreadable, mask accepted (at least one accepted
     mask), calipers (a complete set of four points for some object, or a draft mask), predicted only, unlabelled.
-    Loose clicks alone do not change it.
+    Loose clicks, strokes and frame tags alone do not change it (tags: ProjectStore.effective_tags).
 
     A frame whose only masks are drafts is CALIPERS even without calipers: a human has begun labelling it (the
     draft came from their clicks, calipers or brush) but accepted nothing, which is what CALIPERS stands for to its

@@ -8,9 +8,9 @@ nothing that was committed, and one killed inside an edit loses only that edit. 
 edits is grouped with `with store.action("Accept 2 masks", frame_id):` - one transaction and one history step,
 all or nothing; an action may span several frames (`with store.action("Accept range"):`), and is then undone and
 redone as a whole on all of them (core.project.history has the rules when actions interleave). Annotation edits
-(points and masks) are recorded in a persisted history as deltas (the rows each action changed, before and after),
-so undo and redo restore exact states and survive reopening. Predictions, settings and frame records are not
-undoable; calibrations are (core.project.calibration).
+(points, strokes, masks, object classes and frame tags) are recorded in a persisted history as deltas (the rows
+each action changed, before and after), so undo and redo restore exact states and survive reopening. Predictions,
+settings and frame records are not undoable; calibrations are (core.project.calibration).
 
 A mask is accepted or a draft (MaskRecord.accepted): the desktop app saves the interactive engine's mask after
 every edit as a draft and the user accepts it (accept_mask). Statuses, accepted_frames, export and training
@@ -32,16 +32,19 @@ from core.project.db import Database, configure, connect, connect_read_only, dam
 from core.project.migrations import migrate_schema
 from core.project.schema import SCHEMA_VERSION, check_schema, create_schema
 from core.project.settings_table import SettingsAndPredictions
+from core.project.stroke_edits import StrokeEdits
+from core.project.tag_edits import TagEdits
 
 DB_NAME = "sonoclick.sqlite"
 
 
 @damaged_rows_raise_project_corrupt
-class ProjectStore(AnnotationEdits, ClassEdits, Calibrations, SettingsAndPredictions):
+class ProjectStore(AnnotationEdits, StrokeEdits, TagEdits, ClassEdits, Calibrations, SettingsAndPredictions):
     """A SonoClick project. Create with ProjectStore.create(folder), open with ProjectStore.open(folder).
 
     Its parts by role: frames and their integrity (core.project.frames_table), annotation edits and queries
-    (core.project.annotations), label classes (core.project.class_edits), actions and undo/redo
+    (core.project.annotations), strokes (core.project.stroke_edits), frame tags (core.project.tag_edits), label
+    classes (core.project.class_edits), actions and undo/redo
     (core.project.actions), calibrations (core.project.calibration), settings and predictions
     (core.project.settings_table).
     Safe to share between threads. Unknown frame or point ids raise KeyError; bad annotations raise

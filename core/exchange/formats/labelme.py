@@ -1,9 +1,10 @@
 """`labelme`: one labelme JSON per frame, labelme/<name>.json. Each object is one group (group_id = its
 number): its mask as polygon shapes labelled with the class name (a "mask" shape, cropped PNG, where polygons
 would not redraw exactly the same pixels, e.g. around holes) and its caliper ends as four point shapes labelled
-long1, long2, short1, short2 (description: the class name). "frameIndex" marks frames of multi-frame sources.
-Reading also takes files made in labelme: shapes without a group are objects of their own (point shapes in
-fours, as HCL-HRL writes them)."""
+long1, long2, short1, short2 (description: the class name), its clicks, scribbles and boxes as `point`, `linestrip`
+and `rectangle` shapes labelled nodule/background (core.exchange.formats.sparse_shapes). "frameIndex" marks frames of
+multi-frame sources. Reading also takes files made in labelme: shapes without a group are objects of their own
+(point shapes in fours, as HCL-HRL writes them), except clicks, scribbles and boxes, which together make one."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 from core.annotation.points import CALIPER_ORDER, Calipers
 from core.errors import AnnotationFormatError
 from core.exchange.formats.common import in_parallel, load_json, number, relative, resolve, write_json
+from core.exchange.formats.sparse_shapes import SparseGroup, is_sparse_shape, sparse_shapes
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 from core.exchange.shapes import exact_polygons, fill_polygons, from_labelme_mask, labelme_mask
@@ -39,7 +41,7 @@ def _object_shapes(obj: ExchangeObject, group: int) -> list[dict]:
     if obj.calipers is not None:
         for (x, y), kind in zip(obj.calipers.as_array().tolist(), CALIPER_ORDER, strict=True):
             shapes.append(_shape(kind.value, [[x, y]], "point", group, obj.class_name))
-    return shapes
+    return shapes + sparse_shapes(obj, group)
 
 
 def _write_frame(folder: Path, frame: ExchangeFrame) -> int:
@@ -70,6 +72,7 @@ class _Group:
         self.class_name: str | None = None
         self.mask: np.ndarray | None = None
         self.ends: dict[str, tuple[float, float]] = {}
+        self.sparse = SparseGroup()
 
     def add_mask(self, mask: np.ndarray, label: str) -> None:
         self.mask = mask if self.mask is None else self.mask | mask
@@ -103,7 +106,9 @@ def read_file(path: Path) -> ExchangeFrame | None:
         key = ("group", group) if group is not None else ("shape", k)
         xy = _xy(path, shape, k)
         _inside(path, xy, (h, w), k)
-        if kind == "polygon":
+        if is_sparse_shape(shape):
+            groups.setdefault(key if group is not None else ("sparse", None), _Group()).sparse.add(path, shape, k, xy)
+        elif kind == "polygon":
             if len(xy) < 3:
                 raise AnnotationFormatError(path, f"shape {k}: a polygon needs at least three points")
             groups.setdefault(key, _Group()).add_mask(fill_polygons([xy], (h, w)), label)
@@ -127,8 +132,9 @@ def read_file(path: Path) -> ExchangeFrame | None:
         if g.ends and len(g.ends) != 4:
             raise AnnotationFormatError(path, f"group {key[1]}: {len(g.ends)} caliper ends (needs all four)")
         calipers = Calipers(*(g.ends[c.value] for c in CALIPER_ORDER)) if g.ends else None
-        if g.mask is not None or calipers is not None:
-            objects.append(ExchangeObject(g.class_name or "nodule", g.mask, calipers))
+        if g.mask is not None or calipers is not None or g.sparse:
+            objects.append(ExchangeObject(g.class_name or g.sparse.class_name or "nodule", g.mask, calipers,
+                                          clicks=tuple(g.sparse.clicks), strokes=tuple(g.sparse.strokes)))
     if len(loose_points) % 4:
         raise AnnotationFormatError(path, f"{len(loose_points)} ungrouped points is not a multiple of 4")
     for i in range(0, len(loose_points), 4):
@@ -155,5 +161,5 @@ def read(path: Path) -> ExchangeSet:
     return result
 
 
-FORMAT = Format("labelme", "labelme JSON (polygons and caliper points), one file per frame", "labelme/<name>.json",
-                write, read, carries_calipers=True, instances=True)
+FORMAT = Format("labelme", "labelme JSON (polygons, caliper points, clicks, scribbles, boxes), one file per frame",
+                "labelme/<name>.json", write, read, carries_calipers=True, instances=True, carries_sparse=True)

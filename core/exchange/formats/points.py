@@ -1,13 +1,16 @@
 """`points`: HCL-HRL point JSON, labels/<name>.json per frame with calipers (long-1, long-2, short-1, short-2 per
 nodule; see core.io.point_json), then the axes derived from each accepted mask (labels "derived_..."; reading skips
 them). SonoClick adds to each shape "description": its class name, and to the document "frameIndex" for frames of
-multi-frame sources; readers of the plain format ignore both. Calipers only on import."""
+multi-frame sources; readers of the plain format ignore both. Last come the objects' clicks, scribbles and boxes
+(core.exchange.formats.sparse_shapes), in the group of their object's calipers (else in groups of their own). Calipers,
+clicks, scribbles and boxes on import."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from core.errors import AnnotationFormatError
-from core.exchange.formats.common import load_json, relative, resolve, write_json
+from core.exchange.formats.common import load_json, number, relative, resolve, write_json
+from core.exchange.formats.sparse_shapes import SparseGroup, is_sparse_shape, sparse_shapes
 from core.exchange.model import ClassInfo, ExchangeFrame, ExchangeObject, ExchangeSet
 from core.exchange.registry import Format
 from core.io.point_json import point_json_document, read_point_json
@@ -20,7 +23,8 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
     frames = objects = 0
     for frame in data.frames:
         nodules = [o for o in frame.objects if o.calipers is not None]
-        if not nodules and not frame.derived:
+        sparse = [o for o in frame.objects if o.has_sparse]
+        if not nodules and not frame.derived and not sparse:
             continue
         class_of = {k if o.object_id is None else o.object_id: o.class_name for k, o in enumerate(frame.objects)}
         names = [o.class_name for o in nodules] + [class_of.get(oid, "") for oid, _ in frame.derived]
@@ -28,20 +32,26 @@ def write(out: Path, data: ExchangeSet) -> tuple[int, int, list[str]]:
                                   [axes for _, axes in frame.derived])
         for k, shape in enumerate(doc["shapes"]):
             shape["description"] = names[k // 4]
+        groups = {id(o): k + 1 for k, o in enumerate(nodules)}
+        after = len(nodules) + len(frame.derived)
+        for k, obj in enumerate(o for o in sparse if id(o) not in groups):
+            groups[id(obj)] = after + k + 1
+        doc["shapes"] += [shape for obj in sparse for shape in sparse_shapes(obj, groups[id(obj)])]
         if frame.multi_frame:
             doc["frameIndex"] = frame.index
         write_json(folder / f"{frame.name}.json", doc, indent=2)
-        frames, objects = frames + 1, objects + len(nodules)
+        frames, objects = frames + 1, objects + len({id(o) for o in nodules + sparse})
     return frames, objects, []
 
 
 def read_file(path: Path) -> ExchangeFrame | None:
-    """One point file as a frame; None when it has no point shapes (nothing to import)."""
+    """One point file as a frame; None when it has neither calipers nor sparse labels (nothing to import)."""
     nodules = read_point_json(path)
     doc = load_json(path)
-    if not nodules:
+    sparse = _sparse_groups(path, doc)
+    if not nodules and not sparse:
         return None
-    points = [s for s in doc["shapes"] if s.get("shape_type", "point") == "point"]
+    points = [s for s in doc["shapes"] if s.get("shape_type", "point") == "point" and not is_sparse_shape(s)]
     classes = [str(points[4 * k].get("description") or "nodule") for k in range(len(nodules))]
     image = doc.get("imagePath")
     if not isinstance(image, str) or not image:
@@ -51,8 +61,26 @@ def read_file(path: Path) -> ExchangeFrame | None:
         raise AnnotationFormatError(path, f"frameIndex must be a non-negative integer, got {index!r}")
     h, w = doc.get("imageHeight"), doc.get("imageWidth")
     size = (h, w) if isinstance(h, int) and isinstance(w, int) else None
-    objects = tuple(ExchangeObject(name, None, c) for name, c in zip(classes, nodules, strict=True))
-    return ExchangeFrame(path.stem, resolve(image, path.parent), index, size, objects)
+    objects = []
+    for k, (name, c) in enumerate(zip(classes, nodules, strict=True)):
+        g = sparse.pop(points[4 * k].get("group_id"), SparseGroup())
+        objects.append(ExchangeObject(name, None, c, clicks=tuple(g.clicks), strokes=tuple(g.strokes)))
+    objects += [ExchangeObject(g.class_name or "nodule", None, None, clicks=tuple(g.clicks), strokes=tuple(g.strokes))
+                for g in sparse.values()]
+    return ExchangeFrame(path.stem, resolve(image, path.parent), index, size, tuple(objects))
+
+
+def _sparse_groups(path: Path, doc: dict) -> dict[object, SparseGroup]:
+    """group_id -> the clicks, scribbles and boxes of that group (shapes without a group share one)."""
+    groups: dict[object, SparseGroup] = {}
+    for k, shape in enumerate(doc["shapes"]):
+        if is_sparse_shape(shape):
+            pts = shape.get("points")
+            if not isinstance(pts, list) or not pts or not all(isinstance(p, list) and len(p) == 2 for p in pts):
+                raise AnnotationFormatError(path, f"shape {k}: 'points' must be a list of [x, y]")
+            xy = [[number(v, path, f"shape {k}") for v in p] for p in pts]
+            groups.setdefault(shape.get("group_id"), SparseGroup()).add(path, shape, k, xy)
+    return groups
 
 
 def json_files(path: Path) -> list[Path]:
@@ -77,6 +105,6 @@ def read(path: Path) -> ExchangeSet:
     return result
 
 
-FORMAT = Format("points", "HCL-HRL point JSON (calipers, and the axes derived from masks), one file per frame",
-                "labels/<name>.json", write, read, carries_masks=False, carries_calipers=True, instances=True,
-                measures=True)
+FORMAT = Format("points", "HCL-HRL point JSON (calipers, the axes derived from masks, clicks, scribbles, boxes), one "
+                "file per frame", "labels/<name>.json", write, read, carries_masks=False, carries_calipers=True,
+                instances=True, measures=True, carries_sparse=True)
