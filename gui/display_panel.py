@@ -46,20 +46,14 @@ class DisplayPanel(QtWidgets.QWidget):
         layout.addWidget(self._group("Overlay", self._build_overlay()))
         levels, reset = self._build_levels()
         layout.addWidget(self._group("Window / level", levels))
-        self.brush = QtWidgets.QSpinBox()
-        self.brush.setRange(1, 60)
-        self.brush.setValue(6)
-        self.brush.setSuffix(" px")
-        self.brush.setPrefix("radius ")
-        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
-        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
-        self.scribble = QtWidgets.QSpinBox()
-        self.scribble.setRange(1, 40)
-        self.scribble.setValue(5)
-        self.scribble.setSuffix(" px")
-        self.scribble.setPrefix("width ")
-        self.scribble.setToolTip("Scribble width ([ and ] change it while the scribble tool is on)")
-        layout.addWidget(self._group("Scribble  [ ]", self.scribble))
+        self.brush = self._size_box(60, 6, "r ", "Brush and eraser radius ([ and ] change it)")
+        self.scribble = self._size_box(40, 5, "w ", "Scribble width ([ and ] change it while the scribble tool is on)")
+        sizes = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(sizes)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.brush)
+        row.addWidget(self.scribble)
+        layout.addWidget(self._group("Brush · scribble  [ ]", sizes))
         layout.addWidget(self._group("Legend", self._build_legend()))
         layout.addStretch(1)
 
@@ -140,6 +134,16 @@ class DisplayPanel(QtWidgets.QWidget):
             legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
             legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
         return legend
+
+    @staticmethod
+    def _size_box(largest: int, value: int, prefix: str, tip: str) -> QtWidgets.QSpinBox:
+        box = QtWidgets.QSpinBox()
+        box.setRange(1, largest)
+        box.setValue(value)
+        box.setSuffix(" px")
+        box.setPrefix(prefix)
+        box.setToolTip(tip)
+        return box
 
     @staticmethod
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:
