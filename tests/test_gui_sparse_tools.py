@@ -201,3 +201,19 @@ def test_the_tools_have_their_own_keys_listed_in_the_help(qtbot, opened) -> None
     press_key(qtbot, window, QtCore.Qt.Key_BracketRight)
     assert window.panel.scribble.value() == before + 1 and window.tools.scribble_width == before + 1
     assert window.panel.brush.value() == 6  # [ and ] size the scribble while it is the tool
+
+
+def test_deleting_a_nodule_removes_its_strokes(qtbot, opened) -> None:
+    window = opened
+    store, frame_id = window.session.store, window.controller.current_frame_id
+    mask, _ = truth(0)
+    press_key(qtbot, window, QtCore.Qt.Key_S)
+    drag_image(qtbot, window, _along(mask))
+    wait_idle(qtbot, window)
+    assert store.strokes(frame_id) and window.view.strokes.drawn
+    press_key(qtbot, window, QtCore.Qt.Key_Delete)
+    wait_idle(qtbot, window)
+    assert store.strokes(frame_id) == {} and store.masks(frame_id) == {} and window.view.strokes.drawn == []
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # and undo brings them back
+    wait_idle(qtbot, window)
+    assert len(store.strokes(frame_id)) == 1 and len(window.view.strokes.drawn) == 1
