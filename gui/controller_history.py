@@ -14,6 +14,8 @@ class HistoryActions:
 
     # ----- writing -------------------------------------------------------------------------------------
     def _commit(self, commit: Commit, point_seqs: list[int] | None = None, live_seq: int | None = None) -> None:
+        self._with_pending_classes(self._frames.get(commit.frame_id), commit)
+        classes = dict(commit.object_classes)
         seqs = list(point_seqs or [])
         moved = [pid for pid, _, _ in commit.move_points]
         objects = set(commit.draft_masks) | set(commit.accepted_masks) | set(commit.clear_objects)
@@ -32,6 +34,9 @@ class HistoryActions:
                     live = frame.live_masks.get(obj)
                     if live is not None and (live_seq is None or live[0] <= live_seq):
                         del frame.live_masks[obj]
+                for obj, class_id in classes.items():
+                    if frame.pending_classes.get(obj) == class_id:
+                        del frame.pending_classes[obj]
             self.status_changed.emit(commit.frame_id, snapshot.status(record))
             if commit.frame_id == self._current_id:
                 self.changed.emit()
@@ -100,6 +105,7 @@ class HistoryActions:
                 ids = cached.object_ids() if cached else []
                 if ids and self.current_object not in ids:
                     self.set_current_object(ids[-1])
+                self._follow_object_class()  # an undone or redone class change
                 self.changed.emit()
             deferred, self._deferred = self._deferred, []
             for action in deferred:

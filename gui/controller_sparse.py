@@ -21,9 +21,10 @@ class SparseLabelActions:
         obj = self.current_object
         stroke = Stroke(StrokeKind.SCRIBBLE, vertices, foreground, float(width), obj)
         state = frame.engine_state(obj)
+        self._claim_class(frame, obj)
         self._request(frame, obj, state, state.with_scribble(stroke), "scribble", stroke)
-        side = "nodule" if foreground else "background"
-        self.message.emit(f"Nodule {obj + 1}: {side} scribble · Ctrl+Z undoes it · Enter accepts")
+        side = "object" if foreground else "background"
+        self.message.emit(f"{self.object_title(obj)}: {side} scribble · Ctrl+Z undoes it · Enter accepts")
         self.changed.emit()
 
     def preview_scribble(self, points: list[tuple[float, float]], foreground: bool, width: float) -> None:
@@ -56,10 +57,11 @@ class SparseLabelActions:
         try:
             end = state.with_box(stroke, frame.shape)
         except ValueError:
-            self.message.emit("Drag a larger box round the nodule")
+            self.message.emit("Drag a larger box round the object")
             return
+        self._claim_class(frame, obj)
         self._request(frame, obj, state, end, "box", stroke)
-        self.message.emit(f"Nodule {obj + 1}: box · click or scribble to correct · Enter accepts")
+        self.message.emit(f"{self.object_title(obj)}: box · click or scribble to correct · Enter accepts")
         self.changed.emit()
 
     def add_point_object(self, x: float, y: float) -> None:

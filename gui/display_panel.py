@@ -1,8 +1,10 @@
-"""The side panel: overlay controls, window/level, brush size, legend; and (in `nodules_box`, which the window
-puts in a dock of its own) the measurements of the shown nodules."""
+"""The side panel: overlay controls, window/level, brush size, the legend of label classes and marks; and (in
+`nodules_box`, which the window puts in a dock of its own) the measurements of the shown objects, each named
+by its class."""
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Callable
 
 import numpy as np
@@ -11,6 +13,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.annotation.points import Calipers
 from gui import style
 from gui.caliper_items import format_length
+from gui.class_legend import ClassLegend, object_title
 from gui.editor_frame import ObjectDisplay
 
 DERIVED_CACHE = 64  # masks whose derived axes are remembered
@@ -54,6 +57,8 @@ class DisplayPanel(QtWidgets.QWidget):
         row.addWidget(self.brush)
         row.addWidget(self.scribble)
         layout.addWidget(self._group("Brush · scribble  [ ]", sizes))
+        self.class_legend = ClassLegend()
+        layout.addWidget(self._group("Classes (keys 1-9)", self.class_legend))
         layout.addWidget(self._group("Legend", self._build_legend()))
         layout.addStretch(1)
 
@@ -121,7 +126,6 @@ class DisplayPanel(QtWidgets.QWidget):
         legend_grid.setHorizontalSpacing(4)
         legend.setStyleSheet("QLabel { font-size: 9pt; }")
         entries = [
-            (style.MASK_DRAFT, "draft"), (style.MASK_ACCEPTED, "accepted"),
             (style.MASK_PREDICTED, "predicted"), (style.CALIPER_LONG, "long axis"),
             (style.CALIPER_SHORT, "short axis"), (style.CLICK_POSITIVE, "nodule click"),
             (style.CLICK_NEGATIVE, "background"), (style.CONFIDENT_NODULE, "confident"),
@@ -175,7 +179,8 @@ class DisplayPanel(QtWidgets.QWidget):
             self._derived_cache[key] = self.derive_axes(mask, spacing_mm)
         return self._derived_cache[key]
 
-    def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None) -> None:
+    def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None,
+                     class_names: dict[int, str] | None = None) -> None:
         rows = []
         for obj in objects:
             calipers = obj.calipers
@@ -189,7 +194,7 @@ class DisplayPanel(QtWidgets.QWidget):
             mask_line = f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"
             if calipers is not None and derived is not None:  # both: the mask's own axes beside the calipers
                 mask_line += f"; derived {_sizes(derived, spacing_mm, None)}"
-            rows.append(f"{marker}Nodule {obj.object_id + 1}<br>{sizes}<br>"
+            rows.append(f"{marker}{html.escape(_title(obj, class_names or {}))}<br>{sizes}<br>"
                         f'<span style="color:#aaa;">{mask_line}</span>')
         if not rows:
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
@@ -198,6 +203,12 @@ class DisplayPanel(QtWidgets.QWidget):
         text = "<br>".join(rows)
         if text != self.measurements.text():  # relaying out rich text is the slow part
             self.measurements.setText(text)
+
+
+def _title(obj: ObjectDisplay, class_names: dict[int, str]) -> str:
+    """The object's class and number (the model's prediction is a nodule)."""
+    name = "nodule" if obj.mask_kind == "predicted" else class_names.get(obj.class_id, "nodule")
+    return object_title(name, obj.object_id)
 
 
 def _sizes(calipers: Calipers, spacing_mm: tuple[float, float] | None, font_size: str | None) -> str:

@@ -11,15 +11,16 @@ from core.annotation.strokes import Stroke
 from core.interactive.brush import PaintLayer
 from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.frame_edits import FrameAnnotations
 from core.project.records import MaskProvenance
-from core.serving.frame_loading import LoadedFrame, new_session
+from core.serving.frame_loading import LoadedFrame, session_for
 
 
 @dataclass(frozen=True)
 class ObjectDisplay:
-    """One nodule as drawn: its mask (and whether accepted, draft or predicted), caliper ends, clicks, and its
-    scribbles and box (strokes, in the order drawn)."""
+    """One object as drawn: its class, its mask (and whether accepted, draft or predicted), caliper ends,
+    clicks, and its scribbles and box (strokes, in the order drawn)."""
 
     object_id: int
     mask: np.ndarray | None
@@ -27,6 +28,7 @@ class ObjectDisplay:
     caliper_ends: dict[PointKind, tuple[float, float]]
     clicks: list[tuple[float, float, bool]]
     current: bool
+    class_id: int = DEFAULT_CLASS_ID
     strokes: tuple[Stroke, ...] = ()
 
     @property
@@ -47,6 +49,7 @@ class EditorFrame:
     live_masks: dict[int, tuple[int, np.ndarray, MaskProvenance]] = field(default_factory=dict)  # not yet stored
     paint: dict[int, PaintLayer] = field(default_factory=dict)
     stroke_preview: tuple[int, np.ndarray] | None = None  # object id, mask while a brush stroke is drawn
+    pending_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id not yet stored
 
     @property
     def frame_id(self) -> int:
@@ -65,10 +68,19 @@ class EditorFrame:
     def engine_state(self, object_id: int) -> EngineState:
         return self.engine_states.get(object_id) or self.committed_engine_state(object_id)
 
-    def session(self, object_id: int) -> InteractionSession:
-        if object_id not in self.loaded.sessions:
-            self.loaded.sessions[object_id] = new_session(self.loaded, object_id)
-        return self.loaded.sessions[object_id]
+    def session(self, object_id: int, class_id: int | None = None) -> InteractionSession:
+        """The object's engine session as an object of `class_id` (default: its own class, else *nodule*)."""
+        if class_id is None:
+            class_id = self.object_class(object_id) or DEFAULT_CLASS_ID
+        return session_for(self.loaded, object_id, class_id)
+
+    def object_class(self, object_id: int) -> int | None:
+        """The object's class as shown (a change on its way first); None for an object not started yet."""
+        if object_id in self.pending_classes:
+            return self.pending_classes[object_id]
+        if object_id in self.committed.object_ids():
+            return self.committed.class_of(object_id)
+        return None
 
     @property
     def untouched(self) -> bool:
@@ -92,6 +104,7 @@ class EditorFrame:
         self.live_masks.clear()
         self.paint.clear()
         self.stroke_preview = None
+        self.pending_classes.clear()
 
     # ----- what is shown -------------------------------------------------------------------------------
     def caliper_ends(self, object_id: int) -> dict[PointKind, tuple[float, float]]:
@@ -148,6 +161,8 @@ class EditorFrame:
                 for p in [*self.committed.points.values(), *self.pending_points.values()]
                 if p.object_id == oid and not p.kind.is_caliper
             ]
+            class_id = self.object_class(oid)
             objects.append(ObjectDisplay(oid, mask, kind, self.caliper_ends(oid), clicks, oid == current_object,
+                                         self.committed.class_of(oid) if class_id is None else class_id,
                                          self.strokes(oid)))
         return objects

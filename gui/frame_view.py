@@ -8,7 +8,7 @@ drag means for the active tool. A drag the handler declines pans the image."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -17,13 +17,10 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.labels.high_confidence import FrameLabels
 from core.serving.frame_loading import LoadedFrame
-from gui import style
 from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay
-from gui.overlay import confidence_overlay, contour_polyline, mask_overlay
+from gui.overlay import RGB, confidence_overlay, contour_polyline, mask_look, mask_overlay
 from gui.stroke_items import StrokeLayer
-
-MASK_COLOURS = {"accepted": style.MASK_ACCEPTED, "draft": style.MASK_DRAFT, "predicted": style.MASK_PREDICTED}
 
 
 class MouseHandler(Protocol):
@@ -184,7 +181,8 @@ class FrameView(pg.GraphicsView):
 
     # ----- overlays ------------------------------------------------------------------------------------
     def draw(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None, opacity: float,
-             show_masks: bool, confidence: FrameLabels | None) -> None:
+             show_masks: bool, confidence: FrameLabels | None, colours: Mapping[int, RGB] | None = None) -> None:
+        """Masks in their class's colour (`colours`: class id -> RGB), calipers, clicks, and the certainty map."""
         if self._shape is None:
             self._drawn = ([], None)
             self.annotations.clear()
@@ -196,23 +194,26 @@ class FrameView(pg.GraphicsView):
         else:
             opacity_masks = opacity
         if show_masks:
-            # drafts drawn last so the one being edited is on top
+            # drafts drawn last so the one being edited is on top; among the others the larger first, so an object
+            # inside another (a nodule in the gland) is never hidden by it
             order = {"predicted": 0, "accepted": 1, "draft": 2}
-            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), o.current)):
+            area = {id(o): 0 if o.mask is None else int(np.count_nonzero(o.mask)) for o in objects}
+            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), -area[id(o)], o.current)):
                 if obj.mask is not None:
-                    layers.append((obj.mask, MASK_COLOURS[obj.mask_kind]))
-        key = (opacity, opacity_masks, [(id(mask), rgb) for mask, rgb in layers], id(confidence))
+                    layers.append((obj.mask, *mask_look(obj.mask_kind, obj.class_id, colours or {})))
+        key = (opacity, opacity_masks, [(id(mask), rgb, dashed) for mask, rgb, dashed in layers], id(confidence))
         if key != self._overlay_key:  # the overlays are rebuilt only when a mask or the opacity changed
             self._overlay_key = key
             self._overlay_refs = (layers, confidence)  # keeps the ids in `key` from being reused
             if layers:
-                self.mask_item.setImage(mask_overlay(self._shape, layers, opacity_masks), autoLevels=False,
+                fills = [(mask, rgb) for mask, rgb, _ in layers]
+                self.mask_item.setImage(mask_overlay(self._shape, fills, opacity_masks), autoLevels=False,
                                         levels=None)
             else:
                 self.mask_item.clear()
-            for mask, rgb in layers:
+            for mask, rgb, dashed in layers:
                 xs, ys = contour_polyline(mask)
-                pen = pg.mkPen(rgb, width=1.6)
+                pen = pg.mkPen(rgb, width=1.6, style=QtCore.Qt.DashLine if dashed else QtCore.Qt.SolidLine)
                 pen.setCosmetic(True)
                 self._contours.take().setData(xs, ys, pen=pen, connect="finite")
             self._contours.finish()

@@ -29,6 +29,7 @@ from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController
 from gui.training_dock import TrainingDock
 from gui.training_options import TrainingOptions
+from gui.window_classes import ClassControls
 from gui.window_docks import TRAINING, add_docks, add_panels_menu, size_docks
 from gui.window_files import FileActions
 from gui.window_level import WindowLevel
@@ -37,7 +38,7 @@ from gui.window_projects import ProjectActions
 log = logging.getLogger("sonoclick")
 
 
-class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
+class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWindow):
     frame_displayed = QtCore.pyqtSignal(int)  # a frame and its annotations are on screen
 
     def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None,
@@ -176,10 +177,11 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.object_box = QtWidgets.QComboBox()
         self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
         self.object_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.object_box.setMinimumContentsLength(len("Nodule 10"))  # a crowded toolbar squeezes it to this
-        self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
+        self.object_box.setMinimumContentsLength(len("Nodule"))  # a crowded toolbar squeezes it to this
+        self.object_box.setToolTip("The object that calipers, clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
-        build_toolbar(self, self.actions, self.object_box)
+        self._build_class_controls()
+        build_toolbar(self, self.actions, self.object_box, self.class_switcher)
         model_menu = self.menuBar().addMenu("&Model")
         self.model_menu = ModelMenu(model_menu, [self.actions[n] for n in ("click_model", "train", "next_useful")],
                                     self)
@@ -295,8 +297,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         spacing = self._spacing
         confidence = c.confidence_labels() if self.panel.confidence.isChecked() else None
         self.view.draw(objects, spacing, self.panel.opacity.value() / 100.0, self.panel.show_masks.isChecked(),
-                       confidence)
-        self.panel.show_nodules(objects, spacing)
+                       confidence, self.class_colours)
+        self.panel.show_nodules(objects, spacing, self.class_names)
         self._fill_object_box(c)
         frame = c.current
         self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points)
@@ -306,7 +308,9 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
 
     def _fill_object_box(self, c: AnnotationController) -> None:
         ids = c.object_ids()
-        if [self.object_box.itemData(i) for i in range(self.object_box.count())] == ids:
+        titles = [c.object_title(oid) for oid in ids]
+        shown = [self.object_box.itemText(i) for i in range(self.object_box.count())]
+        if [self.object_box.itemData(i) for i in range(self.object_box.count())] == ids and shown == titles:
             if self.object_box.currentIndex() != ids.index(c.current_object):
                 self.object_box.blockSignals(True)
                 self.object_box.setCurrentIndex(ids.index(c.current_object))
@@ -314,8 +318,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             return
         self.object_box.blockSignals(True)
         self.object_box.clear()
-        for oid in ids:
-            self.object_box.addItem(f"Nodule {oid + 1}", oid)
+        for oid, title in zip(ids, titles, strict=True):
+            self.object_box.addItem(title, oid)
         self.object_box.setCurrentIndex(ids.index(c.current_object))
         self.object_box.blockSignals(False)
 

@@ -55,13 +55,14 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
 
 
 def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction],
-                  object_box: QtWidgets.QComboBox) -> list[QtWidgets.QToolBar]:
-    """Two rows: the annotation tools with the nodule choice, then undo/redo/accept, navigation, export and
-    help (one row no longer holds them all at 1280 px); their buttons never take the keyboard focus (keys
-    belong to the shortcuts)."""
+                  object_box: QtWidgets.QComboBox, class_box: QtWidgets.QComboBox) -> list[QtWidgets.QToolBar]:
+    """Two rows: the annotation tools with the label class and object choice, then undo/redo/accept,
+    navigation, export and help (one row no longer holds them all at 1280 px); their buttons never take the
+    keyboard focus (keys belong to the shortcuts)."""
     tools = _toolbar(window, "Tools")
     tools.addActions([a[name] for name in TOOL_ACTIONS])
     tools.addSeparator()
+    tools.addWidget(class_box)
     tools.addAction(a["new_object"])
     tools.addWidget(object_box)
     window.addToolBarBreak()
@@ -71,6 +72,8 @@ def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]
     edits.addActions([a["previous"], a["next"], a["next_unlabelled"]])
     edits.addSeparator()
     edits.addActions([a["export"], a["help"]])
+    new_button = tools.widgetForAction(a["new_object"])
+    new_button.setText("New")  # beside the class list, "New" says enough
     help_button = edits.widgetForAction(a["help"])
     help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form is enough
     help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")

@@ -14,8 +14,8 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "point": (["D"], "Point: one left click on each nodule (the quickest label); right click = background"),
     "brush_smaller": (["["], "Smaller brush (with the scribble tool: thinner scribble)"),
     "brush_larger": (["]"], "Larger brush (with the scribble tool: wider scribble)"),
-    "new_object": (["O"], "New nodule on this frame"),
-    "delete_object": (["Delete", "Backspace"], "Delete the current nodule (points and mask)"),
+    "new_object": (["O"], "New object of the selected class on this frame"),
+    "delete_object": (["Delete", "Backspace"], "Delete the current object (points and mask)"),
     "accept": (["Return", "Enter"], "Accept the mask(s) of this frame"),
     "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
     "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
@@ -57,8 +57,8 @@ TITLES: dict[str, str] = {
     "point": "Point",
     "brush_smaller": "Smaller brush",
     "brush_larger": "Larger brush",
-    "new_object": "New nodule",
-    "delete_object": "Delete nodule",
+    "new_object": "New object",
+    "delete_object": "Delete object",
     "accept": "Accept",
     "undo": "Undo",
     "redo": "Redo",
@@ -86,6 +86,25 @@ TITLES: dict[str, str] = {
     "quit": "Quit",
 }
 
+# Label classes by their place in the toolbar list: name -> (key pattern, keys as the help shows them, description)
+CLASS_SHORTCUTS: dict[str, tuple[str, str, str]] = {
+    "select_class": ("{}", "1 … 9", "Label class 1-9 (the toolbar's class list): the current object becomes that "
+                     "class's object on this frame; new calipers, clicks and brush strokes get the class"),
+    "set_class": ("Ctrl+{}", "Ctrl+1 … Ctrl+9", "Give the current object class 1-9 (one undoable step)"),
+}
+CLASS_KEY_COUNT = 9
+
+
+def class_keys(name: str) -> list[str]:
+    """The nine keys of a class shortcut, for classes 1-9."""
+    return [CLASS_SHORTCUTS[name][0].format(k) for k in range(1, CLASS_KEY_COUNT + 1)]
+
+
+def all_keys() -> list[str]:
+    """Every key the window binds (a key listed twice would be ambiguous: Qt then triggers neither)."""
+    return [k for keys, _ in SHORTCUTS.values() for k in keys] + [k for n in CLASS_SHORTCUTS for k in class_keys(n)]
+
+
 MOUSE_HELP = [
     ("Wheel", "Zoom at the mouse"),
     ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
@@ -106,7 +125,8 @@ class ShortcutsDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setWindowTitle("SonoClick shortcuts")
         self.setModal(False)
-        rows = [(keys_text(name), text) for name, (_, text) in SHORTCUTS.items()] + MOUSE_HELP
+        rows = [(keys_text(name), text) for name, (_, text) in SHORTCUTS.items()]
+        rows += [(shown, text) for _, shown, text in CLASS_SHORTCUTS.values()] + MOUSE_HELP
         table = QtWidgets.QTableWidget(len(rows), 2)
         table.setHorizontalHeaderLabels(["Key / mouse", "Action"])
         table.verticalHeader().setVisible(False)

@@ -59,6 +59,7 @@ class ProjectActions:
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
         c.model_state.connect(self._on_model_state)
+        self._connect_classes(c)
         self.training = TrainingController(store, self.training_dock, self.session.model,
                                            lambda exc: self.reporter.report(exc), self.training_options,
                                            self.controller.reload, self)
@@ -138,6 +139,7 @@ class ProjectActions:
         self.session.close()
         self.session.deleteLater()
         self.session = self.controller = self.tools.controller = None
+        self._on_classes_changed([])  # the next project's classes, once read
         self._loaded = None
         self._on_model_state("")
         self.view.set_frame(None)

@@ -2,6 +2,7 @@
 nothing), read_annotations reads what the editor shows, and load_frame prepares a frame for the editor."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ from core.project.display_status import DisplayStatus
 from core.project.frame_edits import Commit, next_caliper_kind, read_annotations
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
-from core.serving.frame_loading import draft_prior, load_frame
+from core.serving.frame_loading import FRAME_MODEL_CLASS, draft_prior, load_frame, new_session, session_for
 
 
 @pytest.fixture
@@ -110,3 +111,41 @@ def test_load_frame_of_a_file_that_went_bad_says_why(store: ProjectStore, tmp_pa
     (tmp_path / "a.png").write_bytes(b"no longer a PNG")
     loaded = load_frame(store, 1)
     assert not loaded.readable and loaded.error and loaded.sessions == {}
+
+
+def test_a_new_object_gets_its_class_in_the_same_undo_step_and_a_class_change_is_one_step(
+        store: ProjectStore) -> None:
+    gland = store.add_class("thyroid gland").id
+    mask = np.zeros((40, 50), bool)
+    mask[5:30, 5:40] = True
+    Commit(1, add_points=[Point(9, 9, PointKind.FOREGROUND, 0)]).apply(store)  # a nodule (no class given)
+    started = Commit(1, add_points=[Point(20, 20, PointKind.FOREGROUND, 1)],
+                     draft_masks={1: (mask, MaskProvenance.REFINED)}, object_classes={1: gland}).apply(store)
+    assert started.classes == {0: 1, 1: gland} and started.class_of(1) == gland
+    assert started.class_of(7) == 1  # an object the store does not hold reads as the default class
+
+    changed = Commit(1, object_classes={0: gland})
+    assert changed.name == "Set class"
+    assert changed.apply(store).classes == {0: gland, 1: gland}
+    store.undo(1)
+    assert store.object_classes(1) == {0: 1, 1: gland}
+    store.undo(1)  # the point, the mask and the class of object 1 together
+    assert store.object_classes(1) == {0: 1} and store.masks(1) == {}
+
+
+def test_the_nodule_model_seeds_only_sessions_of_nodule_objects(store: ProjectStore) -> None:
+    gland = store.add_class("thyroid gland").id
+    loaded = load_frame(store, 1)
+    probability = np.zeros((40, 50), np.float32)
+    probability[10:25, 10:30] = 0.9
+    loaded.annotations = replace(loaded.annotations, prediction=probability)
+    nodule_session = new_session(loaded, 0, class_id=FRAME_MODEL_CLASS)
+    gland_session = new_session(loaded, 0, class_id=gland)
+    assert np.array_equal(nodule_session.mask, probability > 0.5)  # starts from the model's nodule
+    assert not gland_session.mask.any() and gland_session.model_logit is None
+
+    loaded.sessions[0] = nodule_session
+    assert session_for(loaded, 0, FRAME_MODEL_CLASS) is nodule_session
+    replaced = session_for(loaded, 0, gland)  # the object became a gland: the nodule evidence goes
+    assert replaced is not nodule_session and replaced.model_logit is None and loaded.sessions[0] is replaced
+    assert session_for(loaded, 0, gland) is replaced and session_for(loaded, 0, FRAME_MODEL_CLASS) is replaced

@@ -74,3 +74,22 @@ def test_accepting_a_draft_puts_it_in_the_next_snapshot(tmp_path: Path, store: P
     assert [f.frame_id for f in frames] == [1] and frames[0].has_mask
     store.undo(1)
     assert read_snapshot(write_snapshot(store, tmp_path / "c")) == []
+
+
+def test_only_nodule_class_objects_train_the_nodule_model(tmp_path: Path, store: ProjectStore) -> None:
+    left, right = _halves()
+    gland = store.add_class("thyroid gland").id
+    store.set_mask(1, 0, left, "painted")  # a nodule ...
+    store.set_mask(1, 1, left | right, "refined")  # ... inside a gland: only the nodule is a nodule
+    store.set_object_class(1, 1, gland)
+    store.add_point(1, Point(70, 5, PointKind.FOREGROUND, 1))  # the gland's click
+    store.set_calipers(2, 3, NODULE)
+    store.set_object_class(2, 3, gland)  # a measured gland, nothing else: not a nodule-training frame
+    store.set_mask(3, 0, right, "painted")
+    store.set_object_class(3, 0, gland)  # a frame with only a gland mask
+
+    path = write_snapshot(store, tmp_path / "snap")
+    frames = {f.frame_id: f for f in read_snapshot(path)}
+    assert sorted(frames) == [1]
+    np.testing.assert_array_equal(snapshot_mask(path, frames[1]), left)
+    assert frames[1].positives == [] and frames[1].calipers == []

@@ -1,5 +1,6 @@
 """A consistent snapshot of a project's labels for a training job in another process: the job never opens
-the project database, so the GUI keeps writing while it trains."""
+the project database, so the GUI keeps writing while it trains. The frame model is a nodule model: only objects
+of the default class (*nodule*) train it; a thyroid gland outlined on the same frame is not a nodule."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from core.annotation.strokes import Stroke, StrokeKind
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
 from core.io.mask_files import read_mask, write_mask
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 
@@ -60,15 +62,19 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
         if not record.readable:
             continue
         entry = LabelledFrame(record.id, str(record.source), record.index)
-        entry.calipers = [c.as_array().tolist() for _, c in sorted(store.calipers(record.id).items())]
+        nodules = {oid for oid, cid in store.object_classes(record.id).items() if cid == DEFAULT_CLASS_ID}
+        entry.calipers = [c.as_array().tolist() for oid, c in sorted(store.calipers(record.id).items())
+                          if oid in nodules]
         for point in store.points(record.id).values():
+            if point.object_id not in nodules:
+                continue
             if point.kind == PointKind.FOREGROUND:
                 entry.positives.append([point.x, point.y])
             elif point.kind == PointKind.BACKGROUND:
                 entry.negatives.append([point.x, point.y])
         entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())]
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
-            mask = store.mask(record.id, accepted_only=True)
+            mask = _nodule_mask(store, record.id, nodules)
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
@@ -77,6 +83,16 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
     path = out / SNAPSHOT_FILE
     write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())
     return path
+
+
+def _nodule_mask(store: ProjectStore, frame_id: int, nodules: set[int]) -> np.ndarray | None:
+    """The union of the accepted masks of the frame's nodule-class objects, or None."""
+    union = None
+    for object_id in sorted(nodules & set(store.masks(frame_id))):
+        mask = store.mask(frame_id, object_id, accepted_only=True)
+        if mask is not None:
+            union = mask if union is None else union | mask
+    return union
 
 
 def read_snapshot(path: str | Path) -> list[LabelledFrame]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
 from core.annotation.strokes import Stroke, StrokeKind
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
@@ -17,7 +18,8 @@ from core.project.store import ProjectStore
 @dataclass(frozen=True)
 class FrameAnnotations:
     """Points (by point id), strokes (by stroke id), masks (by object id) and their provenance, which masks are
-    drafts, the model's probability (if any), and whether undo/redo can do something."""
+    drafts, the class of each object, the model's probability (if any), and whether undo/redo can do
+    something."""
 
     frame_id: int
     points: dict[int, Point] = field(default_factory=dict)
@@ -27,7 +29,12 @@ class FrameAnnotations:
     prediction: np.ndarray | None = None
     can_undo: bool = False
     can_redo: bool = False
+    classes: dict[int, int] = field(default_factory=dict)  # object id -> class id, for every object
     strokes: dict[int, Stroke] = field(default_factory=dict)
+
+    def class_of(self, object_id: int) -> int:
+        """The object's class id (*nodule* for an object the store does not hold)."""
+        return self.classes.get(object_id, DEFAULT_CLASS_ID)
 
     def object_ids(self) -> list[int]:
         return sorted({p.object_id for p in self.points.values()} | {s.object_id for s in self.strokes.values()}
@@ -73,6 +80,7 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         prediction=None if prediction is None else prediction.probability,
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
+        classes=store.object_classes(frame_id),
         strokes=store.strokes(frame_id),
     )
 
@@ -88,6 +96,7 @@ class Commit:
     draft_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     clear_objects: list[int] = field(default_factory=list)
+    object_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id
     add_strokes: list[Stroke] = field(default_factory=list)
 
     @property
@@ -101,11 +110,15 @@ class Commit:
                             (boxes, "Add box"), (self.add_strokes, "Add scribble")):
             if edits:
                 return name
+        if self.object_classes and not (self.draft_masks or self.accepted_masks):
+            return "Set class"
         return "Edit mask"
 
     def apply(self, store: ProjectStore) -> FrameAnnotations:
         """Write everything (worker thread) as one store action."""
         with store.action(self.name, self.frame_id):
+            for object_id, class_id in self.object_classes.items():
+                store.set_object_class(self.frame_id, object_id, class_id)
             for point in self.add_points:
                 store.add_point(self.frame_id, point)
             for point_id, x, y in self.move_points:
