@@ -5,6 +5,7 @@ the interactive engine's mask as their pseudo-label; such a project trains throu
 frames."""
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def test_a_projects_strokes_and_points_reach_the_training_targets(project) -> No
     assert set(entries) == {r.id for r in records[:3]}  # the unlabelled frame is left out
     assert [len(entries[r.id].strokes) for r in records[:3]] == [2, 1, 0]
     assert entries[records[0].id].drawn_strokes() == list(store.strokes(records[0].id).values())
+    assert "strokes" not in json.loads(snapshot.read_text())["frames"][2]  # none: the format older readers know
 
     scribbled = to_training_frame(snapshot, entries[records[0].id], RESOLUTION)
     fg, bg, location, pseudo = scribbled.targets > 0
@@ -131,3 +133,12 @@ def test_the_background_trainer_learns_from_a_project_with_only_sparse_labels(pr
     assert any(e.get("event") == "data" and e["n_train"] == 3 for e in events)
     losses = [e["losses"] for e in events if e.get("event") == "progress" and e.get("network") == "frame"]
     assert losses and all("partial_ce" in terms for terms in losses)  # weak supervision, not masks
+
+
+def test_only_nodule_class_strokes_reach_the_nodule_models_snapshot(project) -> None:
+    store, tmp_path, _, records = project
+    gland = store.add_class("thyroid gland").id
+    store.add_stroke(records[3].id, Stroke(StrokeKind.BOX, ((5.0, 5.0), (100.0, 90.0)), object_id=0))
+    store.set_object_class(records[3].id, 0, gland)  # a gland's box: not a nodule label
+    entries = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap"))}
+    assert records[3].id not in entries and len(entries[records[1].id].strokes) == 1

@@ -72,7 +72,8 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
                 entry.positives.append([point.x, point.y])
             elif point.kind == PointKind.BACKGROUND:
                 entry.negatives.append([point.x, point.y])
-        entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())]
+        entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())
+                         if s.object_id in nodules]
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
             mask = _nodule_mask(store, record.id, nodules)
             if mask is not None and mask.any():
@@ -81,8 +82,17 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
         if entry.calipers or entry.positives or entry.strokes or entry.has_mask:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
-    write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())
+    write_bytes_atomic(path, json.dumps({"frames": [_as_json(f) for f in frames]}, indent=1).encode())
     return path
+
+
+def _as_json(frame: LabelledFrame) -> dict:
+    """The frame's entry; `strokes` only when it has some, so a project without them writes the format older
+    readers know."""
+    doc = asdict(frame)
+    if not frame.strokes:
+        del doc["strokes"]
+    return doc
 
 
 def _nodule_mask(store: ProjectStore, frame_id: int, nodules: set[int]) -> np.ndarray | None:
