@@ -217,3 +217,17 @@ def test_deleting_a_nodule_removes_its_strokes(qtbot, opened) -> None:
     press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # and undo brings them back
     wait_idle(qtbot, window)
     assert len(store.strokes(frame_id)) == 1 and len(window.view.strokes.drawn) == 1
+
+
+def test_a_box_drawn_with_another_class_selected_makes_an_object_of_that_class(qtbot, opened) -> None:
+    window = opened
+    store, frame_id = window.session.store, window.controller.current_frame_id
+    window.controller.add_class("thyroid gland")
+    wait_idle(qtbot, window)
+    gland = next(c.id for c in store.classes() if c.name == "thyroid gland")
+    window.controller.select_class(gland)
+    press_key(qtbot, window, QtCore.Qt.Key_R)
+    drag_image(qtbot, window, [(20, 20), (60, 50), (120, 110)])
+    wait_idle(qtbot, window)
+    (box,) = store.strokes(frame_id).values()
+    assert store.object_classes(frame_id) == {box.object_id: gland}
