@@ -171,6 +171,8 @@ class ToolDispatcher(QtCore.QObject):
                     self.controller.preview_scribble(self._stroke, self._stroke_foreground, self.scribble_width)
             else:
                 strokes.preview_box(*self._stroke[0], x, y)
+                if phase == "move":
+                    self.controller.preview_box(*self._stroke[0], x, y)
             return
         strokes.hide_preview()
         points, self._stroke = self._stroke, []

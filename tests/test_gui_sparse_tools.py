@@ -125,6 +125,9 @@ def test_a_box_dragged_round_a_nodule_gives_its_mask_and_a_second_box_a_second_n
     x0, y0, x1, y1 = object_boxes(mask)[0]
     press_key(qtbot, window, QtCore.Qt.Key_R)
     assert window.tools.tool == Tool.BOX
+    window.controller.preview_box(x0 - 4, y0 - 4, x1 + 4, y1 + 4)  # while dragging: the mask, nothing saved
+    wait_idle(qtbot, window)
+    assert iou(window.controller.display()[0].mask, mask) > 0.6 and not store.strokes(frame_id)
     drag_image(qtbot, window, [(x0 - 4, y0 - 4), ((x0 + x1) / 2, (y0 + y1) / 2), (x1 + 4, y1 + 4)])
     wait_idle(qtbot, window)
     (box,) = store.strokes(frame_id).values()
