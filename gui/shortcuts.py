@@ -107,10 +107,11 @@ def all_keys() -> list[str]:
 
 MOUSE_HELP = [
     ("Wheel", "Zoom at the mouse"),
-    ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
-    ("Right drag", "Window / level (horizontal = width, vertical = centre)"),
+    ("Left drag (off a caliper end)", "Pan (the scribble and box tools draw instead, brush and eraser paint); "
+     "middle drag pans with every tool"),
+    ("Right drag", "Window / level (horizontal = width, vertical = centre); with brush, eraser and scribble: "
+     "erase / background scribble"),
     ("Right click", "Background click (caliper, click, box and point tools): removes that region from the mask"),
-    ("Right drag (scribble tool)", "Background scribble: what it covers is not nodule"),
 ]
 
 
