@@ -29,6 +29,7 @@ from gui.certainty import CertaintyLabels
 from gui.controller_classes import ClassActions
 from gui.controller_edits import EditingActions
 from gui.controller_history import HistoryActions
+from gui.controller_sparse import SparseLabelActions
 from gui.editor_frame import EditorFrame, ObjectDisplay
 from gui.engine_bridge import EngineBridge
 from gui.frame_predictions import FramePredictions
@@ -39,7 +40,7 @@ from gui.workers import Workers
 CACHED_FRAMES = 6  # recently open frames kept in memory (with their engine sessions), besides busy ones
 
 
-class AnnotationController(EditingActions, HistoryActions, ClassActions, QtCore.QObject):
+class AnnotationController(EditingActions, SparseLabelActions, HistoryActions, ClassActions, QtCore.QObject):
     frame_loaded = QtCore.pyqtSignal(object)  # LoadedFrame of the newly shown frame
     changed = QtCore.pyqtSignal()  # annotations of the shown frame changed: redraw
     status_changed = QtCore.pyqtSignal(int, object)  # frame id, DisplayStatus

@@ -151,7 +151,8 @@ class ClassActions:
         """Add to `commit` the classes not yet written of the objects it writes."""
         if frame is None:
             return
-        objects = ({p.object_id for p in commit.add_points} | set(commit.draft_masks) | set(commit.accepted_masks))
+        objects = ({p.object_id for p in commit.add_points} | {s.object_id for s in commit.add_strokes}
+                   | set(commit.draft_masks) | set(commit.accepted_masks))
         for obj in objects & set(frame.pending_classes):
             commit.object_classes.setdefault(obj, frame.pending_classes[obj])
 

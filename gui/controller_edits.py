@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.annotation.strokes import Stroke
 from core.interactive.brush import PaintLayer, apply_stroke, stroke_mask
 from core.interactive.engine_state import EngineState
 from core.project.frame_edits import Commit, next_caliper_kind
@@ -116,6 +117,8 @@ class EditingActions:
         frame.engine_states[obj] = end
         if isinstance(payload, Point):
             frame.pending_points[seq] = payload
+        elif isinstance(payload, Stroke):
+            frame.pending_strokes[seq] = payload
         self._engine.submit(frame.session(obj, frame.object_class(obj) or self.selected_class), request)
 
     def _on_landed(self, landed: EngineLanded) -> None:
@@ -129,6 +132,7 @@ class EditingActions:
         if landed.error is not None or landed.mask is None:
             if frame is not None:
                 frame.pending_points.pop(request.seq, None)
+                frame.pending_strokes.pop(request.seq, None)
                 frame.engine_states[request.object_id] = request.start
             self.message.emit(f"The engine could not update the mask: {landed.error}")
         else:
@@ -141,7 +145,7 @@ class EditingActions:
         obj = request.object_id
         mask = landed.mask
         assert mask is not None
-        provenance = MaskProvenance.REFINED if request.end.clicks else MaskProvenance.GENERATED
+        provenance = MaskProvenance.REFINED if request.end.clicks or request.end.scribbles else MaskProvenance.GENERATED
         if frame is not None and obj in frame.paint and frame.paint[obj].touched:
             mask = frame.paint[obj].apply(mask)
             provenance = MaskProvenance.PAINTED
@@ -160,6 +164,8 @@ class EditingActions:
             commit = Commit(request.frame_id, draft_masks={obj: (mask, provenance)})
         if isinstance(request.payload, Point):
             commit.add_points.append(request.payload)
+        elif isinstance(request.payload, Stroke):
+            commit.add_strokes.append(request.payload)
         elif request.kind == "move":
             commit.move_points.append(request.payload)  # type: ignore[arg-type]
         self._commit(commit, point_seqs=[request.seq], live_seq=request.seq)

@@ -28,6 +28,7 @@ class HistoryActions:
                 frame.committed = snapshot
                 for s in seqs:
                     frame.pending_points.pop(s, None)
+                    frame.pending_strokes.pop(s, None)
                 for pid in moved:
                     frame.pending_moves.pop(pid, None)
                 for obj in objects:
@@ -82,6 +83,7 @@ class HistoryActions:
             self._generations[frame.frame_id] = self._generations.get(frame.frame_id, 0) + 1
             for request in sorted(cancelled, key=lambda r: -r.seq):
                 frame.pending_points.pop(request.seq, None)
+                frame.pending_strokes.pop(request.seq, None)
                 frame.engine_states[request.object_id] = request.start
                 frame.live_masks.pop(request.object_id, None)  # a drag preview's mask
             frame.pending_moves.clear()

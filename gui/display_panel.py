@@ -27,6 +27,7 @@ class DisplayPanel(QtWidgets.QWidget):
     levels_changed = QtCore.pyqtSignal(float, float)  # low, high
     levels_reset = QtCore.pyqtSignal()
     brush_changed = QtCore.pyqtSignal(int)
+    scribble_changed = QtCore.pyqtSignal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,13 +49,14 @@ class DisplayPanel(QtWidgets.QWidget):
         layout.addWidget(self._group("Overlay", self._build_overlay()))
         levels, reset = self._build_levels()
         layout.addWidget(self._group("Window / level", levels))
-        self.brush = QtWidgets.QSpinBox()
-        self.brush.setRange(1, 60)
-        self.brush.setValue(6)
-        self.brush.setSuffix(" px")
-        self.brush.setPrefix("radius ")
-        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
-        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
+        self.brush = self._size_box(60, 6, "r ", "Brush and eraser radius ([ and ] change it)")
+        self.scribble = self._size_box(40, 5, "w ", "Scribble width ([ and ] change it while the scribble tool is on)")
+        sizes = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(sizes)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.brush)
+        row.addWidget(self.scribble)
+        layout.addWidget(self._group("Brush · scribble  [ ]", sizes))
         self.class_legend = ClassLegend()
         layout.addWidget(self._group("Classes (keys 1-9)", self.class_legend))
         layout.addWidget(self._group("Legend", self._build_legend()))
@@ -67,7 +69,9 @@ class DisplayPanel(QtWidgets.QWidget):
         self.level_box.valueChanged.connect(self._emit_levels)
         reset.clicked.connect(self.levels_reset)
         self.brush.valueChanged.connect(self.brush_changed)
-        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+        self.scribble.valueChanged.connect(self.scribble_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush,
+                       self.scribble):
             widget.setFocusPolicy(QtCore.Qt.ClickFocus)
 
     def _build_overlay(self) -> QtWidgets.QWidget:
@@ -134,6 +138,16 @@ class DisplayPanel(QtWidgets.QWidget):
             legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
             legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
         return legend
+
+    @staticmethod
+    def _size_box(largest: int, value: int, prefix: str, tip: str) -> QtWidgets.QSpinBox:
+        box = QtWidgets.QSpinBox()
+        box.setRange(1, largest)
+        box.setValue(value)
+        box.setSuffix(" px")
+        box.setPrefix(prefix)
+        box.setToolTip(tip)
+        return box
 
     @staticmethod
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:

@@ -1,6 +1,7 @@
 """The frame view: the image (pan with a left or middle drag, zoom with the wheel), the mask overlay, the
-confident/uncertain overlay, calipers and clicks. Coordinates in the view are image pixels with pixel centres
-on integers (x = column, y = row), the convention of core's points; the ImageItems are offset by half a pixel.
+confident/uncertain overlay, calipers, clicks, scribbles and boxes. Coordinates in the view are image pixels
+with pixel centres on integers (x = column, y = row), the convention of core's points; the ImageItems are offset
+by half a pixel.
 
 Mouse input is handed to a MouseHandler (gui/tools.py) in image coordinates; it decides what a click or a
 drag means for the active tool. A drag the handler declines pans the image."""
@@ -19,6 +20,7 @@ from core.serving.frame_loading import LoadedFrame
 from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay
 from gui.overlay import RGB, confidence_overlay, contour_polyline, mask_look, mask_overlay
+from gui.stroke_items import StrokeLayer
 
 
 class MouseHandler(Protocol):
@@ -90,6 +92,7 @@ class FrameView(pg.GraphicsView):
             item.setZValue(z)
             self.box.addItem(item)
         self.annotations = AnnotationLayer(self.box)
+        self.strokes = StrokeLayer(self.box)
         self._contours = Pool(self.box, pg.PlotCurveItem, 3)
         self.message_item = pg.TextItem("", color=(230, 230, 230), anchor=(0.5, 0.5))
         font = QtGui.QFont()
@@ -127,6 +130,7 @@ class FrameView(pg.GraphicsView):
         self._drawn = ([], None)
         self._overlay_key = None
         self.annotations.clear()
+        self.strokes.clear()
         self._contours.finish()
         self.mask_item.clear()
         self.confidence_item.clear()
@@ -182,6 +186,7 @@ class FrameView(pg.GraphicsView):
         if self._shape is None:
             self._drawn = ([], None)
             self.annotations.clear()
+            self.strokes.clear()
             return
         layers = []
         if confidence is not None:
@@ -221,6 +226,7 @@ class FrameView(pg.GraphicsView):
                 item.setRect(QtCore.QRectF(-0.5, -0.5, self._shape[1], self._shape[0]))
         self._drawn = (objects, spacing_mm)
         self.annotations.draw(objects, spacing_mm)
+        self.strokes.draw(objects)
 
     def show_brush(self, x: float | None, y: float | None, radius: float) -> None:
         if x is None or y is None:

@@ -123,7 +123,8 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.window_level.changed.connect(self.view.set_levels)
         self.window_level.changed.connect(self.panel.show_levels)
         self.panel.brush_changed.connect(self.tools.set_brush_radius)
-        for box in (self.panel.window_box, self.panel.level_box, self.panel.brush):
+        self.panel.scribble_changed.connect(self.tools.set_scribble_width)
+        for box in (self.panel.window_box, self.panel.level_box, self.panel.brush, self.panel.scribble):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
         self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
@@ -138,9 +139,12 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
             "clicks": lambda: self.set_tool(Tool.CLICKS),
             "brush": lambda: self.set_tool(Tool.BRUSH),
             "eraser": lambda: self.set_tool(Tool.ERASER),
+            "scribble": lambda: self.set_tool(Tool.SCRIBBLE),
+            "box": lambda: self.set_tool(Tool.BOX),
+            "point": lambda: self.set_tool(Tool.POINT),
             "calibrate": lambda: self.set_tool(Tool.CALIBRATE),
-            "brush_smaller": lambda: self.panel.brush.setValue(self.panel.brush.value() - 1),
-            "brush_larger": lambda: self.panel.brush.setValue(self.panel.brush.value() + 1),
+            "brush_smaller": lambda: self._size_box().setValue(self._size_box().value() - 1),
+            "brush_larger": lambda: self._size_box().setValue(self._size_box().value() + 1),
             "new_object": lambda: c(lambda ctl: ctl.new_object()),
             "delete_object": lambda: c(lambda ctl: ctl.delete_object()),
             "accept": lambda: c(lambda ctl: ctl.accept()),
@@ -304,7 +308,8 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.panel.show_nodules(objects, spacing, self.class_names)
         self._fill_object_box(c)
         frame = c.current
-        self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points))
+        self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points)
+                                          or bool(frame.pending_strokes))
         self.actions["redo"].setEnabled(frame.committed.can_redo)
         self.frame_displayed.emit(frame.frame_id)
 
@@ -361,12 +366,19 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
             Tool.CLICKS: "Clicks: left = nodule, right = background",
             Tool.BRUSH: "Brush: drag to paint the current nodule (right drag erases)",
             Tool.ERASER: "Eraser: drag to erase from the current nodule",
+            Tool.SCRIBBLE: "Scribble: left drag over the nodule, right drag over the background ([ ] width)",
+            Tool.BOX: "Box: drag a rectangle round a nodule",
+            Tool.POINT: "Point: click once on each nodule",
         }
         self.calibration.reset()
         if tool == Tool.CALIBRATE:
             self.calibration.start()
         else:
             self.statusBar().showMessage(hints[tool], 6000)
+
+    def _size_box(self) -> QtWidgets.QSpinBox:
+        """The size [ and ] change: the scribble's width with the scribble tool, else the brush radius."""
+        return self.panel.scribble if self.tools.tool == Tool.SCRIBBLE else self.panel.brush
 
     def _with_controller(self, action: object) -> None:
         if self.controller is not None:

@@ -9,8 +9,11 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "clicks": (["K"], "Click tool: left click = nodule, right click = background"),
     "brush": (["B"], "Brush: paint into the current nodule's mask"),
     "eraser": (["E"], "Eraser: erase from the current nodule's mask"),
-    "brush_smaller": (["["], "Smaller brush"),
-    "brush_larger": (["]"], "Larger brush"),
+    "scribble": (["S"], "Scribble: drag over the nodule (left) or the background (right); the mask follows"),
+    "box": (["R"], "Box: drag a rectangle round a nodule; its outside becomes background"),
+    "point": (["D"], "Point: one left click on each nodule (the quickest label); right click = background"),
+    "brush_smaller": (["["], "Smaller brush (with the scribble tool: thinner scribble)"),
+    "brush_larger": (["]"], "Larger brush (with the scribble tool: wider scribble)"),
     "new_object": (["O"], "New object of the selected class on this frame"),
     "delete_object": (["Delete", "Backspace"], "Delete the current object (points and mask)"),
     "accept": (["Return", "Enter"], "Accept the mask(s) of this frame"),
@@ -55,6 +58,9 @@ TITLES: dict[str, str] = {
     "clicks": "Clicks",
     "brush": "Brush",
     "eraser": "Eraser",
+    "scribble": "Scribble",
+    "box": "Box",
+    "point": "Point",
     "brush_smaller": "Smaller brush",
     "brush_larger": "Larger brush",
     "new_object": "New object",
@@ -110,9 +116,11 @@ def all_keys() -> list[str]:
 
 MOUSE_HELP = [
     ("Wheel", "Zoom at the mouse"),
-    ("Left drag (off a caliper end)", "Pan; middle drag pans with every tool"),
-    ("Right drag", "Window / level (horizontal = width, vertical = centre)"),
-    ("Right click", "Background click (caliper and click tools): removes that region from the mask"),
+    ("Left drag (off a caliper end)", "Pan (the scribble and box tools draw instead, brush and eraser paint); "
+     "middle drag pans with every tool"),
+    ("Right drag", "Window / level (horizontal = width, vertical = centre); with brush, eraser and scribble: "
+     "erase / background scribble"),
+    ("Right click", "Background click (caliper, click, box and point tools): removes that region from the mask"),
     ("Shift / Ctrl click in the frame list", "Select a range of frames (to tag them at once)"),
 ]
 

@@ -114,8 +114,10 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
     val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
     val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
     val_truths = [f.truth_full for f in val_frames]
-    has_calipers = any(f.calipers for f in frames)
-    cfg = TrainConfig(supervision="calipers" if has_calipers else "masks", preset=args.preset,
+    # frames with only sparse labels (scribbles, boxes, points) train through partial CE, not as masks
+    weak = any(f.calipers for f in frames) or any((e.strokes or e.positives) and not e.has_mask
+                                                  for e in train_entries)
+    cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                       resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
                       threads=args.threads, device=args.device)
     emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on})

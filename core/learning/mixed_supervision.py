@@ -1,5 +1,6 @@
 """Mixed supervision from a project snapshot: accepted masks train fully, calipers through the HCL-HRL
-high-confidence labels, clicks as confident discs; validation on accepted masks, else on held-out calipers."""
+high-confidence labels, clicks (and single points) as confident discs, scribbles and boxes as sparse labels
+(core.learning.stroke_targets); validation on accepted masks, else on held-out calipers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +12,7 @@ from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
 from core.learning.better import MIN_DECIDING_FRAMES
 from core.learning.snapshot import LabelledFrame, snapshot_mask
+from core.learning.stroke_targets import add_stroke_targets
 from core.training.data import TrainingFrame
 from core.training.targets import caliper_targets, click_targets, mask_targets
 from models.preprocess import content_box, crop_resize, points_to_work
@@ -56,6 +58,8 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
 
     frame.clicks = (work(entry.positives), work(entry.negatives))
     frame.targets = _targets(frame, entry.has_mask)
+    if not entry.has_mask:  # an accepted mask says everything the strokes could
+        add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution)
     return frame
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import PointKind
+from core.annotation.strokes import Stroke, StrokeKind
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
 from core.io.mask_files import read_mask, write_mask
@@ -29,15 +30,30 @@ class LabelledFrame:
     positives: list[list[float]] = field(default_factory=list)
     negatives: list[list[float]] = field(default_factory=list)
     mask_file: str | None = None  # accepted mask (union of accepted objects; drafts never), relative to the folder
+    strokes: list[dict] = field(default_factory=list)  # scribbles and boxes, see stroke_to_json
 
     @property
     def has_mask(self) -> bool:
         return self.mask_file is not None
 
+    def drawn_strokes(self) -> list[Stroke]:
+        return [stroke_from_json(s) for s in self.strokes]
+
+
+def stroke_to_json(stroke: Stroke) -> dict:
+    return {"kind": stroke.kind.value, "points": [list(p) for p in stroke.points], "foreground": stroke.foreground,
+            "width": stroke.width, "object_id": stroke.object_id}
+
+
+def stroke_from_json(doc: dict) -> Stroke:
+    """ValueError or KeyError on a malformed entry (read_snapshot names the file)."""
+    return Stroke(StrokeKind(doc["kind"]), tuple((float(x), float(y)) for x, y in doc["points"]),
+                  bool(doc["foreground"]), float(doc["width"]), int(doc["object_id"]))
+
 
 def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
-    """Every labelled frame (calipers, clicks or an accepted mask) with its labels as they are now. Draft masks
-    (not yet accepted) are left out: they must not train as full supervision."""
+    """Every labelled frame (calipers, clicks, scribbles, boxes or an accepted mask) with its labels as they are
+    now. Draft masks (not yet accepted) are left out: they must not train as full supervision."""
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
@@ -56,16 +72,27 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
                 entry.positives.append([point.x, point.y])
             elif point.kind == PointKind.BACKGROUND:
                 entry.negatives.append([point.x, point.y])
+        entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())
+                         if s.object_id in nodules]
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
             mask = _nodule_mask(store, record.id, nodules)
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
-        if entry.calipers or entry.positives or entry.has_mask:
+        if entry.calipers or entry.positives or entry.strokes or entry.has_mask:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
-    write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())
+    write_bytes_atomic(path, json.dumps({"frames": [_as_json(f) for f in frames]}, indent=1).encode())
     return path
+
+
+def _as_json(frame: LabelledFrame) -> dict:
+    """The frame's entry; `strokes` only when it has some, so a project without them writes the format older
+    readers know."""
+    doc = asdict(frame)
+    if not frame.strokes:
+        del doc["strokes"]
+    return doc
 
 
 def _nodule_mask(store: ProjectStore, frame_id: int, nodules: set[int]) -> np.ndarray | None:
@@ -82,8 +109,11 @@ def read_snapshot(path: str | Path) -> list[LabelledFrame]:
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
-        return [LabelledFrame(**entry) for entry in doc["frames"]]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        frames = [LabelledFrame(**entry) for entry in doc["frames"]]
+        for frame in frames:
+            frame.drawn_strokes()  # a damaged stroke fails here, naming the file, not later in training
+        return frames
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(path, f"not a SonoClick training snapshot ({exc})") from exc
 
 

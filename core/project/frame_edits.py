@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
-from core.annotation.strokes import Stroke
+from core.annotation.strokes import Stroke, StrokeKind
 from core.annotation.tags import FrameTag
 from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import DisplayStatus, display_status, draft_objects
@@ -100,14 +100,17 @@ class Commit:
     accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     clear_objects: list[int] = field(default_factory=list)
     object_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id
+    add_strokes: list[Stroke] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         """What the user did, as the history names it."""
         if self.accepted_masks and not (self.add_points or self.move_points):
             return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
+        boxes = [s for s in self.add_strokes if s.kind is StrokeKind.BOX]
         for edits, name in ((self.clear_objects, "Clear nodule"), (self.delete_points, "Delete point"),
-                            (self.move_points, "Move point"), (self.add_points, "Add point")):
+                            (self.move_points, "Move point"), (self.add_points, "Add point"),
+                            (boxes, "Add box"), (self.add_strokes, "Add scribble")):
             if edits:
                 return name
         if self.object_classes and not (self.draft_masks or self.accepted_masks):
@@ -125,6 +128,8 @@ class Commit:
                 store.move_point(point_id, x, y)
             for point_id in self.delete_points:
                 store.delete_point(point_id)
+            for stroke in self.add_strokes:
+                store.add_stroke(self.frame_id, stroke)
             for object_id in self.clear_objects:
                 store.clear_object(self.frame_id, object_id)
             for object_id, (mask, provenance) in self.draft_masks.items():

@@ -70,6 +70,8 @@ def draft_prior(annotations: FrameAnnotations, object_id: int) -> np.ndarray | N
         return None
     if EngineState.from_points(annotations.points.items(), object_id).clicks:
         return None
+    if any(s.object_id == object_id for s in annotations.strokes.values()):  # the engine's mask, not a carried one
+        return None
     return annotations.masks.get(object_id)
 
 
