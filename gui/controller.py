@@ -20,13 +20,16 @@ from PyQt5 import QtCore
 from core.annotation.points import PointKind
 from core.interactive.session import InteractionSession
 from core.labels.high_confidence import FrameLabels
+from core.project.classes import DEFAULT_CLASS_ID, LabelClass
 from core.project.display_status import DisplayStatus
 from core.project.store import ProjectStore
 from core.serving.frame_loading import LoadedFrame, load_frame
 from core.serving.frame_model import ModelProvider
 from gui.certainty import CertaintyLabels
+from gui.controller_classes import ClassActions
 from gui.controller_edits import EditingActions
 from gui.controller_history import HistoryActions
+from gui.controller_sparse import SparseLabelActions
 from gui.editor_frame import EditorFrame, ObjectDisplay
 from gui.engine_bridge import EngineBridge
 from gui.frame_predictions import FramePredictions
@@ -37,7 +40,7 @@ from gui.workers import Workers
 CACHED_FRAMES = 6  # recently open frames kept in memory (with their engine sessions), besides busy ones
 
 
-class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
+class AnnotationController(EditingActions, SparseLabelActions, HistoryActions, ClassActions, QtCore.QObject):
     frame_loaded = QtCore.pyqtSignal(object)  # LoadedFrame of the newly shown frame
     changed = QtCore.pyqtSignal()  # annotations of the shown frame changed: redraw
     status_changed = QtCore.pyqtSignal(int, object)  # frame id, DisplayStatus
@@ -46,6 +49,8 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
     click_to_mask = QtCore.pyqtSignal(float)  # seconds from the user's edit to its mask on screen
     current_object_changed = QtCore.pyqtSignal(int)
     model_state = QtCore.pyqtSignal(str)  # what the frame model is doing, for the status bar ("" when nothing)
+    classes_changed = QtCore.pyqtSignal(list)  # the project's LabelClass list, by id
+    class_changed = QtCore.pyqtSignal(int)  # the selected class (the current object's)
 
     def __init__(self, store: ProjectStore, workers: Workers, model: ModelProvider | None,
                  parent: QtCore.QObject | None = None) -> None:
@@ -66,6 +71,8 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
         self._loading: int | None = None
         self._current_id: int | None = None
         self.current_object = 0
+        self.classes: list[LabelClass] = []
+        self.selected_class = DEFAULT_CLASS_ID
         self._history_busy = False
         self._deferred: list[Callable[[], None]] = []
         self._after_engine: dict[int, list[Callable[[], None]]] = {}  # frame id -> actions waiting for its edits
@@ -77,6 +84,7 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
         if self._predictions is not None:
             self._predictions.message.connect(self.message)
             self._predictions.state.connect(self.model_state)
+        self.load_classes()
 
     # ----- state ---------------------------------------------------------------------------------------
     @property
@@ -166,10 +174,10 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
             self.changed.emit()
 
     def _enter(self, frame: EditorFrame) -> None:
-        ids = frame.object_ids()
-        self.current_object = ids[0] if ids else 0
+        self.current_object = self._first_object_of_selected_class(frame)
         self.frame_loaded.emit(frame.loaded)
         self.current_object_changed.emit(self.current_object)
+        self.class_changed.emit(self.selected_class)
         self.changed.emit()
 
     def reload(self, frame_id: int) -> None:
@@ -188,6 +196,7 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
     def set_current_object(self, object_id: int) -> None:
         if object_id != self.current_object:
             self.current_object = object_id
+            self._follow_object_class()
             self.current_object_changed.emit(object_id)
             self.changed.emit()
 
@@ -196,7 +205,7 @@ class AnnotationController(EditingActions, HistoryActions, QtCore.QObject):
         ids = frame.object_ids() if frame else []
         new_id = max(ids) + 1 if ids else 0
         self.set_current_object(new_id)
-        self.message.emit(f"Nodule {new_id + 1}: place its calipers or click on it")
+        self.message.emit(f"{self.object_title(new_id)}: place its calipers or click on it")
         return new_id
 
     # ----- guards --------------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from collections.abc import Callable
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.annotation.strokes import Stroke
 from core.interactive.brush import PaintLayer, apply_stroke, stroke_mask
 from core.interactive.engine_state import EngineState
 from core.project.frame_edits import Commit, next_caliper_kind
 from core.project.records import MaskProvenance
+from core.serving.frame_loading import FRAME_MODEL_CLASS
 from gui.editor_frame import EditorFrame
 from gui.engine_bridge import EngineLanded, EngineRequest
 
@@ -34,6 +36,7 @@ class EditingActions:
         kind = next_caliper_kind(ends)
         assert kind is not None
         obj = self.current_object
+        self._claim_class(frame, obj)
         point = Point(float(x), float(y), kind, obj)
         if kind != CALIPER_ORDER[-1]:
             seq = self._next_seq()
@@ -99,6 +102,7 @@ class EditingActions:
         if frame is None or not self._inside(frame, x, y):
             return
         obj = self.current_object
+        self._claim_class(frame, obj)
         kind = PointKind.FOREGROUND if positive else PointKind.BACKGROUND
         point = Point(float(x), float(y), kind, obj)
         state = frame.engine_state(obj)
@@ -113,7 +117,9 @@ class EditingActions:
         frame.engine_states[obj] = end
         if isinstance(payload, Point):
             frame.pending_points[seq] = payload
-        self._engine.submit(frame.session(obj), request)
+        elif isinstance(payload, Stroke):
+            frame.pending_strokes[seq] = payload
+        self._engine.submit(frame.session(obj, frame.object_class(obj) or self.selected_class), request)
 
     def _on_landed(self, landed: EngineLanded) -> None:
         request = landed.request
@@ -126,6 +132,7 @@ class EditingActions:
         if landed.error is not None or landed.mask is None:
             if frame is not None:
                 frame.pending_points.pop(request.seq, None)
+                frame.pending_strokes.pop(request.seq, None)
                 frame.engine_states[request.object_id] = request.start
             self.message.emit(f"The engine could not update the mask: {landed.error}")
         else:
@@ -138,7 +145,7 @@ class EditingActions:
         obj = request.object_id
         mask = landed.mask
         assert mask is not None
-        provenance = MaskProvenance.REFINED if request.end.clicks else MaskProvenance.GENERATED
+        provenance = MaskProvenance.REFINED if request.end.clicks or request.end.scribbles else MaskProvenance.GENERATED
         if frame is not None and obj in frame.paint and frame.paint[obj].touched:
             mask = frame.paint[obj].apply(mask)
             provenance = MaskProvenance.PAINTED
@@ -157,6 +164,8 @@ class EditingActions:
             commit = Commit(request.frame_id, draft_masks={obj: (mask, provenance)})
         if isinstance(request.payload, Point):
             commit.add_points.append(request.payload)
+        elif isinstance(request.payload, Stroke):
+            commit.add_strokes.append(request.payload)
         elif request.kind == "move":
             commit.move_points.append(request.payload)  # type: ignore[arg-type]
         self._commit(commit, point_seqs=[request.seq], live_seq=request.seq)
@@ -175,7 +184,7 @@ class EditingActions:
         obj = self.current_object
         if not self._stroke:  # a new stroke: remember the mask it applies to
             base, _ = frame.shown_mask(obj)
-            if base is None and frame.shows_prediction:
+            if base is None and frame.shows_prediction and self.selected_class == FRAME_MODEL_CLASS:
                 base = frame.committed.predicted_mask
             self._stroke_base = np.zeros(frame.shape, bool) if base is None else base
         self._stroke.append((x, y))
@@ -187,6 +196,7 @@ class EditingActions:
             return
         self._stroke = []
         frame.stroke_preview = None
+        self._claim_class(frame, obj)
         frame.paint.setdefault(obj, PaintLayer.empty(frame.shape)).add_stroke(stroke, erase)
         seq = self._next_seq()
         frame.live_masks[obj] = (seq, painted, MaskProvenance.PAINTED)
@@ -209,6 +219,8 @@ class EditingActions:
             predicted = frame.committed.predicted_mask
             if predicted is not None and predicted.any():
                 masks[0] = (predicted, MaskProvenance.GENERATED)
+                frame.pending_classes[0] = FRAME_MODEL_CLASS  # the frame model's mask is a nodule
+                self._follow_object_class()
         for obj in frame.object_ids():
             mask, kind = frame.shown_mask(obj)
             provenance = frame.shown_provenance(obj)
@@ -222,7 +234,7 @@ class EditingActions:
         self.message.emit(f"Accepted {len(masks)} mask{'s' if len(masks) > 1 else ''}")
 
     def delete_object(self) -> None:
-        """Remove the current nodule: its points and its mask (undoable)."""
+        """Remove the current object: its points, its mask and its class (undoable)."""
         frame = self._editable(self.delete_object)
         if frame is None:
             return
@@ -233,5 +245,6 @@ class EditingActions:
         frame.engine_states.pop(obj, None)
         frame.live_masks.pop(obj, None)
         frame.paint.pop(obj, None)
+        frame.pending_classes.pop(obj, None)  # its id may be reused by a new object of another class
         self._commit(Commit(frame.frame_id, clear_objects=[obj]))
         self.message.emit(f"Nodule {obj + 1} deleted")

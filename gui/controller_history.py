@@ -3,6 +3,7 @@ undo/redo (run on the store worker too; edits made meanwhile wait and then apply
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from core.project.frame_edits import Commit, FrameAnnotations, read_annotations
 from core.project.records import FrameRecord, HistoryStep
@@ -14,6 +15,8 @@ class HistoryActions:
 
     # ----- writing -------------------------------------------------------------------------------------
     def _commit(self, commit: Commit, point_seqs: list[int] | None = None, live_seq: int | None = None) -> None:
+        self._with_pending_classes(self._frames.get(commit.frame_id), commit)
+        classes = dict(commit.object_classes)
         seqs = list(point_seqs or [])
         moved = [pid for pid, _, _ in commit.move_points]
         objects = set(commit.draft_masks) | set(commit.accepted_masks) | set(commit.clear_objects)
@@ -25,18 +28,49 @@ class HistoryActions:
                 frame.committed = snapshot
                 for s in seqs:
                     frame.pending_points.pop(s, None)
+                    frame.pending_strokes.pop(s, None)
                 for pid in moved:
                     frame.pending_moves.pop(pid, None)
                 for obj in objects:
                     live = frame.live_masks.get(obj)
                     if live is not None and (live_seq is None or live[0] <= live_seq):
                         del frame.live_masks[obj]
+                for obj, class_id in classes.items():
+                    if frame.pending_classes.get(obj) == class_id:
+                        del frame.pending_classes[obj]
             self.status_changed.emit(commit.frame_id, snapshot.status(record))
             if commit.frame_id == self._current_id:
                 self.changed.emit()
 
         self._writes.submit(commit.frame_id,
                             lambda: (commit.apply(self.store), self.store.frame(commit.frame_id)), done)
+
+    def write_frames(self, frame_ids: list[int], work: Callable[[], Any], done: Callable[[Any], None],
+                     objects_may_go: bool = False) -> None:
+        """Run `work`, a store write that changes `frame_ids` outside the editor (e.g. frame tags), on the store
+        worker; the open frames among them are then read again (their undo state; with objects_may_go, their
+        objects too, dropping edits in progress on them) before done(result) runs on the GUI thread."""
+        cached = [f for f in frame_ids if f in self._frames]
+
+        def write() -> tuple[Any, dict[int, FrameAnnotations]]:
+            return work(), {f: read_annotations(self.store, f) for f in cached}
+
+        def landed(outcome: tuple[Any, dict[int, FrameAnnotations]]) -> None:
+            result, snapshots = outcome
+            for frame_id, snapshot in snapshots.items():
+                frame = self._frames.get(frame_id)
+                if frame is None:
+                    continue
+                frame.committed = snapshot
+                if objects_may_go:
+                    frame.reset_to_committed()
+                    self._generations[frame_id] = self._generations.get(frame_id, 0) + 1
+                self.status_changed.emit(frame_id, snapshot.status(frame.loaded.record))
+                if frame_id == self._current_id:
+                    self.changed.emit()
+            done(result)
+
+        self._writes.submit_frames(frame_ids, write, landed)
 
     # ----- undo / redo ---------------------------------------------------------------------------------
     def undo(self) -> None:
@@ -49,6 +83,7 @@ class HistoryActions:
             self._generations[frame.frame_id] = self._generations.get(frame.frame_id, 0) + 1
             for request in sorted(cancelled, key=lambda r: -r.seq):
                 frame.pending_points.pop(request.seq, None)
+                frame.pending_strokes.pop(request.seq, None)
                 frame.engine_states[request.object_id] = request.start
                 frame.live_masks.pop(request.object_id, None)  # a drag preview's mask
             frame.pending_moves.clear()
@@ -98,6 +133,7 @@ class HistoryActions:
                 ids = cached.object_ids() if cached else []
                 if ids and self.current_object not in ids:
                     self.set_current_object(ids[-1])
+                self._follow_object_class()  # an undone or redone class change
                 self.changed.emit()
             deferred, self._deferred = self._deferred, []
             for action in deferred:

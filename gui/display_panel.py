@@ -1,8 +1,10 @@
-"""The side panel: overlay controls, window/level, brush size, legend; and (in `nodules_box`, which the window
-puts in a dock of its own) the measurements of the shown nodules."""
+"""The side panel: overlay controls, window/level, brush size, the legend of label classes and marks; and (in
+`nodules_box`, which the window puts in a dock of its own) the measurements of the shown objects, each named
+by its class."""
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Callable
 
 import numpy as np
@@ -11,6 +13,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.annotation.points import Calipers
 from gui import style
 from gui.caliper_items import format_length
+from gui.class_legend import ClassLegend, object_title
 from gui.editor_frame import ObjectDisplay
 
 DERIVED_CACHE = 64  # masks whose derived axes are remembered
@@ -24,6 +27,7 @@ class DisplayPanel(QtWidgets.QWidget):
     levels_changed = QtCore.pyqtSignal(float, float)  # low, high
     levels_reset = QtCore.pyqtSignal()
     brush_changed = QtCore.pyqtSignal(int)
+    scribble_changed = QtCore.pyqtSignal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,13 +49,16 @@ class DisplayPanel(QtWidgets.QWidget):
         layout.addWidget(self._group("Overlay", self._build_overlay()))
         levels, reset = self._build_levels()
         layout.addWidget(self._group("Window / level", levels))
-        self.brush = QtWidgets.QSpinBox()
-        self.brush.setRange(1, 60)
-        self.brush.setValue(6)
-        self.brush.setSuffix(" px")
-        self.brush.setPrefix("radius ")
-        self.brush.setToolTip("Brush and eraser radius ([ and ] change it)")
-        layout.addWidget(self._group("Brush / eraser  [ ]", self.brush))
+        self.brush = self._size_box(60, 6, "r ", "Brush and eraser radius ([ and ] change it)")
+        self.scribble = self._size_box(40, 5, "w ", "Scribble width ([ and ] change it while the scribble tool is on)")
+        sizes = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(sizes)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.brush)
+        row.addWidget(self.scribble)
+        layout.addWidget(self._group("Brush · scribble  [ ]", sizes))
+        self.class_legend = ClassLegend()
+        layout.addWidget(self._group("Classes (keys 1-9)", self.class_legend))
         layout.addWidget(self._group("Legend", self._build_legend()))
         layout.addStretch(1)
 
@@ -62,7 +69,9 @@ class DisplayPanel(QtWidgets.QWidget):
         self.level_box.valueChanged.connect(self._emit_levels)
         reset.clicked.connect(self.levels_reset)
         self.brush.valueChanged.connect(self.brush_changed)
-        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush):
+        self.scribble.valueChanged.connect(self.scribble_changed)
+        for widget in (self.show_masks, self.opacity, self.confidence, self.window_box, self.level_box, self.brush,
+                       self.scribble):
             widget.setFocusPolicy(QtCore.Qt.ClickFocus)
 
     def _build_overlay(self) -> QtWidgets.QWidget:
@@ -117,7 +126,6 @@ class DisplayPanel(QtWidgets.QWidget):
         legend_grid.setHorizontalSpacing(4)
         legend.setStyleSheet("QLabel { font-size: 9pt; }")
         entries = [
-            (style.MASK_DRAFT, "draft"), (style.MASK_ACCEPTED, "accepted"),
             (style.MASK_PREDICTED, "predicted"), (style.CALIPER_LONG, "long axis"),
             (style.CALIPER_SHORT, "short axis"), (style.CLICK_POSITIVE, "nodule click"),
             (style.CLICK_NEGATIVE, "background"), (style.CONFIDENT_NODULE, "confident"),
@@ -130,6 +138,16 @@ class DisplayPanel(QtWidgets.QWidget):
             legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
             legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
         return legend
+
+    @staticmethod
+    def _size_box(largest: int, value: int, prefix: str, tip: str) -> QtWidgets.QSpinBox:
+        box = QtWidgets.QSpinBox()
+        box.setRange(1, largest)
+        box.setValue(value)
+        box.setSuffix(" px")
+        box.setPrefix(prefix)
+        box.setToolTip(tip)
+        return box
 
     @staticmethod
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:
@@ -161,7 +179,8 @@ class DisplayPanel(QtWidgets.QWidget):
             self._derived_cache[key] = self.derive_axes(mask, spacing_mm)
         return self._derived_cache[key]
 
-    def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None) -> None:
+    def show_nodules(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None,
+                     class_names: dict[int, str] | None = None) -> None:
         rows = []
         for obj in objects:
             calipers = obj.calipers
@@ -175,7 +194,7 @@ class DisplayPanel(QtWidgets.QWidget):
             mask_line = f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"
             if calipers is not None and derived is not None:  # both: the mask's own axes beside the calipers
                 mask_line += f"; derived {_sizes(derived, spacing_mm, None)}"
-            rows.append(f"{marker}Nodule {obj.object_id + 1}<br>{sizes}<br>"
+            rows.append(f"{marker}{html.escape(_title(obj, class_names or {}))}<br>{sizes}<br>"
                         f'<span style="color:#aaa;">{mask_line}</span>')
         if not rows:
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
@@ -184,6 +203,12 @@ class DisplayPanel(QtWidgets.QWidget):
         text = "<br>".join(rows)
         if text != self.measurements.text():  # relaying out rich text is the slow part
             self.measurements.setText(text)
+
+
+def _title(obj: ObjectDisplay, class_names: dict[int, str]) -> str:
+    """The object's class and number (the model's prediction is a nodule)."""
+    name = "nodule" if obj.mask_kind == "predicted" else class_names.get(obj.class_id, "nodule")
+    return object_title(name, obj.object_id)
 
 
 def _sizes(calipers: Calipers, spacing_mm: tuple[float, float] | None, font_size: str | None) -> str:

@@ -7,17 +7,20 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind
+from core.annotation.strokes import Stroke
 from core.interactive.brush import PaintLayer
 from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.frame_edits import FrameAnnotations
 from core.project.records import MaskProvenance
-from core.serving.frame_loading import LoadedFrame, new_session
+from core.serving.frame_loading import LoadedFrame, session_for
 
 
 @dataclass(frozen=True)
 class ObjectDisplay:
-    """One nodule as drawn: its mask (and whether accepted, draft or predicted), caliper ends and clicks."""
+    """One object as drawn: its class, its mask (and whether accepted, draft or predicted), caliper ends,
+    clicks, and its scribbles and box (strokes, in the order drawn)."""
 
     object_id: int
     mask: np.ndarray | None
@@ -25,6 +28,8 @@ class ObjectDisplay:
     caliper_ends: dict[PointKind, tuple[float, float]]
     clicks: list[tuple[float, float, bool]]
     current: bool
+    class_id: int = DEFAULT_CLASS_ID
+    strokes: tuple[Stroke, ...] = ()
 
     @property
     def calipers(self) -> Calipers | None:
@@ -39,10 +44,12 @@ class EditorFrame:
     committed: FrameAnnotations
     engine_states: dict[int, EngineState] = field(default_factory=dict)  # after every submitted request
     pending_points: dict[int, Point] = field(default_factory=dict)  # request/commit seq -> point
+    pending_strokes: dict[int, Stroke] = field(default_factory=dict)  # request/commit seq -> scribble or box
     pending_moves: dict[int, tuple[float, float]] = field(default_factory=dict)  # point id -> new position
     live_masks: dict[int, tuple[int, np.ndarray, MaskProvenance]] = field(default_factory=dict)  # not yet stored
     paint: dict[int, PaintLayer] = field(default_factory=dict)
     stroke_preview: tuple[int, np.ndarray] | None = None  # object id, mask while a brush stroke is drawn
+    pending_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id not yet stored
 
     @property
     def frame_id(self) -> int:
@@ -55,15 +62,25 @@ class EditorFrame:
 
     # ----- engine --------------------------------------------------------------------------------------
     def committed_engine_state(self, object_id: int) -> EngineState:
-        return EngineState.from_points(self.committed.points.items(), object_id)
+        return EngineState.from_labels(self.committed.points.items(), self.committed.strokes.items(), object_id,
+                                       self.shape)
 
     def engine_state(self, object_id: int) -> EngineState:
         return self.engine_states.get(object_id) or self.committed_engine_state(object_id)
 
-    def session(self, object_id: int) -> InteractionSession:
-        if object_id not in self.loaded.sessions:
-            self.loaded.sessions[object_id] = new_session(self.loaded, object_id)
-        return self.loaded.sessions[object_id]
+    def session(self, object_id: int, class_id: int | None = None) -> InteractionSession:
+        """The object's engine session as an object of `class_id` (default: its own class, else *nodule*)."""
+        if class_id is None:
+            class_id = self.object_class(object_id) or DEFAULT_CLASS_ID
+        return session_for(self.loaded, object_id, class_id)
+
+    def object_class(self, object_id: int) -> int | None:
+        """The object's class as shown (a change on its way first); None for an object not started yet."""
+        if object_id in self.pending_classes:
+            return self.pending_classes[object_id]
+        if object_id in self.committed.object_ids():
+            return self.committed.class_of(object_id)
+        return None
 
     @property
     def untouched(self) -> bool:
@@ -82,10 +99,12 @@ class EditorFrame:
         """Forget every edit in progress (after an undo/redo replaced the committed state)."""
         self.engine_states.clear()
         self.pending_points.clear()
+        self.pending_strokes.clear()
         self.pending_moves.clear()
         self.live_masks.clear()
         self.paint.clear()
         self.stroke_preview = None
+        self.pending_classes.clear()
 
     # ----- what is shown -------------------------------------------------------------------------------
     def caliper_ends(self, object_id: int) -> dict[PointKind, tuple[float, float]]:
@@ -101,7 +120,14 @@ class EditorFrame:
     def object_ids(self) -> list[int]:
         ids = set(self.committed.object_ids()) | set(self.live_masks)
         ids |= {p.object_id for p in self.pending_points.values()}
+        ids |= {s.object_id for s in self.pending_strokes.values()}
         return sorted(ids)
+
+    def strokes(self, object_id: int) -> tuple[Stroke, ...]:
+        """The object's scribbles and box as stored, then those on their way, in the order drawn."""
+        stored = [s for _, s in sorted(self.committed.strokes.items())]
+        pending = [s for _, s in sorted(self.pending_strokes.items())]
+        return tuple(s for s in [*stored, *pending] if s.object_id == object_id)
 
     def shown_mask(self, object_id: int) -> tuple[np.ndarray | None, str]:
         if self.stroke_preview is not None and self.stroke_preview[0] == object_id:
@@ -135,5 +161,8 @@ class EditorFrame:
                 for p in [*self.committed.points.values(), *self.pending_points.values()]
                 if p.object_id == oid and not p.kind.is_caliper
             ]
-            objects.append(ObjectDisplay(oid, mask, kind, self.caliper_ends(oid), clicks, oid == current_object))
+            class_id = self.object_class(oid)
+            objects.append(ObjectDisplay(oid, mask, kind, self.caliper_ends(oid), clicks, oid == current_object,
+                                         self.committed.class_of(oid) if class_id is None else class_id,
+                                         self.strokes(oid)))
         return objects

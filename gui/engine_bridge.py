@@ -28,7 +28,7 @@ class EngineRequest:
     generation: int  # the frame's undo generation when submitted; results from older generations are dropped
     start: EngineState  # the state the operation applies to
     end: EngineState  # the state after it
-    kind: str  # "calipers", "click", "move", "preview"
+    kind: str  # "calipers", "click", "move", "preview", "scribble", "box"
     payload: Any = None  # what to write to the store when it lands (see FrameEditor)
     submitted_at: float = 0.0
 

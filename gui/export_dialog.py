@@ -15,13 +15,15 @@ from core.exchange.export import ExportReport, export_project
 from core.exchange.file_exchange import DEFAULT_EXPORT, import_mask, import_point_json
 from core.exchange.importing import ImportPlan, apply_import, plan_import
 from core.exchange.registry import formats
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import draft_frame_ids
 from core.project.store import ProjectStore
 from gui.project_session import ProjectSession
 from gui.read_only_banner import refused
 
 FILE_FORMATS = {"coco": "COCO JSON (*.json)", "cvat": "CVAT XML (*.xml)", "labelme": "labelme JSON (*.json)",
-                "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)"}  # the others take a folder
+                "points": "Point JSON (*.json)", "dicom-seg": "DICOM-SEG (*.dcm)",
+                "tags": "Frame tags CSV (*.csv)"}  # the others take a folder
 
 
 def count_draft_frames(store: ProjectStore) -> int:
@@ -39,13 +41,15 @@ class ExportDialog(QtWidgets.QDialog):
 
     def __init__(self, session: ProjectSession, current_frame: Callable[[], int | None],
                  current_object: Callable[[], int], after_import: Callable[[list[int]], None],
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, current_class: Callable[[], int] | None = None) -> None:
+        """current_object / current_class: the object a mask file goes into, and its class (the selected one)."""
         super().__init__(parent)
         self.setWindowTitle("Export / import")
         self.setModal(False)
         self._session = session
         self._current_frame = current_frame
         self._current_object = current_object
+        self._current_class = current_class or (lambda: DEFAULT_CLASS_ID)
         self._after_import = after_import
         self._plan: ImportPlan | None = None
         known = formats()
@@ -91,7 +95,7 @@ class ExportDialog(QtWidgets.QDialog):
         pick.addWidget(self.apply_button)
         import_layout.addLayout(pick)
         self.import_json_button = QtWidgets.QPushButton("Point JSON into this frame…")
-        self.import_mask_button = QtWidgets.QPushButton("Mask PNG into this frame's current nodule…")
+        self.import_mask_button = QtWidgets.QPushButton("Mask PNG into this frame's current object…")
         for button in (self.import_json_button, self.import_mask_button):
             import_layout.addWidget(button)
 
@@ -236,7 +240,7 @@ class ExportDialog(QtWidgets.QDialog):
         if frame_id is None:
             self._say("Open a frame first")
             return
-        object_id = self._current_object()
+        object_id, class_id = self._current_object(), self._current_class()
         store = self._session.store
 
         def work() -> None:
@@ -245,6 +249,7 @@ class ExportDialog(QtWidgets.QDialog):
                     import_point_json(store, frame_id, path)
                 else:
                     import_mask(store, frame_id, path, object_id)
+                    store.set_object_class(frame_id, object_id, class_id)
 
         def done(_: None) -> None:
             self._after_import([frame_id])

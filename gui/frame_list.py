@@ -1,5 +1,6 @@
-"""The frame list: every frame of the project with its status (unreadable ones with the reason), a status
-filter, and a one-line summary. Navigation (N/P) follows the visible, filtered order."""
+"""The frame list: every frame of the project with its status (unreadable ones with the reason) and its tag (no
+nodule / nodule present), a status filter and a tag filter, and a one-line summary. Navigation (N/P) follows the
+visible, filtered order; several frames can be selected (shift/ctrl click) to tag them at once."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,6 +8,7 @@ from dataclasses import replace
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus
 from core.project.records import FrameRecord
 from gui import style
@@ -20,7 +22,17 @@ FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
     ("Predicted only", {DisplayStatus.PREDICTED}),
     ("Unreadable", {DisplayStatus.UNREADABLE}),
 ]
+ANY_TAG = "any"
+TAG_FILTERS: list[tuple[str, FrameTag | str | None]] = [
+    ("All tags", ANY_TAG),
+    ("No nodule", FrameTag.NO_NODULE),
+    ("Nodule present", FrameTag.NODULE),
+    ("Untagged", None),
+]
+TAG_TEXT = {FrameTag.NO_NODULE: "no nodule", FrameTag.NODULE: "nodule"}
+TAG_COLOURS = {FrameTag.NO_NODULE: "#8fa3b8", FrameTag.NODULE: "#f5c400"}
 FRAME_ID_ROLE = QtCore.Qt.UserRole
+STATUS_COLUMN, TAG_COLUMN = 1, 2
 
 
 def _dot(colour: str) -> QtGui.QIcon:
@@ -48,17 +60,24 @@ class FrameList(QtWidgets.QWidget):
                                    "calipers or a draft mask")
         self.filter_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.filter_box.setMinimumContentsLength(14)  # the longest entry; the list no longer sets the dock's width
+        self.tag_filter_box = QtWidgets.QComboBox()
+        for label, _ in TAG_FILTERS:
+            self.tag_filter_box.addItem(label)
+        self.tag_filter_box.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.tag_filter_box.setToolTip("Frames by tag: no nodule, nodule present (a frame with an accepted mask "
+                                       "counts as nodule present), or untagged")
         self.tree = QtWidgets.QTreeWidget()
-        self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["Frame", "Status"])
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Frame", "Status", "Tag"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setFocusPolicy(QtCore.Qt.NoFocus)  # keys belong to the annotation shortcuts
-        self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.tree.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)  # a range to tag at once
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)  # names get what the status leaves
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(STATUS_COLUMN, QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(TAG_COLUMN, QtWidgets.QHeaderView.ResizeToContents)
         self.tree.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         self.tree.setTextElideMode(QtCore.Qt.ElideMiddle)  # keeps the end of a name: "[12]", the extension
         self.summary = QtWidgets.QLabel("No project open")
@@ -66,15 +85,18 @@ class FrameList(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter_box)
+        layout.addWidget(self.tag_filter_box)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.summary)
         self._items: dict[int, QtWidgets.QTreeWidgetItem] = {}
         self._records: dict[int, FrameRecord] = {}
         self._statuses: dict[int, DisplayStatus] = {}
+        self._tags: dict[int, FrameTag] = {}
         self._by_source: dict[str, list[int]] = {}
         self._icons = {s: _dot(style.STATUS_COLOURS[s.value]) for s in DisplayStatus}
         self.scanning_text = ""
         self.filter_box.currentIndexChanged.connect(self._apply_filter)
+        self.tag_filter_box.currentIndexChanged.connect(self._apply_filter)
         self.tree.currentItemChanged.connect(self._on_current_changed)
 
     # ----- content -------------------------------------------------------------------------------------
@@ -83,6 +105,7 @@ class FrameList(QtWidgets.QWidget):
         self._items.clear()
         self._records.clear()
         self._statuses.clear()
+        self._tags.clear()
         self._by_source.clear()
         self._update_summary()
 
@@ -125,14 +148,32 @@ class FrameList(QtWidgets.QWidget):
         if status == DisplayStatus.UNREADABLE:
             text = f"unreadable: {record.error or 'cannot be read'}"
         tip = f"{self.frame_name(frame_id)}: {text}\n{record.source}"  # the whole of what a narrow list elides
-        item.setText(1, text)
+        item.setText(STATUS_COLUMN, text)
         item.setIcon(0, self._icons[status])
-        item.setForeground(1, QtGui.QBrush(QtGui.QColor(style.STATUS_COLOURS[status.value])))
+        item.setForeground(STATUS_COLUMN, QtGui.QBrush(QtGui.QColor(style.STATUS_COLOURS[status.value])))
         item.setToolTip(0, tip)
-        item.setToolTip(1, tip)
+        item.setToolTip(STATUS_COLUMN, tip)
         if refresh:
-            wanted = FILTERS[self.filter_box.currentIndex()][1]
-            item.setHidden(wanted is not None and status not in wanted)
+            item.setHidden(self._hidden(frame_id))
+            self._update_summary()
+
+    def set_tags(self, tags: dict[int, FrameTag]) -> None:
+        """Show every frame's tag (frames not in `tags` are untagged); only the rows whose tag changed are touched,
+        so a list of 10^5 frames costs nothing when one tag changes."""
+        changed = [f for f in self._tags.keys() | tags.keys() if self._tags.get(f) != tags.get(f) and f in self._items]
+        for frame_id in changed:
+            item, tag = self._items[frame_id], tags.get(frame_id)
+            if tag is None:
+                self._tags.pop(frame_id, None)
+                item.setText(TAG_COLUMN, "")
+                item.setToolTip(TAG_COLUMN, "")
+            else:
+                self._tags[frame_id] = tag
+                item.setText(TAG_COLUMN, TAG_TEXT[tag])
+                item.setForeground(TAG_COLUMN, QtGui.QBrush(QtGui.QColor(TAG_COLOURS[tag])))
+                item.setToolTip(TAG_COLUMN, f"{self.frame_name(frame_id)}: {tag.title.lower()}")
+            item.setHidden(self._hidden(frame_id))
+        if changed:
             self._update_summary()
 
     def mark_unreadable(self, frame_id: int, reason: str) -> None:
@@ -148,6 +189,14 @@ class FrameList(QtWidgets.QWidget):
 
     def status(self, frame_id: int) -> DisplayStatus | None:
         return self._statuses.get(frame_id)
+
+    def tag(self, frame_id: int) -> FrameTag | None:
+        """The frame's tag as shown (an accepted mask shows as nodule present)."""
+        return self._tags.get(frame_id)
+
+    def selected_ids(self) -> list[int]:
+        """The selected frames that are shown, in list order."""
+        return [fid for fid, item in self._items.items() if item.isSelected() and not item.isHidden()]
 
     def frame_ids(self) -> list[int]:
         return list(self._items)
@@ -167,19 +216,42 @@ class FrameList(QtWidgets.QWidget):
         item = self._items.get(frame_id)
         if item is None:
             return
+        if self.tree.currentItem() is item:  # e.g. shown because a shift-click made it current: keep the range
+            self.tree.scrollToItem(item)
+            return
         self.tree.blockSignals(True)
+        self.tree.clearSelection()  # stepping to another frame ends a multi-frame selection
         self.tree.setCurrentItem(item)
         self.tree.blockSignals(False)
         self.tree.scrollToItem(item)
+
+    def select_frames(self, frame_ids: list[int]) -> None:
+        """Select these frames (the first becomes the current one, and is shown)."""
+        items = [self._items[f] for f in frame_ids if f in self._items]
+        if not items:
+            return
+        self.tree.clearSelection()
+        self.tree.setCurrentItem(items[0])
+        for item in items[1:]:
+            item.setSelected(True)
 
     def _on_current_changed(self, item: QtWidgets.QTreeWidgetItem | None, _previous: object) -> None:
         if item is not None:
             self.frame_chosen.emit(int(item.data(0, FRAME_ID_ROLE)))
 
-    def _apply_filter(self) -> None:
+    def _hidden(self, frame_id: int) -> bool:
         wanted = FILTERS[self.filter_box.currentIndex()][1]
+        tag = TAG_FILTERS[self.tag_filter_box.currentIndex()][1]
+        return ((wanted is not None and self._statuses.get(frame_id) not in wanted)
+                or (tag != ANY_TAG and self._tags.get(frame_id) != tag))
+
+    def set_tag_filter(self, tag: FrameTag | str | None) -> None:
+        """Show only frames with this tag (None: untagged ones; ANY_TAG: all)."""
+        self.tag_filter_box.setCurrentIndex([wanted for _, wanted in TAG_FILTERS].index(tag))
+
+    def _apply_filter(self) -> None:
         for fid, item in self._items.items():
-            item.setHidden(wanted is not None and self._statuses.get(fid) not in wanted)
+            item.setHidden(self._hidden(fid))
         self._update_summary()
 
     def _update_summary(self) -> None:
@@ -190,5 +262,8 @@ class FrameList(QtWidgets.QWidget):
         parts.append(f"{todo} to do")
         if counts[DisplayStatus.UNREADABLE]:
             parts.append(f"{counts[DisplayStatus.UNREADABLE]} unreadable")
+        tagged = Counter(self._tags.values())
+        if tagged[FrameTag.NO_NODULE]:
+            parts.append(f"{tagged[FrameTag.NO_NODULE]} no nodule")
         text = " · ".join(parts) if total else "No frames"
         self.summary.setText(text + (f"\n{self.scanning_text}" if self.scanning_text else ""))

@@ -1,13 +1,14 @@
 """The frame view: the image (pan with a left or middle drag, zoom with the wheel), the mask overlay, the
-confident/uncertain overlay, calipers and clicks. Coordinates in the view are image pixels with pixel centres
-on integers (x = column, y = row), the convention of core's points; the ImageItems are offset by half a pixel.
+confident/uncertain overlay, calipers, clicks, scribbles and boxes. Coordinates in the view are image pixels
+with pixel centres on integers (x = column, y = row), the convention of core's points; the ImageItems are offset
+by half a pixel.
 
 Mouse input is handed to a MouseHandler (gui/tools.py) in image coordinates; it decides what a click or a
 drag means for the active tool. A drag the handler declines pans the image."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -16,12 +17,10 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.labels.high_confidence import FrameLabels
 from core.serving.frame_loading import LoadedFrame
-from gui import style
 from gui.caliper_items import AnnotationLayer, Pool
 from gui.editor_frame import ObjectDisplay
-from gui.overlay import confidence_overlay, contour_polyline, mask_overlay
-
-MASK_COLOURS = {"accepted": style.MASK_ACCEPTED, "draft": style.MASK_DRAFT, "predicted": style.MASK_PREDICTED}
+from gui.overlay import RGB, confidence_overlay, contour_polyline, mask_look, mask_overlay
+from gui.stroke_items import StrokeLayer
 
 
 class MouseHandler(Protocol):
@@ -93,6 +92,7 @@ class FrameView(pg.GraphicsView):
             item.setZValue(z)
             self.box.addItem(item)
         self.annotations = AnnotationLayer(self.box)
+        self.strokes = StrokeLayer(self.box)
         self._contours = Pool(self.box, pg.PlotCurveItem, 3)
         self.message_item = pg.TextItem("", color=(230, 230, 230), anchor=(0.5, 0.5))
         font = QtGui.QFont()
@@ -130,6 +130,7 @@ class FrameView(pg.GraphicsView):
         self._drawn = ([], None)
         self._overlay_key = None
         self.annotations.clear()
+        self.strokes.clear()
         self._contours.finish()
         self.mask_item.clear()
         self.confidence_item.clear()
@@ -180,10 +181,12 @@ class FrameView(pg.GraphicsView):
 
     # ----- overlays ------------------------------------------------------------------------------------
     def draw(self, objects: list[ObjectDisplay], spacing_mm: tuple[float, float] | None, opacity: float,
-             show_masks: bool, confidence: FrameLabels | None) -> None:
+             show_masks: bool, confidence: FrameLabels | None, colours: Mapping[int, RGB] | None = None) -> None:
+        """Masks in their class's colour (`colours`: class id -> RGB), calipers, clicks, and the certainty map."""
         if self._shape is None:
             self._drawn = ([], None)
             self.annotations.clear()
+            self.strokes.clear()
             return
         layers = []
         if confidence is not None:
@@ -191,23 +194,26 @@ class FrameView(pg.GraphicsView):
         else:
             opacity_masks = opacity
         if show_masks:
-            # drafts drawn last so the one being edited is on top
+            # drafts drawn last so the one being edited is on top; among the others the larger first, so an object
+            # inside another (a nodule in the gland) is never hidden by it
             order = {"predicted": 0, "accepted": 1, "draft": 2}
-            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), o.current)):
+            area = {id(o): 0 if o.mask is None else int(np.count_nonzero(o.mask)) for o in objects}
+            for obj in sorted(objects, key=lambda o: (order.get(o.mask_kind, 0), -area[id(o)], o.current)):
                 if obj.mask is not None:
-                    layers.append((obj.mask, MASK_COLOURS[obj.mask_kind]))
-        key = (opacity, opacity_masks, [(id(mask), rgb) for mask, rgb in layers], id(confidence))
+                    layers.append((obj.mask, *mask_look(obj.mask_kind, obj.class_id, colours or {})))
+        key = (opacity, opacity_masks, [(id(mask), rgb, dashed) for mask, rgb, dashed in layers], id(confidence))
         if key != self._overlay_key:  # the overlays are rebuilt only when a mask or the opacity changed
             self._overlay_key = key
             self._overlay_refs = (layers, confidence)  # keeps the ids in `key` from being reused
             if layers:
-                self.mask_item.setImage(mask_overlay(self._shape, layers, opacity_masks), autoLevels=False,
+                fills = [(mask, rgb) for mask, rgb, _ in layers]
+                self.mask_item.setImage(mask_overlay(self._shape, fills, opacity_masks), autoLevels=False,
                                         levels=None)
             else:
                 self.mask_item.clear()
-            for mask, rgb in layers:
+            for mask, rgb, dashed in layers:
                 xs, ys = contour_polyline(mask)
-                pen = pg.mkPen(rgb, width=1.6)
+                pen = pg.mkPen(rgb, width=1.6, style=QtCore.Qt.DashLine if dashed else QtCore.Qt.SolidLine)
                 pen.setCosmetic(True)
                 self._contours.take().setData(xs, ys, pen=pen, connect="finite")
             self._contours.finish()
@@ -220,6 +226,7 @@ class FrameView(pg.GraphicsView):
                 item.setRect(QtCore.QRectF(-0.5, -0.5, self._shape[1], self._shape[0]))
         self._drawn = (objects, spacing_mm)
         self.annotations.draw(objects, spacing_mm)
+        self.strokes.draw(objects)
 
     def show_brush(self, x: float | None, y: float | None, radius: float) -> None:
         if x is None or y is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from core.annotation.mask_axes import mask_axes
+from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
@@ -20,6 +21,7 @@ from gui.controller import AnnotationController
 from gui.display_panel import DisplayPanel
 from gui.errors import ErrorReporter
 from gui.frame_list import FrameList
+from gui.frame_tags import FrameTagsUi
 from gui.frame_view import FrameView
 from gui.menus import build_menus, build_toolbar, make_actions
 from gui.model_menu import ModelMenu
@@ -29,6 +31,7 @@ from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController
 from gui.training_dock import TrainingDock
 from gui.training_options import TrainingOptions
+from gui.window_classes import ClassControls
 from gui.window_docks import TRAINING, add_docks, add_panels_menu, size_docks
 from gui.window_files import FileActions
 from gui.window_level import WindowLevel
@@ -37,7 +40,7 @@ from gui.window_projects import ProjectActions
 log = logging.getLogger("sonoclick")
 
 
-class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
+class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWindow):
     frame_displayed = QtCore.pyqtSignal(int)  # a frame and its annotations are on screen
 
     def __init__(self, reporter: ErrorReporter | None = None, recent: RecentProjects | None = None,
@@ -60,6 +63,7 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self._build_docks()
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
+        self.frame_tags = FrameTagsUi(self)
         self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
         self.tools.calibration = self.calibration
         self._spacing: tuple[float, float] | None = None  # the shown frame's effective spacing (mm per pixel)
@@ -119,7 +123,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.window_level.changed.connect(self.view.set_levels)
         self.window_level.changed.connect(self.panel.show_levels)
         self.panel.brush_changed.connect(self.tools.set_brush_radius)
-        for box in (self.panel.window_box, self.panel.level_box, self.panel.brush):
+        self.panel.scribble_changed.connect(self.tools.set_scribble_width)
+        for box in (self.panel.window_box, self.panel.level_box, self.panel.brush, self.panel.scribble):
             box.editingFinished.connect(self.view.setFocus)  # keys go back to the annotation shortcuts
         self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self.tools.tool_changed.connect(self._on_tool_changed)
@@ -134,12 +139,18 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             "clicks": lambda: self.set_tool(Tool.CLICKS),
             "brush": lambda: self.set_tool(Tool.BRUSH),
             "eraser": lambda: self.set_tool(Tool.ERASER),
+            "scribble": lambda: self.set_tool(Tool.SCRIBBLE),
+            "box": lambda: self.set_tool(Tool.BOX),
+            "point": lambda: self.set_tool(Tool.POINT),
             "calibrate": lambda: self.set_tool(Tool.CALIBRATE),
-            "brush_smaller": lambda: self.panel.brush.setValue(self.panel.brush.value() - 1),
-            "brush_larger": lambda: self.panel.brush.setValue(self.panel.brush.value() + 1),
+            "brush_smaller": lambda: self._size_box().setValue(self._size_box().value() - 1),
+            "brush_larger": lambda: self._size_box().setValue(self._size_box().value() + 1),
             "new_object": lambda: c(lambda ctl: ctl.new_object()),
             "delete_object": lambda: c(lambda ctl: ctl.delete_object()),
             "accept": lambda: c(lambda ctl: ctl.accept()),
+            "tag_no_nodule": lambda: self.frame_tags.tag(FrameTag.NO_NODULE),
+            "tag_nodule": lambda: self.frame_tags.tag(FrameTag.NODULE),
+            "clear_tag": lambda: self.frame_tags.tag(None),
             "undo": lambda: c(lambda ctl: ctl.undo()),
             "redo": lambda: c(lambda ctl: ctl.redo()),
             "next": lambda: self.step_frame(1),
@@ -172,10 +183,11 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         self.object_box = QtWidgets.QComboBox()
         self.object_box.setFocusPolicy(QtCore.Qt.NoFocus)
         self.object_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.object_box.setMinimumContentsLength(len("Nodule 10"))  # a crowded toolbar squeezes it to this
-        self.object_box.setToolTip("The nodule that clicks, brush and eraser edit")
+        self.object_box.setMinimumContentsLength(len("Nodule"))  # a crowded toolbar squeezes it to this
+        self.object_box.setToolTip("The object that calipers, clicks, brush and eraser edit")
         self.object_box.activated.connect(self._on_object_chosen)
-        build_toolbar(self, self.actions, self.object_box)
+        self._build_class_controls()
+        build_toolbar(self, self.actions, self.object_box, self.class_switcher)
         model_menu = self.menuBar().addMenu("&Model")
         self.model_menu = ModelMenu(model_menu, [self.actions[n] for n in ("click_model", "train", "next_useful")],
                                     self)
@@ -231,7 +243,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         start = ids.index(current) + 1 if current in ids else 0
         for fid in ids[start:] + ids[:start]:
             status = self.frame_list.status(fid)
-            if status is not None and status.needs_work and fid != current:
+            done = self.frame_list.tag(fid) is FrameTag.NO_NODULE  # judged: nothing to outline there
+            if status is not None and status.needs_work and not done and fid != current:
                 self.show_frame(fid)
                 return
         self.statusBar().showMessage("Every frame has a human annotation", 6000)
@@ -291,17 +304,20 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
         spacing = self._spacing
         confidence = c.confidence_labels() if self.panel.confidence.isChecked() else None
         self.view.draw(objects, spacing, self.panel.opacity.value() / 100.0, self.panel.show_masks.isChecked(),
-                       confidence)
-        self.panel.show_nodules(objects, spacing)
+                       confidence, self.class_colours)
+        self.panel.show_nodules(objects, spacing, self.class_names)
         self._fill_object_box(c)
         frame = c.current
-        self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points))
+        self.actions["undo"].setEnabled(frame.committed.can_undo or bool(frame.pending_points)
+                                          or bool(frame.pending_strokes))
         self.actions["redo"].setEnabled(frame.committed.can_redo)
         self.frame_displayed.emit(frame.frame_id)
 
     def _fill_object_box(self, c: AnnotationController) -> None:
         ids = c.object_ids()
-        if [self.object_box.itemData(i) for i in range(self.object_box.count())] == ids:
+        titles = [c.object_title(oid) for oid in ids]
+        shown = [self.object_box.itemText(i) for i in range(self.object_box.count())]
+        if [self.object_box.itemData(i) for i in range(self.object_box.count())] == ids and shown == titles:
             if self.object_box.currentIndex() != ids.index(c.current_object):
                 self.object_box.blockSignals(True)
                 self.object_box.setCurrentIndex(ids.index(c.current_object))
@@ -309,8 +325,8 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             return
         self.object_box.blockSignals(True)
         self.object_box.clear()
-        for oid in ids:
-            self.object_box.addItem(f"Nodule {oid + 1}", oid)
+        for oid, title in zip(ids, titles, strict=True):
+            self.object_box.addItem(title, oid)
         self.object_box.setCurrentIndex(ids.index(c.current_object))
         self.object_box.blockSignals(False)
 
@@ -350,12 +366,19 @@ class MainWindow(ProjectActions, FileActions, QtWidgets.QMainWindow):
             Tool.CLICKS: "Clicks: left = nodule, right = background",
             Tool.BRUSH: "Brush: drag to paint the current nodule (right drag erases)",
             Tool.ERASER: "Eraser: drag to erase from the current nodule",
+            Tool.SCRIBBLE: "Scribble: left drag over the nodule, right drag over the background ([ ] width)",
+            Tool.BOX: "Box: drag a rectangle round a nodule",
+            Tool.POINT: "Point: click once on each nodule",
         }
         self.calibration.reset()
         if tool == Tool.CALIBRATE:
             self.calibration.start()
         else:
             self.statusBar().showMessage(hints[tool], 6000)
+
+    def _size_box(self) -> QtWidgets.QSpinBox:
+        """The size [ and ] change: the scribble's width with the scribble tool, else the brush radius."""
+        return self.panel.scribble if self.tools.tool == Tool.SCRIBBLE else self.panel.brush
 
     def _with_controller(self, action: object) -> None:
         if self.controller is not None:

@@ -8,7 +8,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from gui.shortcuts import SHORTCUTS, TITLES, keys_text
 
-TOOL_ACTIONS = ("calipers", "clicks", "brush", "eraser")
+TOOL_ACTIONS = ("calipers", "clicks", "scribble", "box", "point", "brush", "eraser")
 
 
 def make_actions(window: QtWidgets.QMainWindow, handlers: dict[str, Callable[[], object]]
@@ -41,7 +41,10 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     menu.addActions([a["export"], a["import"]])
     menu.addSeparator()
     menu.addAction(a["quit"])
-    bar.addMenu("&Edit").addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
+    edit = bar.addMenu("&Edit")
+    edit.addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
+    edit.addSeparator()
+    edit.addActions([a["tag_no_nodule"], a["tag_nodule"], a["clear_tag"]])
     bar.addMenu("&View").addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],
                                      a["previous"], a["next_unlabelled"]])
     tools = bar.addMenu("&Tools")
@@ -55,28 +58,39 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
 
 
 def build_toolbar(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction],
-                  object_box: QtWidgets.QComboBox) -> QtWidgets.QToolBar:
-    """Tools, nodule choice, undo/redo/accept, navigation, export and help; its buttons never take the
+                  object_box: QtWidgets.QComboBox, class_box: QtWidgets.QComboBox) -> list[QtWidgets.QToolBar]:
+    """Two rows: the annotation tools with the label class and object choice, then undo/redo/accept,
+    navigation, export and help (one row no longer holds them all at 1280 px); their buttons never take the
     keyboard focus (keys belong to the shortcuts)."""
-    bar = window.addToolBar("Tools")
-    bar.setObjectName("Tools")
+    tools = _toolbar(window, "Tools")
+    tools.addActions([a[name] for name in TOOL_ACTIONS])
+    tools.addSeparator()
+    tools.addWidget(class_box)
+    tools.addAction(a["new_object"])
+    tools.addWidget(object_box)
+    window.addToolBarBreak()
+    edits = _toolbar(window, "Edit")
+    edits.addActions([a["undo"], a["redo"], a["accept"]])
+    edits.addSeparator()
+    edits.addActions([a["previous"], a["next"], a["next_unlabelled"]])
+    edits.addSeparator()
+    edits.addActions([a["export"], a["help"]])
+    new_button = tools.widgetForAction(a["new_object"])
+    new_button.setText("New")  # beside the class list, "New" says enough
+    help_button = edits.widgetForAction(a["help"])
+    help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form is enough
+    help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")
+    for bar in (tools, edits):
+        for action in bar.actions():
+            widget = bar.widgetForAction(action)
+            if widget is not None:
+                widget.setFocusPolicy(QtCore.Qt.NoFocus)
+    return [tools, edits]
+
+
+def _toolbar(window: QtWidgets.QMainWindow, name: str) -> QtWidgets.QToolBar:
+    bar = window.addToolBar(name)
+    bar.setObjectName(name)
     bar.setMovable(False)
     bar.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
-    bar.addActions([a[name] for name in TOOL_ACTIONS])
-    bar.addSeparator()
-    bar.addAction(a["new_object"])
-    bar.addWidget(object_box)
-    bar.addSeparator()
-    bar.addActions([a["undo"], a["redo"], a["accept"]])
-    bar.addSeparator()
-    bar.addActions([a["previous"], a["next"], a["next_unlabelled"]])
-    bar.addSeparator()
-    bar.addActions([a["export"], a["help"]])
-    help_button = bar.widgetForAction(a["help"])
-    help_button.setText("?")  # the menu says "Shortcuts (?)"; here the short form leaves room at 1280 px
-    help_button.setToolTip(a["help"].text().replace("&", "") + " (F1)")
-    for action in bar.actions():
-        widget = bar.widgetForAction(action)
-        if widget is not None:
-            widget.setFocusPolicy(QtCore.Qt.NoFocus)
     return bar

@@ -1,7 +1,10 @@
 """Mask overlays: a translucent RGBA fill, and the mask's contour as a polyline (drawn with a thin pen whose width
 is in screen pixels, so the nodule's own edge stays visible at any zoom); the confident/uncertain view of the
-HCL-HRL labels."""
+HCL-HRL labels. A mask is drawn in its class's colour, its contour solid once accepted and dashed while a draft
+(shape, not hue, tells the state); the model's prediction, which no one has given a class yet, in magenta."""
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 import cv2
 import numpy as np
@@ -10,6 +13,26 @@ from core.labels.high_confidence import FrameLabels
 from gui import style
 
 _KERNEL = np.ones((3, 3), np.uint8)
+RGB = tuple[int, int, int]
+
+
+def hex_rgb(colour: str) -> RGB:
+    """'#rrggbb' -> (r, g, b)."""
+    value = colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def class_colours(classes: Iterable[object]) -> dict[int, RGB]:
+    """Class id -> RGB of LabelClass-like objects (with `id` and `colour`)."""
+    return {c.id: hex_rgb(c.colour) for c in classes}  # type: ignore[attr-defined]
+
+
+def mask_look(mask_kind: str, class_id: int, colours: Mapping[int, RGB]) -> tuple[RGB, bool]:
+    """The colour of a mask and whether its contour is dashed: the class colour (dashed while a draft), or the
+    prediction's magenta."""
+    if mask_kind == "predicted":
+        return style.MASK_PREDICTED, False
+    return colours.get(class_id, style.MASK_ACCEPTED), mask_kind == "draft"
 
 
 def outline(mask: np.ndarray, width: int = 2) -> np.ndarray:

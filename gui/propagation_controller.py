@@ -17,6 +17,7 @@ from PyQt5 import QtCore
 from core.cine.propagation import Direction, FrameTrack, PropagationRun
 from core.cine.range_accept import accept_range, save_draft
 from core.project.store import ProjectStore
+from core.serving.frame_loading import FRAME_MODEL_CLASS
 from gui import propagation_process
 from gui.propagation_process import Job, pack, unpack
 from gui.read_only_banner import refused
@@ -163,10 +164,12 @@ class PropagationController(QtCore.QObject):
         calipers = self.store.calipers(frame_id).get(object_id)
         if mask is None and calipers is None:
             return "Propagate: put calipers or a mask on this frame first"
+        class_id = self.store.object_class(frame_id, object_id)
         track = clip.tracks.get(index)
         corrected = track is not None and not track.key and mask is not None and not np.array_equal(mask, track.mask)
+        predictions = self._predictions(clip) if class_id == FRAME_MODEL_CLASS else {}  # a nodule model's maps
         job = Job(str(clip.source), [pack(t) for t in clip.tracks.values()], index, mask, calipers, corrected,
-                  direction.value, max_frames, self._predictions(clip))
+                  direction.value, max_frames, predictions)
         run = PropagationRun()
 
         def on_message(message: tuple) -> None:
@@ -179,7 +182,7 @@ class PropagationController(QtCore.QObject):
                 _, done, total, packed = message
                 drafted = clip.tracks[packed[0]] = unpack(packed)
                 written = clip.frame_ids[drafted.index]
-                save_draft(self.store, written, object_id, drafted.mask)
+                save_draft(self.store, written, object_id, drafted.mask, class_id)
                 self.frame_written.emit(written)
                 self.progress.emit(done, total)
             elif kind == "done":

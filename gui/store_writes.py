@@ -3,7 +3,7 @@ they have landed, so the editor neither forgets such a frame nor reads it back b
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gui.workers import JobRunner
@@ -16,12 +16,19 @@ class StoreWrites:
 
     def submit(self, frame_id: int, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Run the write `work` of `frame_id` on the store worker; done(result) on the GUI thread."""
-        self._pending[frame_id] += 1
+        self.submit_frames([frame_id], work, done)
+
+    def submit_frames(self, frame_ids: Sequence[int], work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run the write `work`, which changes every frame of `frame_ids`, on the store worker; done(result) on the
+        GUI thread."""
+        frames = list(dict.fromkeys(frame_ids))
+        self._pending.update(frames)
 
         def landed() -> None:
-            self._pending[frame_id] -= 1
-            if self._pending[frame_id] <= 0:
-                del self._pending[frame_id]
+            for frame_id in frames:
+                self._pending[frame_id] -= 1
+                if self._pending[frame_id] <= 0:
+                    del self._pending[frame_id]
 
         def ok(result: Any) -> None:
             landed()

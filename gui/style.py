@@ -15,6 +15,10 @@ CALIPER_SHORT = (255, 140, 0)
 CALIPER_OUTLINE = (0, 0, 0)
 CLICK_POSITIVE = (245, 245, 245)  # white, not the accepted mask's green
 CLICK_NEGATIVE = (255, 70, 70)
+SCRIBBLE_NODULE = CLICK_POSITIVE  # a scribble is a drawn run of clicks: white on nodule, red on background
+SCRIBBLE_BACKGROUND = CLICK_NEGATIVE
+BOX_OUTLINE = (235, 235, 235)  # dashed white: the legend's colours all mean pixels, a box means none
+STROKE_OPACITY = 170  # of 255: the image stays readable under a wide scribble
 
 DEFAULT_OPACITY = 0.35  # mask fill; its outline is always drawn opaque
 LABEL_POINT_SIZE = 11  # caliper length labels, in screen points

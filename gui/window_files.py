@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PyQt5 import QtWidgets
 
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import list_frames
 from core.serving.click_model import CLICK_MODEL_SETTING
 from gui.export_dialog import ExportDialog
@@ -32,7 +33,8 @@ class FileActions:
                 is not self.session:
             dialog = ExportDialog(self.session, lambda: self.controller.current_frame_id if self.controller else None,
                                   lambda: self.controller.current_object if self.controller else 0,
-                                  self._after_import, self)
+                                  self._after_import, self,
+                                  lambda: self.controller.selected_class if self.controller else DEFAULT_CLASS_ID)
             self._dialogs["export"] = dialog
         dialog.show()
         dialog.raise_()
@@ -47,6 +49,7 @@ class FileActions:
             return
         for fid in frame_ids:
             self.controller.reload(fid)
+        self.frame_tags.schedule_refresh()
         session = self.session
         session.jobs.submit(lambda: list_frames(session.store)[1],
                             lambda statuses: [self.frame_list.set_status(f, s) for f, s in statuses.items()])

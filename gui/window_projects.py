@@ -55,10 +55,13 @@ class ProjectActions:
         c.changed.connect(self._schedule_redraw)
         c.status_changed.connect(self._on_status_changed)
         c.other_frames_changed.connect(self.refresh_frames)
+        c.status_changed.connect(self.frame_tags.schedule_refresh)  # an accepted mask shows as nodule present
+        c.other_frames_changed.connect(self.frame_tags.schedule_refresh)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.click_to_mask.connect(self._on_click_to_mask)
         c.current_object_changed.connect(lambda _: self._schedule_redraw())
         c.model_state.connect(self._on_model_state)
+        self._connect_classes(c)
         self.training = TrainingController(store, self.training_dock, self.session.model,
                                            lambda exc: self.reporter.report(exc), self.training_options,
                                            self.controller.reload, self)
@@ -138,6 +141,7 @@ class ProjectActions:
         self.session.close()
         self.session.deleteLater()
         self.session = self.controller = self.tools.controller = None
+        self._on_classes_changed([])  # the next project's classes, once read
         self._loaded = None
         self._on_model_state("")
         self.view.set_frame(None)
@@ -147,7 +151,7 @@ class ProjectActions:
     def idle(self) -> bool:
         """No scan, load, engine computation or write in progress (tests wait for this)."""
         return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle
-                                        and self.propagation.idle)
+                                        and self.propagation.idle and self.frame_tags.idle)
 
     # ----- project events ------------------------------------------------------------------------------
     def _first_to_show(self, records: list, last_frame: int | None = None) -> int | None:
@@ -162,6 +166,7 @@ class ProjectActions:
 
     def _on_frames_added(self, records: list, statuses: dict) -> None:
         self.frame_list.add_frames(records, statuses)
+        self.frame_tags.schedule_refresh()
         if self.controller is not None and self.controller.current_frame_id is None and records:
             first = self._first_to_show(records, self.session.last_frame if self.session else None)
             if first is not None:

@@ -65,3 +65,14 @@ def test_the_accepted_range_is_one_undo_step_on_every_frame(store: ProjectStore)
     assert [r.id for r in store.accepted_frames()] == [ids[4]] and len(store.draft_frames()) == 3
     assert store.redo(ids[1]) == ids[1]
     assert [r.id for r in store.accepted_frames()] == ids[1:]
+
+
+def test_a_propagated_draft_keeps_the_class_of_its_object_in_one_undo_step(store: ProjectStore) -> None:
+    gland = store.add_class("thyroid gland").id
+    first, second = [r.id for r in store.frames()][:2]
+    save_draft(store, first, 0, _mask(0), gland)
+    save_draft(store, second, 0, _mask(1))  # a nodule, as before classes
+    assert store.object_classes(first) == {0: gland} and store.object_classes(second) == {0: 1}
+    assert store.undo_label(first) == "set mask"
+    store.undo(first)
+    assert store.masks(first) == {} and store.object_classes(first) == {}

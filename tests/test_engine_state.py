@@ -19,13 +19,13 @@ def frame():
 
 
 class CountingSession(InteractionSession):
-    """Counts the engine computations (each one is a mask computed from calipers and clicks)."""
+    """Counts the engine computations (each one is a mask computed from the object's inputs)."""
 
     computations = 0
 
-    def _compute(self, calipers, clicks, box=None):  # type: ignore[no-untyped-def]
+    def _compute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.computations += 1
-        return super()._compute(calipers, clicks, box)
+        return super()._compute(*args, **kwargs)
 
 
 def _made_directly(image: np.ndarray, state: EngineState) -> np.ndarray:

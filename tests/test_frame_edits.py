@@ -2,6 +2,7 @@
 nothing), read_annotations reads what the editor shows, and load_frame prepares a frame for the editor."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -9,12 +10,14 @@ import numpy as np
 import pytest
 
 from core.annotation.points import CALIPER_ORDER, Point, PointKind
+from core.annotation.strokes import Stroke, StrokeKind
+from core.annotation.tags import FrameTag
 from core.errors import AnnotationFormatError
 from core.project.display_status import DisplayStatus
 from core.project.frame_edits import Commit, next_caliper_kind, read_annotations
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
-from core.serving.frame_loading import draft_prior, load_frame
+from core.serving.frame_loading import FRAME_MODEL_CLASS, draft_prior, load_frame, new_session, session_for
 
 
 @pytest.fixture
@@ -70,6 +73,15 @@ def test_read_annotations_tells_drafts_from_accepted_masks(store: ProjectStore) 
     assert annotations.status(store.frame(1)) == DisplayStatus.ACCEPTED  # one accepted mask is enough
 
 
+def test_read_annotations_counts_an_object_drawn_only_as_strokes_and_reads_the_tag(store: ProjectStore) -> None:
+    box = Stroke(StrokeKind.BOX, ((2.0, 3.0), (20.0, 30.0)), object_id=2)
+    sid = store.add_stroke(1, box)
+    store.set_tag([1], FrameTag.NODULE)
+    annotations = read_annotations(store, 1)
+    assert annotations.strokes == {sid: box} and annotations.object_ids() == [2]  # a new nodule takes id 3
+    assert annotations.tag is FrameTag.NODULE
+
+
 def test_an_empty_draft_removes_the_mask_rather_than_storing_an_empty_one(store: ProjectStore) -> None:
     mask = np.zeros((40, 50), bool)
     mask[5:9, 5:9] = True
@@ -110,3 +122,41 @@ def test_load_frame_of_a_file_that_went_bad_says_why(store: ProjectStore, tmp_pa
     (tmp_path / "a.png").write_bytes(b"no longer a PNG")
     loaded = load_frame(store, 1)
     assert not loaded.readable and loaded.error and loaded.sessions == {}
+
+
+def test_a_new_object_gets_its_class_in_the_same_undo_step_and_a_class_change_is_one_step(
+        store: ProjectStore) -> None:
+    gland = store.add_class("thyroid gland").id
+    mask = np.zeros((40, 50), bool)
+    mask[5:30, 5:40] = True
+    Commit(1, add_points=[Point(9, 9, PointKind.FOREGROUND, 0)]).apply(store)  # a nodule (no class given)
+    started = Commit(1, add_points=[Point(20, 20, PointKind.FOREGROUND, 1)],
+                     draft_masks={1: (mask, MaskProvenance.REFINED)}, object_classes={1: gland}).apply(store)
+    assert started.classes == {0: 1, 1: gland} and started.class_of(1) == gland
+    assert started.class_of(7) == 1  # an object the store does not hold reads as the default class
+
+    changed = Commit(1, object_classes={0: gland})
+    assert changed.name == "Set class"
+    assert changed.apply(store).classes == {0: gland, 1: gland}
+    store.undo(1)
+    assert store.object_classes(1) == {0: 1, 1: gland}
+    store.undo(1)  # the point, the mask and the class of object 1 together
+    assert store.object_classes(1) == {0: 1} and store.masks(1) == {}
+
+
+def test_the_nodule_model_seeds_only_sessions_of_nodule_objects(store: ProjectStore) -> None:
+    gland = store.add_class("thyroid gland").id
+    loaded = load_frame(store, 1)
+    probability = np.zeros((40, 50), np.float32)
+    probability[10:25, 10:30] = 0.9
+    loaded.annotations = replace(loaded.annotations, prediction=probability)
+    nodule_session = new_session(loaded, 0, class_id=FRAME_MODEL_CLASS)
+    gland_session = new_session(loaded, 0, class_id=gland)
+    assert np.array_equal(nodule_session.mask, probability > 0.5)  # starts from the model's nodule
+    assert not gland_session.mask.any() and gland_session.model_logit is None
+
+    loaded.sessions[0] = nodule_session
+    assert session_for(loaded, 0, FRAME_MODEL_CLASS) is nodule_session
+    replaced = session_for(loaded, 0, gland)  # the object became a gland: the nodule evidence goes
+    assert replaced is not nodule_session and replaced.model_logit is None and loaded.sessions[0] is replaced
+    assert session_for(loaded, 0, gland) is replaced and session_for(loaded, 0, FRAME_MODEL_CLASS) is replaced

@@ -80,6 +80,8 @@ def test_a_read_only_project_shows_why_refuses_edits_exports_and_saves_a_copy(
     assert window.controller.current.pending_points == {}
     c = window.controller
     for act in (lambda: c.add_click(60, 60, True), lambda: c.paint(60, 60, 5, False, True), c.delete_object,
+                lambda: c.add_scribble([(60, 60), (70, 62)], True, 5), lambda: c.add_box(40, 40, 80, 80),
+                lambda: c.add_point_object(60, 60),
                 c.redo, lambda: window.calibration.add_point(first, 10, 10), window.training.train,
                 window.propagation.propagate, window.propagation.accept_range,
                 lambda: window.model_menu.use_frame_model(tmp_path / "model.safetensors"),
@@ -89,6 +91,9 @@ def test_a_read_only_project_shows_why_refuses_edits_exports_and_saves_a_copy(
         wait_idle(qtbot, window)
         assert window.statusBar().currentMessage() in (REFUSED, "Nothing propagated on this clip for this nodule yet")
     assert window.calibration.points == [] and not window.training.running
+    c.preview_scribble([(60, 60), (70, 62)], True, 5)  # a scribble being dragged computes nothing either
+    wait_idle(qtbot, window)
+    assert c.current.pending_strokes == {} and c.current.pending_points == {} and c.current.live_masks == {}
 
     # export to a writable folder works
     dialog = window.show_export_dialog()

@@ -123,7 +123,8 @@ def test_annotate_refine_undo_accept_reopen_export(qtbot, tmp_path: Path, make_w
     assert (out / "masks" / "frame_01.png").is_file()
     doc = json.loads((out / "labels" / "frame_01.json").read_text())
     caliper_labels = ["long1", "long2", "short1", "short2"]
-    assert [s["label"] for s in doc["shapes"]] == caliper_labels + [f"derived_{k}" for k in caliper_labels]
+    clicks = ["background"]  # the correction click, after the caliper and derived sets (core.io.point_json)
+    assert [s["label"] for s in doc["shapes"]] == caliper_labels + [f"derived_{k}" for k in caliper_labels] + clicks
     rows = list(csv.DictReader((out / "measurements.csv").open()))
     assert [r["method"] for r in rows] == ["calipers", "derived"]
     assert abs(float(rows[0]["long_axis_px"]) - calipers.long_axis_px) < 1.5

@@ -1,5 +1,4 @@
-"""The training snapshot of a project: accepted masks train as full supervision, drafts never do; tags ride along
-(tests/test_negatives.py)."""
+"""The training snapshot of a project: accepted masks train as full supervision, drafts never do."""
 from __future__ import annotations
 
 import json
@@ -60,16 +59,10 @@ def test_snapshot_uses_accepted_masks_only(tmp_path: Path, store: ProjectStore) 
     assert frames[3].mask_file is None and frames[3].positives == [[5.0, 5.0]] and frames[3].negatives == [[60.0, 5.0]]
     assert frames[4].mask_file is None and frames[4].calipers == [NODULE.as_array().tolist()]
     assert sorted(p.name for p in (tmp_path / "snap" / "masks").iterdir()) == ["1.png", "2.png"]
-    # the file format is the same as before plus the "no nodule" flag, and a snapshot without it still reads
+    # the file format is unchanged: the same fields as before
     doc = json.loads(path.read_text())
     assert set(doc) == {"frames"}
-    assert set(doc["frames"][0]) == {"frame_id", "source", "index", "calipers", "positives", "negatives", "mask_file",
-                                     "no_nodule", "nodule_tag"}
-    for entry in doc["frames"]:
-        del entry["no_nodule"], entry["nodule_tag"]
-    path.write_text(json.dumps(doc))
-    old_format = read_snapshot(path)
-    assert len(old_format) == 4 and not any(f.no_nodule or f.nodule_tag for f in old_format)
+    assert set(doc["frames"][0]) == {"frame_id", "source", "index", "calipers", "positives", "negatives", "mask_file"}
 
 
 def test_accepting_a_draft_puts_it_in_the_next_snapshot(tmp_path: Path, store: ProjectStore) -> None:
@@ -81,3 +74,22 @@ def test_accepting_a_draft_puts_it_in_the_next_snapshot(tmp_path: Path, store: P
     assert [f.frame_id for f in frames] == [1] and frames[0].has_mask
     store.undo(1)
     assert read_snapshot(write_snapshot(store, tmp_path / "c")) == []
+
+
+def test_only_nodule_class_objects_train_the_nodule_model(tmp_path: Path, store: ProjectStore) -> None:
+    left, right = _halves()
+    gland = store.add_class("thyroid gland").id
+    store.set_mask(1, 0, left, "painted")  # a nodule ...
+    store.set_mask(1, 1, left | right, "refined")  # ... inside a gland: only the nodule is a nodule
+    store.set_object_class(1, 1, gland)
+    store.add_point(1, Point(70, 5, PointKind.FOREGROUND, 1))  # the gland's click
+    store.set_calipers(2, 3, NODULE)
+    store.set_object_class(2, 3, gland)  # a measured gland, nothing else: not a nodule-training frame
+    store.set_mask(3, 0, right, "painted")
+    store.set_object_class(3, 0, gland)  # a frame with only a gland mask
+
+    path = write_snapshot(store, tmp_path / "snap")
+    frames = {f.frame_id: f for f in read_snapshot(path)}
+    assert sorted(frames) == [1]
+    np.testing.assert_array_equal(snapshot_mask(path, frames[1]), left)
+    assert frames[1].positives == [] and frames[1].calipers == []

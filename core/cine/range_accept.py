@@ -7,15 +7,20 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 
 ACTION_TITLE = "accept propagated range"
 
 
-def save_draft(store: ProjectStore, frame_id: int, object_id: int, mask: np.ndarray) -> None:
-    """A propagated frame's mask as the object's draft (replacing an earlier draft or accepted mask there)."""
-    store.set_mask(frame_id, object_id, mask, MaskProvenance.GENERATED, accepted=False)
+def save_draft(store: ProjectStore, frame_id: int, object_id: int, mask: np.ndarray,
+               class_id: int = DEFAULT_CLASS_ID) -> None:
+    """A propagated frame's mask as the object's draft (replacing an earlier draft or accepted mask there), of
+    the class of the object it was propagated from (one undo step)."""
+    with store.action("set mask", frame_id):
+        store.set_mask(frame_id, object_id, mask, MaskProvenance.GENERATED, accepted=False)
+        store.set_object_class(frame_id, object_id, class_id)
 
 
 def accept_range(store: ProjectStore, frame_ids: Iterable[int], object_id: int) -> list[int]:

@@ -127,8 +127,10 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
                                  metadata={"trained_on": f"project snapshot {args.snapshot}",
                                            "n_train": len(frames)})[0]
     else:
-        has_calipers = any(f.calipers for f in frames)
-        cfg = TrainConfig(supervision="calipers" if has_calipers else "masks", preset=args.preset,
+        # frames with only sparse labels (scribbles, boxes, points) train through partial CE, not as masks
+        weak = any(f.calipers for f in frames) or any((e.strokes or e.positives) and not e.has_mask
+                                                      for e in train_entries)
+        cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                           resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
                           threads=args.threads, device=args.device)
         result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,

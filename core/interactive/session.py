@@ -1,5 +1,5 @@
-"""The interactive engine: one object on one frame, refined live from calipers or a box and foreground/background
-clicks.
+"""The interactive engine: one object on one frame, refined live from calipers or a box, foreground/background
+clicks and scribbles (core.interactive.scribbles).
 
 Every call returns the new mask. The work per click is bounded by a crop round the object and the clicks;
 the frame-wide pieces (model probability, smoothed image, edge costs) are computed once per frame."""
@@ -14,13 +14,22 @@ from scipy import ndimage
 
 from core.annotation.clicks import Click
 from core.annotation.points import Calipers
+from core.annotation.strokes import Stroke
 from core.errors import ClickModelUnavailable
 from core.interactive.click_influence import click_influence, gradient_cost
 from core.interactive.click_inputs import zoom_window
+from core.interactive.crop_seeds import BoxXYXY, add_window, clip_box, inside_box, keep_anchored, stamp_disc
+from core.interactive.scribbles import (
+    ScribblePixels,
+    check_scribble,
+    scribble_corners,
+    scribble_reach,
+    scribble_samples,
+    seed_intensity_logit,
+)
 from core.labels.crop import Crop
 from core.labels.graphcut import graph_cut_bounded
 from core.labels.mask_prior import PRIOR_LIMIT, mask_prior_logit
-from core.labels.morphology import fill_holes
 from core.labels.segmenter import (
     INTENSITY_WEIGHT,
     MODEL_WEIGHT,
@@ -41,7 +50,6 @@ GRAPH_CUT_PIXELS = 30_000  # larger crops are cut on a coarser grid (bounded lat
 GRAPH_CUT_PIXELS_WITH_NETWORK = 20_000  # the network's answer carries the detail; the cut only arbitrates
 NETWORK_WEIGHT = 1.0  # click-network log-odds added to the caliper evidence (tuned on 25 val frames: 1 > 3 > 6)
 CLICK_WEIGHT = 10.0  # logit added at a click's centre, fading with geodesic distance
-SEED_RADIUS = 2  # clicked discs are hard constraints
 SMOOTHNESS = 2.0
 NO_EVIDENCE_LOGIT = -1.0  # without calipers or model, a pixel is background unless a click says otherwise
 DEFAULT_REACH = 150.0  # px a lone click reaches when nothing tells the object's size
@@ -56,7 +64,6 @@ BOX_SLACK = 0.1  # beyond this fraction of the box's longer side (at least BOX_S
 BOX_SLACK_MIN_PX = 3
 
 
-BoxXYXY = tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive, frame pixels
 _KEEP_BOX: BoxXYXY = (-1, -1, -1, -1)  # _push's default: the shown box stays while its calipers do
 
 
@@ -66,6 +73,7 @@ class _State:
     clicks: tuple[Click, ...]
     mask: np.ndarray
     box: BoxXYXY | None = None
+    scribbles: tuple[Stroke, ...] = ()
 
 
 def box_calipers(box: BoxXYXY) -> Calipers:
@@ -111,6 +119,7 @@ class InteractionSession:
         self._prior_cache: tuple[Calipers, Crop, np.ndarray] | None = None
         self.prior_mask = None if prior is None or not np.any(prior) else np.ascontiguousarray(prior, bool)
         self._mask_prior: tuple[Crop, np.ndarray, np.ndarray] | None = None  # region, logit, anchor (x, y)
+        self._scribble_pixels = ScribblePixels(self.shape)
         if self.prior_mask is not None:
             self._state = _State(None, (), self._compute(None, ()))
 
@@ -138,6 +147,10 @@ class InteractionSession:
     def box(self) -> BoxXYXY | None:
         return self._state.box
 
+    @property
+    def scribbles(self) -> tuple[Stroke, ...]:
+        return self._state.scribbles
+
     def set_calipers(self, calipers: Calipers | None) -> np.ndarray:
         return self._push(calipers, self._state.clicks)
 
@@ -146,13 +159,13 @@ class InteractionSession:
         background (hard beyond a slack of BOX_SLACK x its longer side), inside the calipers of its mid-lines give
         the shape prior. Clicks so far are kept; one undo
         step. Replaced by set_calipers, cleared by reset."""
-        h, w = self.shape
-        xs = sorted(int(round(np.clip(v, 0, w - 1))) for v in (x0, x1))
-        ys = sorted(int(round(np.clip(v, 0, h - 1))) for v in (y0, y1))
-        if xs[1] - xs[0] < 2 or ys[1] - ys[0] < 2:
-            raise ValueError(f"box ({x0:.1f}, {y0:.1f}) - ({x1:.1f}, {y1:.1f}) is too small (< 2 px a side) in frame")
-        box = (xs[0], ys[0], xs[1], ys[1])
+        box = clip_box((x0, y0, x1, y1), self.shape)
         return self._push(box_calipers(box), self._state.clicks, box)
+
+    def add_scribble(self, stroke: Stroke) -> np.ndarray:
+        """A nodule (stroke.foreground) or background scribble: its pixels become hard seeds; one undo step."""
+        check_scribble(stroke, self.shape)
+        return self._push(self._state.calipers, self._state.clicks, scribbles=(*self._state.scribbles, stroke))
 
     def add_click(self, x: float, y: float, positive: bool) -> np.ndarray:
         h, w = self.shape
@@ -173,27 +186,29 @@ class InteractionSession:
         return self.mask
 
     def reset(self) -> np.ndarray:
-        return self._push(None, ())
+        return self._push(None, (), scribbles=())
 
     # ----- the computation --------------------------------------------------------------------------
     def _push(self, calipers: Calipers | None, clicks: tuple[Click, ...],
-              box: BoxXYXY | None = _KEEP_BOX) -> np.ndarray:
+              box: BoxXYXY | None = _KEEP_BOX, scribbles: tuple[Stroke, ...] | None = None) -> np.ndarray:
         if box == _KEEP_BOX:
             box = self._state.box if calipers == self._state.calipers else None
-        mask = self._compute(calipers, clicks, box)
+        scribbles = self._state.scribbles if scribbles is None else scribbles
+        mask = self._compute(calipers, clicks, box, scribbles)
         self._history.append(self._state)
         self._future.clear()
-        self._state = _State(calipers, clicks, mask, box)
+        self._state = _State(calipers, clicks, mask, box, scribbles)
         return mask
 
-    def _object_reach(self, calipers: Calipers | None) -> float:
+    def _object_reach(self, calipers: Calipers | None, scribbles: tuple[Stroke, ...] = ()) -> float:
         if calipers is not None:
             return max(0.6 * calipers.short_axis_px, 6.0)
         if self.prior_mask is not None:
             return float(np.clip(0.6 * np.sqrt(self.prior_mask.sum()), 6.0, 150.0))
         if self.model_mask.any():
             return float(np.clip(0.8 * np.sqrt(self.model_mask.sum()), 6.0, 150.0))
-        return DEFAULT_REACH
+        along = scribble_reach(scribbles)
+        return DEFAULT_REACH if along is None else float(np.clip(along, 6.0, DEFAULT_REACH))
 
     def _influence(self, click: Click, reach: float) -> _ClickCache:
         cached = self._influences.get(click)
@@ -219,17 +234,19 @@ class InteractionSession:
             corners.append(np.array([[sl[1].start, sl[0].start], [sl[1].stop - 1, sl[0].stop - 1]], float))
         return corners
 
-    def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...], box: BoxXYXY | None = None) -> np.ndarray:
-        if calipers is None and not clicks and self.prior_mask is None:
+    def _compute(self, calipers: Calipers | None, clicks: tuple[Click, ...], box: BoxXYXY | None = None,
+                 scribbles: tuple[Stroke, ...] = ()) -> np.ndarray:
+        if calipers is None and not clicks and not scribbles and self.prior_mask is None:
             return self.model_mask.copy()
-        if self.click_model is not None and clicks and calipers == self._state.calipers and (
+        if self.click_model is not None and clicks and not scribbles and calipers == self._state.calipers and (
                 calipers is None or CALIPER_REFINEMENT == "network"):
             try:
                 return self._network_answer(clicks, calipers)
             except ClickModelUnavailable:
                 pass  # answered by the graph cut below, like a session without a click model
-        positives = [c for c in clicks if c.positive]
-        anchor_points = [np.array([[c.x, c.y]], float) for c in positives]
+        samples = [scribble_samples(s, self.shape) for s in scribbles]
+        seeds = [*clicks, *(c for group in samples for c in group)]  # everything that reaches out like a click
+        anchor_points = [np.array([[c.x, c.y]], float) for c in seeds if c.positive]
         if calipers is not None:
             anchor_points.append(calipers.as_array())
         elif self.prior_mask is not None:
@@ -238,17 +255,18 @@ class InteractionSession:
         if box is not None:  # a box's mid-lines end on its sides, off the object; its centre is the anchor
             anchor_points.append(np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]], float))
         anchors = np.concatenate(anchor_points) if anchor_points else np.zeros((0, 2))
-        reach = self._object_reach(calipers)
+        reach = self._object_reach(calipers, scribbles)
         influences = [(c, self._influence(c, reach)) for c in clicks]
+        reaches = [(s.foreground, [self._influence(c, reach) for c in group]) for s, group in zip(scribbles, samples)]
 
         parts = [anchors, np.array([[c.x, c.y] for c in clicks], float).reshape(-1, 2)]
-        parts += self._model_components_touching(anchors)
+        parts += [scribble_corners(s) for s in scribbles] + self._model_components_touching(anchors)
         if calipers is None and self.prior_mask is not None:
             region = self._mask_prior_region()[0]
             parts.append(np.array([[region.x0, region.y0], [region.x1 - 1, region.y1 - 1]], float))
-        if not len(anchors):  # only negative clicks: they edit the model's mask where they land
-            parts += [np.array([[i.window.x0, i.window.y0], [i.window.x1 - 1, i.window.y1 - 1]], float)
-                      for _, i in influences]
+        if not len(anchors):  # only negative clicks or scribbles: they edit the model's mask where they land
+            windows = [i.window for _, i in influences] + [i.window for _, group in reaches for i in group]
+            parts += [np.array([[w.x0, w.y0], [w.x1 - 1, w.y1 - 1]], float) for w in windows]
         crop = Crop.around(np.concatenate(parts), self.shape, margin_frac=0.3, min_margin=int(reach))
 
         logit = self._base_logit(calipers, crop)
@@ -262,22 +280,46 @@ class InteractionSession:
         hard_fg = np.zeros(crop.shape, bool)
         hard_bg = crop.touches_border_of(self.shape)
         if box is not None:
-            # a hand-drawn box may clip the nodule: just outside it the background is strong evidence that
-            # positive clicks can overrule, farther out it is a hard constraint
-            x0, y0, x1, y1 = box
-            slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
-            logit[~self._inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
-            hard_bg |= ~self._inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)
+            self._add_box(logit, hard_bg, crop, box)
         for click, cache in influences:
-            self._add_window(logit, crop, cache, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
-            self._stamp(hard_fg if click.positive else hard_bg, crop, click)
+            add_window(logit, crop, cache.window, cache.influence, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
+            stamp_disc(hard_fg if click.positive else hard_bg, crop, click)
+        for foreground, group in reaches:  # a scribble's reach is that of its nearest sample, not their sum
+            logit += (CLICK_WEIGHT if foreground else -CLICK_WEIGHT) * self._nearest_reach(crop, group)
+        if scribbles:
+            nodule = crop.take(self._scribble_pixels.seeds(scribbles, True))
+            background = crop.take(self._scribble_pixels.seeds(scribbles, False))
+            logit += seed_intensity_logit(crop.take(self.smoothed), nodule)
+            hard_fg |= nodule
+            hard_bg |= background
         hard_bg &= ~hard_fg
         smoothness = MASK_PRIOR_SMOOTHNESS if calipers is None and self.prior_mask is not None else SMOOTHNESS
         local = graph_cut_bounded(crop.take(self.smoothed), logit, smoothness, hard_fg, hard_bg, cut_pixels)
-        local = self._clean(local, crop, anchors, clicks)
+        negatives = np.array([[c.x, c.y] for c in seeds if not c.positive], float).reshape(-1, 2)
+        local = keep_anchored(local, crop, anchors, negatives)
         if len(anchors):
             return crop.paste(np.zeros(self.shape, bool), local)
         return crop.paste(self.model_mask, local)
+
+    @staticmethod
+    def _add_box(logit: np.ndarray, hard_bg: np.ndarray, crop: Crop, box: BoxXYXY) -> None:
+        """A hand-drawn box may clip the nodule: just outside it the background is strong evidence that positive
+        clicks can overrule, farther out it is a hard constraint."""
+        x0, y0, x1, y1 = box
+        slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
+        logit[~inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
+        hard_bg |= ~inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)
+
+    @staticmethod
+    def _nearest_reach(crop: Crop, caches: list[_ClickCache]) -> np.ndarray:
+        """The largest influence of the caches at each pixel of the crop."""
+        out = np.zeros(crop.shape, np.float32)
+        for cache in caches:
+            common = cache.window.intersection(crop)
+            if common is not None:
+                inside = common.within(crop)
+                out[inside] = np.maximum(out[inside], cache.influence[common.within(cache.window)])
+        return out
 
     def _network_answer(self, clicks: tuple[Click, ...], calipers: Calipers | None = None) -> np.ndarray:
         """The click network's mask on the zoom window; clicked discs are hard constraints, and only parts
@@ -287,12 +329,13 @@ class InteractionSession:
         local = probability > 0.5
         hard_fg, hard_bg = np.zeros(window.shape, bool), np.zeros(window.shape, bool)
         for click in clicks:
-            self._stamp(hard_fg if click.positive else hard_bg, window, click)
+            stamp_disc(hard_fg if click.positive else hard_bg, window, click)
         local = (local | hard_fg) & ~(hard_bg & ~hard_fg)
         anchors = positives if calipers is None else np.concatenate([positives, calipers.as_array().mean(0)[None]])
         if len(anchors) == 0 and prev.any():  # only negative clicks: keep what the shown mask had
             return window.paste(prev, local & window.take(prev))
-        return window.paste(prev, self._clean(local, window, anchors, clicks))
+        negatives = np.array([[c.x, c.y] for c in clicks if not c.positive], float).reshape(-1, 2)
+        return window.paste(prev, keep_anchored(local, window, anchors, negatives))
 
     def _network_logit(self, clicks: tuple[Click, ...], crop: Crop) -> np.ndarray:
         """The click network's log-odds on `crop` (0 where its zoom window does not reach)."""
@@ -355,45 +398,3 @@ class InteractionSession:
         if common is not None:
             out[common.within(crop)] = logit[common.within(region)]
         return out
-
-    @staticmethod
-    def _inside_box(box: BoxXYXY, crop: Crop) -> np.ndarray:
-        x0, y0, x1, y1 = box
-        inside = np.zeros(crop.shape, bool)
-        inside[max(y0 - crop.y0, 0):max(y1 + 1 - crop.y0, 0), max(x0 - crop.x0, 0):max(x1 + 1 - crop.x0, 0)] = True
-        return inside
-
-    @staticmethod
-    def _add_window(logit: np.ndarray, crop: Crop, cache: _ClickCache, weight: float) -> None:
-        common = cache.window.intersection(crop)
-        if common is not None:
-            logit[common.within(crop)] += weight * cache.influence[common.within(cache.window)]
-
-    @staticmethod
-    def _stamp(target: np.ndarray, crop: Crop, click: Click) -> None:
-        cy, cx = click.y - crop.y0, click.x - crop.x0
-        h, w = target.shape
-        ys, xs = np.ogrid[max(cy - SEED_RADIUS, 0) : min(cy + SEED_RADIUS + 1, h),
-                          max(cx - SEED_RADIUS, 0) : min(cx + SEED_RADIUS + 1, w)]
-        target[ys, xs] |= (ys - cy) ** 2 + (xs - cx) ** 2 <= SEED_RADIUS**2
-
-    @staticmethod
-    def _clean(local: np.ndarray, crop: Crop, anchors: np.ndarray, clicks: tuple[Click, ...]) -> np.ndarray:
-        """Keep the components holding positive evidence; fill holes no negative click asked for."""
-        if len(anchors):
-            labelled, n = ndimage.label(local)
-            if n > 1:
-                pts = np.rint(anchors - crop.offset_xy).astype(int)
-                h, w = local.shape
-                pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
-                keep = set(labelled[pts[:, 1], pts[:, 0]].tolist()) - {0}
-                if keep:
-                    local = np.isin(labelled, list(keep))
-        holes = fill_holes(local) & ~local
-        if holes.any():
-            negatives = [(c.x - crop.x0, c.y - crop.y0) for c in clicks if not c.positive]
-            hole_labels, _ = ndimage.label(holes)
-            h, w = local.shape
-            wanted = {int(hole_labels[y, x]) for x, y in negatives if 0 <= y < h and 0 <= x < w}
-            local = local | (holes & ~np.isin(hole_labels, list(wanted - {0})))
-        return local

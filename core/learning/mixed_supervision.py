@@ -1,6 +1,7 @@
 """Mixed supervision from a project snapshot: accepted masks train fully, calipers through the HCL-HRL
-high-confidence labels, clicks as confident discs, "no nodule" frames as background everywhere (negatives);
-validation on accepted masks, else on held-out calipers (never on negatives)."""
+high-confidence labels, clicks (and single points) as confident discs, scribbles and boxes as sparse labels
+(core.learning.stroke_targets), "no nodule" frames as background everywhere (negatives); validation on accepted
+masks, else on held-out calipers (never on negatives)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,6 +13,7 @@ from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
 from core.learning.better import MIN_DECIDING_FRAMES
 from core.learning.snapshot import LabelledFrame, snapshot_mask
+from core.learning.stroke_targets import add_stroke_targets
 from core.training.data import TrainingFrame
 from core.training.targets import caliper_targets, click_targets, mask_targets, negative_targets
 from models.preprocess import content_box, crop_resize, points_to_work
@@ -61,6 +63,8 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
 
     frame.clicks = (work(entry.positives), work(entry.negatives))
     frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
+    if not entry.has_mask:  # an accepted mask says everything the strokes could
+        add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution)
     return frame
 
 

@@ -1,5 +1,6 @@
 """A consistent snapshot of a project's labels for a training job in another process: the job never opens
-the project database, so the GUI keeps writing while it trains."""
+the project database, so the GUI keeps writing while it trains. The frame model is a nodule model: only objects
+of the default class (*nodule*) train it; a thyroid gland outlined on the same frame is not a nodule."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import PointKind
+from core.annotation.strokes import Stroke, StrokeKind
 from core.annotation.tags import FrameTag
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
 from core.io.mask_files import read_mask, write_mask
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 
@@ -28,17 +31,33 @@ class LabelledFrame:
     positives: list[list[float]] = field(default_factory=list)
     negatives: list[list[float]] = field(default_factory=list)
     mask_file: str | None = None  # accepted mask (union of accepted objects; drafts never), relative to the folder
+    strokes: list[dict] = field(default_factory=list)  # scribbles and boxes, see stroke_to_json
     no_nodule: bool = False  # tagged "no nodule": a negative, background everywhere
-    nodule_tag: bool = False  # tagged "nodule present" with nothing drawn: a frame-level label only
+    nodule_tag: bool = False  # tagged "nodule present" with no nodule drawn: a frame-level label only
 
     @property
     def has_mask(self) -> bool:
         return self.mask_file is not None
 
+    def drawn_strokes(self) -> list[Stroke]:
+        return [stroke_from_json(s) for s in self.strokes]
+
+
+def stroke_to_json(stroke: Stroke) -> dict:
+    return {"kind": stroke.kind.value, "points": [list(p) for p in stroke.points], "foreground": stroke.foreground,
+            "width": stroke.width, "object_id": stroke.object_id}
+
+
+def stroke_from_json(doc: dict) -> Stroke:
+    """ValueError or KeyError on a malformed entry (read_snapshot names the file)."""
+    return Stroke(StrokeKind(doc["kind"]), tuple((float(x), float(y)) for x, y in doc["points"]),
+                  bool(doc["foreground"]), float(doc["width"]), int(doc["object_id"]))
+
 
 def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
-    """Every labelled frame (calipers, clicks, an accepted mask, a "no nodule" or "nodule present" tag) with its
-    labels as they are now. Draft masks (not yet accepted) are left out: they must not train as full supervision."""
+    """Every labelled frame (calipers, clicks, scribbles, boxes, an accepted mask, a "no nodule" or "nodule
+    present" tag) with its labels as they are now. Draft masks (not yet accepted) are left out: they must not
+    train as full supervision."""
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
@@ -49,24 +68,41 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
             continue
         entry = LabelledFrame(record.id, str(record.source), record.index,
                               no_nodule=tags.get(record.id) == FrameTag.NO_NODULE)
-        entry.calipers = [c.as_array().tolist() for _, c in sorted(store.calipers(record.id).items())]
+        nodules = {oid for oid, cid in store.object_classes(record.id).items() if cid == DEFAULT_CLASS_ID}
+        entry.calipers = [c.as_array().tolist() for oid, c in sorted(store.calipers(record.id).items())
+                          if oid in nodules]
         for point in store.points(record.id).values():
+            if point.object_id not in nodules:
+                continue
             if point.kind == PointKind.FOREGROUND:
                 entry.positives.append([point.x, point.y])
             elif point.kind == PointKind.BACKGROUND:
                 entry.negatives.append([point.x, point.y])
+        entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())
+                         if s.object_id in nodules]
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
-            mask = store.mask(record.id, accepted_only=True)
+            mask = _nodule_mask(store, record.id, nodules)
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
-        drawn = bool(entry.calipers or entry.positives or entry.has_mask)
-        entry.nodule_tag = not drawn and tags.get(record.id) == FrameTag.NODULE
+        drawn = bool(entry.calipers or entry.positives or entry.strokes or entry.has_mask)
+        # the user's own tag: an accepted mask of another class makes a frame "nodule present" in effective_tags
+        entry.nodule_tag = not drawn and store.tag(record.id) == FrameTag.NODULE
         if drawn or entry.no_nodule or entry.nodule_tag:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
-    write_bytes_atomic(path, json.dumps({"frames": [asdict(f) for f in frames]}, indent=1).encode())
+    write_bytes_atomic(path, json.dumps({"frames": [_as_json(f) for f in frames]}, indent=1).encode())
     return path
+
+
+def _as_json(frame: LabelledFrame) -> dict:
+    """The frame's entry; `strokes` and the tag flags only when set, so a project without them writes the
+    format older readers know."""
+    doc = asdict(frame)
+    for key in ("strokes", "no_nodule", "nodule_tag"):
+        if not doc[key]:
+            del doc[key]
+    return doc
 
 
 def has_nodule_labels(entries: list[LabelledFrame]) -> bool:
@@ -74,12 +110,25 @@ def has_nodule_labels(entries: list[LabelledFrame]) -> bool:
     return any(not entry.no_nodule for entry in entries)
 
 
+def _nodule_mask(store: ProjectStore, frame_id: int, nodules: set[int]) -> np.ndarray | None:
+    """The union of the accepted masks of the frame's nodule-class objects, or None."""
+    union = None
+    for object_id in sorted(nodules & set(store.masks(frame_id))):
+        mask = store.mask(frame_id, object_id, accepted_only=True)
+        if mask is not None:
+            union = mask if union is None else union | mask
+    return union
+
+
 def read_snapshot(path: str | Path) -> list[LabelledFrame]:
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
-        return [LabelledFrame(**entry) for entry in doc["frames"]]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        frames = [LabelledFrame(**entry) for entry in doc["frames"]]
+        for frame in frames:
+            frame.drawn_strokes()  # a damaged stroke fails here, naming the file, not later in training
+        return frames
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(path, f"not a SonoClick training snapshot ({exc})") from exc
 
 

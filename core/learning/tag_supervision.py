@@ -1,6 +1,6 @@
 """A project snapshot as frames of the mixed-supervision task (core.training.tag_task), used when some frames
 carry only a "nodule present" tag: accepted masks and the fused mask of calipers (the `pseudo-label` recipe's
-target) as MASK, foreground clicks' discs as POINTS, "no nodule" frames as NO_NODULE, tags alone as NODULE;
+target) as MASK, foreground clicks' discs and scribbles' pixels as POINTS, "no nodule" frames as NO_NODULE, tags alone as NODULE;
 each kind then weighs what it tells (models.tag_losses.KindWeights)."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def tag_frames(entries: list[LabelledFrame], training_frames: list[TrainingFrame
             kind, label = MASK, frame.truth
         elif entry.calipers:
             kind, label = MASK, frame.targets[_PSEUDO] > 0
-        elif entry.positives:
+        elif entry.positives or entry.strokes:
             kind, label = POINTS, frame.targets[_FOREGROUND] > 0
         else:
             kind, label = NODULE, None

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.annotation.points import CALIPER_ORDER, Calipers, Point, PointKind, calipers_from_points
+from core.annotation.strokes import Stroke, StrokeKind
+from core.annotation.tags import FrameTag
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.display_status import DisplayStatus, display_status, draft_objects
 from core.project.records import FrameRecord, MaskProvenance
 from core.project.store import ProjectStore
@@ -15,8 +18,9 @@ from core.project.store import ProjectStore
 
 @dataclass(frozen=True)
 class FrameAnnotations:
-    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the model's
-    probability (if any), and whether undo/redo can do something."""
+    """Points (by point id), masks (by object id) and their provenance, which masks are drafts, the class of
+    each object, strokes (by stroke id), the frame's tag, the model's probability (if any), and whether undo/redo
+    can do something."""
 
     frame_id: int
     points: dict[int, Point] = field(default_factory=dict)
@@ -26,9 +30,17 @@ class FrameAnnotations:
     prediction: np.ndarray | None = None
     can_undo: bool = False
     can_redo: bool = False
+    classes: dict[int, int] = field(default_factory=dict)  # object id -> class id, for every object
+    strokes: dict[int, Stroke] = field(default_factory=dict)
+    tag: FrameTag | None = None
+
+    def class_of(self, object_id: int) -> int:
+        """The object's class id (*nodule* for an object the store does not hold)."""
+        return self.classes.get(object_id, DEFAULT_CLASS_ID)
 
     def object_ids(self) -> list[int]:
-        return sorted({p.object_id for p in self.points.values()} | set(self.masks))
+        return sorted({p.object_id for p in self.points.values()} | set(self.masks)
+                      | {s.object_id for s in self.strokes.values()})
 
     def calipers(self) -> dict[int, Calipers]:
         return calipers_from_points(list(self.points.values()))
@@ -70,6 +82,9 @@ def read_annotations(store: ProjectStore, frame_id: int) -> FrameAnnotations:
         prediction=None if prediction is None else prediction.probability,
         can_undo=store.can_undo(frame_id),
         can_redo=store.can_redo(frame_id),
+        classes=store.object_classes(frame_id),
+        strokes=store.strokes(frame_id),
+        tag=store.tag(frame_id),
     )
 
 
@@ -84,27 +99,37 @@ class Commit:
     draft_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     accepted_masks: dict[int, tuple[np.ndarray, MaskProvenance]] = field(default_factory=dict)
     clear_objects: list[int] = field(default_factory=list)
+    object_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id
+    add_strokes: list[Stroke] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         """What the user did, as the history names it."""
         if self.accepted_masks and not (self.add_points or self.move_points):
             return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
+        boxes = [s for s in self.add_strokes if s.kind is StrokeKind.BOX]
         for edits, name in ((self.clear_objects, "Clear nodule"), (self.delete_points, "Delete point"),
-                            (self.move_points, "Move point"), (self.add_points, "Add point")):
+                            (self.move_points, "Move point"), (self.add_points, "Add point"),
+                            (boxes, "Add box"), (self.add_strokes, "Add scribble")):
             if edits:
                 return name
+        if self.object_classes and not (self.draft_masks or self.accepted_masks):
+            return "Set class"
         return "Edit mask"
 
     def apply(self, store: ProjectStore) -> FrameAnnotations:
         """Write everything (worker thread) as one store action."""
         with store.action(self.name, self.frame_id):
+            for object_id, class_id in self.object_classes.items():
+                store.set_object_class(self.frame_id, object_id, class_id)
             for point in self.add_points:
                 store.add_point(self.frame_id, point)
             for point_id, x, y in self.move_points:
                 store.move_point(point_id, x, y)
             for point_id in self.delete_points:
                 store.delete_point(point_id)
+            for stroke in self.add_strokes:
+                store.add_stroke(self.frame_id, stroke)
             for object_id in self.clear_objects:
                 store.clear_object(self.frame_id, object_id)
             for object_id, (mask, provenance) in self.draft_masks.items():

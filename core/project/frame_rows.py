@@ -10,7 +10,7 @@ from core.annotation.strokes import Stroke
 from core.annotation.tags import FrameTag
 from core.project.classes import load_object_classes
 from core.project.frame_state import FrameState, StoredMask
-from core.project.sparse_rows import load_strokes, load_tag, put_stroke, put_tag
+from core.project.sparse_rows import add_stroke_row, load_strokes, load_tag, put_stroke, put_tag
 
 PointChange = tuple[Point | None, Point | None]
 MaskChange = tuple[StoredMask | None, StoredMask | None]
@@ -114,10 +114,13 @@ def _write_strokes(db: sqlite3.Connection, frame_id: int, before: FrameState, af
     old = dict(before.strokes)
     for sid in old.keys() - kept:
         put_stroke(db, frame_id, sid, None)
-    written = [
-        (put_stroke(db, frame_id, sid, stroke) if sid is None or old.get(sid) != stroke else sid, stroke)
-        for sid, stroke in after.strokes
-    ]
+    written: list[tuple[int | None, Stroke]] = []
+    for sid, stroke in after.strokes:
+        if sid is None:
+            sid = add_stroke_row(db, frame_id, stroke)
+        elif old.get(sid) != stroke:
+            put_stroke(db, frame_id, sid, stroke)
+        written.append((sid, stroke))
     return after.with_strokes(written)
 
 

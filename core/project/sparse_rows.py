@@ -70,18 +70,27 @@ def load_tag(db: sqlite3.Connection, frame_id: int) -> FrameTag | None:
     return None if row is None else FrameTag(row[0])
 
 
-def put_stroke(db: sqlite3.Connection, frame_id: int, stroke_id: int | None, stroke: Stroke | None) -> int:
-    """Write (or with stroke None delete) one stroke; return its id (a fresh one when stroke_id is None)."""
+def put_stroke(db: sqlite3.Connection, frame_id: int, stroke_id: int, stroke: Stroke | None) -> None:
+    """Write one stroke under its id, or with stroke None delete it."""
     if stroke is None:
         db.execute("DELETE FROM strokes WHERE id = ?", (stroke_id,))
-        return int(stroke_id or 0)
+    else:
+        _insert_stroke(db, frame_id, stroke_id, stroke)
+
+
+def add_stroke_row(db: sqlite3.Connection, frame_id: int, stroke: Stroke) -> int:
+    """Write a new stroke; return its fresh id."""
+    return _insert_stroke(db, frame_id, None, stroke)
+
+
+def _insert_stroke(db: sqlite3.Connection, frame_id: int, stroke_id: int | None, stroke: Stroke) -> int:
     cursor = db.execute(
         "INSERT OR REPLACE INTO strokes (id, frame_id, object_id, kind, foreground, width, points)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (stroke_id, frame_id, stroke.object_id, stroke.kind.value, int(stroke.foreground), stroke.width,
          json.dumps([list(p) for p in stroke.points])),
     )
-    return int(stroke_id if stroke_id is not None else cursor.lastrowid)
+    return int(cursor.lastrowid if stroke_id is None else stroke_id)
 
 
 def put_tag(db: sqlite3.Connection, frame_id: int, tag: FrameTag | None) -> None:

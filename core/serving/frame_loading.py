@@ -13,6 +13,7 @@ from core.errors import FrameReadError
 from core.interactive.engine_state import EngineState
 from core.interactive.session import InteractionSession
 from core.io.display_levels import default_levels
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.frame_edits import FrameAnnotations, read_annotations
 from core.project.records import FrameRecord
 from core.project.store import ProjectStore
@@ -36,19 +37,40 @@ class LoadedFrame:
         return self.error is None and self.pixels is not None
 
 
-def new_session(loaded: LoadedFrame, object_id: int, probability: np.ndarray | None = None) -> InteractionSession:
-    """An engine session for one object of the frame, seeded with `probability` or else the stored prediction;
-    a draft with no calipers or clicks behind it (a propagated frame's) is its prior, so clicks refine it."""
+# The frame model is a nodule model: its map is evidence for objects of the default class only.
+FRAME_MODEL_CLASS = DEFAULT_CLASS_ID
+
+
+def new_session(loaded: LoadedFrame, object_id: int, probability: np.ndarray | None = None,
+                class_id: int | None = None) -> InteractionSession:
+    """An engine session for one object of the frame (of `class_id`, else of its stored class), seeded with
+    `probability` or else the stored prediction when the object is of the frame model's class; a draft with no
+    calipers or clicks behind it (a propagated frame's) is its prior, so clicks refine it."""
     assert loaded.gray is not None
+    if class_id is None:
+        class_id = loaded.annotations.class_of(object_id)
     model_map = loaded.annotations.prediction if probability is None else probability
+    if class_id != FRAME_MODEL_CLASS:
+        model_map = None  # a gland round a nodule is not where the nodule model says "nodule"
     prior = draft_prior(loaded.annotations, object_id)
     return InteractionSession(loaded.gray, model_map, loaded.click_model, prior=prior)
+
+
+def session_for(loaded: LoadedFrame, object_id: int, class_id: int) -> InteractionSession:
+    """The object's session as an object of `class_id`: the one made for it, unless that one carries the frame
+    model's nodule evidence and the object is of another class (then a new one, which the engine state replays)."""
+    session = loaded.sessions.get(object_id)
+    if session is None or (class_id != FRAME_MODEL_CLASS and session.model_logit is not None):
+        session = loaded.sessions[object_id] = new_session(loaded, object_id, class_id=class_id)
+    return session
 
 
 def draft_prior(annotations: FrameAnnotations, object_id: int) -> np.ndarray | None:
     if object_id not in annotations.drafts or object_id in annotations.calipers():
         return None
     if EngineState.from_points(annotations.points.items(), object_id).clicks:
+        return None
+    if any(s.object_id == object_id for s in annotations.strokes.values()):  # the engine's mask, not a carried one
         return None
     return annotations.masks.get(object_id)
 

@@ -1,0 +1,67 @@
+"""A project frame's drawn sparse labels (scribbles and boxes) as training targets, read the way
+`train --supervision scribbles|boxes` reads simulated ones (core.training.targets.sparse_targets): scribble
+pixels are confident nodule or background, outside every box is confident background, a box's centred core is
+confident nodule and the box itself the location label for the projection term. Frames with strokes but no
+calipers or accepted mask get the interactive engine's mask from their strokes as the pseudo-label (the part the
+calipers' fused mask plays for caliper frames). Single points do not make one: the engine's mask from a lone
+click has no size to go by and often leaks (tests/test_scribble_engine.py), so it would teach the leak."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.annotation.sparse_simulation import SparseLabels
+from core.annotation.strokes import Stroke, StrokeKind, box_inside, scribble_pixels
+from core.interactive.crop_seeds import clip_box
+from core.interactive.engine_state import EngineState, bring_up_to_date
+from core.interactive.session import InteractionSession
+from core.training.targets import sparse_targets
+from models.preprocess import Box, crop_resize
+
+
+def stroke_labels(strokes: list[Stroke], shape: tuple[int, int]) -> SparseLabels:
+    """Confident pixels at frame resolution; where a nodule and a background label meet, neither is kept."""
+    nodule, background = np.zeros(shape, bool), np.zeros(shape, bool)
+    boxes, inside = [], np.zeros(shape, bool)
+    for stroke in strokes:
+        if stroke.kind is StrokeKind.BOX:
+            try:
+                boxes.append(clip_box(stroke.box_xyxy, shape))
+            except ValueError:  # a box under 2 px in this frame says nothing
+                continue
+            inside |= box_inside(stroke, shape)
+        elif stroke.foreground:
+            nodule |= scribble_pixels(stroke, shape)
+        else:
+            background |= scribble_pixels(stroke, shape)
+    if boxes:
+        background |= ~inside
+    both = nodule & background
+    return SparseLabels(nodule & ~both, background & ~both, boxes)
+
+
+def engine_mask(image: np.ndarray, strokes: list[Stroke]) -> np.ndarray:
+    """The union of the interactive engine's masks of each stroked object, from its box and scribbles."""
+    shape = image.shape[:2]
+    mask = np.zeros(shape, bool)
+    for object_id in sorted({s.object_id for s in strokes}):
+        state = EngineState.from_labels([], list(enumerate(strokes)), object_id, shape)
+        if state.box is not None or any(s.foreground for s in state.scribbles):
+            mask |= bring_up_to_date(InteractionSession(image), state)
+    return mask
+
+
+def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.ndarray, box: Box,
+                       resolution: int) -> None:
+    """Merge a frame's strokes into its (4, R, R) working-resolution targets in place (its clicks are there
+    already). Drawn labels overrule derived ones (the calipers') where they disagree. An empty pseudo channel
+    (no calipers, no mask) becomes the engine's mask from the strokes."""
+    if not strokes:
+        return
+    drawn = sparse_targets(stroke_labels(strokes, image.shape[:2]))
+    work = np.stack([crop_resize(channel, box, resolution, nearest=True) for channel in drawn]) > 0
+    fg, bg = targets[0] > 0, targets[1] > 0
+    targets[0] = (fg & ~work[1]) | work[0]
+    targets[1] = (bg & ~work[0]) | (work[1] & ~work[0])
+    targets[2] |= work[2].astype(np.uint8)
+    if not targets[3].any():
+        targets[3] = crop_resize(engine_mask(image, strokes).astype(np.uint8), box, resolution, nearest=True)
