@@ -1,7 +1,7 @@
 """A project snapshot as frames of the mixed-supervision task (core.training.tag_task), used when some frames
 carry only a "nodule present" tag: accepted masks and the fused mask of calipers (the `pseudo-label` recipe's
-target) as MASK, foreground clicks' discs and scribbles' pixels as POINTS, "no nodule" frames as NO_NODULE, tags alone as NODULE;
-each kind then weighs what it tells (models.tag_losses.KindWeights)."""
+target) as MASK, foreground clicks' discs and scribbles' pixels as POINTS, "no nodule" frames as NO_NODULE,
+tags alone as NODULE; each kind then weighs what it tells (models.tag_losses.KindWeights)."""
 from __future__ import annotations
 
 from core.learning.snapshot import LabelledFrame
