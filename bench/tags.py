@@ -30,7 +30,7 @@ from core.io.dataset import list_dataset  # noqa: E402
 from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel  # noqa: E402
 from core.training.tag_eval import false_positive_frames, mean_dice, proposal_dice  # noqa: E402
 from core.training.tag_task import TagTrainConfig, tag_maps, train_from_tags  # noqa: E402
-from models.tag_losses import NO_NODULE  # noqa: E402
+from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 
 VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "masks_without_negatives": (None, False, False),
@@ -78,6 +78,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--crops-per-frame", type=int, default=1, help="nodule-free crops per frame (no tags.csv)")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (smoke runs)")
+    p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
+                   help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     args = p.parse_args()
     started = time.time()
@@ -90,7 +92,8 @@ def main() -> None:
         masks, tags, negatives = VARIANTS[name]
         frames = relabel(train, masks, tags, negatives, args.seed)
         cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
-                             preset=args.preset, resolution=args.resolution, items_per_epoch=len(train))
+                             preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
+                             terms=TagTermWeights(negative_presence=args.negative_presence))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
         scores = _score(name, net, norm, val, with_proposals=name == "tags_only")
         results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
@@ -120,6 +123,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
                    "resolution": args.resolution, "threads": args.threads, "seed": args.seed,
+                   "negative_presence": args.negative_presence,
                    "wall_s": round(wall_s, 1)},
         "variants": results,
     }
