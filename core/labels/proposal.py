@@ -16,7 +16,9 @@ import numpy as np
 from core.labels.graphcut import graph_cut
 
 PROPOSAL_METHODS = ("threshold", "graphcut", "ellipse")
-DEFAULT_METHOD = "threshold"
+# measured (README, "Frame-level labels"): on the map of a network trained from BUSI tags, the graph cut beat the
+# threshold on the attention map (0.133 vs 0.127 val Dice) and on the CAM; the centred ellipse beat both (0.308)
+DEFAULT_METHOD = "graphcut"
 ELLIPSE_SEMI_AXES = (0.25, 0.25)  # of the frame's width and height: about a fifth of the frame
 GRAPHCUT_SMOOTHNESS = 2.0
 LOGIT_LIMIT = 4.0
