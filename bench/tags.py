@@ -27,10 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.io.dataset import list_dataset  # noqa: E402
-from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel  # noqa: E402
+from core.training.tag_data import (  # noqa: E402
+    TagFrame,
+    crop_negatives,
+    load_tag_frames,
+    read_frame_classes,
+    relabel,
+)
 from core.training.tag_eval import false_positive_frames, mean_dice, proposal_dice  # noqa: E402
 from core.training.tag_task import TagTrainConfig, tag_maps, train_from_tags  # noqa: E402
+from models.preprocess import Normalisation  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
+from models.tag_net import TagNet  # noqa: E402
 
 VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "masks_without_negatives": (None, False, False),
@@ -41,7 +49,7 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
 }
 
 
-def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> list:
+def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> list[TagFrame]:
     classes = read_frame_classes(data / "tags.csv") if (data / "tags.csv").exists() else None
     items = list_dataset(data, data / "splits" / f"{split}.txt")
     frames = load_tag_frames(items, resolution, classes)
@@ -50,7 +58,7 @@ def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> l
     return frames
 
 
-def _score(name: str, net, norm, val: list, with_proposals: bool) -> dict:
+def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool) -> dict:
     nodule = [f for f in val if f.kind != NO_NODULE]
     empty = [f for f in val if f.kind == NO_NODULE]
     probs, cams = tag_maps(net, [f.image for f in nodule], norm)
@@ -95,7 +103,7 @@ def main() -> None:
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                              terms=TagTermWeights(negative_presence=args.negative_presence))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
-        scores = _score(name, net, norm, val, with_proposals=name == "tags_only")
+        scores = _score(net, norm, val, with_proposals=name == "tags_only")
         results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
                          "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
         print(f"[tags] {name}: {json.dumps(results[name])}", flush=True)

@@ -169,3 +169,14 @@ def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_mod
     assert done["event"] == "done" and done["epochs"] == 1
     predictor = Predictor.load(done["checkpoint"], device="cpu", threads=1)
     assert predictor.predict(store.load_frame(ids[0]).gray_u8()).shape == nodule.shape
+
+
+def test_a_false_positive_frame_predicts_nodule_on_at_least_one_percent_of_it() -> None:
+    from core.training.tag_eval import false_positive_frames
+
+    def predicted(pixels: int) -> np.ndarray:
+        prob = np.zeros((100, 100), np.float32)
+        prob.reshape(-1)[:pixels] = 0.9
+        return prob
+
+    assert false_positive_frames([predicted(100), predicted(99), predicted(0), predicted(5000)]) == 2
