@@ -200,7 +200,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         super().showEvent(event)
         if not self._docks_sized:
             self._docks_sized = True
-            size_docks(self, self.docks)
+            size_docks(self, self.docks, self.panel.nodules_height)
 
     def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         self.close_project()
