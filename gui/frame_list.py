@@ -45,6 +45,7 @@ FRAME_ID_ROLE = QtCore.Qt.UserRole
 STATUS_COLUMN, TAG_COLUMN = 1, 2
 DOT_PX = 10
 TAG_PADDING_PX = 12  # the cell's margins around the tag symbol
+DETAIL_FONT_SCALE = 0.85
 
 
 def _dot(colour: str) -> QtGui.QIcon:
@@ -93,14 +94,18 @@ class FrameList(QtWidgets.QWidget):
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)  # names get what the status leaves
         header.setSectionResizeMode(STATUS_COLUMN, QtWidgets.QHeaderView.ResizeToContents)
         header.setSectionResizeMode(TAG_COLUMN, QtWidgets.QHeaderView.Fixed)
-        symbol_px = max(self.tree.fontMetrics().horizontalAdvance(s) for s in TAG_SYMBOLS.values())
+        self._detail_font = QtGui.QFont(self.tree.font())  # status word and tag symbol: smaller than the names
+        self._detail_font.setPointSizeF(self.tree.font().pointSizeF() * DETAIL_FONT_SCALE)
+        detail_metrics = QtGui.QFontMetrics(self._detail_font)
+        symbol_px = max(detail_metrics.horizontalAdvance(s) for s in TAG_SYMBOLS.values())
         header.resizeSection(TAG_COLUMN, symbol_px + TAG_PADDING_PX)
         self.tree.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self.tree.setTextElideMode(QtCore.Qt.ElideMiddle)  # keeps the end of a name: "[12]", the extension
+        # frames of one folder differ at the end of their names ("us_0001.png", "[12]"): an elided name keeps it
+        self.tree.setTextElideMode(QtCore.Qt.ElideLeft)
         self.summary = QtWidgets.QLabel("No project open")
         self.summary.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(2, 4, 2, 4)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.tag_filter_box)
         layout.addWidget(self.tree, 1)
@@ -132,6 +137,8 @@ class FrameList(QtWidgets.QWidget):
             if record.id in self._items:
                 continue
             item = QtWidgets.QTreeWidgetItem()
+            for column in (STATUS_COLUMN, TAG_COLUMN):
+                item.setFont(column, self._detail_font)
             item.setData(0, FRAME_ID_ROLE, record.id)
             self._items[record.id] = item
             self._records[record.id] = record
