@@ -100,7 +100,7 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
     gland_name = trfe.heads[1]
     gland_scores = [dice(trfe.predict_classes(item.frame().gray_u8())[gland_name] > 0.5, item.mask())
                     for item in _split(args.glands, "val")]
-    prior, bare, outside_prior, outside_plain, truth_outside = [], [], 0, 0, 0
+    prior, bare, outside_prior, outside_plain, truth_outside, truth_px = [], [], 0, 0, 0, 0
     for item in _split(args.nodules, "val"):
         image, truth = item.frame().gray_u8(), item.mask()
         maps = trfe.predict_classes(image)
@@ -111,9 +111,11 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
         outside_prior += int((with_prior & ~gland).sum())
         outside_plain += int((without & ~gland).sum())
         truth_outside += int((truth & ~gland).sum())
+        truth_px += int(truth.sum())
     return {"gland_dice": float(np.mean(gland_scores)), "nodule_dice_prior": float(np.mean(prior)),
             "nodule_dice_plain": float(np.mean(bare)), "outside_gland_px_prior": outside_prior,
             "outside_gland_px_plain": outside_plain, "truth_outside_gland_px": truth_outside,
+            "truth_nodule_px": truth_px,
             "n_gland_val": len(gland_scores), "n_nodule_val": len(prior)}
 
 
