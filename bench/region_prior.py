@@ -51,6 +51,9 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=8, help="nodule frames per step (TRFE adds as many glands)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--gland-crop", choices=("none", "content_box"), default="none",
+                   help="TG3K frames are already cropped to the image: the scanner-margin crop (content_box) cuts "
+                        "17 %% of the gland pixels of its val frames off (the first 120 measured)")
     p.add_argument("--out-root", type=Path, help="where the two models go (default: a new temporary folder)")
     args = p.parse_args()
     if args.epochs is None and args.minutes is None:
@@ -80,9 +83,10 @@ def _train_both(args: argparse.Namespace) -> tuple[TrainResult, TrainResult]:
     gland_train, gland_pick = hold_out(_split(args.glands, "train"), 0.1, args.seed)
     res = args.resolution
     nodules = load_frames(nodule_train, res, "masks", seed=args.seed)
-    glands = load_frames(gland_train, res, "masks", seed=args.seed)
+    crop_glands = args.gland_crop == "content_box"
+    glands = load_frames(gland_train, res, "masks", seed=args.seed, crop=crop_glands)
     nodule_val = load_frames(nodule_pick, res, None, keep_full_truth=True)
-    gland_val = load_frames(gland_pick, res, None, keep_full_truth=True)
+    gland_val = load_frames(gland_pick, res, None, keep_full_truth=True, crop=crop_glands)
     print(f"[bench] {len(nodules)} nodule + {len(glands)} gland training frames, {len(nodule_val)} + "
           f"{len(gland_val)} held out to pick the checkpoints", file=sys.stderr, flush=True)
     shared = dict(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -98,8 +102,9 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
     trfe = Predictor.load(trfe_path, device=args.device, threads=args.threads)
     plain = Predictor.load(plain_path, device=args.device, threads=args.threads)
     gland_name = trfe.heads[1]
-    gland_scores = [dice(trfe.predict_classes(item.frame().gray_u8())[gland_name] > 0.5, item.mask())
-                    for item in _split(args.glands, "val")]
+    whole = args.gland_crop == "none"
+    gland_scores = [dice(trfe.predict_classes(item.frame().gray_u8(), whole_frame=whole)[gland_name] > 0.5,
+                         item.mask()) for item in _split(args.glands, "val")]
     prior, bare, outside_prior, outside_plain, truth_outside, truth_px = [], [], 0, 0, 0, 0
     for item in _split(args.nodules, "val"):
         image, truth = item.frame().gray_u8(), item.mask()
@@ -135,7 +140,8 @@ def main() -> None:
     for key, value in scores.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     budget = {"epochs": args.epochs, "minutes": args.minutes, "threads": args.threads, "seed": args.seed,
-              "resolution": args.resolution, "width": args.width, "batch_size": args.batch_size}
+              "resolution": args.resolution, "width": args.width, "batch_size": args.batch_size,
+              "gland_crop": args.gland_crop}
     print(json.dumps({**{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
                       "budget": budget, "runs": runs, "models": str(args.out_root)}))
 

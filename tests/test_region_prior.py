@@ -10,8 +10,9 @@ import torch
 
 from core.cli import main
 from core.errors import CheckpointError
+from core.io.dataset import list_dataset
 from core.runtime.predictor import Predictor
-from core.training.data import TrainingFrame
+from core.training.data import TrainingFrame, load_frames
 from core.training.region_prior_task import GLAND, NODULE, RegionPriorConfig, RegionPriorTask, train_region_prior
 from core.training.synthetic import make_frame
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
@@ -179,8 +180,33 @@ def test_train_with_a_gland_folder_from_the_cli(tmp_path: Path, capsys: pytest.C
             "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "32", "--batch-size", "2"]
     assert main([*args, "--supervision", "calipers"]) == 2
     assert "--supervision masks" in capsys.readouterr().err
-    assert main([*args, "--supervision", "masks"]) == 0
+    assert main([*args, "--supervision", "masks", "--glands-uncropped"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["epochs"] == 1 and summary["frames_per_s"] > 0
     meta = read_metadata(run / "model.safetensors")
     assert meta["heads"] == ["nodule", "thyroid gland"] and meta["n_train_glands"] == 5
+    assert meta["gland_frames_cropped"] is False
+
+
+def _margined_dataset(root: Path) -> Path:
+    """One synthetic frame with a black scanner margin on the left and a mask that reaches into it."""
+    f = make_frame(7, size=(96, 112), contrast=0.6)
+    image, mask = f.image.copy(), np.zeros((96, 112), np.uint8)
+    image[:, :40] = 0
+    mask[30:60, 20:70] = 255
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    cv2.imwrite(str(root / "images" / "0.png"), image)
+    cv2.imwrite(str(root / "masks" / "0.png"), mask)
+    return root
+
+
+def test_frames_already_cropped_to_the_image_keep_their_whole_area(tmp_path: Path) -> None:
+    items = list_dataset(_margined_dataset(tmp_path / "data"))
+    cropped, = load_frames(items, RES, "masks")
+    whole, = load_frames(items, RES, "masks", crop=False)
+    assert cropped.box[0] >= 35 and whole.box == (0, 0, 112, 96)
+    predictor = Predictor.load(_predictor_checkpoint(tmp_path), device="cpu", threads=1)
+    image = items[0].frame().gray_u8()
+    assert not predictor.predict_classes(image)["thyroid gland"][:, :35].any()  # the margin is cut off
+    assert predictor.predict_classes(image, whole_frame=True)["thyroid gland"][:, :35].all()

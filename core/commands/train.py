@@ -62,6 +62,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "network (TRFE-Net: nodule and gland heads, each frame supervising its own head) with "
                         "--supervision masks; a seeded 10%% of it is held out for the gland Dice")
     p.add_argument("--gland-split", type=Path, help="gland stems to train on (default: every image of --glands)")
+    p.add_argument("--glands-uncropped", action="store_true",
+                   help="the gland frames are already cropped to the image (TG3K): do not cut scanner margins, "
+                        "which there would cut into the gland")
 
 
 def _print_event(event: TrainEvent) -> None:
@@ -198,12 +201,15 @@ def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: li
     )
     print(f"[train] loading {len(train_items)} + {len(val_items)} nodule and {len(gland_items)} + "
           f"{len(gland_val_items)} gland frames (training + validation)", file=sys.stderr)
-    frames = [load_frames(items, cfg.resolution, "masks", seed=args.seed) for items in (train_items, gland_items)]
-    val = [load_frames(items, cfg.resolution, None, keep_full_truth=True) for items in (val_items, gland_val_items)]
+    crops = (True, not args.glands_uncropped)
+    frames = [load_frames(items, cfg.resolution, "masks", seed=args.seed, crop=crop)
+              for items, crop in zip((train_items, gland_items), crops)]
+    val = [load_frames(items, cfg.resolution, None, keep_full_truth=True, crop=crop)
+           for items, crop in zip((val_items, gland_val_items), crops)]
     args.out.mkdir(parents=True, exist_ok=True)
     metadata = {"data_hash": data_hash([*train_items, *gland_items], "masks+glands", 0.0, args.seed),
                 "n_train": len(frames[0]), "n_train_glands": len(frames[1]), "n_val": len(val[0]),
-                "n_val_glands": len(val[1])}
+                "n_val_glands": len(val[1]), "gland_frames_cropped": crops[1]}
     result = train_region_prior(*frames, *val, cfg, args.out / MODEL_FILE, _print_event,
                                 StopSignal(args.out / "STOP"), metadata)
     return _report(args, result)

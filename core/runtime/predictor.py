@@ -86,9 +86,10 @@ class Predictor:
     def extra_channels(self) -> tuple[str, ...]:
         return tuple(c for c in self.input_channels if c != "image")
 
-    def _prepare(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None) -> tuple[np.ndarray, Box]:
+    def _prepare(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None,
+                 whole_frame: bool = False) -> tuple[np.ndarray, Box]:
         image = _gray_u8(image_u8)
-        box = content_box(image)
+        box = (0, 0, image.shape[1], image.shape[0]) if whole_frame else content_box(image)
         planes = [self.normalisation.apply(crop_resize(image, box, self.resolution))]
         extra = extra or {}
         missing = [c for c in self.extra_channels if c not in extra]
@@ -106,15 +107,16 @@ class Predictor:
                       extras: list[dict[str, np.ndarray]] | None = None) -> list[np.ndarray]:
         return [maps[0] for maps in self._head_maps(images_u8, extras)]
 
-    def predict_classes(self, image_u8: np.ndarray,
-                        extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """{head name (e.g. 'nodule', 'thyroid gland'): float32 (H, W) probability} for a frame of any size."""
-        maps = self._head_maps([image_u8], [extra] if extra is not None else None)[0]
+    def predict_classes(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None = None,
+                        whole_frame: bool = False) -> dict[str, np.ndarray]:
+        """{head name (e.g. 'nodule', 'thyroid gland'): float32 (H, W) probability} for a frame of any size.
+        whole_frame: the frame is already cropped to the image (no scanner margins to cut)."""
+        maps = self._head_maps([image_u8], [extra] if extra is not None else None, whole_frame)[0]
         return dict(zip(self.heads, maps))
 
-    def _head_maps(self, images_u8: list[np.ndarray],
-                   extras: list[dict[str, np.ndarray]] | None) -> list[list[np.ndarray]]:
-        prepared = [self._prepare(im, extras[i] if extras else None) for i, im in enumerate(images_u8)]
+    def _head_maps(self, images_u8: list[np.ndarray], extras: list[dict[str, np.ndarray]] | None,
+                   whole_frame: bool = False) -> list[list[np.ndarray]]:
+        prepared = [self._prepare(im, extras[i] if extras else None, whole_frame) for i, im in enumerate(images_u8)]
         x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
         prob = forward_probabilities(self.model, x, self.flip_tta).cpu().numpy()
         return [[paste_back(p, box, im.shape[:2]) for p in maps]
