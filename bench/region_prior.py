@@ -9,7 +9,9 @@ batch, learning rate, seed and number of epochs (or, with --minutes, the same wa
 seeded 10 % of each train split is held out to pick the checkpoint (nodule Dice for both nets). Scored at frame
 resolution on each folder's splits/val.txt (never trained on, never selected with): gland Dice on the gland val
 frames, nodule Dice with and without the prior on the nodule val frames, and the nodule pixels predicted outside
-the predicted gland (the TRFE net's gland map > 0.5 for both nets). The last stdout line is JSON.
+the predicted gland (the TRFE net's gland map > 0.5 for both nets), with what qualifies that figure: the true
+nodule pixels outside the predicted gland, the gland map's mean share of a nodule frame and the median share of
+a true nodule inside it. The last stdout line is JSON.
 
 The gland data (TG3K) is research-only: the weights go to --out-root (default: a fresh temporary folder), never
 under resources/."""
@@ -55,9 +57,13 @@ def _arguments() -> argparse.Namespace:
                    help="TG3K frames are already cropped to the image: the scanner-margin crop (content_box) cuts "
                         "17 %% of the gland pixels of its val frames off (the first 120 measured)")
     p.add_argument("--out-root", type=Path, help="where the two models go (default: a new temporary folder)")
+    p.add_argument("--score-only", action="store_true",
+                   help="no training: score the trfe.safetensors and plain.safetensors already in --out-root")
     args = p.parse_args()
-    if args.epochs is None and args.minutes is None:
+    if args.epochs is None and args.minutes is None and not args.score_only:
         args.epochs = 12
+    if args.score_only and args.out_root is None:
+        p.error("--score-only needs --out-root (the folder of an earlier run's models)")
     args.out_root = args.out_root or Path(tempfile.mkdtemp(prefix="sonoclick_region_prior_"))
     if args.out_root.resolve().is_relative_to(RESOURCES.resolve()):
         p.error("--out-root is under resources/: weights trained on the gland data must not ship")
@@ -106,6 +112,7 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
     gland_scores = [dice(trfe.predict_classes(item.frame().gray_u8(), whole_frame=whole)[gland_name] > 0.5,
                          item.mask()) for item in _split(args.glands, "val")]
     prior, bare, outside_prior, outside_plain, truth_outside, truth_px = [], [], 0, 0, 0, 0
+    gland_area, truth_inside = [], []
     for item in _split(args.nodules, "val"):
         image, truth = item.frame().gray_u8(), item.mask()
         maps = trfe.predict_classes(image)
@@ -117,10 +124,13 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
         outside_plain += int((without & ~gland).sum())
         truth_outside += int((truth & ~gland).sum())
         truth_px += int(truth.sum())
+        gland_area.append(float(gland.mean()))
+        truth_inside.append(float((truth & gland).sum() / max(int(truth.sum()), 1)))
     return {"gland_dice": float(np.mean(gland_scores)), "nodule_dice_prior": float(np.mean(prior)),
             "nodule_dice_plain": float(np.mean(bare)), "outside_gland_px_prior": outside_prior,
             "outside_gland_px_plain": outside_plain, "truth_outside_gland_px": truth_outside,
-            "truth_nodule_px": truth_px,
+            "truth_nodule_px": truth_px, "nodule_gland_area_fraction": float(np.mean(gland_area)),
+            "truth_inside_gland_median": float(np.median(truth_inside)),
             "n_gland_val": len(gland_scores), "n_nodule_val": len(prior)}
 
 
@@ -132,9 +142,11 @@ def _run_figures(result: TrainResult) -> dict:
 
 def main() -> None:
     args = _arguments()
-    trfe, plain = _train_both(args)
-    scores = _score(args, trfe.checkpoint, plain.checkpoint)
-    runs = {"trfe": _run_figures(trfe), "plain": _run_figures(plain)}
+    runs = {}
+    if not args.score_only:
+        trfe, plain = _train_both(args)
+        runs = {"trfe": _run_figures(trfe), "plain": _run_figures(plain)}
+    scores = _score(args, args.out_root / "trfe.safetensors", args.out_root / "plain.safetensors")
     for name, figures in runs.items():
         print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     for key, value in scores.items():
