@@ -17,6 +17,8 @@ from gui.class_legend import ClassLegend, object_title
 from gui.editor_frame import ObjectDisplay
 
 DERIVED_CACHE = 64  # masks whose derived axes are remembered
+DETAIL_FONT = "10pt"
+NO_SPACING_NOTE = "Pixel size unknown (L calibrates)"
 KIND_TEXT = {"accepted": "accepted", "draft": "draft (Enter accepts)", "predicted": "model prediction", "": "no mask"}
 
 
@@ -36,6 +38,7 @@ class DisplayPanel(QtWidgets.QWidget):
         self._derived_cache: dict[tuple, Calipers] = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
         self.measurements = QtWidgets.QLabel("No calipers")
         self.measurements.setTextFormat(QtCore.Qt.RichText)
         self.measurements.setWordWrap(True)
@@ -58,8 +61,7 @@ class DisplayPanel(QtWidgets.QWidget):
         row.addWidget(self.scribble)
         layout.addWidget(self._group("Brush · scribble  [ ]", sizes))
         self.class_legend = ClassLegend()
-        layout.addWidget(self._group("Classes (keys 1-9)", self.class_legend))
-        layout.addWidget(self._group("Legend", self._build_legend()))
+        layout.addWidget(self._group("Classes and marks", self.class_legend))
         layout.addStretch(1)
 
         self.show_masks.toggled.connect(self.overlay_toggled)
@@ -94,11 +96,12 @@ class DisplayPanel(QtWidgets.QWidget):
     def _build_levels(self) -> tuple[QtWidgets.QWidget, QtWidgets.QToolButton]:
         levels = QtWidgets.QWidget()
         levels.setToolTip("Right-drag on the image: sideways = width, up/down = centre")
-        grid = QtWidgets.QGridLayout(levels)
-        grid.setContentsMargins(0, 0, 0, 0)
+        row = QtWidgets.QHBoxLayout(levels)  # one row: the column below it fits 1280 x 800 without scrolling
+        row.setContentsMargins(0, 0, 0, 0)
         self.window_box = QtWidgets.QDoubleSpinBox()
         self.level_box = QtWidgets.QDoubleSpinBox()
-        for box in (self.window_box, self.level_box):
+        for box, prefix in ((self.window_box, "W "), (self.level_box, "C ")):
+            box.setPrefix(prefix)
             box.setRange(-70000, 70000)
             box.setDecimals(0)
             box.setKeyboardTracking(False)
@@ -110,34 +113,12 @@ class DisplayPanel(QtWidgets.QWidget):
         reset.setText("Reset")
         reset.setToolTip("Back to the frame's own window / level")
         reset.setFocusPolicy(QtCore.Qt.NoFocus)
-        grid.addWidget(QtWidgets.QLabel("W"), 0, 0)
-        grid.addWidget(self.window_box, 0, 1)
-        grid.addWidget(QtWidgets.QLabel("C"), 0, 2)
-        grid.addWidget(self.level_box, 0, 3)
-        grid.addWidget(reset, 1, 3, QtCore.Qt.AlignRight)
+        self.window_box.setToolTip("Window width (W)")
+        self.level_box.setToolTip("Window centre (C)")
+        row.addWidget(self.window_box)
+        row.addWidget(self.level_box)
+        row.addWidget(reset)
         return levels, reset
-
-    @staticmethod
-    def _build_legend() -> QtWidgets.QWidget:
-        legend = QtWidgets.QWidget()
-        legend_grid = QtWidgets.QGridLayout(legend)
-        legend_grid.setContentsMargins(0, 0, 0, 0)
-        legend_grid.setVerticalSpacing(2)
-        legend_grid.setHorizontalSpacing(4)
-        legend.setStyleSheet("QLabel { font-size: 9pt; }")
-        entries = [
-            (style.MASK_PREDICTED, "predicted"), (style.CALIPER_LONG, "long axis"),
-            (style.CALIPER_SHORT, "short axis"), (style.CLICK_POSITIVE, "nodule click"),
-            (style.CLICK_NEGATIVE, "background"), (style.CONFIDENT_NODULE, "confident"),
-            (style.UNCERTAIN, "uncertain"),
-        ]
-        for i, (rgb, text) in enumerate(entries):
-            swatch = QtWidgets.QLabel()
-            swatch.setFixedSize(11, 11)
-            swatch.setStyleSheet(f"background-color: rgb{rgb}; border: 1px solid #111;")
-            legend_grid.addWidget(swatch, i // 2, 2 * (i % 2))
-            legend_grid.addWidget(QtWidgets.QLabel(text), i // 2, 2 * (i % 2) + 1)
-        return legend
 
     @staticmethod
     def _size_box(largest: int, value: int, prefix: str, tip: str) -> QtWidgets.QSpinBox:
@@ -153,7 +134,7 @@ class DisplayPanel(QtWidgets.QWidget):
     def _group(title: str, content: QtWidgets.QWidget) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox(title)
         inner = QtWidgets.QVBoxLayout(box)
-        inner.setContentsMargins(6, 4, 6, 6)
+        inner.setContentsMargins(6, 2, 6, 4)
         inner.addWidget(content)
         return box
 
@@ -189,20 +170,43 @@ class DisplayPanel(QtWidgets.QWidget):
             if calipers is not None:
                 sizes = _sizes(calipers, spacing_mm, "13pt")
             elif derived is not None:
-                sizes = _sizes(derived, spacing_mm, "13pt") + ' <span style="color:#aaa;">(derived)</span>'
-            marker = "&#9654; " if obj.current else ""
-            mask_line = f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"
-            if calipers is not None and derived is not None:  # both: the mask's own axes beside the calipers
-                mask_line += f"; derived {_sizes(derived, spacing_mm, None)}"
-            rows.append(f"{marker}{html.escape(_title(obj, class_names or {}))}<br>{sizes}<br>"
-                        f'<span style="color:#aaa;">{mask_line}</span>')
+                sizes = _sizes(derived, spacing_mm, "13pt") + " " + _detail("(derived)")
+            details = [f"mask: {KIND_TEXT.get(obj.mask_kind, obj.mask_kind)}"]
+            if calipers is not None and derived is not None:  # both: the mask's own axes below the calipers
+                details.append(f"derived {_sizes(derived, spacing_mm, None)}")
+            title = _title(obj, class_names or {})
+            rows.append(_object_html(title, obj.current, sizes, details))
         if not rows:
             rows = ["No nodule yet: place calipers (C) or click on it (K)"]
         if spacing_mm is None and objects:
-            rows.append('<span style="color:#aaa;">Pixel size unknown: lengths in pixels (L calibrates)</span>')
+            rows.append(_detail(NO_SPACING_NOTE))
         text = "<br>".join(rows)
         if text != self.measurements.text():  # relaying out rich text is the slow part
             self.measurements.setText(text)
+
+    def nodules_height(self, width: int) -> int:
+        """The Nodules box's height for one nodule with calipers, a derived size and no pixel size, `width` wide:
+        what the window gives it so the usual case needs no scrolling."""
+        axes = Calipers((0.0, 0.0), (0.0, 888.0), (0.0, 0.0), (888.0, 0.0))  # 88.8 mm at 0.1 mm per pixel
+        spacing = (0.1, 0.1)
+        sample = _object_html("Nodule 1", True, _sizes(axes, spacing, "13pt"),
+                              [f"mask: {KIND_TEXT['draft']}", f"derived {_sizes(axes, spacing, None)}"])
+        probe = QtWidgets.QLabel(sample + "<br>" + _detail(NO_SPACING_NOTE))
+        probe.setFont(self.measurements.font())
+        probe.setWordWrap(True)
+        margins = self.nodules_box.layout().contentsMargins()
+        text_width = width - margins.left() - margins.right()
+        return probe.heightForWidth(text_width) + margins.top() + margins.bottom()
+
+
+def _detail(text: str) -> str:
+    """A secondary line: smaller and grey, so the sizes stand out and each detail keeps to one line."""
+    return f'<span style="color:#aaa; font-size: {DETAIL_FONT};">{text}</span>'
+
+
+def _object_html(title: str, current: bool, sizes: str, details: list[str]) -> str:
+    marker = "&#9654; " if current else ""
+    return "<br>".join([f"{marker}{html.escape(title)}", sizes, *(_detail(d) for d in details)])
 
 
 def _title(obj: ObjectDisplay, class_names: dict[int, str]) -> str:
@@ -214,5 +218,7 @@ def _title(obj: ObjectDisplay, class_names: dict[int, str]) -> str:
 def _sizes(calipers: Calipers, spacing_mm: tuple[float, float] | None, font_size: str | None) -> str:
     long_text = format_length(calipers.long_1, calipers.long_2, spacing_mm)
     short_text = format_length(calipers.short_1, calipers.short_2, spacing_mm)
-    text = f"<b>{long_text}</b> &times; <b>{short_text}</b>" if font_size else f"{long_text} &times; {short_text}"
-    return f'<span style="font-size: {font_size};">{text}</span>' if font_size else text
+    if not font_size:
+        return f"{long_text} &times; {short_text}"
+    return (f'<span style="font-size: {font_size}; white-space: nowrap;"><b>{long_text}</b> &times; '
+            f"<b>{short_text}</b></span>")

@@ -23,26 +23,39 @@ FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
     ("Unreadable", {DisplayStatus.UNREADABLE}),
 ]
 ANY_TAG = "any"
+# the list's narrow columns leave the frame names room: a short word for the status, a symbol for the tag, the
+# whole text in each cell's tooltip
+TAG_SYMBOLS = {FrameTag.NO_NODULE: "\u2205", FrameTag.NODULE: "\u25cf"}  # ∅, ●
 TAG_FILTERS: list[tuple[str, FrameTag | str | None]] = [
     ("All tags", ANY_TAG),
-    ("No nodule", FrameTag.NO_NODULE),
-    ("Nodule present", FrameTag.NODULE),
+    (f"{TAG_SYMBOLS[FrameTag.NO_NODULE]} No nodule", FrameTag.NO_NODULE),  # the symbols explained where chosen
+    (f"{TAG_SYMBOLS[FrameTag.NODULE]} Nodule present", FrameTag.NODULE),
     ("Untagged", None),
 ]
-TAG_TEXT = {FrameTag.NO_NODULE: "no nodule", FrameTag.NODULE: "nodule"}
+STATUS_WORDS = {
+    DisplayStatus.UNLABELLED: "to do",
+    DisplayStatus.CALIPERS: "calipers",
+    DisplayStatus.DRAFT: "draft",
+    DisplayStatus.ACCEPTED: "accepted",
+    DisplayStatus.PREDICTED: "predicted",
+    DisplayStatus.UNREADABLE: "unreadable",
+}
 TAG_COLOURS = {FrameTag.NO_NODULE: "#8fa3b8", FrameTag.NODULE: "#f5c400"}
 FRAME_ID_ROLE = QtCore.Qt.UserRole
 STATUS_COLUMN, TAG_COLUMN = 1, 2
+DOT_PX = 10
+TAG_PADDING_PX = 12  # the cell's margins around the tag symbol
+DETAIL_FONT_SCALE = 0.85
 
 
 def _dot(colour: str) -> QtGui.QIcon:
-    pixmap = QtGui.QPixmap(12, 12)
+    pixmap = QtGui.QPixmap(DOT_PX, DOT_PX)
     pixmap.fill(QtCore.Qt.transparent)
     painter = QtGui.QPainter(pixmap)
     painter.setRenderHint(QtGui.QPainter.Antialiasing)
     painter.setBrush(QtGui.QColor(colour))
     painter.setPen(QtCore.Qt.NoPen)
-    painter.drawEllipse(1, 1, 10, 10)
+    painter.drawEllipse(1, 1, DOT_PX - 2, DOT_PX - 2)
     painter.end()
     return QtGui.QIcon(pixmap)
 
@@ -69,21 +82,30 @@ class FrameList(QtWidgets.QWidget):
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setColumnCount(3)
         self.tree.setHeaderLabels(["Frame", "Status", "Tag"])
+        self.tree.setHeaderHidden(True)  # name, coloured status word, tag symbol: the header's width goes to names
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setFocusPolicy(QtCore.Qt.NoFocus)  # keys belong to the annotation shortcuts
+        self.tree.setIconSize(QtCore.QSize(DOT_PX, DOT_PX))
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)  # a range to tag at once
         header = self.tree.header()
         header.setStretchLastSection(False)
+        header.setMinimumSectionSize(1)  # the tag column is one symbol wide, less than a header's minimum
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)  # names get what the status leaves
         header.setSectionResizeMode(STATUS_COLUMN, QtWidgets.QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(TAG_COLUMN, QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(TAG_COLUMN, QtWidgets.QHeaderView.Fixed)
+        self._detail_font = QtGui.QFont(self.tree.font())  # status word and tag symbol: smaller than the names
+        self._detail_font.setPointSizeF(self.tree.font().pointSizeF() * DETAIL_FONT_SCALE)
+        detail_metrics = QtGui.QFontMetrics(self._detail_font)
+        symbol_px = max(detail_metrics.horizontalAdvance(s) for s in TAG_SYMBOLS.values())
+        header.resizeSection(TAG_COLUMN, symbol_px + TAG_PADDING_PX)
         self.tree.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self.tree.setTextElideMode(QtCore.Qt.ElideMiddle)  # keeps the end of a name: "[12]", the extension
+        # frames of one folder differ at the end of their names ("us_0001.png", "[12]"): an elided name keeps it
+        self.tree.setTextElideMode(QtCore.Qt.ElideLeft)
         self.summary = QtWidgets.QLabel("No project open")
         self.summary.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(2, 4, 2, 4)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.tag_filter_box)
         layout.addWidget(self.tree, 1)
@@ -115,6 +137,8 @@ class FrameList(QtWidgets.QWidget):
             if record.id in self._items:
                 continue
             item = QtWidgets.QTreeWidgetItem()
+            for column in (STATUS_COLUMN, TAG_COLUMN):
+                item.setFont(column, self._detail_font)
             item.setData(0, FRAME_ID_ROLE, record.id)
             self._items[record.id] = item
             self._records[record.id] = record
@@ -148,8 +172,8 @@ class FrameList(QtWidgets.QWidget):
         if status == DisplayStatus.UNREADABLE:
             text = f"unreadable: {record.error or 'cannot be read'}"
         tip = f"{self.frame_name(frame_id)}: {text}\n{record.source}"  # the whole of what a narrow list elides
-        item.setText(STATUS_COLUMN, text)
-        item.setIcon(0, self._icons[status])
+        item.setText(STATUS_COLUMN, STATUS_WORDS[status])
+        item.setIcon(STATUS_COLUMN, self._icons[status])
         item.setForeground(STATUS_COLUMN, QtGui.QBrush(QtGui.QColor(style.STATUS_COLOURS[status.value])))
         item.setToolTip(0, tip)
         item.setToolTip(STATUS_COLUMN, tip)
@@ -169,7 +193,7 @@ class FrameList(QtWidgets.QWidget):
                 item.setToolTip(TAG_COLUMN, "")
             else:
                 self._tags[frame_id] = tag
-                item.setText(TAG_COLUMN, TAG_TEXT[tag])
+                item.setText(TAG_COLUMN, TAG_SYMBOLS[tag])
                 item.setForeground(TAG_COLUMN, QtGui.QBrush(QtGui.QColor(TAG_COLOURS[tag])))
                 item.setToolTip(TAG_COLUMN, f"{self.frame_name(frame_id)}: {tag.title.lower()}")
             item.setHidden(self._hidden(frame_id))

@@ -27,6 +27,7 @@ from gui.menus import build_menus, build_toolbar, make_actions
 from gui.model_menu import ModelMenu
 from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
+from gui.status_line import StatusLine
 from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController
 from gui.training_dock import TrainingDock
@@ -101,15 +102,12 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self._docks_sized = False
 
     def _build_status_bar(self) -> None:
-        self.frame_label = QtWidgets.QLabel()
-        self.timing_label = QtWidgets.QLabel()
-        self.cursor_label = QtWidgets.QLabel()
-        self.model_label = QtWidgets.QLabel()  # which models answer, whether ready, what they are doing
+        self.status_line = StatusLine(self.statusBar())
+        self.frame_label = self.status_line.frame
+        self.timing_label = self.status_line.timing
+        self.cursor_label = self.status_line.cursor
+        self.model_label = self.status_line.models
         self._model_state = self._models_text = ""
-        for label in (self.cursor_label, self.model_label, self.frame_label, self.timing_label):
-            label.setContentsMargins(10, 0, 10, 0)
-            self.statusBar().addPermanentWidget(label)
-        self.timing_label.setToolTip("Time from your last click to its mask on screen")
 
     def _connect_widgets(self) -> None:
         self.frame_list.frame_chosen.connect(self.show_frame)
@@ -200,7 +198,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         super().showEvent(event)
         if not self._docks_sized:
             self._docks_sized = True
-            size_docks(self, self.docks)
+            size_docks(self, self.docks, self.panel.nodules_height)
 
     def closeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         self.close_project()
@@ -280,7 +278,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         status = self.frame_list.status(r.id)
         size = f"{r.width}×{r.height}" if r.width else "?"
         spacing = spacing_text(self._spacing, self._spacing_source)
-        self.frame_label.setText(f"{self.frame_list.frame_name(r.id)}  ·  {size}  ·  {spacing}  ·  "
+        self.frame_label.setText(f"{self.frame_list.frame_name(r.id)} · {size} · {spacing} · "
                                  f"{status.value if status else ''}")
 
     def _ask_spacing(self) -> None:

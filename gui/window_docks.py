@@ -3,11 +3,13 @@ above the display controls and model training as tabs. Every dock can be closed 
 or floated, so the image can take the whole window; default widths leave the image most of it."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PyQt5 import QtCore, QtWidgets
 
 FRAMES, NODULES, DISPLAY, TRAINING = "Frames", "Nodules", "Display", "Model training"
-LEFT_WIDTH, RIGHT_WIDTH = 245, 255  # pixels; at 1280 x 800 the image gets about 770 px of the width
-NODULES_HEIGHT = 120
+# pixels; at 1280 x 800 the image gets 768 px of the width, and the frame list the room for names like us_0001.png
+LEFT_WIDTH, RIGHT_WIDTH = 265, 235
 
 
 def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
@@ -46,10 +48,19 @@ def add_docks(window: QtWidgets.QMainWindow, frame_list: QtWidgets.QWidget, nodu
     return docks
 
 
-def size_docks(window: QtWidgets.QMainWindow, docks: dict[str, QtWidgets.QDockWidget]) -> None:
-    """The default sizes (once the window has its size: before, the docks' size hints win)."""
+def size_docks(window: QtWidgets.QMainWindow, docks: dict[str, QtWidgets.QDockWidget],
+               nodules_height: Callable[[int], int]) -> None:
+    """The default sizes (once the window has its size: before, the docks' size hints win); the Nodules dock as
+    tall as `nodules_height(width)` says its content needs at the dock's width, the tabs below it the rest."""
+    window.layout().activate()  # the docks at their real sizes: the split below is computed from them
     window.resizeDocks([docks[FRAMES], docks[NODULES]], [LEFT_WIDTH, RIGHT_WIDTH], QtCore.Qt.Horizontal)
-    window.resizeDocks([docks[NODULES]], [NODULES_HEIGHT], QtCore.Qt.Vertical)
+    nodules = docks[NODULES]
+    title_bar = nodules.height() - nodules.widget().height()
+    nodules_px = nodules_height(RIGHT_WIDTH) + title_bar
+    column = docks[FRAMES].height()  # the right-hand column spans the same height as the frame list
+    separator = window.style().pixelMetric(QtWidgets.QStyle.PM_DockWidgetSeparatorExtent, None, window)
+    # both heights given, summing to the column's: Qt scales the sizes asked for to fill it
+    window.resizeDocks([nodules, docks[DISPLAY]], [nodules_px, column - nodules_px - separator], QtCore.Qt.Vertical)
 
 
 def add_panels_menu(menu: QtWidgets.QMenu, docks: dict[str, QtWidgets.QDockWidget]) -> None:

@@ -14,19 +14,22 @@ from safetensors.torch import load_file, save
 
 from models.checkpoint_header import FORMAT, FORMAT_VERSION, METADATA_KEY, read_metadata
 from models.errors import CheckpointError
-from models.unet import UNet, UNetSpec
+from models.networks import Network, heads_of, network_from_architecture
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "METADATA_KEY", "load_checkpoint", "read_metadata", "save_checkpoint"]
 
 
-def save_checkpoint(path: str | Path, model: UNet, metadata: dict) -> Path:
-    """Write weights + metadata (the architecture spec is added from the model) to `path` atomically:
+def save_checkpoint(path: str | Path, model: Network, metadata: dict) -> Path:
+    """Write weights + metadata (the architecture spec, and for several heads their names, are added from the
+    model) to `path` atomically:
     a temporary file in the same folder, then os.replace, so a reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(metadata)
     meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=model.spec.to_dict(),
                 versions={"torch": torch.__version__, "python": platform.python_version()})
+    if len(heads_of(model)) > 1:
+        meta["heads"] = list(heads_of(model))
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     data = save(tensors, metadata={METADATA_KEY: json.dumps(meta)})
     # Written through the descriptor mkstemp opened (O_EXCL, unpredictable name): never reopened by name, so
@@ -45,18 +48,17 @@ def save_checkpoint(path: str | Path, model: UNet, metadata: dict) -> Path:
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
-                    expect_channels: tuple[str, ...] | None = None) -> tuple[UNet, dict]:
+                    expect_channels: tuple[str, ...] | None = None) -> tuple[Network, dict]:
     """Rebuild the network from the metadata and load its weights; CheckpointError on any mismatch. The metadata
     is schema-checked (models.checkpoint_schema) by read_metadata before the network is built."""
     path = Path(path)
     meta = read_metadata(path)
     try:
-        spec = UNetSpec.from_dict(meta["architecture"])
-        model = UNet(spec)
+        model = network_from_architecture(meta["architecture"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(path, f"architecture in the metadata cannot be built ({exc})") from exc
-    if expect_channels is not None and tuple(expect_channels) != spec.input_channels:
-        raise CheckpointError(path, f"model takes input channels {list(spec.input_channels)}, "
+    if expect_channels is not None and tuple(expect_channels) != model.spec.input_channels:
+        raise CheckpointError(path, f"model takes input channels {list(model.spec.input_channels)}, "
                                     f"not {list(expect_channels)}")
     try:
         tensors = load_file(str(path), device="cpu")

@@ -20,6 +20,8 @@ MAX_PARAMETERS = 150_000_000  # 600 MB of float32 weights: any larger is not a f
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096  # working resolution of the network (pixels per side)
 MAX_INPUT_CHANNELS = 16
 BLOCK_TYPES = ("residual", "double")
+NETWORKS = {"unet": 1, "trfe": 2}  # network type -> its number of decoders (each one output map)
+MAX_HEAD_NAME = 64
 FIRST_FORMAT_VERSION = 1
 
 
@@ -62,6 +64,8 @@ def validate_metadata(path: Path, meta: Any) -> None:
         if not isinstance(norm, dict) or not all(_finite(norm.get(k)) for k in ("mean", "std")) or norm["std"] <= 0:
             raise CheckpointError(path, f"metadata 'normalisation' needs finite 'mean' and positive 'std', "
                                         f"got {_short(norm)}")
+    if "heads" in meta:
+        _check_heads(path, "metadata 'heads'", meta["heads"])
     if "task" in meta and not isinstance(meta["task"], str):
         raise CheckpointError(path, f"metadata 'task' must be a string, got {_short(meta['task'])}")
 
@@ -85,24 +89,39 @@ def validate_architecture(path: Path, arch: Any) -> None:
                                     f"got {_short(channels)}")
     if not isinstance(arch.get("preset", "custom"), str):
         raise CheckpointError(path, f"architecture 'preset' must be a string, got {_short(arch['preset'])}")
-    n = parameter_estimate(widths, len(channels))
+    network = arch.get("network", "unet")
+    if network not in NETWORKS:
+        raise CheckpointError(path, f"unknown network {_short(network)} (known: {', '.join(NETWORKS)})")
+    if network == "trfe":
+        _check_heads(path, "architecture 'heads'", arch.get("heads"), exactly=2)
+    n = parameter_estimate(widths, len(channels), decoders=NETWORKS[network])
     if n > MAX_PARAMETERS:
         raise CheckpointError(path, f"architecture of ~{n / 1e6:.0f} M parameters is larger than SonoClick loads "
                                     f"({MAX_PARAMETERS / 1e6:.0f} M)")
 
 
-def parameter_estimate(widths: list[int], in_channels: int) -> int:
-    """An upper estimate of the U-Net's weights (two 3x3 convolutions per block, plus 1x1 skips), computed from
-    the numbers alone so the bound is applied before torch allocates anything."""
+def _check_heads(path: Path, field: str, heads: Any, exactly: int | None = None) -> None:
+    """Output names: distinct non-empty strings, `exactly` of them when given (else 1 to MAX_LEVELS)."""
+    counts = (exactly,) if exactly else range(1, MAX_LEVELS + 1)
+    names_ok = isinstance(heads, list) and all(isinstance(h, str) and 0 < len(h) <= MAX_HEAD_NAME for h in heads)
+    if not names_ok or len(heads) not in counts or len(set(heads)) != len(heads):
+        wanted = f"{exactly}" if exactly else f"1 to {MAX_LEVELS}"
+        raise CheckpointError(path, f"{field} must be {wanted} distinct names, got {_short(heads)}")
+
+
+def parameter_estimate(widths: list[int], in_channels: int, decoders: int = 1) -> int:
+    """An upper estimate of the network's weights (two 3x3 convolutions per block, plus 1x1 skips; `decoders`
+    decoders on one encoder), computed from the numbers alone so the bound is applied before torch allocates
+    anything."""
     total, cin = 0, in_channels
     for w in widths:
         total += 9 * cin * w + 9 * w * w + cin * w
         cin = w
-    deeper = widths[-1]
+    deeper, decoder = widths[-1], 0
     for w in reversed(widths[:-1]):
-        total += 9 * (deeper + w) * w + 9 * w * w + (deeper + w) * w
+        decoder += 9 * (deeper + w) * w + 9 * w * w + (deeper + w) * w
         deeper = w
-    return total
+    return total + decoders * decoder
 
 
 def _is_int(value: Any) -> bool:

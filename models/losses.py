@@ -90,6 +90,20 @@ def supervised_loss(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return soft_dice_loss(torch.sigmoid(logits), mask) + F.binary_cross_entropy_with_logits(logits, mask)
 
 
+def head_masked_loss(logits: torch.Tensor, targets: torch.Tensor, supervised: torch.Tensor) -> list[torch.Tensor]:
+    """Partial labels for a network with K output maps: logits and targets (B, K, H, W), supervised (B, K) bool,
+    True where sample b has a mask for head k. Per head, soft Dice + BCE over its supervised samples only (the
+    others add nothing, not even a gradient); a head with none in the batch costs 0."""
+    terms = []
+    for k in range(logits.shape[1]):
+        rows = supervised[:, k]
+        if bool(rows.any()):
+            terms.append(supervised_loss(logits[rows, k:k + 1].float(), targets[rows, k:k + 1]))
+        else:
+            terms.append(logits.new_zeros((), dtype=torch.float32))
+    return terms
+
+
 def supcon_loss(positives: torch.Tensor, negatives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
     """Anchors = positives. log p_ij = l_ij - log(exp l_ij + sum_n exp l_in), l = cos / tau; -mean over i != j.
     Unlike the published code the logits keep their gradient (only the stabilising row max is detached)."""

@@ -87,6 +87,43 @@ def _block(spec: UNetSpec, cin: int, cout: int) -> nn.Module:
     return DoubleConv(cin, cout) if spec.block == "double" else ResidualBlock(cin, cout, spec.depthwise)
 
 
+def encoder_blocks(spec: UNetSpec) -> nn.ModuleList:
+    """The encoder's levels, full resolution first (max-pool between them in `encode`)."""
+    w = spec.widths
+    encoders = nn.ModuleList([_block(spec, len(spec.input_channels), w[0])])
+    encoders.extend(_block(spec, w[i - 1], w[i]) for i in range(1, len(w)))
+    return encoders
+
+
+def decoder_blocks(spec: UNetSpec) -> tuple[nn.ModuleList, int]:
+    """(the decoder's levels from the deepest up, the channels of the full-resolution output). Level i merges
+    the upsampled deeper output with the skip of width w[i]."""
+    w = spec.widths
+    decoders = nn.ModuleList()
+    deeper = w[-1]
+    for i in range(len(w) - 2, -1, -1):
+        # the paper's decoder halves channels on the way up (1024->256, 512->128, ...)
+        out = w[i - 1] if spec.block == "double" and i > 0 else w[i]
+        decoders.append(_block(spec, deeper + w[i], out))
+        deeper = out
+    return decoders, deeper
+
+
+def encode(encoders: nn.ModuleList, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every encoder level's output, full resolution first."""
+    skips = []
+    for k, enc in enumerate(encoders):
+        x = enc(x if k == 0 else F.max_pool2d(x, 2))
+        skips.append(x)
+    return skips
+
+
+def decode_level(decoder: nn.Module, deeper: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """One decoder level: upsample the deeper output to the skip's size, concatenate, convolve."""
+    deeper = F.interpolate(deeper, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+    return decoder(torch.cat([skip, deeper], dim=1))
+
+
 class UNet(nn.Module):
     """Encoder of len(widths) levels (max-pool between), bilinear-upsampling decoder with skip concatenation.
 
@@ -97,17 +134,8 @@ class UNet(nn.Module):
     def __init__(self, spec: UNetSpec) -> None:
         super().__init__()
         self.spec = spec
-        w = spec.widths
-        self.encoders = nn.ModuleList([_block(spec, len(spec.input_channels), w[0])])
-        self.encoders.extend(_block(spec, w[i - 1], w[i]) for i in range(1, len(w)))
-        # decoder level i merges the upsampled deeper output with the skip of width w[i]
-        self.decoders = nn.ModuleList()
-        deeper = w[-1]
-        for i in range(len(w) - 2, -1, -1):
-            # the paper's decoder halves channels on the way up (1024->256, 512->128, ...)
-            out = w[i - 1] if spec.block == "double" and i > 0 else w[i]
-            self.decoders.append(_block(spec, deeper + w[i], out))
-            deeper = out
+        self.encoders = encoder_blocks(spec)
+        self.decoders, deeper = decoder_blocks(spec)
         self.head = nn.Conv2d(deeper, 1, 1)
         self.feature_channels = deeper
 
@@ -122,17 +150,12 @@ class UNet(nn.Module):
     def forward_levels(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """(logits, every encoder level's output from full resolution down, every decoder level's output from
         the deepest up to full resolution): the levels ProCNS takes its prototypes from."""
-        skips = []
-        for k, enc in enumerate(self.encoders):
-            x = enc(x if k == 0 else F.max_pool2d(x, 2))
-            skips.append(x)
+        skips = encode(self.encoders, x)
         encoded = list(skips)
         x = skips.pop()
         decoded = []
         for dec in self.decoders:
-            skip = skips.pop()
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = dec(torch.cat([skip, x], dim=1))
+            x = decode_level(dec, x, skips.pop())
             decoded.append(x)
         return self.head(x), encoded, decoded
 

@@ -1,5 +1,6 @@
 """`python -m core train`: train a segmentation network from calipers, clicks, masks or sparse labels
-(scribbles, boxes, points, simulated from masks) into RUN_DIR.
+(scribbles, boxes, points, simulated from masks) into RUN_DIR; with --glands DIR, the region-prior network
+(TRFE-Net: a nodule head guided by a thyroid-gland head, trained from the two folders' masks).
 
 Writes RUN_DIR/model.safetensors (best validation Dice) and RUN_DIR/history.json; creating RUN_DIR/STOP
 stops the run early (the best model so far is kept). Under torchrun every rank runs this same command."""
@@ -56,6 +57,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pseudo-label for calipers, partial-ce for scribbles, boxes and points, hcl-hrl otherwise; "
                         "boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
+    p.add_argument("--glands", type=Path,
+                   help="second dataset folder whose masks/ outline the thyroid gland: trains the region-prior "
+                        "network (TRFE-Net: nodule and gland heads, each frame supervising its own head) with "
+                        "--supervision masks; a seeded 10%% of it is held out for the gland Dice")
+    p.add_argument("--gland-split", type=Path, help="gland stems to train on (default: every image of --glands)")
+    p.add_argument("--glands-uncropped", action="store_true",
+                   help="the gland frames are already cropped to the image (TG3K): do not cut scanner margins, "
+                        "which there would cut into the gland")
 
 
 def _print_event(event: TrainEvent) -> None:
@@ -116,6 +125,8 @@ def run(args: argparse.Namespace) -> dict:
         train_items, val_items = hold_out(items, 0.1, args.seed)
     if args.supervision == "interactive":
         return _run_interactive(args, train_items, val_items)
+    if args.glands is not None:
+        return _run_region_prior(args, train_items, val_items)
     extra = ("ds_prior",) if args.ds_prior else ()
     cfg = TrainConfig(
         supervision=args.supervision, preset=args.width, resolution=args.resolution,
@@ -173,6 +184,34 @@ def _run_interactive(args: argparse.Namespace, train_items: list, val_items: lis
                 "n_val": len(val_frames)}
     result = train_click_model(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event,
                                StopSignal(args.out / "STOP"), metadata)
+    return _report(args, result)
+
+
+def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
+    from core.training.region_prior_task import RegionPriorConfig, train_region_prior
+
+    if args.supervision != "masks" or args.ds_prior:
+        raise SonoClickError("--glands trains the region-prior network from masks: give --supervision masks "
+                             "(and no --ds-prior)")
+    gland_items, gland_val_items = hold_out(list_dataset(args.glands, args.gland_split), 0.1, args.seed)
+    cfg = RegionPriorConfig(
+        preset=args.width, resolution=args.resolution,
+        epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+    )
+    print(f"[train] loading {len(train_items)} + {len(val_items)} nodule and {len(gland_items)} + "
+          f"{len(gland_val_items)} gland frames (training + validation)", file=sys.stderr)
+    crops = (True, not args.glands_uncropped)
+    frames = [load_frames(items, cfg.resolution, "masks", seed=args.seed, crop=crop)
+              for items, crop in zip((train_items, gland_items), crops)]
+    val = [load_frames(items, cfg.resolution, None, keep_full_truth=True, crop=crop)
+           for items, crop in zip((val_items, gland_val_items), crops)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    metadata = {"data_hash": data_hash([*train_items, *gland_items], "masks+glands", 0.0, args.seed),
+                "n_train": len(frames[0]), "n_train_glands": len(frames[1]), "n_val": len(val[0]),
+                "n_val_glands": len(val[1]), "gland_frames_cropped": crops[1]}
+    result = train_region_prior(*frames, *val, cfg, args.out / MODEL_FILE, _print_event,
+                                StopSignal(args.out / "STOP"), metadata)
     return _report(args, result)
 
 

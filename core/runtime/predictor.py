@@ -1,4 +1,5 @@
-"""Inference engine: load a checkpoint once, predict nodule probability maps for frames of any size."""
+"""Inference engine: load a checkpoint once, predict nodule probability maps for frames of any size (and, for a
+network with several heads, one map per class)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,8 @@ import torch
 from core.errors import CheckpointError
 from core.runtime.device import select_device, set_cpu_threads
 from models.checkpoint import load_checkpoint
+from models.networks import Network, heads_of
 from models.preprocess import Box, Normalisation, content_box, crop_resize, paste_back
-from models.unet import UNet
 
 
 def _pad_to_stride(x: torch.Tensor, stride: int) -> tuple[torch.Tensor, int, int]:
@@ -22,20 +23,27 @@ def _pad_to_stride(x: torch.Tensor, stride: int) -> tuple[torch.Tensor, int, int
 
 
 @torch.inference_mode()
-def forward_probability(model: UNet, inputs: torch.Tensor, flip_tta: bool = False) -> torch.Tensor:
-    """(B, C, H, W) normalised inputs -> (B, H, W) float32 probabilities; optional horizontal-flip averaging."""
+def forward_probabilities(model: Network, inputs: torch.Tensor, flip_tta: bool = False) -> torch.Tensor:
+    """(B, C, H, W) normalised inputs -> (B, K, H, W) float32 probabilities, one map per head of the model;
+    optional horizontal-flip averaging."""
     x, h, w = _pad_to_stride(inputs, model.stride)
     x = x.contiguous(memory_format=torch.channels_last)
     prob = torch.sigmoid(model(x).float())
     if flip_tta:
         prob = 0.5 * (prob + torch.sigmoid(model(x.flip(-1)).float()).flip(-1))
-    return prob[:, 0, :h, :w]
+    return prob[:, :, :h, :w]
 
 
-def work_probabilities(model: UNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device,
+def forward_probability(model: Network, inputs: torch.Tensor, flip_tta: bool = False, head: int = 0) -> torch.Tensor:
+    """(B, C, H, W) normalised inputs -> (B, H, W) float32 probabilities of one head (the first: the nodule)."""
+    return forward_probabilities(model, inputs, flip_tta)[:, head]
+
+
+def work_probabilities(model: Network, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device,
                        extra: list[np.ndarray] | None = None, batch_size: int = 16,
-                       flip_tta: bool = False) -> list[np.ndarray]:
-    """Working-resolution uint8 images (+ optional (E, R, R) extra channels) -> working-resolution maps."""
+                       flip_tta: bool = False, head: int = 0) -> list[np.ndarray]:
+    """Working-resolution uint8 images (+ optional (E, R, R) extra channels) -> working-resolution maps of one
+    head (the first: the nodule)."""
     was_training = model.training
     model.eval()
     out: list[np.ndarray] = []
@@ -44,15 +52,16 @@ def work_probabilities(model: UNet, images_u8: list[np.ndarray], norm: Normalisa
         if extra is not None:
             chunk = [np.concatenate([c, e.astype(np.float32)]) for c, e in zip(chunk, extra[start:start + batch_size])]
         x = torch.from_numpy(np.stack(chunk)).to(device)
-        out.extend(forward_probability(model, x, flip_tta).cpu().numpy())
+        out.extend(forward_probability(model, x, flip_tta, head).cpu().numpy())
     model.train(was_training)
     return out
 
 
 class Predictor:
-    """A loaded model. predict(image_u8) -> float32 (H, W) probability in [0, 1] for a frame of any size."""
+    """A loaded model. predict(image_u8) -> float32 (H, W) nodule probability in [0, 1] for a frame of any size;
+    predict_classes(image_u8) -> {class name: map} for every head of the model (one call, one forward pass)."""
 
-    def __init__(self, model: UNet, metadata: dict, device: torch.device, flip_tta: bool = False) -> None:
+    def __init__(self, model: Network, metadata: dict, device: torch.device, flip_tta: bool = False) -> None:
         self.model = model.to(device).eval().to(memory_format=torch.channels_last)
         self.metadata = metadata
         self.device = device
@@ -60,6 +69,7 @@ class Predictor:
         self.resolution = int(metadata["resolution"])
         self.normalisation = Normalisation.from_dict(metadata["normalisation"])
         self.input_channels = model.spec.input_channels
+        self.heads = heads_of(model)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", threads: int | None = None,
@@ -76,9 +86,10 @@ class Predictor:
     def extra_channels(self) -> tuple[str, ...]:
         return tuple(c for c in self.input_channels if c != "image")
 
-    def _prepare(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None) -> tuple[np.ndarray, Box]:
+    def _prepare(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None,
+                 whole_frame: bool = False) -> tuple[np.ndarray, Box]:
         image = _gray_u8(image_u8)
-        box = content_box(image)
+        box = (0, 0, image.shape[1], image.shape[0]) if whole_frame else content_box(image)
         planes = [self.normalisation.apply(crop_resize(image, box, self.resolution))]
         extra = extra or {}
         missing = [c for c in self.extra_channels if c not in extra]
@@ -94,10 +105,22 @@ class Predictor:
 
     def predict_batch(self, images_u8: list[np.ndarray],
                       extras: list[dict[str, np.ndarray]] | None = None) -> list[np.ndarray]:
-        prepared = [self._prepare(im, extras[i] if extras else None) for i, im in enumerate(images_u8)]
+        return [maps[0] for maps in self._head_maps(images_u8, extras)]
+
+    def predict_classes(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None = None,
+                        whole_frame: bool = False) -> dict[str, np.ndarray]:
+        """{head name (e.g. 'nodule', 'thyroid gland'): float32 (H, W) probability} for a frame of any size.
+        whole_frame: the frame is already cropped to the image (no scanner margins to cut)."""
+        maps = self._head_maps([image_u8], [extra] if extra is not None else None, whole_frame)[0]
+        return dict(zip(self.heads, maps))
+
+    def _head_maps(self, images_u8: list[np.ndarray], extras: list[dict[str, np.ndarray]] | None,
+                   whole_frame: bool = False) -> list[list[np.ndarray]]:
+        prepared = [self._prepare(im, extras[i] if extras else None, whole_frame) for i, im in enumerate(images_u8)]
         x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
-        prob = forward_probability(self.model, x, self.flip_tta).cpu().numpy()
-        return [paste_back(p, box, im.shape[:2]) for p, (_, box), im in zip(prob, prepared, images_u8)]
+        prob = forward_probabilities(self.model, x, self.flip_tta).cpu().numpy()
+        return [[paste_back(p, box, im.shape[:2]) for p in maps]
+                for maps, (_, box), im in zip(prob, prepared, images_u8)]
 
     def predict(self, image_u8: np.ndarray) -> np.ndarray:
         return self.predict_batch([image_u8])[0]

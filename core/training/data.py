@@ -54,9 +54,10 @@ def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | No
 
 
 def load_frames(items: list[DatasetItem], resolution: int, supervision: str | None, jitter: float = 0.0,
-                seed: int = 0, keep_full_truth: bool = False,
-                extra_channels: tuple[str, ...] = ()) -> list[TrainingFrame]:
-    """Read, crop and resize every frame once. supervision None loads images and masks only (validation)."""
+                seed: int = 0, keep_full_truth: bool = False, extra_channels: tuple[str, ...] = (),
+                crop: bool = True) -> list[TrainingFrame]:
+    """Read, crop (the scanner margins; crop=False: frames already cropped to the image, e.g. TG3K's) and
+    resize every frame once. supervision None loads images and masks only (validation)."""
     if supervision is not None and supervision not in SUPERVISIONS:
         raise ValueError(f"unknown supervision {supervision!r}")
     unknown = [c for c in extra_channels if c not in EXTRA_CHANNELS]
@@ -69,7 +70,7 @@ def load_frames(items: list[DatasetItem], resolution: int, supervision: str | No
         full_truth = item.mask()
         if full_truth is not None and full_truth.shape != image.shape:
             raise InputError(item.mask_path, f"mask is {full_truth.shape}, image is {image.shape}")
-        box = content_box(image)
+        box = content_box(image) if crop else (0, 0, image.shape[1], image.shape[0])
         frame = TrainingFrame(item.stem, crop_resize(image, box, resolution), box, image.shape[:2])
         if full_truth is not None:
             frame.truth = crop_resize(full_truth.astype(np.uint8), box, resolution, nearest=True) > 0

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import torch
 
-from models.unet import UNet
+from models.networks import Network
 
 
 class Ema:
-    def __init__(self, model: UNet, decay: float) -> None:
-        self.model = UNet(model.spec).to(next(model.parameters()).device)
+    def __init__(self, model: Network, decay: float) -> None:
+        self.model = type(model)(model.spec).to(next(model.parameters()).device)
         self.model.load_state_dict(model.state_dict())
         self.model.eval().requires_grad_(False)
         self.decay = decay
 
     @torch.no_grad()
-    def update(self, model: UNet, step: int) -> None:
+    def update(self, model: Network, step: int) -> None:
         # a short warm-up of the decay, so that the average is not dominated by the random initial weights
         d = min(self.decay, (1.0 + step) / (10.0 + step))
         for e, p in zip(self.model.parameters(), model.parameters()):

@@ -21,6 +21,7 @@ from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.pseudo_labels import PseudoLabelState
 from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS
 from models.losses import LossWeights, supervised_loss, weak_loss
+from models.networks import Network
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
 from models.procns import prsa_term, sparse_loss
 from models.unet import ProjectionHeads, UNet, spec_from_preset
@@ -71,12 +72,14 @@ class _TrainingNet(nn.Module):
         return weak_loss(logits, features, batch, weights, self.heads, self.generator)
 
 
-def evaluate_dice(model: UNet, frames: list[TrainingFrame], norm: Normalisation, device: torch.device) -> float:
-    """Mean Dice at frame resolution (working resolution when the full mask was not kept)."""
+def evaluate_dice(model: Network, frames: list[TrainingFrame], norm: Normalisation, device: torch.device,
+                  head: int = 0) -> float:
+    """Mean Dice of one head's map (the first: the nodule) at frame resolution (working resolution when the full
+    mask was not kept)."""
     if not frames:
         return float("nan")
     extra = [f.extra for f in frames] if model.spec.input_channels != ("image",) else None
-    probs = work_probabilities(model, [f.image for f in frames], norm, device, extra)
+    probs = work_probabilities(model, [f.image for f in frames], norm, device, extra, head=head)
     scores = []
     for f, p in zip(frames, probs):
         if f.truth_full is not None:

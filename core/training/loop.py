@@ -20,7 +20,7 @@ from core.training.ema import Ema
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.schedule import Budget, lr_factor
 from models.checkpoint import save_checkpoint
-from models.unet import UNet
+from models.networks import Network
 
 
 @dataclass
@@ -49,6 +49,7 @@ class TrainingTask(ABC):
     config: LoopConfig
     metric: str = "val_dice"  # the validation figure's name in the checkpoint's metrics
     find_unused_parameters: bool = False  # DDP: some parameters of the training module get no gradient
+    frames_per_item: int = 1  # frames in one training item (a nodule frame + a gland frame: 2), for frames/s
 
     @property
     @abstractmethod
@@ -56,7 +57,7 @@ class TrainingTask(ABC):
         """Number of training items; an epoch is one seeded permutation of them."""
 
     @abstractmethod
-    def build(self, device: torch.device, rank: int) -> tuple[UNet, nn.Module]:
+    def build(self, device: torch.device, rank: int) -> tuple[Network, nn.Module]:
         """(the network whose EMA is validated and saved, the training module around it whose forward takes
         a batch's tensors and returns the loss terms, "total" among them)."""
 
@@ -65,18 +66,18 @@ class TrainingTask(ABC):
         """The training module's arguments for these training items (on the device)."""
 
     @abstractmethod
-    def validate(self, model: UNet) -> float | None:
+    def validate(self, model: Network) -> float | None:
         """The figure that selects the best checkpoint (higher is better); None without validation data."""
 
     @abstractmethod
     def checkpoint_metadata(self) -> dict:
         """What a checkpoint must record to be used (resolution, normalisation, preprocessing, config)."""
 
-    def monitor(self, model: UNet) -> float | None:
+    def monitor(self, model: Network) -> float | None:
         """A report-only figure; its time is not charged to the budget."""
         return None
 
-    def refresh_targets(self, epoch: int, model: UNet) -> bool:
+    def refresh_targets(self, epoch: int, model: Network) -> bool:
         """Between epochs: renew the training targets with the current weights; True when it did."""
         return False
 
@@ -176,7 +177,7 @@ class _Run:
         optimiser_step(self.optimizer, self.scaler, terms["total"])
         self.ema.update(self.network, self.step)
         self.step += 1
-        self.frames_seen += len(indices) * self.world
+        self.frames_seen += len(indices) * self.world * self.task.frames_per_item
         for name, term in terms.items():
             value = float(term.detach())
             self.losses[name] = 0.9 * self.losses.get(name, value) + 0.1 * value

@@ -1,0 +1,128 @@
+"""The region-prior network's training task (TRFE-Net: `train --glands DIR`): frames with nodule masks and
+frames with gland masks, each supervising only its own head, interleaved in every batch. An epoch is one pass
+over the nodule frames (as for the single-map network, so the two compare at equal epochs); each nodule frame
+is paired with the next gland frame of a seeded order that is reshuffled whenever it runs out. The best
+checkpoint is chosen on nodule Dice, the gland Dice is reported alongside."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.training.augment import AugmentConfig, augment
+from core.training.data import TrainingFrame
+from core.training.frame_task import evaluate_dice
+from core.training.loop import LoopConfig, TrainingTask, run_training
+from core.training.progress import StopSignal, TrainEvent, TrainResult
+from models.losses import head_masked_loss
+from models.preprocess import DEFAULT_RESOLUTION, Normalisation
+from models.trfe import DEFAULT_HEADS, TRFENet, trfe_spec_from_preset
+
+NODULE, GLAND = 0, 1  # the heads' channels
+
+
+@dataclass
+class RegionPriorConfig(LoopConfig):
+    """batch_size counts pairs: a batch holds batch_size nodule frames and as many gland frames."""
+
+    preset: str = "fast"
+    resolution: int = DEFAULT_RESOLUTION
+    heads: tuple[str, str] = DEFAULT_HEADS
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["heads"] = list(self.heads)
+        return d
+
+
+class _PartialLabelNet(nn.Module):
+    """TRFE-Net + its loss: forward returns the per-head loss terms and their sum ("total")."""
+
+    def __init__(self, net: TRFENet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, targets: torch.Tensor, supervised: torch.Tensor) -> dict[str, torch.Tensor]:
+        nodule, gland = head_masked_loss(self.net(x), targets, supervised)
+        return {"nodule": nodule, "gland": gland, "total": nodule + gland}
+
+
+class RegionPriorTask(TrainingTask):
+    """Nodule frames and gland frames (core.training.data.load_frames with masks: `truth` set on each)."""
+
+    metric = "val_nodule_dice"
+    frames_per_item = 2
+
+    def __init__(self, nodule_frames: list[TrainingFrame], gland_frames: list[TrainingFrame],
+                 nodule_val: list[TrainingFrame], gland_val: list[TrainingFrame], cfg: RegionPriorConfig) -> None:
+        missing = [f.stem for f in (*nodule_frames, *gland_frames) if f.truth is None]
+        if missing:
+            raise ValueError(f"{len(missing)} training frames have no mask, e.g. {missing[0]!r}")
+        if not gland_frames:
+            raise ValueError("no gland frames: the gland head would never be trained")
+        self.nodule_frames, self.gland_frames = nodule_frames, gland_frames
+        self.nodule_val, self.gland_val, self.config = nodule_val, gland_val, cfg
+
+    @property
+    def size(self) -> int:
+        return len(self.nodule_frames)
+
+    def build(self, device: torch.device, rank: int) -> tuple[TRFENet, nn.Module]:
+        cfg = self.config
+        self.device = device
+        self.rng = np.random.default_rng([cfg.seed, rank])
+        self.gland_order: list[int] = []
+        net = TRFENet(trfe_spec_from_preset(cfg.preset, cfg.heads)).to(device).to(memory_format=torch.channels_last)
+        self.norm = Normalisation.fitted([f.image for f in (*self.nodule_frames, *self.gland_frames)])
+        return net, _PartialLabelNet(net)
+
+    def next_gland_frames(self, n: int) -> list[TrainingFrame]:
+        """The gland frames for the next n pairs: rounds of a seeded permutation, each round every frame once."""
+        picked = []
+        for _ in range(n):
+            if not self.gland_order:
+                self.gland_order = self.rng.permutation(len(self.gland_frames)).tolist()
+            picked.append(self.gland_frames[self.gland_order.pop()])
+        return picked
+
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        glands = self.next_gland_frames(len(indices))
+        images, targets, supervised = [], [], []
+        for nodule, gland in zip((self.nodule_frames[i] for i in indices), glands):
+            for frame, head in ((nodule, NODULE), (gland, GLAND)):
+                img, lab, _ = augment(frame.image, frame.truth[None].astype(np.uint8), None, self.rng,
+                                      self.config.augment)
+                planes = np.zeros((2, *lab.shape[1:]), np.float32)
+                planes[head] = lab[0]
+                images.append(((img - self.norm.mean) / self.norm.std)[None])
+                targets.append(planes)
+                supervised.append([head == NODULE, head == GLAND])
+        x = torch.from_numpy(np.stack(images).astype(np.float32)).to(self.device)
+        t = torch.from_numpy(np.stack(targets)).to(self.device)
+        return x.contiguous(memory_format=torch.channels_last), t, torch.tensor(supervised, device=self.device)
+
+    def validate(self, model: TRFENet) -> float | None:
+        return evaluate_dice(model, self.nodule_val, self.norm, self.device) if self.nodule_val else None
+
+    def monitor(self, model: TRFENet) -> float | None:
+        return evaluate_dice(model, self.gland_val, self.norm, self.device, head=GLAND) if self.gland_val else None
+
+    def checkpoint_metadata(self) -> dict:
+        return {"resolution": self.config.resolution, "normalisation": self.norm.to_dict(),
+                "preprocess": {"crop": "content_box", "resize": "square"}, "task": "region_prior",
+                "training": self.config.to_dict()}
+
+
+def train_region_prior(nodule_frames: list[TrainingFrame], gland_frames: list[TrainingFrame],
+                       nodule_val: list[TrainingFrame], gland_val: list[TrainingFrame], cfg: RegionPriorConfig,
+                       out_path: str | Path, on_event: Callable[[TrainEvent], None] | None = None,
+                       stop: StopSignal | None = None, metadata: dict | None = None) -> TrainResult:
+    """Train TRFE-Net, keep the EMA weights with the best nodule Dice on `nodule_val` at `out_path`; the gland
+    Dice on `gland_val` is the per-epoch monitor figure (report only)."""
+    task = RegionPriorTask(nodule_frames, gland_frames, nodule_val, gland_val, cfg)
+    return run_training(task, out_path, on_event, stop, metadata)

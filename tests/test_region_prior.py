@@ -1,0 +1,212 @@
+"""TRFE-Net's region prior: the gland map steers the nodule decoder, partial labels reach only their own head,
+checkpoints list the heads, the predictor returns a map per class, and `train --glands` runs end to end."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.cli import main
+from core.errors import CheckpointError
+from core.io.dataset import list_dataset
+from core.runtime.predictor import Predictor
+from core.training.data import TrainingFrame, load_frames
+from core.training.region_prior_task import GLAND, NODULE, RegionPriorConfig, RegionPriorTask, train_region_prior
+from core.training.synthetic import make_frame
+from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from models.losses import head_masked_loss
+from models.preprocess import Normalisation
+from models.trfe import TRFENet, trfe_spec_from_preset
+from models.unet import UNet, build_unet, encode
+from tests.conftest import write_dataset
+
+RES = 32
+
+
+def _net(seed: int = 0) -> TRFENet:
+    torch.manual_seed(seed)
+    return TRFENet(trfe_spec_from_preset("tiny"))
+
+
+def _decoder_parameters(net: TRFENet, which: str) -> list[torch.nn.Parameter]:
+    return [*getattr(net, f"{which}_decoders").parameters(), *getattr(net, f"{which}_head").parameters()]
+
+
+def test_output_has_one_map_per_head_nodule_first() -> None:
+    net = _net().eval()
+    out = net(torch.randn(2, 1, RES, RES))
+    assert out.shape == (2, 2, RES, RES) and net.heads == ("nodule", "thyroid gland")
+
+
+def test_the_gland_map_changes_the_nodule_output() -> None:
+    net = _net().eval()
+    x = torch.randn(1, 1, RES, RES)
+    with torch.no_grad():
+        skips = encode(net.encoders, x)
+        no_gland = net.decode_nodule(skips, torch.zeros(1, 1, RES, RES))
+        gland = net.decode_nodule(skips, torch.ones(1, 1, RES, RES))
+        assert (no_gland - gland).abs().max() > 1e-3
+        # through forward: only the gland head's bias changes, and the nodule channel follows it
+        net.gland_head.bias.fill_(-20.0)
+        low = net(x)
+        net.gland_head.bias.fill_(20.0)
+        high = net(x)
+    assert torch.allclose(low[:, NODULE], no_gland[:, 0], atol=1e-5)
+    assert torch.allclose(high[:, NODULE], gland[:, 0], atol=1e-5)
+    assert (low[:, NODULE] - high[:, NODULE]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize(("labelled", "silent"), [(NODULE, "gland"), (GLAND, "nodule")])
+def test_a_sample_labelled_for_one_head_gives_no_gradient_to_the_other_decoder(labelled: int, silent: str) -> None:
+    net = _net().train()
+    torch.manual_seed(1)
+    x = torch.randn(2, 1, RES, RES)
+    targets = (torch.rand(2, 2, RES, RES) > 0.5).float()
+    supervised = torch.zeros(2, 2, dtype=torch.bool)
+    supervised[:, labelled] = True
+    sum(head_masked_loss(net(x), targets, supervised)).backward()
+    trained = "nodule" if silent == "gland" else "gland"
+    assert all(p.grad is None or not p.grad.any() for p in _decoder_parameters(net, silent))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in _decoder_parameters(net, trained))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.encoders.parameters())
+
+
+def test_checkpoint_round_trip_lists_the_heads(tmp_path: Path) -> None:
+    net = _net(3).eval()
+    path = save_checkpoint(tmp_path / "trfe.safetensors", net, {"resolution": RES})
+    model, meta = load_checkpoint(path)
+    assert isinstance(model, TRFENet) and model.heads == ("nodule", "thyroid gland")
+    assert meta["heads"] == ["nodule", "thyroid gland"] and meta["architecture"]["network"] == "trfe"
+    x = torch.randn(1, 1, RES, RES)
+    assert torch.allclose(model(x), net(x), atol=1e-6)
+    # a single-map checkpoint still loads as the plain U-Net and lists no heads
+    plain, plain_meta = load_checkpoint(save_checkpoint(tmp_path / "unet.safetensors", build_unet("tiny"), {}))
+    assert isinstance(plain, UNet) and "heads" not in plain_meta and "network" not in plain_meta["architecture"]
+
+
+def _rewrite_architecture(path: Path, out: Path, **changes: object) -> Path:
+    """The same weights with changed architecture metadata (a checkpoint someone else wrote)."""
+    from safetensors.torch import load_file, save_file
+
+    meta = read_metadata(path)
+    meta["architecture"].update(changes)
+    save_file(load_file(str(path)), str(out), metadata={"sonoclick": json.dumps(meta)})
+    return out
+
+
+@pytest.mark.parametrize("changes", [{"heads": ["nodule", "gland", "cyst"]}, {"heads": ["nodule", "nodule"]},
+                                     {"network": "transformer"}, {"heads": "nodule"}])
+def test_bad_head_metadata_is_refused_before_building(tmp_path: Path, changes: dict) -> None:
+    path = save_checkpoint(tmp_path / "trfe.safetensors", _net(), {})
+    bad = _rewrite_architecture(path, tmp_path / "bad.safetensors", **changes)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(bad)
+
+
+def _predictor_checkpoint(tmp_path: Path) -> Path:
+    norm = Normalisation(mean=0.5, std=0.25)
+    return save_checkpoint(tmp_path / "trfe.safetensors", _net(4),
+                           {"resolution": RES, "normalisation": norm.to_dict()})
+
+
+def test_the_predictor_returns_a_map_per_class_and_the_nodule_map_as_before(tmp_path: Path) -> None:
+    predictor = Predictor.load(_predictor_checkpoint(tmp_path), device="cpu", threads=1)
+    image = make_frame(5, size=(70, 90)).image
+    maps = predictor.predict_classes(image)
+    assert list(maps) == ["nodule", "thyroid gland"]
+    assert all(m.shape == image.shape and m.dtype == np.float32 for m in maps.values())
+    assert not np.allclose(maps["nodule"], maps["thyroid gland"])
+    assert np.array_equal(predictor.predict(image), maps["nodule"])
+    plain = save_checkpoint(tmp_path / "unet.safetensors", build_unet("tiny"),
+                            {"resolution": RES, "normalisation": {"mean": 0.5, "std": 0.25}})
+    assert list(Predictor.load(plain, device="cpu", threads=1).predict_classes(image)) == ["nodule"]
+
+
+def _frames(seed0: int, n: int) -> list[TrainingFrame]:
+    frames = []
+    for k in range(n):
+        f = make_frame(seed0 + k, size=(2 * RES, 2 * RES), contrast=0.6)
+        image = cv2.resize(f.image, (RES, RES), interpolation=cv2.INTER_AREA)
+        truth = cv2.resize(f.mask.astype(np.uint8), (RES, RES), interpolation=cv2.INTER_NEAREST) > 0
+        frames.append(TrainingFrame(f"{seed0 + k}", image, (0, 0, RES, RES), (RES, RES), truth=truth))
+    return frames
+
+
+def _config(**overrides: object) -> RegionPriorConfig:
+    base = dict(preset="tiny", resolution=RES, epochs=1, batch_size=2, seed=0, threads=1, device="cpu", amp=False)
+    return RegionPriorConfig(**{**base, **overrides})
+
+
+def test_every_batch_interleaves_nodule_and_gland_samples() -> None:
+    task = RegionPriorTask(_frames(0, 4), _frames(50, 3), [], [], _config())
+    task.build(torch.device("cpu"), 0)
+    x, targets, supervised = task.batch([0, 1])
+    assert x.shape == (4, 1, RES, RES) and targets.shape == (4, 2, RES, RES)
+    assert supervised.tolist() == [[True, False], [False, True]] * 2
+    assert not targets[supervised.logical_not()].any()  # the unlabelled head's plane is empty
+    assert targets[supervised].any()
+
+
+def test_gland_frames_come_round_once_per_round_of_a_seeded_order() -> None:
+    def draws(seed: int) -> list[str]:
+        task = RegionPriorTask(_frames(0, 4), _frames(50, 3), [], [], _config(seed=seed))
+        task.build(torch.device("cpu"), 0)
+        return [f.stem for f in task.next_gland_frames(6)]
+
+    first = draws(0)
+    assert sorted(first[:3]) == sorted(first[3:]) == ["50", "51", "52"]
+    assert draws(0) == first
+
+
+def test_training_saves_the_best_nodule_dice_and_reports_the_gland_dice(tmp_path: Path) -> None:
+    runs = [train_region_prior(_frames(0, 4), _frames(50, 4), _frames(10, 2), _frames(60, 2),
+                               _config(epochs=2), tmp_path / f"run{k}.safetensors") for k in range(2)]
+    result = runs[0]
+    assert result.epochs == 2 and result.steps == 4 and 0 <= result.best_val_dice <= 1
+    assert all(0 <= h["monitor_dice"] <= 1 for h in result.history)
+    assert [h["val_dice"] for h in runs[0].history] == [h["val_dice"] for h in runs[1].history]  # seeded
+    model, meta = load_checkpoint(result.checkpoint)
+    assert isinstance(model, TRFENet) and meta["heads"] == ["nodule", "thyroid gland"]
+    assert meta["task"] == "region_prior" and meta["metrics"]["val_nodule_dice"] == result.best_val_dice
+
+
+def test_train_with_a_gland_folder_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    nodules = write_dataset(tmp_path / "nodules", 6)
+    glands = write_dataset(tmp_path / "glands", 6, seed0=100)
+    run = tmp_path / "run"
+    args = ["train", "--data", str(nodules), "--glands", str(glands), "--out", str(run), "--epochs", "1",
+            "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "32", "--batch-size", "2"]
+    assert main([*args, "--supervision", "calipers"]) == 2
+    assert "--supervision masks" in capsys.readouterr().err
+    assert main([*args, "--supervision", "masks", "--glands-uncropped"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["epochs"] == 1 and summary["frames_per_s"] > 0
+    meta = read_metadata(run / "model.safetensors")
+    assert meta["heads"] == ["nodule", "thyroid gland"] and meta["n_train_glands"] == 5
+    assert meta["gland_frames_cropped"] is False
+
+
+def _margined_dataset(root: Path) -> Path:
+    """One synthetic frame with a black scanner margin on the left and a mask that reaches into it."""
+    f = make_frame(7, size=(96, 112), contrast=0.6)
+    image, mask = f.image.copy(), np.zeros((96, 112), np.uint8)
+    image[:, :40] = 0
+    mask[30:60, 20:70] = 255
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    cv2.imwrite(str(root / "images" / "0.png"), image)
+    cv2.imwrite(str(root / "masks" / "0.png"), mask)
+    return root
+
+
+def test_frames_already_cropped_to_the_image_keep_their_whole_area(tmp_path: Path) -> None:
+    items = list_dataset(_margined_dataset(tmp_path / "data"))
+    cropped, = load_frames(items, RES, "masks")
+    whole, = load_frames(items, RES, "masks", crop=False)
+    assert cropped.box[0] >= 35 and whole.box == (0, 0, 112, 96)
+    predictor = Predictor.load(_predictor_checkpoint(tmp_path), device="cpu", threads=1)
+    image = items[0].frame().gray_u8()
+    assert not predictor.predict_classes(image)["thyroid gland"][:, :35].any()  # the margin is cut off
+    assert predictor.predict_classes(image, whole_frame=True)["thyroid gland"][:, :35].all()
