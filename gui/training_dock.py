@@ -51,11 +51,10 @@ def version_row(version: ModelVersion, current: str | None, pinned: bool) -> lis
 
 
 def version_details(version: ModelVersion) -> str:
-    if version.baseline_val_dice is None:
-        compared = "the first model of this project"
-    else:
-        verdict = "better than" if version.beats_baseline() else "not better than"
-        compared = f"{verdict} the model in use then ({dice_text(version.baseline_val_dice)})"
+    judgement = version.judgement()
+    verdict = "better than" if judgement.better else "not better than"
+    before = "no model" if version.baseline_val_dice is None else dice_text(version.baseline_val_dice)
+    compared = f"{verdict} the model in use then ({before}): {judgement.reason}"
     return (f"{version.name}: Dice {dice_text(version.val_dice)} on {version.n_val} held-out frames "
             f"({version.validated_on or '?'}); {compared}")
 
