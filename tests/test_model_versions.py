@@ -12,6 +12,9 @@ from core.learning.better import (
     held_out_count,
     judge,
 )
+from core.learning.click_round import split_held_out
+from core.learning.mixed_supervision import split_for_validation
+from core.learning.snapshot import LabelledFrame
 from core.learning.versions import CLICK, CLICK_MODEL_PATH_KEY, MODEL_PATH_KEY, ModelRegistry
 from core.project.store import ProjectStore
 from models.checkpoint import save_checkpoint
@@ -131,3 +134,16 @@ def test_a_file_that_is_not_our_checkpoint_is_refused(registry, tmp_path):
     with pytest.raises(CheckpointError):
         registry.add(bogus, 0.9, None, "accepted masks", 1)
     assert registry.versions() == []
+
+
+def test_a_run_holds_out_enough_accepted_masks_to_judge_it_or_none():
+    def masks(n):
+        return [LabelledFrame(k, f"f{k}.png", 0, mask_file=f"m{k}.png") for k in range(n)]
+
+    train, held_out, validated_on = split_for_validation(masks(12), seed=0)
+    assert len(held_out) == MIN_DECIDING_FRAMES and len(train) == 7 and validated_on == "accepted masks"
+    assert split_for_validation(masks(12), seed=0) == (train, held_out, validated_on)  # seeded
+    train, held_out, _ = split_for_validation(masks(9), seed=0)
+    assert held_out == [] and len(train) == 9  # too few to judge by: learn from all, keep the version unused
+    click_train, click_held_out = split_held_out(list(range(20)), seed=0)
+    assert len(click_held_out) == 6 and sorted(click_train + click_held_out) == list(range(20))

@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--click-baseline", type=Path,
                    help="the click network in use, scored on the same held-out masks (default: none in use)")
     p.add_argument("--click-minutes", type=float, help="the click network's budget (default: as --minutes)")
-    p.add_argument("--click-steps", type=int, default=200, help="at most this many click-network steps")
+    p.add_argument("--click-steps", type=int, default=100, help="at most this many click-network steps")
 
 
 def emit(event: dict) -> None:

@@ -21,13 +21,15 @@ from models.checkpoint_header import read_metadata
 NOC_THRESHOLD = 0.85
 MAX_CLICKS = 20
 STEPS_PER_EPOCH = 10
-FINE_TUNE_LR = 1e-3  # from a trained network: a third of the from-scratch rate keeps what it knew
+# from a trained network, a tenth of the from-scratch rate: on the session's first 10 DDTI val frames 100 steps at
+# 3e-4 took the starter from NoC@90 7.8 to 7.4 on the next 10, 200 at 1e-3 to 8.4 (bench/session_diagnostic.py)
+FINE_TUNE_LR = 3e-4
 
 
 @dataclass(frozen=True)
 class ClickRoundConfig:
     minutes: float | None = 1.0
-    steps: int = 200  # an upper bound on optimiser steps, whatever the clock allows
+    steps: int = 100  # an upper bound on optimiser steps, whatever the clock allows
     threads: int = 1
     seed: int = 0
     device: str = "cpu"
