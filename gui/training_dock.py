@@ -253,8 +253,13 @@ class TrainingDock(QtWidgets.QWidget):
 
     def show_data(self, event: dict) -> None:
         n_val = event.get("n_val", "?")
-        self.data_label.setText(f"Learning from {event.get('n_train', '?')} labelled frames; checking on {n_val} "
-                                f"held-out frame{'' if n_val == 1 else 's'} ({event.get('validated_on', '?')})")
+        learning = f"Learning from {event.get('n_train', '?')} labelled frames; "
+        if n_val == 0:
+            self.data_label.setText(learning + "too few to spare held-out frames to judge it by: the new model is "
+                                               "kept as a version, not used by itself")
+            return
+        self.data_label.setText(learning + f"checking on {n_val} held-out frame{'' if n_val == 1 else 's'} "
+                                           f"({event.get('validated_on', '?')})")
 
     def show_progress(self, event: dict) -> None:
         """Any progress event: the epoch and the time left."""
