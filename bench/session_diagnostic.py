@@ -7,8 +7,8 @@ prediction with the starter click network, or from nothing with a fine-tuned cli
     python bench/session_diagnostic.py --data ../shared/data/ddti --split ../shared/data/ddti/splits/val.txt \\
         [--sizes 10,30] [--next 10] [--frame-recipes scratch60,scratch20] [--click-recipes lr1e-3x200]
 
-Frame recipes: scratch<E> (E epochs from scratch, last EMA weights kept); click recipes: lr<LR>x<STEPS>
-(fine-tune the starter). Measurement only: weights trained here are thrown away."""
+Frame recipes: scratch<E> (E epochs from scratch, last EMA weights kept); click recipes: lr<LR>x<STEPS>[frozen]
+(fine-tune the starter; frozen: its encoder stays as it was). Measurement only: weights trained here are thrown away."""
 from __future__ import annotations
 
 import argparse
@@ -66,12 +66,12 @@ def frame_recipe(name: str, frames: list[ReplayFrame], args: argparse.Namespace,
 
 
 def click_recipe(name: str, frames: list[ReplayFrame], args: argparse.Namespace, starter: Path, out: Path) -> Path:
-    match = re.fullmatch(r"lr([0-9.e-]+)x(\d+)", name)
-    assert match, f"click recipe {name!r}: lr<LR>x<STEPS>"
+    match = re.fullmatch(r"lr([0-9.e-]+)x(\d+)(frozen)?", name)
+    assert match, f"click recipe {name!r}: lr<LR>x<STEPS>[frozen]"
     cfg = ClickTrainConfig(epochs=max(1, int(match.group(2)) // STEPS_PER_EPOCH), minutes=None, seed=args.seed,
                            threads=args.threads, device="cpu", appearance="strong")
     cfg.repeat_to = STEPS_PER_EPOCH * cfg.batch_size
-    cfg.init_checkpoint, cfg.lr = str(starter), float(match.group(1))
+    cfg.init_checkpoint, cfg.lr, cfg.freeze_encoder = str(starter), float(match.group(1)), bool(match.group(3))
     cfg.resolution = int(read_metadata(starter)["resolution"])
     train_click_model([ClickFrame(f.stem, f.image, f.truth) for f in frames], [], cfg, out)
     return out
