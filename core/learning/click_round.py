@@ -21,9 +21,11 @@ from models.checkpoint_header import read_metadata
 NOC_THRESHOLD = 0.85
 MAX_CLICKS = 20
 STEPS_PER_EPOCH = 10
-# from a trained network, a tenth of the from-scratch rate: on the session's first 10 DDTI val frames 100 steps at
-# 3e-4 took the starter from NoC@90 7.8 to 7.4 on the next 10, 200 at 1e-3 to 8.4 (bench/session_diagnostic.py)
+# from a trained network, a tenth of the from-scratch rate with the encoder frozen: on the session's first 10 / 30
+# DDTI val frames, the starter's NoC@90 on the next 10 went 7.8 / 8.4 -> 7.9 / 7.5 (100 steps, 40 s), against
+# 7.4 / 8.7 without freezing and 8.4 / 8.7 with the old 200 steps at 1e-3 (bench/session_diagnostic.py)
 FINE_TUNE_LR = 3e-4
+FINE_TUNE_FROZEN_ENCODER = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def train_click_round(frames: list[ClickFrame], out_path: Path, init: Path | Non
     if init is not None:
         meta = read_metadata(init)
         train_cfg.init_checkpoint, train_cfg.lr = str(init), FINE_TUNE_LR
+        train_cfg.freeze_encoder = FINE_TUNE_FROZEN_ENCODER
         train_cfg.resolution = int(meta["resolution"])
     result = train_click_model(train_frames, [], train_cfg, out_path, on_event, stop,
                                {"trained_on": "project accepted masks", "n_train": len(train_frames),
