@@ -69,7 +69,7 @@ def run(argv: list[str] | None = None) -> dict:
     p.add_argument("--retrain-every", type=int, default=10, help="K: a background run after every K frames")
     p.add_argument("--minutes", type=float, default=2.0, help="B: each run's budget, shared by both networks")
     p.add_argument("--epochs", type=int, help="frame-model epochs instead of minutes (reproducible runs)")
-    p.add_argument("--click-steps", type=int, default=200, help="at most this many click-network steps per run")
+    p.add_argument("--click-steps", type=int, default=100, help="at most this many click-network steps per run")
     p.add_argument("--learning", choices=("on", "off"), default="on")
     p.add_argument("--starter", choices=("on", "off"), default="on", help="the shipped starter click network")
     p.add_argument("--seed", type=int, default=0)

@@ -34,7 +34,8 @@ def click_outcome_text(outcome: TrainingOutcome) -> str:
              f"{version.baseline or 'click model in use'} on {version.n_val} held-out masks")
     if outcome.click_switched:
         return f" Click network {version.name} ({score}) is now in use."
-    return f" Click network {version.name} saved ({score}); not used."
+    return (f" Click network {version.name} saved ({score}); not used: not clearly better than the one in use "
+            f"({version.judgement().reason}).")
 
 
 class LearningPanel(QtWidgets.QWidget):

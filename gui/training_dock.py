@@ -51,11 +51,10 @@ def version_row(version: ModelVersion, current: str | None, pinned: bool) -> lis
 
 
 def version_details(version: ModelVersion) -> str:
-    if version.baseline_val_dice is None:
-        compared = "the first model of this project"
-    else:
-        verdict = "better than" if version.beats_baseline() else "not better than"
-        compared = f"{verdict} the model in use then ({dice_text(version.baseline_val_dice)})"
+    judgement = version.judgement()
+    verdict = "better than" if judgement.better else "not better than"
+    before = "no model" if version.baseline_val_dice is None else dice_text(version.baseline_val_dice)
+    compared = f"{verdict} the model in use then ({before}): {judgement.reason}"
     return (f"{version.name}: Dice {dice_text(version.val_dice)} on {version.n_val} held-out frames "
             f"({version.validated_on or '?'}); {compared}")
 
@@ -254,8 +253,13 @@ class TrainingDock(QtWidgets.QWidget):
 
     def show_data(self, event: dict) -> None:
         n_val = event.get("n_val", "?")
-        self.data_label.setText(f"Learning from {event.get('n_train', '?')} labelled frames; checking on {n_val} "
-                                f"held-out frame{'' if n_val == 1 else 's'} ({event.get('validated_on', '?')})")
+        learning = f"Learning from {event.get('n_train', '?')} labelled frames; "
+        if n_val == 0:
+            self.data_label.setText(learning + "too few to spare held-out frames to judge it by: the new model is "
+                                               "kept as a version, not used by itself")
+            return
+        self.data_label.setText(learning + f"checking on {n_val} held-out frame{'' if n_val == 1 else 's'} "
+                                           f"({event.get('validated_on', '?')})")
 
     def show_progress(self, event: dict) -> None:
         """Any progress event: the epoch and the time left."""

@@ -22,4 +22,5 @@ def outcome_text(outcome: TrainingOutcome, pinned: bool) -> str:
         return f"New model {version.name} ({score}) is now in use."
     if pinned:
         return f"New model {version.name} saved ({score}); not used because a version is pinned."
-    return f"New model {version.name} saved ({score}); not used: it is not better than the model in use."
+    return (f"New model {version.name} saved ({score}); not used: not clearly better than the model in use "
+            f"({version.judgement().reason}).")

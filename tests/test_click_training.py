@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 from scipy import ndimage
 
 from core.interactive.click_inputs import CLICK_CHANNELS, network_input, zoom_window
@@ -66,3 +67,17 @@ def test_click_network_learns_in_seconds(tmp_path) -> None:
     assert result.best_val_dice > 0.6 and result.best_val_dice > first_epoch - 0.05
     meta = read_metadata(result.checkpoint)
     assert meta["task"] == "interactive" and meta["architecture"]["input_channels"] == list(CLICK_CHANNELS)
+
+
+def test_a_frozen_encoder_keeps_its_weights_and_statistics_while_the_decoder_learns(tmp_path) -> None:
+    frames = _frames(4)
+    base = ClickTrainConfig(preset="tiny", resolution=48, epochs=1, batch_size=4, threads=1, device="cpu", seed=0)
+    start = train_click_model(frames, [], base, tmp_path / "start.safetensors").checkpoint
+    cfg = ClickTrainConfig(preset="tiny", resolution=48, epochs=3, batch_size=4, threads=1, device="cpu", seed=1,
+                           lr=1e-2, init_checkpoint=str(start), freeze_encoder=True)
+    tuned = train_click_model(frames, [], cfg, tmp_path / "tuned.safetensors").checkpoint
+    before, after = load_file(start), load_file(tuned)
+    encoder = [k for k in before if k.startswith("encoders.")]
+    assert encoder and any(k.endswith("running_mean") for k in encoder)
+    assert all(torch.equal(before[k], after[k]) for k in encoder)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoders."))

@@ -34,8 +34,9 @@ def test_the_panel_plots_clicks_per_accepted_mask_and_lists_click_versions(qtbot
     store = ProjectStore.create(tmp_path / "project")
     try:
         registry = ModelRegistry(store, tmp_path / "project", CLICK)
-        version = registry.add(checkpoint(tmp_path / "c.safetensors"), 3.5, 5.0, "held-out accepted masks", 2,
-                               frame_scores=[3, 4], baseline_frame_scores=[5, 5], lower_is_better=True)
+        version = registry.add(checkpoint(tmp_path / "c.safetensors"), 3.5, 5.0, "held-out accepted masks", 6,
+                               frame_scores=[3, 4, 3, 4, 3, 4], baseline_frame_scores=[5] * 6,
+                               lower_is_better=True)
         assert registry.offer(version)
         panel.set_click_versions(registry.versions(), version.name)
         assert panel.click_version_rows() == [["v0001", "3.50", "5.00", "in use"]]

@@ -79,9 +79,10 @@ def test_the_click_network_trains_on_negatives_but_never_scores_on_them(tmp_path
     assert planes[2].any() and not planes[1].any()  # a negative click on the false blob, no positive one
     truth = np.zeros((40, 40), bool)
     truth[10:20, 10:20] = True
-    nodules = [ClickFrame(str(k), np.zeros((40, 40), np.uint8), truth) for k in range(6)]
+    nodules = [ClickFrame(str(k), np.zeros((40, 40), np.uint8), truth) for k in range(12)]
     train, held_out = split_held_out(nodules + frames, seed=0)
     assert held_out and all(f.truth.any() for f in held_out) and frames[0] in train
+    assert split_held_out(nodules[:9] + frames, seed=0)[1] == []  # a negative never counts towards holding out
 
 
 def test_suggestion_skips_frames_tagged_no_nodule(project) -> None:

@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--click-baseline", type=Path,
                    help="the click network in use, scored on the same held-out masks (default: none in use)")
     p.add_argument("--click-minutes", type=float, help="the click network's budget (default: as --minutes)")
-    p.add_argument("--click-steps", type=int, default=200, help="at most this many click-network steps")
+    p.add_argument("--click-steps", type=int, default=100, help="at most this many click-network steps")
 
 
 def emit(event: dict) -> None:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> dict | None:
 
 
 def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> dict:
-    train_entries, val_entries, validated_on = split_for_validation(entries, 0.2, args.seed)
+    train_entries, val_entries, validated_on = split_for_validation(entries, args.seed)
     frames = [to_training_frame(args.snapshot, e, args.resolution) for e in train_entries]
     val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
     val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
@@ -133,7 +133,9 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
         cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                           resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
                           threads=args.threads, device=args.device)
-        result = train(frames, val_frames, cfg, out, on_event=_progress, stop=stop,
+        # the held-out frames judge the new model against the one in use: picking its best epoch on them as
+        # well would flatter it on exactly those frames, so the run keeps its last (EMA) weights
+        result = train(frames, [], cfg, out, on_event=_progress, stop=stop,
                        metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
                        init_weights=args.init)
     emit({"event": "state", "state": "evaluating"})

@@ -55,7 +55,7 @@ class BackgroundTrainer:
                  minutes: float | None = 3.0, epochs: int | None = None, preset: str = "fast",
                  resolution: int = DEFAULT_RESOLUTION, watchdog_s: float = 300.0, fine_tune: bool = True,
                  keep_runs: int = KEEP_RUNS, networks: tuple[str, ...] = (FRAME, CLICK),
-                 click_minutes: float | None = None, click_steps: int = 200) -> None:
+                 click_minutes: float | None = None, click_steps: int = 100) -> None:
         self.store = store
         self.folder = Path(project_folder)
         self.registry = ModelRegistry(store, project_folder)

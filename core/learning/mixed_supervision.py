@@ -11,7 +11,7 @@ import numpy as np
 from core.annotation.points import Calipers
 from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
-from core.learning.better import MIN_DECIDING_FRAMES
+from core.learning.better import held_out_count
 from core.learning.snapshot import LabelledFrame, snapshot_mask
 from core.learning.stroke_targets import add_stroke_targets
 from core.training.data import TrainingFrame
@@ -68,21 +68,17 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     return frame
 
 
-def split_for_validation(entries: list[LabelledFrame], fraction: float, seed: int
+def split_for_validation(entries: list[LabelledFrame], seed: int
                          ) -> tuple[list[LabelledFrame], list[LabelledFrame], str]:
-    """Hold out a seeded share of the accepted-mask frames (at least MIN_DECIDING_FRAMES when there are 4 or more,
-    so that a new model can be judged; one when there are 3); with fewer masks, hold out caliper frames, scored
-    against the fused mask of their calipers."""
+    """Hold out a seeded share of the accepted-mask frames, enough to judge the new model by
+    (core.learning.better.held_out_count); with fewer than 3 masks, hold out caliper frames instead, scored
+    against the fused mask of their calipers. With too few of either nothing is held out."""
     with_mask = [i for i, e in enumerate(entries) if e.has_mask]
     validated_on, pool = VALIDATED_ON_MASKS, with_mask
     if len(with_mask) < 3:
         validated_on = VALIDATED_ON_CALIPERS
         pool = [i for i, e in enumerate(entries) if e.calipers and not e.has_mask]
-    n_val = 0
-    if len(pool) >= 4:
-        n_val = max(MIN_DECIDING_FRAMES, int(round(fraction * len(pool))))
-    elif len(pool) == 3:
-        n_val = 1
+    n_val = held_out_count(len(pool))
     picked = set(np.random.default_rng(seed).choice(pool, size=n_val, replace=False).tolist()) if n_val else set()
     train = [e for i, e in enumerate(entries) if i not in picked]
     val = [e for i, e in enumerate(entries) if i in picked]

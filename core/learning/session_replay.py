@@ -31,9 +31,9 @@ TRAIN_WAIT_LIMIT_S = 3600.0
 class ReplayConfig:
     policy: str = "clicks"  # "calipers": four calipers then clicks; "clicks": accept the prediction or click
     retrain_every: int = 10
-    minutes: float | None = 2.0  # per background run, shared by the two networks
+    minutes: float | None = 2.0  # per run: half for the frame model; the click network's steps, capped at all of it
     epochs: int | None = None  # the frame model's epochs (with minutes None: a reproducible run)
-    click_steps: int = 200
+    click_steps: int = 100
     learning: bool = True
     starter: bool = True
     seed: int = 0
@@ -179,7 +179,7 @@ def _train(trainer: BackgroundTrainer, waiter: _RunWaiter, result: ReplayResult,
                                     ("click", outcome.click_version, outcome.click_switched)):
         if version is not None:
             run[name] = {"version": version.name, "score": version.val_dice, "in_use_score": version.baseline_val_dice,
-                         "n_val": version.n_val, "switched": switched}
+                         "n_val": version.n_val, "switched": switched, "why": version.judgement().reason}
     result.runs.append(run)
     log(f"[session] run after {len(result.frames)} frames: {run}")
 
@@ -196,7 +196,7 @@ def replay(frames: list[ReplayFrame], project_folder: Path, cfg: ReplayConfig,
         waiter = _RunWaiter()
         trainer = BackgroundTrainer(store, project_folder, lambda event: None, waiter.finished,
                                     minutes=half, epochs=cfg.epochs, preset=cfg.preset, resolution=cfg.resolution,
-                                    networks=cfg.networks, click_minutes=half, click_steps=cfg.click_steps)
+                                    networks=cfg.networks, click_minutes=cfg.minutes, click_steps=cfg.click_steps)
         trainer.threads, trainer.seed = cfg.threads, cfg.seed
         models = _ModelsInUse(trainer, cfg.threads)
         result = ReplayResult()

@@ -15,7 +15,7 @@ from pathlib import Path
 from core.errors import CheckpointError
 from core.interactive.starter_models import STARTER_CLICK_LABEL, starter_click_path, starter_fallback_enabled
 from core.io.atomic_write import write_bytes_atomic
-from core.learning.better import MIN_DECIDING_FRAMES, clearly_better
+from core.learning.better import MIN_DECIDING_FRAMES, Judgement, judge
 from core.project.store import ProjectStore
 from models.checkpoint_header import read_metadata
 
@@ -52,19 +52,25 @@ class ModelVersion:
     def score_name(self) -> str:
         return "NoC@85" if self.network == CLICK else "Dice"
 
-    def beats_baseline(self) -> bool:
-        """Clearly better than the model in use on the same held-out frames (never on fewer than
-        MIN_DECIDING_FRAMES). A model scored against no model at all counts that one as scoring nothing."""
+    def judgement(self) -> Judgement:
+        """Whether this version is clearly better than the model in use on the same held-out frames (never on
+        fewer than MIN_DECIDING_FRAMES), and why. A model scored against no model at all counts that one as
+        scoring nothing."""
         if self.frame_scores is None:  # a version from before per-frame scores: its means decide
             if self.val_dice is None or self.n_val < MIN_DECIDING_FRAMES:
-                return False
-            return self.baseline_val_dice is None or self.val_dice > self.baseline_val_dice
+                return Judgement(False, f"judged on {self.n_val} held-out frames; at least {MIN_DECIDING_FRAMES} "
+                                        "decide")
+            better = self.baseline_val_dice is None or self.val_dice > self.baseline_val_dice
+            return Judgement(better, "mean held-out score")
         old = self.baseline_frame_scores
         if old is None:
             if self.lower_is_better:
-                return False
+                return Judgement(False, "no score of the model in use to compare with")
             old = [0.0] * len(self.frame_scores)
-        return clearly_better(self.frame_scores, old, self.lower_is_better)
+        return judge(self.frame_scores, old, self.lower_is_better)
+
+    def beats_baseline(self) -> bool:
+        return self.judgement().better
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class ClickTrainConfig(LoopConfig):
     init_checkpoint: str | None = None  # fine-tune from this click network (its weights and normalisation)
     repeat_to: int = 0  # an epoch draws at least this many samples (few frames: steps, not passes, count)
     appearance: str = "mild"  # mild: gain and gamma only; strong: APPEARANCE_PRESETS["strong"] (other organs)
+    freeze_encoder: bool = False  # fine-tuning: the encoder's weights and batch statistics stay as loaded
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,11 +48,13 @@ class ClickTrainConfig(LoopConfig):
 class _ClickLoss(nn.Module):
     """The network and its loss in one forward, so that DDP sees every parameter."""
 
-    def __init__(self, unet: UNet) -> None:
+    def __init__(self, unet: UNet, freeze_encoder: bool = False) -> None:
         super().__init__()
-        self.unet = unet
+        self.unet, self.freeze_encoder = unet, freeze_encoder
 
     def forward(self, x: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.freeze_encoder:  # the loop puts the whole network in training mode: keep the loaded statistics
+            self.unet.encoders.eval()
         logits = self.unet(x)
         with torch.autocast(x.device.type, enabled=False):
             loss = supervised_loss(logits.float(), truth)
@@ -81,7 +84,9 @@ class ClickTask(TrainingTask):
             self.norm = Normalisation.fitted([f.image for f in self.frames], every=11)
             self.network = UNet(spec_from_preset(cfg.preset, CLICK_CHANNELS)).to(device)
         self.network = self.network.to(memory_format=torch.channels_last)
-        return self.network, _ClickLoss(self.network)
+        if cfg.freeze_encoder:
+            self.network.encoders.requires_grad_(False)
+        return self.network, _ClickLoss(self.network, cfg.freeze_encoder)
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         cfg, rng = self.config, self.rng
