@@ -17,6 +17,7 @@ from core.learning.mixed_supervision import split_for_validation
 from core.learning.snapshot import LabelledFrame
 from core.learning.versions import CLICK, CLICK_MODEL_PATH_KEY, MODEL_PATH_KEY, ModelRegistry
 from core.project.store import ProjectStore
+from core.training.click_samples import ClickFrame
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, UNetSpec
 
@@ -145,5 +146,11 @@ def test_a_run_holds_out_enough_accepted_masks_to_judge_it_or_none():
     assert split_for_validation(masks(12), seed=0) == (train, held_out, validated_on)  # seeded
     train, held_out, _ = split_for_validation(masks(9), seed=0)
     assert held_out == [] and len(train) == 9  # too few to judge by: learn from all, keep the version unused
-    click_train, click_held_out = split_held_out(list(range(20)), seed=0)
-    assert len(click_held_out) == 6 and sorted(click_train + click_held_out) == list(range(20))
+    nodule = np.zeros((8, 8), bool)
+    nodule[2:5, 2:5] = True
+    frames = [ClickFrame(f"f{k}", np.zeros((8, 8), np.uint8), nodule) for k in range(20)]
+    negatives = [ClickFrame(f"n{k}", np.zeros((8, 8), np.uint8), np.zeros((8, 8), bool)) for k in range(5)]
+    click_train, click_held_out = split_held_out(frames + negatives, seed=0)
+    assert len(click_held_out) == 6 and {f.stem for f in click_train + click_held_out} == {
+        f.stem for f in frames + negatives}
+    assert all(f.truth.any() for f in click_held_out)  # negatives always train
