@@ -91,11 +91,12 @@ def test_propose_on_a_tagged_frame_then_two_clicks_and_accept(qtbot, tmp_path: P
     assert "proposed" in _status(window)
 
     nodule, _ = truth(2, SIZE)
-    ys, xs = np.nonzero(nodule)
-    inside = (float(np.median(xs)), float(np.median(ys)))
-    off_draft = cv2.distanceTransform((~proposal).astype(np.uint8), cv2.DIST_L2, 3) > 15
-    background = ~nodule & off_draft
+    deepest = np.unravel_index(np.argmax(cv2.distanceTransform(nodule.astype(np.uint8), cv2.DIST_L2, 3)), SIZE)
+    inside = (float(deepest[1]), float(deepest[0]))  # the nodule's innermost pixel
+    off_draft = cv2.distanceTransform((~proposal).astype(np.uint8), cv2.DIST_L2, 3)
+    background = ~nodule
     background[:8], background[-8:], background[:, :8], background[:, -8:] = False, False, False, False
+    background &= off_draft >= min(15.0, off_draft[background].max())  # well away from the draft
     bys, bxs = np.nonzero(background)
     near = np.argmin(np.abs(np.hypot(bxs - inside[0], bys - inside[1]) - 30))  # background, 30 px off the nodule
     outside = (float(bxs[near]), float(bys[near]))
