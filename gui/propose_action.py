@@ -73,6 +73,8 @@ class ProposeUi(QtCore.QObject):
                 self._say(NOTHING_ELSE)
             elif controller.add_proposal(frame_id, proposal):
                 self._say(f"Nodule {object_id + 1} proposed · click to refine (K) · Enter accepts · Ctrl+Z undoes")
+            else:
+                self._say("The frame changed while proposing: propose again")
 
         def failed(exc: BaseException) -> None:
             self._busy = False
