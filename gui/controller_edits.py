@@ -16,6 +16,7 @@ from core.interactive.engine_state import EngineState
 from core.project.frame_edits import Commit, next_caliper_kind
 from core.project.records import MaskProvenance
 from core.serving.frame_loading import FRAME_MODEL_CLASS
+from core.serving.propose import Proposal
 from gui.editor_frame import EditorFrame
 from gui.engine_bridge import EngineLanded, EngineRequest
 
@@ -202,6 +203,32 @@ class EditingActions:
         frame.live_masks[obj] = (seq, painted, MaskProvenance.PAINTED)
         self._commit(Commit(frame.frame_id, draft_masks={obj: (painted, MaskProvenance.PAINTED)}), live_seq=seq)
         self.changed.emit()
+
+    # ----- proposals -----------------------------------------------------------------------------------
+    def next_object_id(self, frame: EditorFrame) -> int:
+        ids = frame.object_ids()
+        return max(ids) + 1 if ids else 0
+
+    def add_proposal(self, frame_id: int, proposal: Proposal) -> bool:
+        """Show `proposal` (core.serving.propose) as the draft of a new *nodule* and save it as one undo step; its
+        session, which starts from the draft, answers the clicks that refine it. False when the frame changed
+        meanwhile (closed, or the object id taken): nothing is written."""
+        frame = self._frames.get(frame_id)
+        obj = proposal.object_id
+        if frame is None or proposal.session is None or obj in frame.object_ids() or self.edits_refused():
+            return False
+        frame.loaded.sessions[obj] = proposal.session
+        frame.engine_states.pop(obj, None)
+        frame.pending_classes[obj] = FRAME_MODEL_CLASS
+        seq = self._next_seq()
+        frame.live_masks[obj] = (seq, proposal.mask, MaskProvenance.GENERATED)
+        self._commit(Commit(frame_id, draft_masks={obj: (proposal.mask, MaskProvenance.GENERATED)},
+                            title="Propose mask"), live_seq=seq)
+        if frame_id == self._current_id:
+            self.set_current_object(obj)
+            self._follow_object_class()
+            self.changed.emit()
+        return True
 
     # ----- accept, delete ------------------------------------------------------------------------------
     def accept(self) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.interactive.session import InteractionSession
 from core.project.frame_edits import Commit, FrameAnnotations, read_annotations
 from core.project.records import FrameRecord, HistoryStep
 from core.project.store import ProjectStore
+from core.serving.frame_loading import sessions_after_history
 
 
 class HistoryActions:
@@ -105,17 +107,20 @@ class HistoryActions:
         of the undone step (e.g. "click its other end") does not stay behind."""
         frame = self.current
         assert frame is not None
-        frame_id = frame.frame_id
+        frame_id, loaded = frame.frame_id, frame.loaded
+        started = {oid: s.prior_mask for oid, s in loaded.sessions.items()} if loaded.readable else {}
         self._history_busy = True
         self._drag, self._stroke = None, []
 
-        def work() -> tuple[HistoryStep | None, FrameAnnotations]:
+        def work() -> tuple[HistoryStep | None, FrameAnnotations, dict[int, InteractionSession]]:
             changed = step(self.store, frame_id)
-            return changed, read_annotations(self.store, frame_id)
+            snapshot = read_annotations(self.store, frame_id)
+            return changed, snapshot, sessions_after_history(loaded, snapshot, started) if started else {}
 
-        def done(result: tuple[HistoryStep | None, FrameAnnotations]) -> None:
+        def done(result: tuple[HistoryStep | None, FrameAnnotations, dict[int, InteractionSession]]) -> None:
             self._history_busy = False
-            changed, snapshot = result
+            changed, snapshot, sessions = result
+            loaded.sessions.update(sessions)
             others = [] if changed is None else [f for f in changed.frame_ids if f != frame_id]
             if others:  # an action on several frames, or a later edit elsewhere that had to go first
                 self.other_frames_changed.emit(others)

@@ -27,6 +27,7 @@ from gui.menus import build_menus, build_toolbar, make_actions
 from gui.model_menu import ModelMenu
 from gui.project_session import ProjectSession
 from gui.propagation_bar import PropagationUi
+from gui.propose_action import ProposeUi
 from gui.status_line import StatusLine
 from gui.tools import Tool, ToolDispatcher
 from gui.training_controller import TrainingController
@@ -65,6 +66,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
         self.frame_tags = FrameTagsUi(self)
+        self.proposals = ProposeUi(self)
         self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
         self.tools.calibration = self.calibration
         self._spacing: tuple[float, float] | None = None  # the shown frame's effective spacing (mm per pixel)
@@ -149,6 +151,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
             "tag_no_nodule": lambda: self.frame_tags.tag(FrameTag.NO_NODULE),
             "tag_nodule": lambda: self.frame_tags.tag(FrameTag.NODULE),
             "clear_tag": lambda: self.frame_tags.tag(None),
+            "propose": self.proposals.propose,
             "undo": lambda: c(lambda ctl: ctl.undo()),
             "redo": lambda: c(lambda ctl: ctl.redo()),
             "next": lambda: self.step_frame(1),

@@ -22,6 +22,8 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "tag_nodule": (["Y"], "Tag this frame (or the frames selected in the list) nodule present (yes), without "
                    "drawing"),
     "clear_tag": (["Ctrl+0"], "Clear the tag of this frame (or of the frames selected in the list)"),
+    "propose": (["G"], "Propose a nodule on this frame (tagged nodule present, or untagged without objects): the "
+                "trained model's mask becomes a draft that clicks refine and Enter accepts"),
     "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
     "redo": (["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"),
     "next": (["N", "Right", "Down"], "Next frame (in the list as filtered)"),
@@ -69,6 +71,7 @@ TITLES: dict[str, str] = {
     "tag_no_nodule": "Tag no nodule",
     "tag_nodule": "Tag nodule present",
     "clear_tag": "Clear tag",
+    "propose": "Propose",
     "undo": "Undo",
     "redo": "Redo",
     "next": "Next",

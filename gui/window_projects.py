@@ -151,7 +151,8 @@ class ProjectActions:
     def idle(self) -> bool:
         """No scan, load, engine computation or write in progress (tests wait for this)."""
         return self.session is None or (self.session.idle and self.controller is not None and self.controller.idle
-                                        and self.propagation.idle and self.frame_tags.idle)
+                                        and self.propagation.idle and self.frame_tags.idle
+                                        and self.proposals.idle)
 
     # ----- project events ------------------------------------------------------------------------------
     def _first_to_show(self, records: list, last_frame: int | None = None) -> int | None:

@@ -1,5 +1,6 @@
 """*Propose* on a frame: the frame model's map (here a stored prediction) becomes a draft mask; without a model
-and without a prediction there is nothing to propose."""
+and without a prediction there is nothing to propose; a proposed object's engine session starts from its draft,
+and after an undo of the proposal starts again from nothing."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -9,10 +10,13 @@ import cv2
 import numpy as np
 
 from core.annotation.tags import FrameTag
+from core.project.frame_edits import Commit, read_annotations
+from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.runtime.metrics import dice
+from core.serving.frame_loading import load_frame, sessions_after_history
 from core.serving.frame_model import ModelProvider
-from core.serving.propose import propose_for_frame
+from core.serving.propose import propose_for_frame, propose_object
 from core.training.synthetic import make_frame
 
 
@@ -31,6 +35,36 @@ def test_propose_turns_the_frames_map_into_a_draft_and_needs_one(tmp_path: Path)
             draft = propose_for_frame(provider, store, frame_id, method)
             assert draft is not None and draft.shape == frame.mask.shape
             assert dice(draft, frame.mask) > 0.8, method
+    finally:
+        provider.close()
+        store.close()
+
+
+def test_a_proposed_object_starts_its_session_from_the_draft_and_undo_forgets_it(tmp_path: Path) -> None:
+    frame = make_frame(7, (64, 80))
+    cv2.imwrite(str(tmp_path / "f.png"), frame.image)
+    store = ProjectStore.create(tmp_path / "project")
+    provider = ModelProvider(new_pool=lambda: ThreadPoolExecutor(1))
+    try:
+        frame_id = store.add_frames([tmp_path / "f.png"])[0].id
+        loaded = load_frame(store, frame_id)
+        assert propose_object(provider, store, loaded, 0, None) is None  # no map, no model named
+        soft = cv2.GaussianBlur(frame.mask.astype(np.float32), (0, 0), 2.0)
+        proposal = propose_object(provider, store, loaded, 0, soft)
+        assert proposal is not None and proposal.answer is None and proposal.session is not None
+        assert dice(proposal.mask, frame.mask) > 0.8 and np.array_equal(proposal.session.prior_mask, proposal.mask)
+        nothing_else = propose_object(provider, store, loaded, 1, soft, taken=frame.mask)
+        assert nothing_else is not None and not nothing_else.mask.any()  # the only nodule is drawn already
+
+        started = {0: proposal.session.prior_mask}
+        Commit(frame_id, draft_masks={0: (proposal.mask, MaskProvenance.GENERATED)}).apply(store)
+        assert sessions_after_history(loaded, read_annotations(store, frame_id), started) == {}
+        store.undo_step(frame_id)
+        undone = sessions_after_history(loaded, read_annotations(store, frame_id), started)
+        assert list(undone) == [0] and undone[0].prior_mask is None  # the next click starts from nothing
+        store.redo_step(frame_id)
+        redone = sessions_after_history(loaded, read_annotations(store, frame_id), {0: None})
+        assert np.array_equal(redone[0].prior_mask, proposal.mask)
     finally:
         provider.close()
         store.close()

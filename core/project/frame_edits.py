@@ -101,10 +101,13 @@ class Commit:
     clear_objects: list[int] = field(default_factory=list)
     object_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id
     add_strokes: list[Stroke] = field(default_factory=list)
+    title: str = ""  # the history's name for the action when the edits alone do not say it (e.g. a proposal)
 
     @property
     def name(self) -> str:
         """What the user did, as the history names it."""
+        if self.title:
+            return self.title
         if self.accepted_masks and not (self.add_points or self.move_points):
             return f"Accept {len(self.accepted_masks)} mask" + ("s" if len(self.accepted_masks) > 1 else "")
         boxes = [s for s in self.add_strokes if s.kind is StrokeKind.BOX]

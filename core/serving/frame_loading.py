@@ -75,6 +75,26 @@ def draft_prior(annotations: FrameAnnotations, object_id: int) -> np.ndarray | N
     return annotations.masks.get(object_id)
 
 
+def sessions_after_history(loaded: LoadedFrame, snapshot: FrameAnnotations,
+                           started: dict[int, np.ndarray | None]) -> dict[int, InteractionSession]:
+    """The sessions to replace once an undo or redo made `snapshot` the frame's state, given the prior each
+    object's session `started` from: an object the store no longer holds starts again from nothing (an undone
+    proposal must not come back with the next click), one whose draft prior came back (a redone proposal) starts
+    from it. An object refined by clicks keeps its session: it started from its prior."""
+    assert loaded.gray is not None
+    held = set(snapshot.object_ids())
+    replaced = {}
+    for object_id, prior_before in started.items():
+        prior = draft_prior(snapshot, object_id) if object_id in held else None
+        if prior is None and (object_id in held or prior_before is None):
+            continue
+        if prior is not None and prior_before is not None and np.array_equal(prior, prior_before):
+            continue
+        model_map = snapshot.prediction if snapshot.class_of(object_id) == FRAME_MODEL_CLASS else None
+        replaced[object_id] = InteractionSession(loaded.gray, model_map, loaded.click_model, prior=prior)
+    return replaced
+
+
 def load_frame(store: ProjectStore, frame_id: int, model: ModelProvider | None = None) -> LoadedFrame:
     record = store.frame(frame_id)
     annotations = read_annotations(store, frame_id)
