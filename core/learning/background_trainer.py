@@ -1,5 +1,7 @@
 """The app's background trainer, without Qt: snapshot the project's labels, train in a child process, turn the
-result into a model version, and switch the live model only when the new one is better.
+result into a model version, and switch the live model only when the new one is better. A project with
+accepted thyroid-gland masks besides nodule masks gets a region-prior (TRFE-Net) version: see
+core.commands.train_project.
 
 Each run works in its own folder, <project>/runs/<start time>/ (snapshot, log, checkpoints). A cancelled run's
 folder is deleted; of the others only the newest few are kept (a finished run's model lives on as a version in
@@ -96,13 +98,14 @@ class BackgroundTrainer:
         return False
 
     def start(self) -> bool:
-        """Start a training now; False if one is running (never two at once) or nothing is labelled."""
+        """Start a training now; False if one is running (never two at once) or no nodule is labelled (gland masks
+        alone give the nodule model nothing to learn)."""
         with self._lock:
             if self.running:
                 return False
             run_dir = self.folder / RUNS_FOLDER / datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
             snapshot = write_snapshot(self.store, run_dir / "snapshot")
-            if not read_snapshot(snapshot):
+            if not any(e.has_nodule_labels for e in read_snapshot(snapshot)):
                 shutil.rmtree(run_dir, ignore_errors=True)
                 return False
             self.run_dir = run_dir
