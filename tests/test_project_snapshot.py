@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
-from core.learning.snapshot import SNAPSHOT_FILE, read_snapshot, snapshot_mask, write_snapshot
+from core.learning.snapshot import SNAPSHOT_FILE, read_snapshot, snapshot_gland_mask, snapshot_mask, write_snapshot
 from core.project.store import ProjectStore
 from core.training.synthetic import make_frame
 
@@ -90,6 +90,28 @@ def test_only_nodule_class_objects_train_the_nodule_model(tmp_path: Path, store:
 
     path = write_snapshot(store, tmp_path / "snap")
     frames = {f.frame_id: f for f in read_snapshot(path)}
-    assert sorted(frames) == [1]
+    assert sorted(frames) == [1, 3]  # frame 3 for its gland mask only: it trains no nodule map
     np.testing.assert_array_equal(snapshot_mask(path, frames[1]), left)
     assert frames[1].positives == [] and frames[1].calipers == []
+    np.testing.assert_array_equal(snapshot_gland_mask(path, frames[1]), left | right)
+    assert frames[1].has_nodule_labels and not frames[3].has_nodule_labels
+    assert snapshot_mask(path, frames[3]) is None
+    np.testing.assert_array_equal(snapshot_gland_mask(path, frames[3]), right)
+
+
+@pytest.mark.parametrize("name, is_gland", [("thyroid gland", True), ("Thyroid  Gland", True), ("gland", True),
+                                            ("THYROID", True), ("gland cyst", False), ("lesion", False)])
+def test_gland_masks_come_from_classes_named_like_the_thyroid_gland(tmp_path: Path, store: ProjectStore,
+                                                                     name: str, is_gland: bool) -> None:
+    left, right = _halves()
+    store.set_mask(1, 0, left, "painted")
+    store.set_mask(1, 1, right, "painted")
+    store.set_object_class(1, 1, store.add_class(name).id)
+    store.set_mask(2, 1, right, "painted", accepted=False)  # a draft gland trains nothing
+    store.set_object_class(2, 1, store.classes()[-1].id)
+
+    path = write_snapshot(store, tmp_path / "snap")
+    frames = read_snapshot(path)
+    assert [f.frame_id for f in frames] == [1]
+    assert (frames[0].gland_mask_file is not None) == is_gland
+    np.testing.assert_array_equal(snapshot_mask(path, frames[0]), left)

@@ -149,6 +149,39 @@ def test_every_batch_interleaves_nodule_and_gland_samples() -> None:
     assert targets[supervised].any()
 
 
+def _with_gland(frames: list[TrainingFrame]) -> list[TrainingFrame]:
+    """The frames with a gland mask too: a band of rows around each nodule (not the nodule itself)."""
+    for f in frames:
+        rows = np.flatnonzero(f.truth.any(1))
+        f.gland_truth = np.zeros_like(f.truth)
+        f.gland_truth[max(0, rows[0] - 4):rows[-1] + 5] = True
+    return frames
+
+
+def test_a_frame_with_both_masks_supervises_both_heads_with_the_same_augmentation() -> None:
+    nodules = _with_gland(_frames(0, 2)) + _frames(2, 1)
+    task = RegionPriorTask(nodules, _frames(50, 3), [], [], _config())
+    task.build(torch.device("cpu"), 0)
+    x, targets, supervised = task.batch([0, 2])
+    assert supervised.tolist() == [[True, True], [False, True], [True, False], [False, True]]
+    both = targets[0]
+    assert both[NODULE].any() and both[GLAND].any() and not torch.equal(both[NODULE], both[GLAND])
+    # one warp for both planes: the augmented nodule stays inside the augmented band of rows around it
+    assert bool((both[NODULE] <= both[GLAND]).all())
+
+
+def test_gland_masks_on_nodule_frames_alone_train_the_gland_head(tmp_path: Path) -> None:
+    task = RegionPriorTask(_with_gland(_frames(0, 4)), [], [], [], _config())
+    task.build(torch.device("cpu"), 0)
+    _, _, supervised = task.batch([0, 1])
+    assert supervised.tolist() == [[True, True]] * 2 and task.frames_per_item == 1
+    with pytest.raises(ValueError, match="no gland masks"):
+        RegionPriorTask(_frames(0, 4), [], [], [], _config())
+    result = train_region_prior(_with_gland(_frames(0, 4)), [], _frames(10, 2), _frames(60, 2), _config(epochs=1),
+ tmp_path / "both.safetensors")
+    assert result.epochs == 1 and 0 <= result.history[0]["monitor_dice"] <= 1
+
+
 def test_gland_frames_come_round_once_per_round_of_a_seeded_order() -> None:
     def draws(seed: int) -> list[str]:
         task = RegionPriorTask(_frames(0, 4), _frames(50, 3), [], [], _config(seed=seed))

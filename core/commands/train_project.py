@@ -1,6 +1,9 @@
 """`python -m core train-project`: the background trainer's job, run in its own process by core.learning.job_process.
 Reads a project snapshot, trains with mixed supervision, scores the new model and the current one on the same
-validation frames, and reports everything as JSON lines on stdout (one object per line)."""
+validation frames, and reports everything as JSON lines on stdout (one object per line). A snapshot with
+thyroid-gland masks besides nodule masks trains TRFE-Net (core.learning.region_prior_round) instead of the plain
+network; it predicts the same nodule map, and its checkpoint lists the heads. The region prior takes masks only:
+with calipers, clicks or strokes among the nodule labels the plain network trains, and the report says why."""
 from __future__ import annotations
 
 import argparse
@@ -15,12 +18,16 @@ import numpy as np
 from core.io.readers import read_frame
 from core.learning.job_process import STOP_FILE_ENV
 from core.learning.mixed_supervision import split_for_validation, to_training_frame
-from core.learning.snapshot import read_snapshot
+from core.learning.region_prior_round import train_region_prior_round
+from core.learning.snapshot import LabelledFrame, read_snapshot
 from core.learning.tag_supervision import needs_tag_training, tag_frames
 from core.runtime.metrics import dice
 from core.training.frame_task import TrainConfig, train
-from core.training.progress import StopSignal, TrainEvent
+from core.training.progress import StopSignal, TrainEvent, TrainResult
+from core.training.region_prior_task import RegionPriorConfig
 from core.training.tag_task import TagTrainConfig, train_from_tags
+from models.checkpoint import read_metadata
+from models.networks import metadata_heads
 from models.preprocess import DEFAULT_RESOLUTION
 
 MODEL_FILE = "model.safetensors"
@@ -110,35 +117,56 @@ def run(args: argparse.Namespace) -> dict | None:
     return None
 
 
-def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> dict:
-    train_entries, val_entries, validated_on = split_for_validation(entries, args.seed)
+def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: StopSignal) -> dict:
+    nodule_entries = [e for e in entries if e.has_nodule_labels]  # not the frames with only a gland mask
+    train_entries, val_entries, validated_on = split_for_validation(nodule_entries, args.seed)
     frames = [to_training_frame(args.snapshot, e, args.resolution) for e in train_entries]
     val_frames = [to_training_frame(args.snapshot, e, args.resolution, for_validation=True) for e in val_entries]
-    val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
-    val_truths = [f.truth_full for f in val_frames]
-    emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on})
+    # frames with only sparse labels (scribbles, boxes, points) train through partial CE, not as masks
+    weak = any(f.calipers for f in frames) or any((e.strokes or e.positives) and not e.has_mask
+                                                  for e in train_entries)
+    n_gland = sum(e.gland_mask_file is not None for e in entries)
+    emit({"event": "data", "n_train": len(frames), "n_val": len(val_frames), "validated_on": validated_on,
+          "n_gland": n_gland})
     out = args.out / MODEL_FILE
+    metadata = {"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)}
+    note = {}
     if needs_tag_training(train_entries):
         # frames tagged "nodule present" with nothing drawn: the mixed-supervision task, from scratch (its class
         # head is not part of a version's weights, so there is nothing to fine-tune it from)
         tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
                                  minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device)
         result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
-                                 metadata={"trained_on": f"project snapshot {args.snapshot}",
-                                           "n_train": len(frames)})[0]
+                                 metadata=metadata)[0]
+    elif n_gland and not weak:
+        cfg = RegionPriorConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
+                                minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device)
+        result = train_region_prior_round(args.snapshot, entries, list(zip(train_entries, frames)),
+                                          list(zip(val_entries, val_frames)), cfg, out, _progress, stop, metadata)
     else:
-        # frames with only sparse labels (scribbles, boxes, points) train through partial CE, not as masks
-        weak = any(f.calipers for f in frames) or any((e.strokes or e.positives) and not e.has_mask
-                                                      for e in train_entries)
+        if n_gland:
+            note = {"region_prior": "not trained: the nodule labels include calipers, clicks or strokes, and the "
+                                    "region prior learns from masks only"}
         cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                           resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
                           threads=args.threads, device=args.device)
         # the held-out frames judge the new model against the one in use: picking its best epoch on them as
         # well would flatter it on exactly those frames, so the run keeps its last (EMA) weights
-        result = train(frames, [], cfg, out, on_event=_progress, stop=stop,
-                       metadata={"trained_on": f"project snapshot {args.snapshot}", "n_train": len(frames)},
-                       init_weights=args.init)
+        result = train(frames, [], cfg, out, on_event=_progress, stop=stop, metadata=metadata,
+                       init_weights=_single_head(args.init))
     emit({"event": "state", "state": "evaluating"})
+    return {**_scored(args, out, val_entries, [f.truth_full for f in val_frames], validated_on, result),
+            "n_train": len(frames), **note}
+
+
+def _single_head(init: Path | None) -> Path | None:
+    """The model to fine-tune the plain network from, unless it is a region-prior model (another architecture)."""
+    return init if init is not None and len(metadata_heads(read_metadata(init))) == 1 else None
+
+
+def _scored(args: argparse.Namespace, out: Path, val_entries: list[LabelledFrame], val_truths: list[np.ndarray],
+            validated_on: str, result: TrainResult) -> dict:
+    val_images = [read_frame(e.source, e.index).gray_u8() for e in val_entries]
     dices = score(out, val_images, val_truths, args.threads, args.device)
     baseline = score(args.baseline, val_images, val_truths, args.threads, args.device) if args.baseline else None
     # what decides is the clicks the prediction saves: a model that beats no model on Dice can still cost clicks
@@ -148,7 +176,7 @@ def _frame_round(args: argparse.Namespace, entries: list, stop: StopSignal) -> d
             "frame_scores": noc, "baseline_frame_scores": baseline_noc, "lower_is_better": True,
             "dice": dices, "baseline_dice": baseline,
             "validated_on": f"{validated_on}; decided by NoC@85 from the prediction",
-            "n_val": len(val_frames), "n_train": len(frames), "epochs": result.epochs,
+            "n_val": len(val_truths), "epochs": result.epochs,
             "seconds": round(result.seconds, 1), "stopped_by": result.stopped_by}
 
 

@@ -1,5 +1,7 @@
 """The app's background trainer, without Qt: snapshot the project's labels, train in a child process, turn the
-result into a model version, and switch the live model only when the new one is better.
+result into a model version, and switch the live model only when the new one is better. A project with
+accepted thyroid-gland masks besides nodule masks gets a region-prior (TRFE-Net) version: see
+core.commands.train_project.
 
 Each run works in its own folder, <project>/runs/<start time>/ (snapshot, log, checkpoints). A cancelled run's
 folder is deleted; of the others only the newest few are kept (a finished run's model lives on as a version in
@@ -97,7 +99,7 @@ class BackgroundTrainer:
 
     def start(self) -> bool:
         """Start a training now; False if one is running (never two at once) or no frame says where a nodule is
-        (nothing labelled, or only "no nodule" tags)."""
+        (nothing labelled, only "no nodule" tags, or gland masks alone)."""
         with self._lock:
             if self.running:
                 return False

@@ -1,6 +1,8 @@
 """A consistent snapshot of a project's labels for a training job in another process: the job never opens
 the project database, so the GUI keeps writing while it trains. The frame model is a nodule model: only objects
-of the default class (*nodule*) train it; a thyroid gland outlined on the same frame is not a nodule."""
+of the default class (*nodule*) train it; a thyroid gland outlined on the same frame is not a nodule. The accepted
+masks of thyroid-gland objects (a class named as in core.project.classes.GLAND_CLASS_NAMES) go into the
+snapshot apart, as each frame's gland mask: they train the region prior's gland head, never the nodule map."""
 from __future__ import annotations
 
 import json
@@ -15,7 +17,7 @@ from core.annotation.tags import FrameTag
 from core.errors import InputError
 from core.io.atomic_write import write_bytes_atomic
 from core.io.mask_files import read_mask, write_mask
-from core.project.classes import DEFAULT_CLASS_ID
+from core.project.classes import DEFAULT_CLASS_ID, is_gland_class_name
 from core.project.records import FrameStatus
 from core.project.store import ProjectStore
 
@@ -34,10 +36,17 @@ class LabelledFrame:
     strokes: list[dict] = field(default_factory=list)  # scribbles and boxes, see stroke_to_json
     no_nodule: bool = False  # tagged "no nodule": a negative, background everywhere
     nodule_tag: bool = False  # tagged "nodule present" with no nodule drawn: a frame-level label only
+    gland_mask_file: str | None = None  # union of the accepted thyroid-gland masks, relative to the folder
 
     @property
     def has_mask(self) -> bool:
         return self.mask_file is not None
+
+    @property
+    def has_nodule_labels(self) -> bool:
+        """False for a frame in the snapshot for its gland mask only: it says nothing about nodules."""
+        return bool(self.calipers or self.positives or self.strokes or self.has_mask or self.no_nodule
+                    or self.nodule_tag)
 
     def drawn_strokes(self) -> list[Stroke]:
         return [stroke_from_json(s) for s in self.strokes]
@@ -62,13 +71,15 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
     tags = store.effective_tags()
+    gland_classes = {c.id for c in store.classes() if is_gland_class_name(c.name)}
     frames = []
     for record in store.frames():
         if not record.readable:
             continue
         entry = LabelledFrame(record.id, str(record.source), record.index,
                               no_nodule=tags.get(record.id) == FrameTag.NO_NODULE)
-        nodules = {oid for oid, cid in store.object_classes(record.id).items() if cid == DEFAULT_CLASS_ID}
+        classes = store.object_classes(record.id)
+        nodules = {oid for oid, cid in classes.items() if cid == DEFAULT_CLASS_ID}
         entry.calipers = [c.as_array().tolist() for oid, c in sorted(store.calipers(record.id).items())
                           if oid in nodules]
         for point in store.points(record.id).values():
@@ -81,14 +92,18 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
         entry.strokes = [stroke_to_json(s) for _, s in sorted(store.strokes(record.id).items())
                          if s.object_id in nodules]
         if statuses.get(record.id) == FrameStatus.MASK_ACCEPTED:
-            mask = _nodule_mask(store, record.id, nodules)
+            mask = _accepted_union(store, record.id, nodules)
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
+        gland = _accepted_union(store, record.id, {oid for oid, cid in classes.items() if cid in gland_classes})
+        if gland is not None and gland.any():
+            entry.gland_mask_file = f"masks/{record.id}_gland.png"
+            write_mask(out / entry.gland_mask_file, gland)
         drawn = bool(entry.calipers or entry.positives or entry.strokes or entry.has_mask)
         # the user's own tag: an accepted mask of another class makes a frame "nodule present" in effective_tags
         entry.nodule_tag = not drawn and store.tag(record.id) == FrameTag.NODULE
-        if drawn or entry.no_nodule or entry.nodule_tag:
+        if drawn or entry.no_nodule or entry.nodule_tag or entry.gland_mask_file:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
     write_bytes_atomic(path, json.dumps({"frames": [_as_json(f) for f in frames]}, indent=1).encode())
@@ -96,24 +111,24 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
 
 
 def _as_json(frame: LabelledFrame) -> dict:
-    """The frame's entry; `strokes` and the tag flags only when set, so a project without them writes the
-    format older readers know."""
+    """The frame's entry; `strokes`, the tag flags and `gland_mask_file` only when set, so a project without
+    them writes the format older readers know."""
     doc = asdict(frame)
-    for key in ("strokes", "no_nodule", "nodule_tag"):
+    for key in ("strokes", "no_nodule", "nodule_tag", "gland_mask_file"):
         if not doc[key]:
             del doc[key]
     return doc
 
 
 def has_nodule_labels(entries: list[LabelledFrame]) -> bool:
-    """Whether any frame says where a nodule is: negatives alone teach nothing to find."""
-    return any(not entry.no_nodule for entry in entries)
+    """Whether any frame says where a nodule is: negatives alone, or gland masks alone, teach nothing to find."""
+    return any(entry.has_nodule_labels and not entry.no_nodule for entry in entries)
 
 
-def _nodule_mask(store: ProjectStore, frame_id: int, nodules: set[int]) -> np.ndarray | None:
-    """The union of the accepted masks of the frame's nodule-class objects, or None."""
+def _accepted_union(store: ProjectStore, frame_id: int, objects: set[int]) -> np.ndarray | None:
+    """The union of the accepted masks of these objects of the frame, or None."""
     union = None
-    for object_id in sorted(nodules & set(store.masks(frame_id))):
+    for object_id in sorted(objects & set(store.masks(frame_id))):
         mask = store.mask(frame_id, object_id, accepted_only=True)
         if mask is not None:
             union = mask if union is None else union | mask
@@ -136,3 +151,9 @@ def snapshot_mask(snapshot_path: str | Path, frame: LabelledFrame) -> np.ndarray
     if frame.mask_file is None:
         return None
     return read_mask(Path(snapshot_path).parent / frame.mask_file)
+
+
+def snapshot_gland_mask(snapshot_path: str | Path, frame: LabelledFrame) -> np.ndarray | None:
+    if frame.gland_mask_file is None:
+        return None
+    return read_mask(Path(snapshot_path).parent / frame.gland_mask_file)

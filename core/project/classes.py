@@ -20,6 +20,9 @@ DEFAULT_CLASS_NAME = "nodule"
 PALETTE = ("#f5c400", "#00c8ff", "#ff5cad", "#7cff4f", "#ff8a1f", "#b48cff", "#00e0b0", "#ff4040", "#c0c0c0")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_NAME = 64
+# A class with one of these names (case and spacing aside) is the thyroid gland: its accepted masks train the
+# region prior's gland head (core.learning.snapshot). Exact names, not substrings: a "gland cyst" is no gland.
+GLAND_CLASS_NAMES = ("thyroid gland", "thyroid", "gland")
 
 CLASS_DDL = (
     "CREATE TABLE IF NOT EXISTS classes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
@@ -52,6 +55,10 @@ def migrate_to_classes(conn: sqlite3.Connection) -> None:
     """Schema 4 -> 5: add the class tables (and the history of object classes). Existing objects get no row,
     which reads as *nodule*."""
     create_class_tables(conn)
+
+
+def is_gland_class_name(name: str) -> bool:
+    return " ".join(name.split()).lower() in GLAND_CLASS_NAMES
 
 
 def is_colour(text: object) -> bool:

@@ -40,6 +40,7 @@ class TrainingFrame:
     clicks: tuple[list, list] = ((), ())  # (positive, negative) working-resolution (x, y)
     targets: np.ndarray | None = None  # (4, R, R) uint8, see core.training.targets.TARGET_CHANNELS
     extra: np.ndarray | None = None  # (E, R, R) float32 extra input channels
+    gland_truth: np.ndarray | None = None  # (R, R) bool thyroid gland of a nodule frame (region prior), if known
 
 
 def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | None, jitter: float,

@@ -1,7 +1,9 @@
 """The region-prior network's training task (TRFE-Net: `train --glands DIR`): frames with nodule masks and
-frames with gland masks, each supervising only its own head, interleaved in every batch. An epoch is one pass
-over the nodule frames (as for the single-map network, so the two compare at equal epochs); each nodule frame
-is paired with the next gland frame of a seeded order that is reshuffled whenever it runs out. The best
+frames with gland masks, each supervising only its own head, interleaved in every batch; a nodule frame that
+also has its gland mask (`gland_truth`, a project frame with both outlined) supervises both heads. An epoch is
+one pass over the nodule frames (as for the single-map network, so the two compare at equal epochs); each
+nodule frame is paired with the next gland frame of a seeded order that is reshuffled whenever it runs out
+(no pairing when every gland mask is on a nodule frame). The best
 checkpoint is chosen on nodule Dice, the gland Dice is reported alongside."""
 from __future__ import annotations
 
@@ -56,16 +58,16 @@ class RegionPriorTask(TrainingTask):
     """Nodule frames and gland frames (core.training.data.load_frames with masks: `truth` set on each)."""
 
     metric = "val_nodule_dice"
-    frames_per_item = 2
 
     def __init__(self, nodule_frames: list[TrainingFrame], gland_frames: list[TrainingFrame],
                  nodule_val: list[TrainingFrame], gland_val: list[TrainingFrame], cfg: RegionPriorConfig) -> None:
         missing = [f.stem for f in (*nodule_frames, *gland_frames) if f.truth is None]
         if missing:
             raise ValueError(f"{len(missing)} training frames have no mask, e.g. {missing[0]!r}")
-        if not gland_frames:
-            raise ValueError("no gland frames: the gland head would never be trained")
+        if not gland_frames and all(f.gland_truth is None for f in nodule_frames):
+            raise ValueError("no gland masks: the gland head would never be trained")
         self.nodule_frames, self.gland_frames = nodule_frames, gland_frames
+        self.frames_per_item = 2 if gland_frames else 1
         self.nodule_val, self.gland_val, self.config = nodule_val, gland_val, cfg
 
     @property
@@ -91,17 +93,23 @@ class RegionPriorTask(TrainingTask):
         return picked
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        glands = self.next_gland_frames(len(indices))
+        glands = self.next_gland_frames(len(indices)) if self.gland_frames else []
+        samples = []
+        for k, i in enumerate(indices):
+            nodule = self.nodule_frames[i]
+            samples.append((nodule, {NODULE: nodule.truth, GLAND: nodule.gland_truth}))
+            if glands:
+                samples.append((glands[k], {GLAND: glands[k].truth}))
         images, targets, supervised = [], [], []
-        for nodule, gland in zip((self.nodule_frames[i] for i in indices), glands):
-            for frame, head in ((nodule, NODULE), (gland, GLAND)):
-                img, lab, _ = augment(frame.image, frame.truth[None].astype(np.uint8), None, self.rng,
-                                      self.config.augment)
-                planes = np.zeros((2, *lab.shape[1:]), np.float32)
-                planes[head] = lab[0]
-                images.append(((img - self.norm.mean) / self.norm.std)[None])
-                targets.append(planes)
-                supervised.append([head == NODULE, head == GLAND])
+        for frame, masks in samples:
+            heads = [h for h in (NODULE, GLAND) if masks.get(h) is not None]
+            img, lab, _ = augment(frame.image, np.stack([masks[h] for h in heads]).astype(np.uint8), None,
+                                  self.rng, self.config.augment)
+            planes = np.zeros((2, *lab.shape[1:]), np.float32)
+            planes[heads] = lab
+            images.append(((img - self.norm.mean) / self.norm.std)[None])
+            targets.append(planes)
+            supervised.append([NODULE in heads, GLAND in heads])
         x = torch.from_numpy(np.stack(images).astype(np.float32)).to(self.device)
         t = torch.from_numpy(np.stack(targets)).to(self.device)
         return x.contiguous(memory_format=torch.channels_last), t, torch.tensor(supervised, device=self.device)
