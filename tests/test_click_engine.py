@@ -50,15 +50,13 @@ def test_network_answer_fills_the_window_and_honours_clicks(frame) -> None:
     assert net.windows[-1].contains(Crop(ys.min(), ys.max() + 1, xs.min(), xs.max() + 1))
 
 
-def test_network_leaves_the_mask_outside_its_window_alone(frame) -> None:
+def test_a_positive_click_elsewhere_drops_the_frame_models_stray_blob(frame) -> None:
     probability = np.zeros(frame.mask.shape, np.float32)
-    probability[5:15, 5:15] = 0.9  # a far-away blob from the frame model
+    probability[5:15, 5:15] = 0.9  # a far-away blob from the frame model, which missed the nodule
     session = InteractionSession(frame.image, probability, click_model=TruthNetwork(frame.mask))
     ys, xs = np.nonzero(frame.mask)
     mask = session.add_click(int(xs.mean()), int(ys.mean()), True)
-    window = session.click_model.windows[-1]
-    if not window.contains(Crop(5, 15, 5, 15)):
-        assert mask[5:15, 5:15].all()
+    assert not mask[5:15, 5:15].any() and (mask & frame.mask).sum() / (mask | frame.mask).sum() > 0.95
     before = mask.copy()
     assert np.array_equal(session.undo(), probability > 0.5) and np.array_equal(session.redo(), before)
 

@@ -16,8 +16,8 @@ from core.annotation.clicks import Click
 from core.annotation.points import Calipers
 from core.annotation.strokes import Stroke
 from core.errors import ClickModelUnavailable
+from core.interactive import click_focus as focus
 from core.interactive.click_influence import click_influence, gradient_cost
-from core.interactive.click_inputs import zoom_window
 from core.interactive.crop_seeds import BoxXYXY, add_window, clip_box, inside_box, keep_anchored, stamp_disc
 from core.interactive.scribbles import (
     ScribblePixels,
@@ -273,7 +273,7 @@ class InteractionSession:
         cut_pixels = GRAPH_CUT_PIXELS
         if self.click_model is not None and clicks:
             try:
-                logit += NETWORK_WEIGHT * self._network_logit(clicks, crop)
+                logit += NETWORK_WEIGHT * self._network_logit(clicks, crop, calipers)
                 cut_pixels = GRAPH_CUT_PIXELS_WITH_NETWORK
             except ClickModelUnavailable:
                 pass
@@ -322,38 +322,35 @@ class InteractionSession:
         return out
 
     def _network_answer(self, clicks: tuple[Click, ...], calipers: Calipers | None = None) -> np.ndarray:
-        """The click network's mask on the zoom window; clicked discs are hard constraints, and only parts
-        connected to a positive click (or the calipers' centre) are kept (the rest of the window is background)."""
-        prev = self._state.mask
-        window, probability, positives = self._network_probability(clicks)
-        local = probability > 0.5
-        hard_fg, hard_bg = np.zeros(window.shape, bool), np.zeros(window.shape, bool)
-        for click in clicks:
-            stamp_disc(hard_fg if click.positive else hard_bg, window, click)
-        local = (local | hard_fg) & ~(hard_bg & ~hard_fg)
-        anchors = positives if calipers is None else np.concatenate([positives, calipers.as_array().mean(0)[None]])
-        if len(anchors) == 0 and prev.any():  # only negative clicks: keep what the shown mask had
-            return window.paste(prev, local & window.take(prev))
-        negatives = np.array([[c.x, c.y] for c in clicks if not c.positive], float).reshape(-1, 2)
-        return window.paste(prev, keep_anchored(local, window, anchors, negatives))
+        """The click network's mask on the zoom window round the object (core.interactive.click_focus): only its
+        parts holding a positive click (or the calipers' centre) are kept; a negative click on a stray part drops it."""
+        prev, anchors = self._state.mask, focus.click_anchors(clicks, calipers)
+        stray = focus.stray_part(prev, clicks, anchors)
+        if stray is not None:
+            return prev & ~stray
+        obj = focus.refined_object(prev, anchors, clicks)
+        window, probability = self._network_probability(clicks, obj)
+        local = focus.honour_clicks(probability > 0.5, window, clicks)
+        if len(anchors) == 0 and prev.any():  # only negative clicks: trim the part clicked, keep the others
+            return window.paste(prev, (local & window.take(obj)) | window.take(prev & ~obj))
+        return window.paste(obj, keep_anchored(local, window, anchors, focus.click_points(clicks, False)))
 
-    def _network_logit(self, clicks: tuple[Click, ...], crop: Crop) -> np.ndarray:
+    def _network_logit(self, clicks: tuple[Click, ...], crop: Crop, calipers: Calipers | None) -> np.ndarray:
         """The click network's log-odds on `crop` (0 where its zoom window does not reach)."""
-        window, probability, _ = self._network_probability(clicks)
+        obj = focus.refined_object(self._state.mask, focus.click_anchors(clicks, calipers), clicks)
+        window, probability = self._network_probability(clicks, obj)
         out = np.zeros(crop.shape, np.float32)
         common = window.intersection(crop)
         if common is not None:
             out[common.within(crop)] = probability_logit(probability[common.within(window)])
         return out
 
-    def _network_probability(self, clicks: tuple[Click, ...]) -> tuple[Crop, np.ndarray, np.ndarray]:
-        """(zoom window, the network's probability over it, positive clicks as (x, y)) for the shown mask."""
-        prev = self._state.mask
-        positives = np.array([[c.x, c.y] for c in clicks if c.positive], float).reshape(-1, 2)
-        negatives = np.array([[c.x, c.y] for c in clicks if not c.positive], float).reshape(-1, 2)
-        window = zoom_window(self.shape, prev, np.concatenate([positives, negatives]))
+    def _network_probability(self, clicks: tuple[Click, ...], obj: np.ndarray) -> tuple[Crop, np.ndarray]:
+        """(zoom window round the object `obj` and the clicks near it, the network's probability over it)."""
+        positives, negatives = focus.click_points(clicks, True), focus.click_points(clicks, False)
+        window = focus.focus_window(self.shape, obj, positives, negatives)
         assert self.click_model is not None
-        return window, self.click_model.predict(self.image, window, positives, negatives, prev), positives
+        return window, self.click_model.predict(self.image, window, positives, negatives, obj)
 
     def _base_logit(self, calipers: Calipers | None, crop: Crop) -> np.ndarray:
         """Evidence before clicks (caliper shape prior + intensity, model) on the crop. The caliper part is
