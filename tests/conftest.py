@@ -272,3 +272,21 @@ class StallMeter(QtCore.QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+
+
+def kill_half_way(script: str) -> None:
+    """Run `script` in a child Python and kill it (SIGKILL) once it prints "half-way" (the kill tests of the store)."""
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "half-way", child.stderr.read()
+        child.kill()
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate(timeout=60)

@@ -2,10 +2,7 @@
 process is killed half-way (an action on one frame or on several)."""
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 from core.annotation.points import Calipers, Point, PointKind
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
-from tests.conftest import block_mask
+from tests.conftest import block_mask, kill_half_way
 
 REPO = Path(__file__).resolve().parents[1]
 CALIPERS = Calipers((10.0, 20.0), (50.0, 40.0), (30.0, 20.0), (28.0, 42.0))
@@ -166,19 +163,6 @@ print("action finished: the kill did not happen", flush=True)
 """
 
 
-def _kill_half_way(script: str) -> None:
-    """Run `script` in a child process and kill it (SIGKILL) once it prints "half-way"."""
-    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "half-way", child.stderr.read()
-        child.kill()
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate(timeout=60)
-
 
 def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
     tmp_path: Path, store: ProjectStore
@@ -189,7 +173,7 @@ def test_process_killed_in_the_middle_of_an_action_leaves_the_project_as_before(
     folder = tmp_path / "project"
     before = _database_rows(folder)
 
-    _kill_half_way(KILL_MID_ACTION.format(repo=str(REPO), folder=str(folder)))
+    kill_half_way(KILL_MID_ACTION.format(repo=str(REPO), folder=str(folder)))
 
     with closing(sqlite3.connect(folder / DB_NAME)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -227,7 +211,7 @@ def test_process_killed_in_the_middle_of_an_action_on_several_frames_leaves_the_
     store.close()
     folder = tmp_path / "project"
     before = _database_rows(folder)
-    _kill_half_way(KILL_MID_MULTI_FRAME_ACTION.format(repo=str(REPO), folder=str(folder)))
+    kill_half_way(KILL_MID_MULTI_FRAME_ACTION.format(repo=str(REPO), folder=str(folder)))
 
     with closing(sqlite3.connect(folder / DB_NAME)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

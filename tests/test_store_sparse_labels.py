@@ -3,10 +3,7 @@ tags on many frames as one undo step, *no nodule* refused on frames with objects
 migrated, and a process killed inside a tagging action leaving the project as it was."""
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from core.project.frame_state import FrameState
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
-from tests.conftest import block_mask
+from tests.conftest import block_mask, kill_half_way
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIBBLE = Stroke(StrokeKind.SCRIBBLE, ((4.0, 5.0), (20.5, 30.0), (40.0, 31.0)), False, 7.0, 1)
@@ -190,16 +187,7 @@ def test_process_killed_inside_a_tagging_action_leaves_the_project_as_before(tmp
     store.close()
     folder = tmp_path / "project"
     before = _database_rows(folder)
-    child = subprocess.Popen([sys.executable, "-c", KILL_MID_TAGGING.format(repo=str(REPO), folder=str(folder))],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "half-way", child.stderr.read()
-        child.kill()
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate(timeout=60)
+    kill_half_way(KILL_MID_TAGGING.format(repo=str(REPO), folder=str(folder)))
     with closing(sqlite3.connect(folder / DB_NAME)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert _database_rows(folder) == before
