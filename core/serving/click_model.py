@@ -18,6 +18,7 @@ from core.labels.crop import Crop
 from core.learning.versions import CLICK, ModelRegistry
 from core.project.store import ProjectStore
 from core.serving import model_process
+from core.serving.model_failures import ModelFailures
 from core.serving.process_pool import spawn_pool, stop_pool
 
 CLICK_MODEL_SETTING = "click_model_path"
@@ -42,17 +43,18 @@ class RemoteClickPredictor:
                                       None if prev_mask is None else np.ascontiguousarray(window.take(prev_mask)))
 
 
-class ClickModelProvider:
+class ClickModelProvider(ModelFailures):
     """The project's click network in a process of its own (`new_pool` makes that process; tests pass threads)."""
 
+    model_label = "Click model"
+
     def __init__(self, new_pool: Callable[[], Executor] | None = None) -> None:
+        super().__init__()
         self._new_pool = new_pool or spawn_pool
         self._pool: Executor | None = None
         self._closed = False
         self._lock = threading.Lock()  # the load worker starts the process; the GUI thread closes it
         self._loading: dict[Path, Future] = {}
-        self._failed: set[Path] = set()
-        self.last_error: str | None = None
 
     def model_path(self, store: ProjectStore) -> Path | None:
         """The user's click model, else the project's click-network version in use, else the shipped starter."""
@@ -64,11 +66,8 @@ class ClickModelProvider:
 
     def predictor(self, store: ProjectStore) -> RemoteClickPredictor | None:
         """The project's click model (its loading started in the background), or None without one."""
-        path = self.model_path(store)
-        if path is None or path in self._failed:
-            return None
-        if not path.is_file():
-            self._give_up(path, "file not found")
+        path = self._usable(self.model_path(store))
+        if path is None:
             return None
         with self._lock:
             if self._closed:
@@ -128,14 +127,8 @@ class ClickModelProvider:
         return "the model process ended unexpectedly (killed, or out of memory?)"
 
     def forget_failure(self, path: Path) -> None:
-        """Let a model that failed be tried again (the user chose it again)."""
-        self._failed.discard(path)
+        super().forget_failure(path)
         self._loading.pop(path, None)
-
-    def _give_up(self, path: Path, reason: str) -> None:
-        self._failed.add(path)
-        self.last_error = f"Click model {path.name} not used: {reason}"
-        log.warning(self.last_error)
 
     def close(self) -> None:
         """Stop the model process (requests still queued are dropped); no new one is started."""

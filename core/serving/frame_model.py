@@ -9,7 +9,6 @@ on a slow machine: `starting` says so meanwhile, and the caller waits on a threa
 writes the store or loads frames)."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,12 +21,12 @@ from core.project.records import FrameRecord, FrameStatus
 from core.project.store import ProjectStore
 from core.serving import model_process
 from core.serving.click_model import ClickModelProvider
+from core.serving.model_failures import ModelFailures
 from core.serving.process_pool import ModelProcess, spawn_pool
 
 MODEL_SETTING = "model_path"
 WARM_UP_PX = 32  # the blank frame that makes the model process load torch and the model
 PREDICT_TIMEOUT_S = 300.0  # the first call includes starting the process and loading torch
-log = logging.getLogger("sonoclick")
 
 
 @dataclass(frozen=True)
@@ -41,20 +40,19 @@ def app_model_process() -> ModelProcess:
     return ModelProcess(lambda: spawn_pool())  # looked up when used: tests put a thread pool in its place
 
 
-class ModelProvider:
+class ModelProvider(ModelFailures):
     """The project's frame model (and, in `clicks`, its click network), each in a process of its own: the frame
     model's is `process` (shared, outliving this provider), or one made by `new_pool` (tests pass a thread pool)
     that this provider owns."""
 
     def __init__(self, new_pool: Callable[[], Executor] | None = None, process: ModelProcess | None = None) -> None:
+        super().__init__()
         self._owns_process = process is None
         self._process = process or ModelProcess(new_pool or spawn_pool)
         self._closing: Future = Future()  # done once closed: wakes every caller waiting for an answer
-        self._failed: set[Path] = set()
         self._answered = False
         self._closed = False
         self._asked: Path | None = None  # the model of the latest request
-        self.last_error: str | None = None
         self.clicks = ClickModelProvider(new_pool)
 
     def model_path(self, store: ProjectStore) -> Path | None:
@@ -73,13 +71,9 @@ class ModelProvider:
         (unless `replace`), or the project names no usable model."""
         if annotated:
             return None
-        path = self.model_path(store)
-        if path is None or path in self._failed or (not replace and store.prediction(frame_id) is not None):
+        if not replace and store.prediction(frame_id) is not None:
             return None
-        if not path.is_file():
-            self._give_up(path, "file not found")
-            return None
-        return path
+        return self._usable(self.model_path(store))
 
     @property
     def ready(self) -> bool:
@@ -90,11 +84,8 @@ class ModelProvider:
         """Start the model process and load the project's model now (blocks; call it on a worker when the
         project opens), so the first frame shown does not wait for torch to import. The model that answered,
         or None (no model, or it failed: `last_error` says why)."""
-        path = self.model_path(store)
-        if path is None or path in self._failed:
-            return None
-        if not path.is_file():
-            self._give_up(path, "file not found")
+        path = self._usable(self.model_path(store))
+        if path is None:
             return None
         return path if self.predict(path, np.zeros((WARM_UP_PX, WARM_UP_PX), np.uint8)) is not None else None
 
@@ -140,19 +131,10 @@ class ModelProvider:
         gray = store.load_frame(frame_id).gray_u8()
         return self.predict_if_needed(store, store.frame(frame_id), gray, annotated=False, replace=True) is not None
 
-    def forget_failure(self, path: Path) -> None:
-        """Try `path` again (the user chose it anew)."""
-        self._failed.discard(path)
-
     def take_error(self) -> str | None:
         """The latest failure message, once (None when there is nothing new)."""
         error, self.last_error = self.last_error, None
         return error
-
-    def _give_up(self, path: Path, reason: str) -> None:
-        self._failed.add(path)
-        self.last_error = f"Model {path.name} not used: {reason}"
-        log.warning(self.last_error)
 
     def close(self) -> None:
         """Answer every waiting request with None now; stop the click model's process, and the frame model's
