@@ -274,6 +274,34 @@ class StallMeter(QtCore.QObject):
         self._timer.stop()
 
 
+def database_rows(folder: Path) -> dict[str, list[tuple]]:
+    """Every row of every table of the project database in `folder`, for comparing a whole project."""
+    import sqlite3
+    from contextlib import closing
+
+    from core.project.store import DB_NAME
+
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+
+
+def assert_killed_action_changes_nothing(folder: Path, script: str) -> None:
+    """Kill `script` (which opens the project in `folder`) half-way through an action; the database must be
+    intact and every row as before."""
+    import sqlite3
+    from contextlib import closing
+
+    from core.project.store import DB_NAME
+
+    before = database_rows(folder)
+    kill_half_way(script)
+    with closing(sqlite3.connect(folder / DB_NAME)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert database_rows(folder) == before
+
+
 def kill_half_way(script: str) -> None:
     """Run `script` in a child Python and kill it (SIGKILL) once it prints "half-way" (the kill tests of the store)."""
     import signal

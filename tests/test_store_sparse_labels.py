@@ -18,7 +18,7 @@ from core.project.frame_state import FrameState
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
 from core.training.synthetic import make_frame
-from tests.conftest import block_mask, kill_half_way
+from tests.conftest import assert_killed_action_changes_nothing, block_mask
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIBBLE = Stroke(StrokeKind.SCRIBBLE, ((4.0, 5.0), (20.5, 30.0), (40.0, 31.0)), False, 7.0, 1)
@@ -36,12 +36,6 @@ def store(tmp_path: Path):
     s.add_frames(images)
     yield s
     s.close()
-
-
-def _database_rows(folder: Path) -> dict[str, list[tuple]]:
-    with closing(sqlite3.connect(folder / DB_NAME)) as conn:
-        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
 
 
 def test_strokes_round_trip_undo_redo_and_reopening_keep_their_ids(tmp_path: Path, store: ProjectStore) -> None:
@@ -186,11 +180,7 @@ def test_process_killed_inside_a_tagging_action_leaves_the_project_as_before(tmp
     store.set_tag([2], FrameTag.NODULE)
     store.close()
     folder = tmp_path / "project"
-    before = _database_rows(folder)
-    kill_half_way(KILL_MID_TAGGING.format(repo=str(REPO), folder=str(folder)))
-    with closing(sqlite3.connect(folder / DB_NAME)) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert _database_rows(folder) == before
+    assert_killed_action_changes_nothing(folder, KILL_MID_TAGGING.format(repo=str(REPO), folder=str(folder)))
     with ProjectStore.open(folder) as s:
         assert s.tags() == {2: FrameTag.NODULE} and len(s.strokes(1)) == 1
         s.undo()
