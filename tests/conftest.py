@@ -274,6 +274,19 @@ class StallMeter(QtCore.QObject):
         self._timer.stop()
 
 
+def synthetic_project(tmp_path: Path, seeds: tuple[int, ...] | range, size: tuple[int, int] = (64, 80)):
+    """A new project in tmp_path/project with one synthetic frame per seed (files f<seed>.png), in seed order."""
+    from core.project.store import ProjectStore
+
+    images = []
+    for seed in seeds:
+        images.append(tmp_path / f"f{seed}.png")
+        cv2.imwrite(str(images[-1]), make_frame(seed, size).image)
+    store = ProjectStore.create(tmp_path / "project")
+    store.add_frames(images)
+    return store
+
+
 def database_rows(folder: Path) -> dict[str, list[tuple]]:
     """Every row of every table of the project database in `folder`, for comparing a whole project."""
     import sqlite3

@@ -7,27 +7,20 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-import cv2
 import pytest
 
 from core.annotation.points import Point, PointKind
 from core.project.records import HistoryStep
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
-from core.training.synthetic import make_frame
-from tests.conftest import block_mask
+from tests.conftest import block_mask, synthetic_project
 
 FRAMES = (1, 2, 3, 4)
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    images = []
-    for k in FRAMES:
-        images.append(tmp_path / f"f{k}.png")
-        cv2.imwrite(str(images[-1]), make_frame(k, (64, 80)).image)
-    s = ProjectStore.create(tmp_path / "project")
-    s.add_frames(images)
+    s = synthetic_project(tmp_path, FRAMES)
     yield s
     s.close()
 

@@ -7,7 +7,6 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-import cv2
 import pytest
 
 from core.annotation.points import Point, PointKind
@@ -17,8 +16,7 @@ from core.errors import AnnotationFormatError, ProjectError
 from core.project.frame_state import FrameState
 from core.project.schema import SCHEMA_VERSION
 from core.project.store import DB_NAME, ProjectStore
-from core.training.synthetic import make_frame
-from tests.conftest import assert_killed_action_changes_nothing, block_mask
+from tests.conftest import assert_killed_action_changes_nothing, block_mask, synthetic_project
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIBBLE = Stroke(StrokeKind.SCRIBBLE, ((4.0, 5.0), (20.5, 30.0), (40.0, 31.0)), False, 7.0, 1)
@@ -28,12 +26,7 @@ SPARSE_TABLES = ("strokes", "frame_tags", "history_strokes", "history_tags")
 
 @pytest.fixture
 def store(tmp_path: Path):
-    images = []
-    for k in range(4):
-        images.append(tmp_path / f"{k}.png")
-        cv2.imwrite(str(images[-1]), make_frame(k, (64, 80)).image)
-    s = ProjectStore.create(tmp_path / "project")
-    s.add_frames(images)
+    s = synthetic_project(tmp_path, range(4))
     yield s
     s.close()
 
