@@ -151,11 +151,12 @@ class ActionHistory(FramesTable):
                 self._action.before.setdefault(frame_id, before)
             return after
 
-    def _frame_of_point(self, point_id: int) -> int:
+    def _frame_of(self, table: str, item_id: int) -> int:
+        """The frame of a row of `table` ("points" or "strokes"); KeyError when there is no such row."""
         with self._db.read() as db:
-            row = db.execute("SELECT frame_id FROM points WHERE id = ?", (point_id,)).fetchone()
+            row = db.execute(f"SELECT frame_id FROM {table} WHERE id = ?", (item_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no point with id {point_id}")
+            raise KeyError(f"no {table.removesuffix('s')} with id {item_id}")
         return int(row[0])
 
 

@@ -44,7 +44,7 @@ class AnnotationEdits(ActionHistory):
 
     def move_point(self, point_id: int, x: float, y: float) -> None:
         """Move a point to (x, y); its kind and object stay."""
-        frame_id = self._frame_of_point(point_id)
+        frame_id = self._frame_of("points", point_id)
 
         def move(rec: FrameRecord, s: FrameState) -> FrameState:
             moved = Point(x, y, *_kind_and_object(s, point_id))
@@ -53,7 +53,7 @@ class AnnotationEdits(ActionHistory):
         self._edit(frame_id, "move point", move)
 
     def delete_point(self, point_id: int) -> None:
-        frame_id = self._frame_of_point(point_id)
+        frame_id = self._frame_of("points", point_id)
         self._edit(frame_id, "delete point", lambda rec, s: s.with_points([q for q in s.points if q[0] != point_id]))
 
     def set_calipers(self, frame_id: int, object_id: int, calipers: Calipers) -> None:

@@ -31,16 +31,9 @@ class StrokeEdits(ActionHistory):
 
     def delete_stroke(self, stroke_id: int) -> None:
         """Remove one stroke. KeyError for an unknown id."""
-        frame_id = self._frame_of_stroke(stroke_id)
+        frame_id = self._frame_of("strokes", stroke_id)
         self._edit(frame_id, "delete stroke",
                    lambda rec, s: s.with_strokes([q for q in s.strokes if q[0] != stroke_id]))
-
-    def _frame_of_stroke(self, stroke_id: int) -> int:
-        with self._db.read() as db:
-            row = db.execute("SELECT frame_id FROM strokes WHERE id = ?", (stroke_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no stroke with id {stroke_id}")
-        return int(row[0])
 
 
 def checked_stroke(record: FrameRecord, stroke: Stroke) -> Stroke:
