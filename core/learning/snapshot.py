@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.annotation.points import PointKind
+from core.annotation.points import PointKind, calipers_from_points
 from core.annotation.strokes import Stroke, StrokeKind
 from core.annotation.tags import FrameTag
 from core.errors import InputError
@@ -70,7 +70,7 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     statuses = store.frame_statuses()
-    tags = store.effective_tags()
+    tags = store.tags()  # the user's own: a NO_NODULE frame holds no objects, an accepted mask is not a tag here
     gland_classes = {c.id for c in store.classes() if is_gland_class_name(c.name)}
     frames = []
     for record in store.frames():
@@ -80,9 +80,10 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
                               no_nodule=tags.get(record.id) == FrameTag.NO_NODULE)
         classes = store.object_classes(record.id)
         nodules = {oid for oid, cid in classes.items() if cid == DEFAULT_CLASS_ID}
-        entry.calipers = [c.as_array().tolist() for oid, c in sorted(store.calipers(record.id).items())
+        points = list(store.points(record.id).values())
+        entry.calipers = [c.as_array().tolist() for oid, c in sorted(calipers_from_points(points).items())
                           if oid in nodules]
-        for point in store.points(record.id).values():
+        for point in points:
             if point.object_id not in nodules:
                 continue
             if point.kind == PointKind.FOREGROUND:
@@ -96,13 +97,13 @@ def write_snapshot(store: ProjectStore, out_dir: str | Path) -> Path:
             if mask is not None and mask.any():
                 entry.mask_file = f"masks/{record.id}.png"
                 write_mask(out / entry.mask_file, mask)
-        gland = _accepted_union(store, record.id, {oid for oid, cid in classes.items() if cid in gland_classes})
+        glands = {oid for oid, cid in classes.items() if cid in gland_classes}
+        gland = _accepted_union(store, record.id, glands) if glands else None
         if gland is not None and gland.any():
             entry.gland_mask_file = f"masks/{record.id}_gland.png"
             write_mask(out / entry.gland_mask_file, gland)
         drawn = bool(entry.calipers or entry.positives or entry.strokes or entry.has_mask)
-        # the user's own tag: an accepted mask of another class makes a frame "nodule present" in effective_tags
-        entry.nodule_tag = not drawn and store.tag(record.id) == FrameTag.NODULE
+        entry.nodule_tag = not drawn and tags.get(record.id) == FrameTag.NODULE
         if drawn or entry.no_nodule or entry.nodule_tag or entry.gland_mask_file:
             frames.append(entry)
     path = out / SNAPSHOT_FILE
