@@ -16,7 +16,7 @@ from core.project.store import ProjectStore
 from core.runtime.metrics import dice
 from core.serving.frame_loading import load_frame, sessions_after_history
 from core.serving.frame_model import ModelProvider
-from core.serving.propose import propose_for_frame, propose_object
+from core.serving.propose import propose_object
 from core.training.synthetic import make_frame
 
 
@@ -28,13 +28,15 @@ def test_propose_turns_the_frames_map_into_a_draft_and_needs_one(tmp_path: Path)
     try:
         frame_id = store.add_frames([tmp_path / "f.png"])[0].id
         store.set_tag([frame_id], FrameTag.NODULE)
-        assert propose_for_frame(provider, store, frame_id) is None  # no model named, nothing stored
+        loaded = load_frame(store, frame_id)
+        assert propose_object(provider, store, loaded, 0, None) is None  # no model named, nothing stored
         soft = cv2.GaussianBlur(frame.mask.astype(np.float32), (0, 0), 2.0)
         store.set_prediction(frame_id, soft, "test")
+        stored = np.asarray(store.prediction(frame_id).probability, np.float32)
         for method in ("threshold", "graphcut"):
-            draft = propose_for_frame(provider, store, frame_id, method)
-            assert draft is not None and draft.shape == frame.mask.shape
-            assert dice(draft, frame.mask) > 0.8, method
+            proposal = propose_object(provider, store, loaded, 0, stored, method=method)
+            assert proposal is not None and proposal.mask.shape == frame.mask.shape
+            assert dice(proposal.mask, frame.mask) > 0.8, method
     finally:
         provider.close()
         store.close()
