@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from core.io.dataset import DatasetItem, list_dataset  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
+from core.training.augment import AUGMENTATIONS  # noqa: E402
 from core.training.data import hold_out, load_frames  # noqa: E402
 from core.training.frame_task import TrainConfig, train  # noqa: E402
 from core.training.progress import TrainEvent, TrainResult  # noqa: E402
@@ -56,6 +57,9 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--gland-crop", choices=("none", "content_box"), default="none",
                    help="TG3K frames are already cropped to the image: the scanner-margin crop (content_box) cuts "
                         "17 %% of the gland pixels of its val frames off (the first 120 measured)")
+    p.add_argument("--gland-augment", choices=sorted(AUGMENTATIONS), default="standard",
+                   help="augmentation of the gland frames (flips: for gland data shipped already augmented, as "
+                        "TG3K's training split is); the nodule frames always get the standard one")
     p.add_argument("--out-root", type=Path, help="where the two models go (default: a new temporary folder)")
     p.add_argument("--score-only", action="store_true",
                    help="no training: score the trfe.safetensors and plain.safetensors already in --out-root")
@@ -97,7 +101,8 @@ def _train_both(args: argparse.Namespace) -> tuple[TrainResult, TrainResult]:
           f"{len(gland_val)} held out to pick the checkpoints", file=sys.stderr, flush=True)
     shared = dict(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                   threads=args.threads, device=args.device, resolution=res, preset=args.width)
-    trfe = train_region_prior(nodules, glands, nodule_val, gland_val, RegionPriorConfig(**shared),
+    cfg = RegionPriorConfig(**shared, gland_augment=AUGMENTATIONS[args.gland_augment])
+    trfe = train_region_prior(nodules, glands, nodule_val, gland_val, cfg,
                               args.out_root / "trfe.safetensors", _log("trfe"))
     plain = train(nodules, nodule_val, TrainConfig(supervision="masks", **shared),
                   args.out_root / "plain.safetensors", _log("plain"))
@@ -153,7 +158,7 @@ def main() -> None:
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     budget = {"epochs": args.epochs, "minutes": args.minutes, "threads": args.threads, "seed": args.seed,
               "resolution": args.resolution, "width": args.width, "batch_size": args.batch_size,
-              "gland_crop": args.gland_crop}
+              "gland_crop": args.gland_crop, "gland_augment": args.gland_augment}
     print(json.dumps({**{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
                       "budget": budget, "runs": runs, "models": str(args.out_root)}))
 

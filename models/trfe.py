@@ -72,6 +72,20 @@ class TRFENet(nn.Module):
         prior = torch.sigmoid(gland.float()).detach().to(gland.dtype)
         return torch.cat([self.decode_nodule(skips, prior), gland], dim=1)
 
+    def forward_partial(self, x: torch.Tensor, nodule_rows: torch.Tensor) -> torch.Tensor:
+        """forward(x) for training with partial labels: the nodule channel is decoded only for the samples in
+        `nodule_rows` (B,) bool and is 0 elsewhere, where no nodule loss reads it (the gland-only frames: half a
+        region-prior batch, whose nodule decoding would be wasted work)."""
+        skips = encode(self.encoders, x)
+        gland = self.decode_gland(skips)
+        prior = torch.sigmoid(gland.float()).detach().to(gland.dtype)
+        nodule = torch.zeros_like(gland)
+        if bool(nodule_rows.any()):
+            index = nodule_rows.nonzero().squeeze(1)
+            decoded = self.decode_nodule([s[index] for s in skips], prior[index])
+            nodule = nodule.index_copy(0, index, decoded.to(nodule.dtype))
+        return torch.cat([nodule, gland], dim=1)
+
     def decode_gland(self, skips: list[torch.Tensor]) -> torch.Tensor:
         """Gland logits (B, 1, H, W) from the encoder's levels (full resolution first)."""
         levels = list(skips)

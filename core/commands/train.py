@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--glands-uncropped", action="store_true",
                    help="the gland frames are already cropped to the image (TG3K): do not cut scanner margins, "
                         "which there would cut into the gland")
+    p.add_argument("--gland-augment", choices=("standard", "flips"), default="standard",
+                   help="augmentation of the gland frames: flips for gland data shipped already augmented (TG3K)")
 
 
 def _print_event(event: TrainEvent) -> None:
@@ -188,6 +190,7 @@ def _run_interactive(args: argparse.Namespace, train_items: list, val_items: lis
 
 
 def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
+    from core.training.augment import AUGMENTATIONS
     from core.training.region_prior_task import RegionPriorConfig, train_region_prior
 
     if args.supervision != "masks" or args.ds_prior:
@@ -198,6 +201,7 @@ def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: li
         preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+        gland_augment=AUGMENTATIONS[args.gland_augment],
     )
     print(f"[train] loading {len(train_items)} + {len(val_items)} nodule and {len(gland_items)} + "
           f"{len(gland_val_items)} gland frames (training + validation)", file=sys.stderr)

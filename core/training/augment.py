@@ -20,6 +20,14 @@ class AugmentConfig:
     speckle_probability: float = 0.5
 
 
+# For data shipped already augmented (TG3K: 483 of its 842 training frames were flipped, rotated, re-contrasted
+# and noised by the packager): a second round of the same changes only slowed the fit (flips only: 0.904 gland
+# Dice after 6 minutes against 0.874 with the standard augmentation, bench figures in the README).
+FLIPS_ONLY = AugmentConfig(rotate_deg=0.0, scale_range=(1.0, 1.0), shift_fraction=0.0, gain_range=(1.0, 1.0),
+                           gamma_range=(1.0, 1.0), speckle_probability=0.0)
+AUGMENTATIONS = {"standard": AugmentConfig(), "flips": FLIPS_ONLY}
+
+
 def augment(image: np.ndarray, labels: np.ndarray, extra: np.ndarray | None, rng: np.random.Generator,
             cfg: AugmentConfig = AugmentConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """image (H, W) uint8, labels (K, H, W) uint8, extra (E, H, W) float32 or None -> augmented copies

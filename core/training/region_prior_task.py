@@ -1,10 +1,13 @@
 """The region-prior network's training task (TRFE-Net: `train --glands DIR`): frames with nodule masks and
 frames with gland masks, each supervising only its own head, interleaved in every batch; a nodule frame that
-also has its gland mask (`gland_truth`, a project frame with both outlined) supervises both heads. An epoch is
+also has its gland mask (`gland_truth`, a project frame with both outlined) supervises both heads. Gland frames
+get their own augmentation (`gland_augment`: a dataset shipped already augmented, as TG3K is, wants flips only).
+An epoch is
 one pass over the nodule frames (as for the single-map network, so the two compare at equal epochs); each
 nodule frame is paired with the next gland frame of a seeded order that is reshuffled whenever it runs out
 (no pairing when every gland mask is on a nodule frame). The best
-checkpoint is chosen on nodule Dice, the gland Dice is reported alongside."""
+checkpoint is chosen on the mean of the two heads' held-out Dice (on nodule Dice alone without held-out gland
+frames); the gland Dice is also reported on its own."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -35,6 +38,7 @@ class RegionPriorConfig(LoopConfig):
     resolution: int = DEFAULT_RESOLUTION
     heads: tuple[str, str] = DEFAULT_HEADS
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    gland_augment: AugmentConfig = field(default_factory=AugmentConfig)  # frames that supervise the gland only
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -50,14 +54,14 @@ class _PartialLabelNet(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor, supervised: torch.Tensor) -> dict[str, torch.Tensor]:
-        nodule, gland = head_masked_loss(self.net(x), targets, supervised)
+        nodule, gland = head_masked_loss(self.net.forward_partial(x, supervised[:, NODULE]), targets, supervised)
         return {"nodule": nodule, "gland": gland, "total": nodule + gland}
 
 
 class RegionPriorTask(TrainingTask):
     """Nodule frames and gland frames (core.training.data.load_frames with masks: `truth` set on each)."""
 
-    metric = "val_nodule_dice"
+    metric = "val_head_dice"  # mean of the nodule and gland held-out Dice
 
     def __init__(self, nodule_frames: list[TrainingFrame], gland_frames: list[TrainingFrame],
                  nodule_val: list[TrainingFrame], gland_val: list[TrainingFrame], cfg: RegionPriorConfig) -> None:
@@ -69,6 +73,7 @@ class RegionPriorTask(TrainingTask):
         self.nodule_frames, self.gland_frames = nodule_frames, gland_frames
         self.frames_per_item = 2 if gland_frames else 1
         self.nodule_val, self.gland_val, self.config = nodule_val, gland_val, cfg
+        self.validated_gland_dice: float | None = None  # validate()'s gland figure, handed on to monitor()
 
     @property
     def size(self) -> int:
@@ -97,14 +102,14 @@ class RegionPriorTask(TrainingTask):
         samples = []
         for k, i in enumerate(indices):
             nodule = self.nodule_frames[i]
-            samples.append((nodule, {NODULE: nodule.truth, GLAND: nodule.gland_truth}))
+            samples.append((nodule, {NODULE: nodule.truth, GLAND: nodule.gland_truth}, self.config.augment))
             if glands:
-                samples.append((glands[k], {GLAND: glands[k].truth}))
+                samples.append((glands[k], {GLAND: glands[k].truth}, self.config.gland_augment))
         images, targets, supervised = [], [], []
-        for frame, masks in samples:
+        for frame, masks, how in samples:
             heads = [h for h in (NODULE, GLAND) if masks.get(h) is not None]
             img, lab, _ = augment(frame.image, np.stack([masks[h] for h in heads]).astype(np.uint8), None,
-                                  self.rng, self.config.augment)
+                                  self.rng, how)
             planes = np.zeros((2, *lab.shape[1:]), np.float32)
             planes[heads] = lab
             images.append(((img - self.norm.mean) / self.norm.std)[None])
@@ -115,9 +120,19 @@ class RegionPriorTask(TrainingTask):
         return x.contiguous(memory_format=torch.channels_last), t, torch.tensor(supervised, device=self.device)
 
     def validate(self, model: TRFENet) -> float | None:
-        return evaluate_dice(model, self.nodule_val, self.norm, self.device) if self.nodule_val else None
+        if not self.nodule_val:
+            return None
+        nodule = evaluate_dice(model, self.nodule_val, self.norm, self.device)
+        if not self.gland_val:
+            return nodule
+        self.validated_gland_dice = evaluate_dice(model, self.gland_val, self.norm, self.device, head=GLAND)
+        return 0.5 * (nodule + self.validated_gland_dice)
 
     def monitor(self, model: TRFENet) -> float | None:
+        """The gland Dice of these weights (the loop calls it right after validate(), which already has it)."""
+        known, self.validated_gland_dice = self.validated_gland_dice, None
+        if known is not None:
+            return known
         return evaluate_dice(model, self.gland_val, self.norm, self.device, head=GLAND) if self.gland_val else None
 
     def checkpoint_metadata(self) -> dict:
@@ -130,7 +145,8 @@ def train_region_prior(nodule_frames: list[TrainingFrame], gland_frames: list[Tr
                        nodule_val: list[TrainingFrame], gland_val: list[TrainingFrame], cfg: RegionPriorConfig,
                        out_path: str | Path, on_event: Callable[[TrainEvent], None] | None = None,
                        stop: StopSignal | None = None, metadata: dict | None = None) -> TrainResult:
-    """Train TRFE-Net, keep the EMA weights with the best nodule Dice on `nodule_val` at `out_path`; the gland
-    Dice on `gland_val` is the per-epoch monitor figure (report only)."""
+    """Train TRFE-Net, keep the EMA weights with the best mean of the nodule Dice on `nodule_val` and the gland
+    Dice on `gland_val` at `out_path` (nodule Dice alone without `gland_val`, the last weights without
+    `nodule_val`); the gland Dice is also the per-epoch monitor figure."""
     task = RegionPriorTask(nodule_frames, gland_frames, nodule_val, gland_val, cfg)
     return run_training(task, out_path, on_event, stop, metadata)
