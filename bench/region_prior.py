@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -60,7 +61,14 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--gland-augment", choices=sorted(AUGMENTATIONS), default="standard",
                    help="augmentation of the gland frames (flips: for gland data shipped already augmented, as "
                         "TG3K's training split is); the nodule frames always get the standard one")
+    p.add_argument("--nodule-in-gland", type=float, default=0.0,
+                   help="weight of the TRFE net's 'a nodule lies inside the gland' term (nodule frames label the "
+                        "gland head positive on their nodule pixels); 0 = off")
     p.add_argument("--out-root", type=Path, help="where the two models go (default: a new temporary folder)")
+    p.add_argument("--glands-per-nodule", type=int, default=1, help="gland frames paired with each nodule frame")
+    p.add_argument("--reuse-plain", type=Path, metavar="RUN",
+                   help="train the TRFE net only and score it against the plain net of an earlier run's --out-root "
+                        "(same data, seed and budget: the plain net does not depend on the TRFE flags)")
     p.add_argument("--score-only", action="store_true",
                    help="no training: score the trfe.safetensors and plain.safetensors already in --out-root")
     args = p.parse_args()
@@ -68,6 +76,8 @@ def _arguments() -> argparse.Namespace:
         args.epochs = 12
     if args.score_only and args.out_root is None:
         p.error("--score-only needs --out-root (the folder of an earlier run's models)")
+    if args.reuse_plain and not (args.reuse_plain / "plain.safetensors").is_file():
+        p.error(f"--reuse-plain: no plain.safetensors in {args.reuse_plain}")
     args.out_root = args.out_root or Path(tempfile.mkdtemp(prefix="sonoclick_region_prior_"))
     if args.out_root.resolve().is_relative_to(RESOURCES.resolve()):
         p.error("--out-root is under resources/: weights trained on the gland data must not ship")
@@ -88,7 +98,8 @@ def _log(name: str) -> object:
     return show
 
 
-def _train_both(args: argparse.Namespace) -> tuple[TrainResult, TrainResult]:
+def _train(args: argparse.Namespace) -> dict:
+    """Train the nets and return their run figures (also written to --out-root/runs.json)."""
     nodule_train, nodule_pick = hold_out(_split(args.nodules, "train"), 0.1, args.seed)
     gland_train, gland_pick = hold_out(_split(args.glands, "train"), 0.1, args.seed)
     res = args.resolution
@@ -101,12 +112,22 @@ def _train_both(args: argparse.Namespace) -> tuple[TrainResult, TrainResult]:
           f"{len(gland_val)} held out to pick the checkpoints", file=sys.stderr, flush=True)
     shared = dict(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                   threads=args.threads, device=args.device, resolution=res, preset=args.width)
-    cfg = RegionPriorConfig(**shared, gland_augment=AUGMENTATIONS[args.gland_augment])
+    cfg = RegionPriorConfig(**shared, gland_augment=AUGMENTATIONS[args.gland_augment],
+                            nodule_in_gland=args.nodule_in_gland, glands_per_nodule=args.glands_per_nodule)
     trfe = train_region_prior(nodules, glands, nodule_val, gland_val, cfg,
                               args.out_root / "trfe.safetensors", _log("trfe"))
-    plain = train(nodules, nodule_val, TrainConfig(supervision="masks", **shared),
-                  args.out_root / "plain.safetensors", _log("plain"))
-    return trfe, plain
+    runs = {"trfe": _run_figures(trfe)}
+    if args.reuse_plain:
+        shutil.copyfile(args.reuse_plain / "plain.safetensors", args.out_root / "plain.safetensors")
+        earlier = args.reuse_plain / "runs.json"
+        runs["plain"] = {**(json.loads(earlier.read_text())["plain"] if earlier.exists() else {}),
+                         "reused_from": str(args.reuse_plain)}
+    else:
+        plain = train(nodules, nodule_val, TrainConfig(supervision="masks", **shared),
+                      args.out_root / "plain.safetensors", _log("plain"))
+        runs["plain"] = _run_figures(plain)
+    (args.out_root / "runs.json").write_text(json.dumps(runs))
+    return runs
 
 
 def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
@@ -142,15 +163,14 @@ def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
 def _run_figures(result: TrainResult) -> dict:
     return {"epochs": result.epochs, "steps": result.steps, "wall_s": round(result.seconds, 1),
             "frames_per_s": round(result.frames_per_s, 2), "best_epoch": result.best_epoch,
-            "picked_nodule_dice": None if result.best_val_dice is None else round(result.best_val_dice, 4)}
+            "picked_on_dice": None if result.best_val_dice is None else round(result.best_val_dice, 4)}
 
 
 def main() -> None:
     args = _arguments()
     runs = {}
     if not args.score_only:
-        trfe, plain = _train_both(args)
-        runs = {"trfe": _run_figures(trfe), "plain": _run_figures(plain)}
+        runs = _train(args)
     scores = _score(args, args.out_root / "trfe.safetensors", args.out_root / "plain.safetensors")
     for name, figures in runs.items():
         print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
@@ -158,7 +178,8 @@ def main() -> None:
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     budget = {"epochs": args.epochs, "minutes": args.minutes, "threads": args.threads, "seed": args.seed,
               "resolution": args.resolution, "width": args.width, "batch_size": args.batch_size,
-              "gland_crop": args.gland_crop, "gland_augment": args.gland_augment}
+              "gland_crop": args.gland_crop, "gland_augment": args.gland_augment,
+              "nodule_in_gland": args.nodule_in_gland, "glands_per_nodule": args.glands_per_nodule}
     print(json.dumps({**{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
                       "budget": budget, "runs": runs, "models": str(args.out_root)}))
 

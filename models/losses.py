@@ -104,6 +104,16 @@ def head_masked_loss(logits: torch.Tensor, targets: torch.Tensor, supervised: to
     return terms
 
 
+def containment_loss(outer_logits: torch.Tensor, inner_mask: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """An object known to lie inside another (a nodule inside the thyroid gland) labels the outer map positive on
+    the inner object's pixels and says nothing elsewhere: BCE towards 1 on those pixels of the samples in `rows`
+    (B,) bool, their mean; 0 without any. outer_logits and inner_mask (B, 1, H, W)."""
+    inside = inner_mask[rows] > 0.5
+    if not bool(inside.any()):
+        return outer_logits.new_zeros((), dtype=torch.float32)
+    return F.softplus(-outer_logits[rows][inside].float()).mean()
+
+
 def supcon_loss(positives: torch.Tensor, negatives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
     """Anchors = positives. log p_ij = l_ij - log(exp l_ij + sum_n exp l_in), l = cos / tau; -mean over i != j.
     Unlike the published code the logits keep their gradient (only the stabilising row max is detached)."""

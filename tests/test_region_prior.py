@@ -18,7 +18,7 @@ from core.training.frame_task import evaluate_dice
 from core.training.region_prior_task import GLAND, NODULE, RegionPriorConfig, RegionPriorTask, train_region_prior
 from core.training.synthetic import make_frame
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
-from models.losses import head_masked_loss
+from models.losses import containment_loss, head_masked_loss
 from models.preprocess import Normalisation
 from models.trfe import TRFENet, trfe_spec_from_preset
 from models.unet import UNet, build_unet, encode
@@ -184,6 +184,14 @@ def test_gland_masks_on_nodule_frames_alone_train_the_gland_head(tmp_path: Path)
     assert result.epochs == 1 and 0 <= result.history[0]["monitor_dice"] <= 1
 
 
+def test_each_nodule_frame_can_bring_several_gland_frames() -> None:
+    task = RegionPriorTask(_frames(0, 4), _frames(50, 6), [], [], _config(glands_per_nodule=2))
+    task.build(torch.device("cpu"), 0)
+    x, _, supervised = task.batch([0, 1])
+    assert x.shape[0] == 6 and task.frames_per_item == 3
+    assert supervised.tolist() == [[True, False], [False, True], [False, True]] * 2
+
+
 def test_gland_frames_come_round_once_per_round_of_a_seeded_order() -> None:
     def draws(seed: int) -> list[str]:
         task = RegionPriorTask(_frames(0, 4), _frames(50, 3), [], [], _config(seed=seed))
@@ -205,6 +213,31 @@ def test_partial_forward_decodes_the_nodule_only_where_a_nodule_loss_reads_it() 
     assert torch.allclose(partial[rows], full[rows], atol=1e-5)
     assert torch.allclose(partial[:, GLAND], full[:, GLAND], atol=1e-5)
     assert not partial[1, NODULE].any() and not none[:, NODULE].any()
+
+
+def test_containment_labels_the_outer_map_only_on_the_inner_objects_pixels() -> None:
+    outer = torch.zeros(3, 1, 4, 4, requires_grad=True)
+    inner = torch.zeros(3, 1, 4, 4)
+    inner[0, 0, 1:3, 1:3] = 1
+    inner[1, 0, 0, 0] = 1  # a sample left out by `rows`
+    rows = torch.tensor([True, False, True])
+    loss = containment_loss(outer, inner, rows)
+    assert float(loss) == pytest.approx(float(torch.nn.functional.softplus(torch.tensor(0.0))))
+    loss.backward()
+    touched = outer.grad != 0
+    assert touched[0, 0, 1:3, 1:3].all() and int(touched.sum()) == 4 and bool((outer.grad <= 0).all())
+    assert float(containment_loss(outer, inner, torch.tensor([False, False, True]))) == 0.0
+
+
+def test_nodule_frames_pull_the_gland_map_over_their_nodules_only_when_asked() -> None:
+    for weight in (0.0, 1.0):
+        task = RegionPriorTask(_frames(0, 2), _frames(50, 2), [], [], _config(nodule_in_gland=weight))
+        _, module = task.build(torch.device("cpu"), 0)
+        terms = module(*task.batch([0, 1]))
+        assert ("nodule_in_gland" in terms) == bool(weight)
+        if weight:
+            expected = terms["nodule"] + terms["gland"] + terms["nodule_in_gland"]
+            assert float(terms["nodule_in_gland"]) > 0 and torch.allclose(terms["total"], expected)
 
 
 def test_gland_frames_get_their_own_augmentation() -> None:
@@ -254,12 +287,14 @@ def test_train_with_a_gland_folder_from_the_cli(tmp_path: Path, capsys: pytest.C
             "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "32", "--batch-size", "2"]
     assert main([*args, "--supervision", "calipers"]) == 2
     assert "--supervision masks" in capsys.readouterr().err
-    assert main([*args, "--supervision", "masks", "--glands-uncropped"]) == 0
+    assert main([*args, "--supervision", "masks", "--glands-uncropped", "--gland-augment", "flips",
+                 "--nodule-in-gland", "0.5"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["epochs"] == 1 and summary["frames_per_s"] > 0
     meta = read_metadata(run / "model.safetensors")
     assert meta["heads"] == ["nodule", "thyroid gland"] and meta["n_train_glands"] == 5
     assert meta["gland_frames_cropped"] is False
+    assert meta["training"]["nodule_in_gland"] == 0.5 and meta["training"]["gland_augment"]["rotate_deg"] == 0.0
 
 
 def _margined_dataset(root: Path) -> Path:

@@ -67,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "which there would cut into the gland")
     p.add_argument("--gland-augment", choices=("standard", "flips"), default="standard",
                    help="augmentation of the gland frames: flips for gland data shipped already augmented (TG3K)")
+    p.add_argument("--nodule-in-gland", type=float, default=0.0,
+                   help="weight of 'a nodule lies inside the gland': nodule frames label the gland head positive "
+                        "on their nodule pixels (default 0: off)")
 
 
 def _print_event(event: TrainEvent) -> None:
@@ -201,7 +204,7 @@ def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: li
         preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
-        gland_augment=AUGMENTATIONS[args.gland_augment],
+        gland_augment=AUGMENTATIONS[args.gland_augment], nodule_in_gland=args.nodule_in_gland,
     )
     print(f"[train] loading {len(train_items)} + {len(val_items)} nodule and {len(gland_items)} + "
           f"{len(gland_val_items)} gland frames (training + validation)", file=sys.stderr)

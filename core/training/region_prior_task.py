@@ -23,7 +23,7 @@ from core.training.data import TrainingFrame
 from core.training.frame_task import evaluate_dice
 from core.training.loop import LoopConfig, TrainingTask, run_training
 from core.training.progress import StopSignal, TrainEvent, TrainResult
-from models.losses import head_masked_loss
+from models.losses import containment_loss, head_masked_loss
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation
 from models.trfe import DEFAULT_HEADS, TRFENet, trfe_spec_from_preset
 
@@ -32,13 +32,19 @@ NODULE, GLAND = 0, 1  # the heads' channels
 
 @dataclass
 class RegionPriorConfig(LoopConfig):
-    """batch_size counts pairs: a batch holds batch_size nodule frames and as many gland frames."""
+    """batch_size counts nodule frames: a batch holds batch_size of them and glands_per_nodule times as many
+    gland frames."""
 
     preset: str = "fast"
     resolution: int = DEFAULT_RESOLUTION
     heads: tuple[str, str] = DEFAULT_HEADS
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     gland_augment: AugmentConfig = field(default_factory=AugmentConfig)  # frames that supervise the gland only
+    # weight of "a nodule lies inside the gland": a nodule frame without a gland mask labels the gland head
+    # positive on its nodule pixels (gland data from another source, e.g. TG3K for DDTI, leave the nodule
+    # frames' glands unknown otherwise)
+    nodule_in_gland: float = 0.0
+    glands_per_nodule: int = 1  # gland frames paired with each nodule frame in a batch
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -49,13 +55,19 @@ class RegionPriorConfig(LoopConfig):
 class _PartialLabelNet(nn.Module):
     """TRFE-Net + its loss: forward returns the per-head loss terms and their sum ("total")."""
 
-    def __init__(self, net: TRFENet) -> None:
+    def __init__(self, net: TRFENet, nodule_in_gland: float) -> None:
         super().__init__()
-        self.net = net
+        self.net, self.nodule_in_gland = net, nodule_in_gland
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor, supervised: torch.Tensor) -> dict[str, torch.Tensor]:
-        nodule, gland = head_masked_loss(self.net.forward_partial(x, supervised[:, NODULE]), targets, supervised)
-        return {"nodule": nodule, "gland": gland, "total": nodule + gland}
+        logits = self.net.forward_partial(x, supervised[:, NODULE])
+        nodule, gland = head_masked_loss(logits, targets, supervised)
+        terms = {"nodule": nodule, "gland": gland, "total": nodule + gland}
+        if self.nodule_in_gland:
+            rows = supervised[:, NODULE] & ~supervised[:, GLAND]
+            terms["nodule_in_gland"] = containment_loss(logits[:, GLAND:GLAND + 1], targets[:, NODULE:NODULE + 1], rows)
+            terms["total"] = terms["total"] + self.nodule_in_gland * terms["nodule_in_gland"]
+        return terms
 
 
 class RegionPriorTask(TrainingTask):
@@ -71,7 +83,7 @@ class RegionPriorTask(TrainingTask):
         if not gland_frames and all(f.gland_truth is None for f in nodule_frames):
             raise ValueError("no gland masks: the gland head would never be trained")
         self.nodule_frames, self.gland_frames = nodule_frames, gland_frames
-        self.frames_per_item = 2 if gland_frames else 1
+        self.frames_per_item = 1 + cfg.glands_per_nodule if gland_frames else 1
         self.nodule_val, self.gland_val, self.config = nodule_val, gland_val, cfg
         self.validated_gland_dice: float | None = None  # validate()'s gland figure, handed on to monitor()
 
@@ -86,7 +98,7 @@ class RegionPriorTask(TrainingTask):
         self.gland_order: list[int] = []
         net = TRFENet(trfe_spec_from_preset(cfg.preset, cfg.heads)).to(device).to(memory_format=torch.channels_last)
         self.norm = Normalisation.fitted([f.image for f in (*self.nodule_frames, *self.gland_frames)])
-        return net, _PartialLabelNet(net)
+        return net, _PartialLabelNet(net, cfg.nodule_in_gland)
 
     def next_gland_frames(self, n: int) -> list[TrainingFrame]:
         """The gland frames for the next n pairs: rounds of a seeded permutation, each round every frame once."""
@@ -98,13 +110,14 @@ class RegionPriorTask(TrainingTask):
         return picked
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        glands = self.next_gland_frames(len(indices)) if self.gland_frames else []
+        per = self.config.glands_per_nodule
+        glands = self.next_gland_frames(per * len(indices)) if self.gland_frames else []
         samples = []
         for k, i in enumerate(indices):
             nodule = self.nodule_frames[i]
             samples.append((nodule, {NODULE: nodule.truth, GLAND: nodule.gland_truth}, self.config.augment))
             if glands:
-                samples.append((glands[k], {GLAND: glands[k].truth}, self.config.gland_augment))
+                samples.extend((g, {GLAND: g.truth}, self.config.gland_augment) for g in glands[per * k:per * (k + 1)])
         images, targets, supervised = [], [], []
         for frame, masks, how in samples:
             heads = [h for h in (NODULE, GLAND) if masks.get(h) is not None]
