@@ -64,6 +64,8 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--nodule-in-gland", type=float, default=0.0,
                    help="weight of the TRFE net's 'a nodule lies inside the gland' term (nodule frames label the "
                         "gland head positive on their nodule pixels); 0 = off")
+    p.add_argument("--tta", action="store_true",
+                   help="score with horizontal-flip averaging (`predict --tta`), all nets alike")
     p.add_argument("--out-root", type=Path, help="where the two models go (default: a new temporary folder)")
     p.add_argument("--glands-per-nodule", type=int, default=1, help="gland frames paired with each nodule frame")
     p.add_argument("--reuse-plain", type=Path, metavar="RUN",
@@ -131,8 +133,8 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def _score(args: argparse.Namespace, trfe_path: Path, plain_path: Path) -> dict:
-    trfe = Predictor.load(trfe_path, device=args.device, threads=args.threads)
-    plain = Predictor.load(plain_path, device=args.device, threads=args.threads)
+    trfe = Predictor.load(trfe_path, device=args.device, threads=args.threads, flip_tta=args.tta)
+    plain = Predictor.load(plain_path, device=args.device, threads=args.threads, flip_tta=args.tta)
     gland_name = trfe.heads[1]
     whole = args.gland_crop == "none"
     gland_scores = [dice(trfe.predict_classes(item.frame().gray_u8(), whole_frame=whole)[gland_name] > 0.5,
@@ -179,7 +181,8 @@ def main() -> None:
     budget = {"epochs": args.epochs, "minutes": args.minutes, "threads": args.threads, "seed": args.seed,
               "resolution": args.resolution, "width": args.width, "batch_size": args.batch_size,
               "gland_crop": args.gland_crop, "gland_augment": args.gland_augment,
-              "nodule_in_gland": args.nodule_in_gland, "glands_per_nodule": args.glands_per_nodule}
+              "nodule_in_gland": args.nodule_in_gland, "glands_per_nodule": args.glands_per_nodule,
+              "tta": args.tta}
     print(json.dumps({**{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
                       "budget": budget, "runs": runs, "models": str(args.out_root)}))
 
