@@ -274,14 +274,16 @@ class StallMeter(QtCore.QObject):
         self._timer.stop()
 
 
-def synthetic_project(tmp_path: Path, seeds: tuple[int, ...] | range, size: tuple[int, int] = (64, 80)):
-    """A new project in tmp_path/project with one synthetic frame per seed (files f<seed>.png), in seed order."""
+def synthetic_project(tmp_path: Path, seeds: tuple[int, ...] | range, size: tuple[int, int] = (64, 80),
+                      nodule_free: tuple[int, ...] = ()):
+    """A new project in tmp_path/project with one synthetic frame per seed (files f<seed>.png), in seed order;
+    the frames of the seeds in `nodule_free` hold no nodule."""
     from core.project.store import ProjectStore
 
     images = []
     for seed in seeds:
         images.append(tmp_path / f"f{seed}.png")
-        cv2.imwrite(str(images[-1]), make_frame(seed, size).image)
+        cv2.imwrite(str(images[-1]), make_frame(seed, size, n_nodules=int(seed not in nodule_free)).image)
     store = ProjectStore.create(tmp_path / "project")
     store.add_frames(images)
     return store

@@ -16,7 +16,6 @@ from core.learning.click_round import click_frames, split_held_out
 from core.learning.mixed_supervision import to_training_frame
 from core.learning.snapshot import has_nodule_labels, read_snapshot, write_snapshot
 from core.learning.suggest import rank_unlabelled
-from core.project.store import ProjectStore
 from core.training.click_samples import ClickFrame, make_sample
 from core.training.negatives import grown_nodule, nodule_free_crops
 from core.training.synthetic import make_frame
@@ -24,6 +23,7 @@ from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_c
 from core.training.targets import TARGET_CHANNELS, negative_targets
 from models.preprocess import Normalisation
 from models.tag_losses import MASK, NO_NODULE, NODULE
+from tests.conftest import synthetic_project
 
 NODULE_CALIPERS = Calipers((20.0, 30.0), (50.0, 30.0), (35.0, 22.0), (35.0, 38.0))
 
@@ -40,14 +40,8 @@ def test_negative_targets_are_confident_background_everywhere() -> None:
 
 @pytest.fixture
 def project(tmp_path: Path):
-    images = tmp_path / "images"
-    images.mkdir()
-    paths = []
-    for i in range(4):
-        paths.append(images / f"f{i}.png")
-        cv2.imwrite(str(paths[-1]), make_frame(i + 1, (64, 80), n_nodules=int(i < 2)).image)
-    store = ProjectStore.create(tmp_path / "project")
-    ids = [r.id for r in store.add_frames(paths)]
+    store = synthetic_project(tmp_path, range(1, 5), nodule_free=(3, 4))
+    ids = [r.id for r in store.frames()]
     yield store, ids
     store.close()
 

@@ -4,28 +4,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from core.annotation.points import Calipers, Point, PointKind
 from core.learning.snapshot import SNAPSHOT_FILE, read_snapshot, snapshot_gland_mask, snapshot_mask, write_snapshot
 from core.project.store import ProjectStore
-from core.training.synthetic import make_frame
+from tests.conftest import synthetic_project
 
 NODULE = Calipers((10.0, 20.0), (40.0, 60.0), (25.0, 40.0), (33.0, 34.0))
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    images = tmp_path / "images"
-    images.mkdir()
-    paths = []
-    for i in range(5):
-        paths.append(images / f"f{i}.png")
-        cv2.imwrite(str(paths[-1]), make_frame(i + 1, (64, 80)).image)
-    s = ProjectStore.create(tmp_path / "project")
-    s.add_frames(paths)
+    s = synthetic_project(tmp_path, range(1, 6))
     yield s
     s.close()
 

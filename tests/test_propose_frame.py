@@ -3,7 +3,9 @@ and without a prediction there is nothing to propose; a proposed object's engine
 and after an undo of the proposal starts again from nothing."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -17,16 +19,25 @@ from core.runtime.metrics import dice
 from core.serving.frame_loading import load_frame, sessions_after_history
 from core.serving.frame_model import ModelProvider
 from core.serving.propose import propose_object
-from core.training.synthetic import make_frame
+from core.training.synthetic import SyntheticFrame, make_frame
 
 
-def test_propose_turns_the_frames_map_into_a_draft_and_needs_one(tmp_path: Path) -> None:
-    frame = make_frame(5, (64, 80))
+@contextmanager
+def _one_frame_project(tmp_path: Path, seed: int) -> Iterator[tuple[SyntheticFrame, ProjectStore, ModelProvider, int]]:
+    """A project holding one synthetic frame, and a model provider with no model; both closed afterwards."""
+    frame = make_frame(seed, (64, 80))
     cv2.imwrite(str(tmp_path / "f.png"), frame.image)
     store = ProjectStore.create(tmp_path / "project")
     provider = ModelProvider(new_pool=lambda: ThreadPoolExecutor(1))
     try:
-        frame_id = store.add_frames([tmp_path / "f.png"])[0].id
+        yield frame, store, provider, store.add_frames([tmp_path / "f.png"])[0].id
+    finally:
+        provider.close()
+        store.close()
+
+
+def test_propose_turns_the_frames_map_into_a_draft_and_needs_one(tmp_path: Path) -> None:
+    with _one_frame_project(tmp_path, 5) as (frame, store, provider, frame_id):
         store.set_tag([frame_id], FrameTag.NODULE)
         loaded = load_frame(store, frame_id)
         assert propose_object(provider, store, loaded, 0, None) is None  # no model named, nothing stored
@@ -37,18 +48,10 @@ def test_propose_turns_the_frames_map_into_a_draft_and_needs_one(tmp_path: Path)
             proposal = propose_object(provider, store, loaded, 0, stored, method=method)
             assert proposal is not None and proposal.mask.shape == frame.mask.shape
             assert dice(proposal.mask, frame.mask) > 0.8, method
-    finally:
-        provider.close()
-        store.close()
 
 
 def test_a_proposed_object_starts_its_session_from_the_draft_and_undo_forgets_it(tmp_path: Path) -> None:
-    frame = make_frame(7, (64, 80))
-    cv2.imwrite(str(tmp_path / "f.png"), frame.image)
-    store = ProjectStore.create(tmp_path / "project")
-    provider = ModelProvider(new_pool=lambda: ThreadPoolExecutor(1))
-    try:
-        frame_id = store.add_frames([tmp_path / "f.png"])[0].id
+    with _one_frame_project(tmp_path, 7) as (frame, store, provider, frame_id):
         loaded = load_frame(store, frame_id)
         assert propose_object(provider, store, loaded, 0, None) is None  # no map, no model named
         soft = cv2.GaussianBlur(frame.mask.astype(np.float32), (0, 0), 2.0)
@@ -67,6 +70,3 @@ def test_a_proposed_object_starts_its_session_from_the_draft_and_undo_forgets_it
         store.redo_step(frame_id)
         redone = sessions_after_history(loaded, read_annotations(store, frame_id), {0: None})
         assert np.array_equal(redone[0].prior_mask, proposal.mask)
-    finally:
-        provider.close()
-        store.close()
