@@ -65,20 +65,19 @@ class TRFENet(nn.Module):
         return 2 ** (len(self.spec.widths) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_partial(x, None)
+
+    def forward_partial(self, x: torch.Tensor, nodule_rows: torch.Tensor | None) -> torch.Tensor:
+        """forward(x), the nodule channel decoded only for the samples in `nodule_rows` (B,) bool (None: all) and
+        0 elsewhere, where no nodule loss reads it (training with partial labels: the gland-only frames, half a
+        region-prior batch or more, whose nodule decoding would be wasted work)."""
         skips = encode(self.encoders, x)
         gland = self.decode_gland(skips)
         # The prior carries no gradient back: the gland decoder learns from gland masks only, so the nodule
         # loss cannot turn the "gland" map into a second nodule detector (and partial labels stay separate).
         prior = torch.sigmoid(gland.float()).detach().to(gland.dtype)
-        return torch.cat([self.decode_nodule(skips, prior), gland], dim=1)
-
-    def forward_partial(self, x: torch.Tensor, nodule_rows: torch.Tensor) -> torch.Tensor:
-        """forward(x) for training with partial labels: the nodule channel is decoded only for the samples in
-        `nodule_rows` (B,) bool and is 0 elsewhere, where no nodule loss reads it (the gland-only frames: half a
-        region-prior batch, whose nodule decoding would be wasted work)."""
-        skips = encode(self.encoders, x)
-        gland = self.decode_gland(skips)
-        prior = torch.sigmoid(gland.float()).detach().to(gland.dtype)
+        if nodule_rows is None:
+            return torch.cat([self.decode_nodule(skips, prior), gland], dim=1)
         nodule = torch.zeros_like(gland)
         if bool(nodule_rows.any()):
             index = nodule_rows.nonzero().squeeze(1)

@@ -1,6 +1,7 @@
 """TRFE-Net's region prior: the gland map steers the nodule decoder, partial labels reach only their own head,
 checkpoints list the heads, the predictor returns a map per class, and `train --glands` runs end to end."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -237,11 +238,11 @@ def test_nodule_frames_pull_the_gland_map_over_their_nodules_only_when_asked() -
         assert ("nodule_in_gland" in terms) == bool(weight)
         if weight:
             expected = terms["nodule"] + terms["gland"] + terms["nodule_in_gland"]
-            assert float(terms["nodule_in_gland"]) > 0 and torch.allclose(terms["total"], expected)
+            assert float(terms["nodule_in_gland"].detach()) > 0 and torch.allclose(terms["total"], expected)
 
 
 def test_gland_frames_get_their_own_augmentation() -> None:
-    unchanged = FLIPS_ONLY.__class__(**{**FLIPS_ONLY.__dict__, "flip_probability": 0.0})
+    unchanged = replace(FLIPS_ONLY, flip_probability=0.0)
     task = RegionPriorTask(_frames(0, 2), _frames(50, 2), [], [], _config(gland_augment=unchanged))
     task.build(torch.device("cpu"), 0)
     x, _, supervised = task.batch([0, 1])
@@ -288,12 +289,13 @@ def test_train_with_a_gland_folder_from_the_cli(tmp_path: Path, capsys: pytest.C
     assert main([*args, "--supervision", "calipers"]) == 2
     assert "--supervision masks" in capsys.readouterr().err
     assert main([*args, "--supervision", "masks", "--glands-uncropped", "--gland-augment", "flips",
-                 "--nodule-in-gland", "0.5"]) == 0
+                 "--nodule-in-gland", "0.5", "--glands-per-nodule", "2"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["epochs"] == 1 and summary["frames_per_s"] > 0
     meta = read_metadata(run / "model.safetensors")
     assert meta["heads"] == ["nodule", "thyroid gland"] and meta["n_train_glands"] == 5
     assert meta["gland_frames_cropped"] is False
+    assert meta["training"]["glands_per_nodule"] == 2
     assert meta["training"]["nodule_in_gland"] == 0.5 and meta["training"]["gland_augment"]["rotate_deg"] == 0.0
 
 

@@ -15,6 +15,7 @@ import torch.distributed as dist
 
 from core.errors import SonoClickError
 from core.io.dataset import list_dataset
+from core.training.augment import AUGMENTATIONS
 from core.training.click_task import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
 from core.training.data import data_hash, hold_out, load_frames
 from core.training.frame_task import TrainConfig, train
@@ -65,11 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--glands-uncropped", action="store_true",
                    help="the gland frames are already cropped to the image (TG3K): do not cut scanner margins, "
                         "which there would cut into the gland")
-    p.add_argument("--gland-augment", choices=("standard", "flips"), default="standard",
+    p.add_argument("--gland-augment", choices=sorted(AUGMENTATIONS), default="standard",
                    help="augmentation of the gland frames: flips for gland data shipped already augmented (TG3K)")
     p.add_argument("--nodule-in-gland", type=float, default=0.0,
                    help="weight of 'a nodule lies inside the gland': nodule frames label the gland head positive "
                         "on their nodule pixels (default 0: off)")
+    p.add_argument("--glands-per-nodule", type=int, default=1, help="gland frames paired with each nodule frame")
 
 
 def _print_event(event: TrainEvent) -> None:
@@ -193,7 +195,6 @@ def _run_interactive(args: argparse.Namespace, train_items: list, val_items: lis
 
 
 def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: list) -> dict:
-    from core.training.augment import AUGMENTATIONS
     from core.training.region_prior_task import RegionPriorConfig, train_region_prior
 
     if args.supervision != "masks" or args.ds_prior:
@@ -205,6 +206,7 @@ def _run_region_prior(args: argparse.Namespace, train_items: list, val_items: li
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
         gland_augment=AUGMENTATIONS[args.gland_augment], nodule_in_gland=args.nodule_in_gland,
+        glands_per_nodule=args.glands_per_nodule,
     )
     print(f"[train] loading {len(train_items)} + {len(val_items)} nodule and {len(gland_items)} + "
           f"{len(gland_val_items)} gland frames (training + validation)", file=sys.stderr)
