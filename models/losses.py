@@ -189,12 +189,25 @@ def correlation_loss(prob: torch.Tensor, features: torch.Tensor, foreground: tor
     return F.binary_cross_entropy(prob.clamp(EPS, 1 - EPS), target)
 
 
+def _pseudo_rows(batch: dict[str, torch.Tensor]) -> torch.Tensor | slice | None:
+    """The samples whose pseudo-label channel means something: all of them unless the batch says which
+    ("pseudo_known", (B,) bool). A frame with only clicks or single points has an empty channel that is no
+    label at all; a Dice or BCE term against it would teach "no nodule" on a frame that has one."""
+    if "pseudo" not in batch:
+        return None
+    known = batch.get("pseudo_known")
+    if known is None:
+        return slice(None)
+    return known if bool(known.any()) else None
+
+
 def weak_loss(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, torch.Tensor],
               weights: LossWeights, heads: ProjectionHeads | None,
               generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """All weak-supervision terms for a batch with keys fg, bg, location, pseudo (any may be all-zero);
-    returns the weighted terms and their sum under 'total'. Terms with weight 0 are skipped. Always computed in
-    float32 with autocast off: CUDA autocast refuses F.binary_cross_entropy, which the HCL-HRL terms need."""
+    """All weak-supervision terms for a batch with keys fg, bg, location, pseudo (any may be all-zero) and
+    optionally pseudo_known (which samples have a pseudo-label); returns the weighted terms and their sum under
+    'total'. Terms with weight 0 are skipped. Always computed in float32 with autocast off: CUDA autocast refuses
+    F.binary_cross_entropy, which the HCL-HRL terms need."""
     with torch.autocast(logits.device.type, enabled=False):
         return _weak_terms(logits, features, batch, weights, heads, generator)
 
@@ -208,10 +221,12 @@ def _weak_terms(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, t
     terms: dict[str, torch.Tensor] = {}
     if weights.partial_ce:
         terms["partial_ce"] = weights.partial_ce * partial_cross_entropy(logits.float(), fg, bg)
-    if weights.pseudo_dice and "pseudo" in batch:
-        terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob, batch["pseudo"])
-    if weights.pseudo_bce and "pseudo" in batch:
-        terms["pseudo_bce"] = weights.pseudo_bce * F.binary_cross_entropy_with_logits(logits.float(), batch["pseudo"])
+    rows = _pseudo_rows(batch)
+    if weights.pseudo_dice and rows is not None:
+        terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob[rows], batch["pseudo"][rows])
+    if weights.pseudo_bce and rows is not None:
+        terms["pseudo_bce"] = weights.pseudo_bce * F.binary_cross_entropy_with_logits(logits.float()[rows],
+                                                                                      batch["pseudo"][rows])
     if weights.projection and "location" in batch:
         terms["projection"] = weights.projection * projection_dice_loss(prob, batch["location"])
     if weights.topology:

@@ -151,3 +151,23 @@ def test_pseudo_bce_is_zero_at_a_confident_perfect_prediction() -> None:
                     pseudo_bce=1.0)
     terms = weak_loss(logits, torch.zeros(1, 4, 24, 24), {"fg": fg, "bg": 1 - fg, "pseudo": fg}, w, None)
     assert float(terms["pseudo_bce"]) < 1e-6
+
+
+def test_pseudo_label_terms_skip_samples_without_a_pseudo_label() -> None:
+    """A click-only frame's empty pseudo channel is no label: the Dice and BCE terms leave it alone, and the
+    other samples cost what they cost on their own."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 24, 24, requires_grad=True)
+    fg = _square()
+    pseudo = torch.cat([fg, torch.zeros_like(fg)])
+    only = LossWeights(partial_ce=0, projection=0, topology=0, contrastive=0, correlation=0, pseudo_dice=1.0,
+                       pseudo_bce=1.0)
+    batch = {"fg": pseudo, "bg": 1 - pseudo, "pseudo": pseudo, "pseudo_known": torch.tensor([True, False])}
+    terms = weak_loss(logits, torch.zeros(2, 4, 24, 24), batch, only, None)
+    alone = weak_loss(logits[:1], torch.zeros(1, 4, 24, 24), {"fg": fg, "bg": 1 - fg, "pseudo": fg}, only, None)
+    assert torch.isclose(terms["total"], alone["total"])
+    terms["total"].backward()
+    assert logits.grad[0].abs().sum() > 0 and float(logits.grad[1].abs().sum()) == 0.0
+
+    none_known = {**batch, "pseudo_known": torch.tensor([False, False])}
+    assert set(weak_loss(logits, torch.zeros(2, 4, 24, 24), none_known, only, None)) == {"total"}

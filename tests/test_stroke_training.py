@@ -105,6 +105,7 @@ def test_a_projects_strokes_and_points_reach_the_training_targets(project) -> No
     truth = _work(frames[2].mask, pointed)
     assert fg.any() and (fg & truth).sum() >= 0.9 * fg.sum()  # the point's disc
     assert not pseudo.any()  # a lone click's engine mask is no pseudo-label
+    assert (scribbled.pseudo_known, boxed.pseudo_known, pointed.pseudo_known) == (True, True, False)
 
 
 def test_sparse_labels_alone_train_through_partial_ce(project, tmp_path: Path) -> None:
@@ -120,6 +121,23 @@ def test_sparse_labels_alone_train_through_partial_ce(project, tmp_path: Path) -
     steps = [e for e in events if e.kind == "step"]
     assert steps and all("partial_ce" in e.losses and "pseudo_dice" in e.losses for e in steps)
     assert all(np.isfinite(list(e.losses.values())).all() for e in steps)
+
+
+def test_a_frame_with_only_a_point_is_never_taught_an_empty_mask(project, tmp_path: Path) -> None:
+    """Its empty pseudo channel is no label: the batch says so and the pseudo-label terms leave it out."""
+    store, _, _, records = project
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    entries = {e.frame_id: e for e in read_snapshot(snapshot)}
+    frames = [to_training_frame(snapshot, entries[r.id], RESOLUTION) for r in records[:3]]
+    cfg = TrainConfig(supervision="calipers", preset="tiny", resolution=RESOLUTION, batch_size=3, threads=1,
+                      device="cpu")
+    task = FrameTask(frames, [], cfg)
+    _, net = task.build(torch.device("cpu"), 0)
+    x, batch = task.batch([0, 1, 2])
+    assert batch["pseudo_known"].tolist() == [True, True, False]
+    x, batch = task.batch([2])
+    assert "pseudo_dice" not in net(x, batch) and "partial_ce" in net(x, batch)
+    assert "pseudo_known" not in task.batch([0, 1])[1]
 
 
 def test_the_background_trainer_learns_from_a_project_with_only_sparse_labels(project) -> None:

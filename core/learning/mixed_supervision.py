@@ -65,6 +65,8 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
     if not entry.has_mask:  # an accepted mask says everything the strokes could
         add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution)
+    # clicks or single points alone leave the pseudo channel empty: no mask to learn, not an empty one
+    frame.pseudo_known = entry.has_mask or entry.no_nodule or bool(frame.targets[3].any())
     return frame
 
 

@@ -41,6 +41,7 @@ class TrainingFrame:
     targets: np.ndarray | None = None  # (4, R, R) uint8, see core.training.targets.TARGET_CHANNELS
     extra: np.ndarray | None = None  # (E, R, R) float32 extra input channels
     gland_truth: np.ndarray | None = None  # (R, R) bool thyroid gland of a nodule frame (region prior), if known
+    pseudo_known: bool = True  # False: the pseudo channel is empty for want of a label (clicks only), not a label
 
 
 def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | None, jitter: float,
