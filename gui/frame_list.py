@@ -9,13 +9,14 @@ from dataclasses import replace
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.annotation.tags import FrameTag
-from core.project.display_status import DisplayStatus
+from core.project.display_status import DisplayStatus, needs_work
 from core.project.records import FrameRecord
 from gui import style
 
-FILTERS: list[tuple[str, set[DisplayStatus] | None]] = [
+NEEDS_WORK = frozenset({DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED})
+FILTERS: list[tuple[str, frozenset[DisplayStatus] | set[DisplayStatus] | None]] = [
     ("All frames", None),
-    ("Needs work", {DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED}),
+    ("Needs work", NEEDS_WORK),  # core.project.display_status.needs_work: a "no nodule" tag is work done
     ("Unlabelled", {DisplayStatus.UNLABELLED}),
     ("Not accepted yet", {DisplayStatus.CALIPERS, DisplayStatus.DRAFT}),
     ("Mask accepted", {DisplayStatus.ACCEPTED}),
@@ -266,8 +267,12 @@ class FrameList(QtWidgets.QWidget):
     def _hidden(self, frame_id: int) -> bool:
         wanted = FILTERS[self.filter_box.currentIndex()][1]
         tag = TAG_FILTERS[self.tag_filter_box.currentIndex()][1]
-        return ((wanted is not None and self._statuses.get(frame_id) not in wanted)
-                or (tag != ANY_TAG and self._tags.get(frame_id) != tag))
+        status = self._statuses.get(frame_id)
+        if wanted is NEEDS_WORK:
+            hidden_by_status = not needs_work(status, self._tags.get(frame_id))
+        else:
+            hidden_by_status = wanted is not None and status not in wanted
+        return hidden_by_status or (tag != ANY_TAG and self._tags.get(frame_id) != tag)
 
     def set_tag_filter(self, tag: FrameTag | str | None) -> None:
         """Show only frames with this tag (None: untagged ones; ANY_TAG: all)."""
@@ -282,7 +287,9 @@ class FrameList(QtWidgets.QWidget):
         counts = Counter(self._statuses.values())  # fast enough: C-level counting, even for 10^5 frames
         total = len(self._items)
         parts = [f"{total} frame{'' if total == 1 else 's'}", f"{counts[DisplayStatus.ACCEPTED]} accepted"]
-        todo = counts[DisplayStatus.UNLABELLED] + counts[DisplayStatus.PREDICTED]
+        judged = sum(1 for fid, tag in self._tags.items()  # "no nodule": nothing left to outline there
+                     if not needs_work(self._statuses.get(fid), tag) and self._statuses.get(fid) in NEEDS_WORK)
+        todo = counts[DisplayStatus.UNLABELLED] + counts[DisplayStatus.PREDICTED] - judged
         parts.append(f"{todo} to do")
         if counts[DisplayStatus.UNREADABLE]:
             parts.append(f"{counts[DisplayStatus.UNREADABLE]} unreadable")

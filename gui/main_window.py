@@ -10,7 +10,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.annotation.mask_axes import mask_axes
 from core.annotation.tags import FrameTag
-from core.project.display_status import DisplayStatus
+from core.project.display_status import DisplayStatus, needs_work
 from core.project.recent import RecentProjects
 from core.serving.frame_loading import LoadedFrame
 from core.serving.frame_model import app_model_process
@@ -243,9 +243,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         current = self.controller.current_frame_id
         start = ids.index(current) + 1 if current in ids else 0
         for fid in ids[start:] + ids[:start]:
-            status = self.frame_list.status(fid)
-            done = self.frame_list.tag(fid) is FrameTag.NO_NODULE  # judged: nothing to outline there
-            if status is not None and status.needs_work and not done and fid != current:
+            if needs_work(self.frame_list.status(fid), self.frame_list.tag(fid)) and fid != current:
                 self.show_frame(fid)
                 return
         self.statusBar().showMessage("Every frame has a human annotation", 6000)

@@ -57,6 +57,10 @@ def test_one_key_tags_a_range_as_one_undo_step_and_the_list_filters_by_tag(qtbot
     assert frame_list.visible_ids() == ids[30:]
     frame_list.set_tag_filter(ANY_TAG)
     assert frame_list.visible_ids() == ids
+    assert "2 to do" in frame_list.summary.text()  # a frame judged "no nodule" is work done
+    frame_list.filter_box.setCurrentIndex(1)
+    assert frame_list.filter_box.currentText() == "Needs work" and frame_list.visible_ids() == ids[30:]
+    frame_list.filter_box.setCurrentIndex(0)
 
     press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
     qtbot.waitUntil(lambda: _shown_tags(window, ids) == [None] * 32, timeout=10000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from core.annotation.tags import FrameTag
 from core.project.records import FrameRecord, FrameStatus, MaskRecord
 from core.project.store import ProjectStore
 
@@ -28,6 +29,11 @@ class DisplayStatus(StrEnum):
     def needs_work(self) -> bool:
         """No human annotation yet (what "next unlabelled frame" looks for)."""
         return self in (DisplayStatus.UNLABELLED, DisplayStatus.PREDICTED)
+
+
+def needs_work(status: DisplayStatus | None, tag: FrameTag | None) -> bool:
+    """A frame still to annotate: no human annotation yet and not judged "no nodule" (nothing to outline)."""
+    return status is not None and status.needs_work and tag is not FrameTag.NO_NODULE
 
 
 def display_status(unreadable: bool, accepted_mask: bool, calipers: bool, draft_mask: bool,
