@@ -51,7 +51,14 @@ class HistoryActions:
                      objects_may_go: bool = False) -> None:
         """Run `work`, a store write that changes `frame_ids` outside the editor (e.g. frame tags), on the store
         worker; the open frames among them are then read again (their undo state; with objects_may_go, their
-        objects too, dropping edits in progress on them) before done(result) runs on the GUI thread."""
+        objects too, dropping edits in progress on them) before done(result) runs on the GUI thread. An edit still
+        computing on one of the frames is saved first, so that the write sees its object (a *no nodule* tag then
+        asks before removing it, instead of being written first and the edit bringing a nodule back)."""
+        computing = [f for f in frame_ids if self._engine.in_flight(f)]
+        if computing:
+            self._after_engine.setdefault(computing[0], []).append(
+                lambda: self.write_frames(frame_ids, work, done, objects_may_go))
+            return
         cached = [f for f in frame_ids if f in self._frames]
 
         def write() -> tuple[Any, dict[int, FrameAnnotations]]:

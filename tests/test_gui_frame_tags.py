@@ -1,11 +1,13 @@
 """Frame tags in the real window: one key tags a range of frames selected in the list as one undo step (undo from
 the shown frame brings every tag back), the list shows tags and filters by them, U skips frames tagged no nodule,
-*no nodule* on a frame with a nodule asks first (no: nothing changes; yes: the nodule goes in the same undo step),
+*no nodule* on a frame with a nodule asks first (no: nothing changes; yes: the nodule goes in the same undo step;
+pressed while a click is computing, it waits for the click and asks),
 an accepted mask shows as *nodule present*, the tags CSV goes out and comes back through the export dialog, and no
 tag write runs on the GUI thread."""
 from __future__ import annotations
 
 import os
+import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -15,6 +17,7 @@ import pytest  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from core.annotation.tags import FrameTag  # noqa: E402
+from gui import engine_bridge  # noqa: E402
 from gui.frame_list import ANY_TAG  # noqa: E402
 from tests.conftest import click_image, place_calipers, press_key, truth, wait_idle, write_frames  # noqa: E402
 
@@ -155,3 +158,33 @@ def test_tags_go_out_and_come_back_through_the_export_dialog(qtbot, tmp_path: Pa
     wait_idle(qtbot, window)
     assert store.tags() == {ids[0]: FrameTag.NODULE, ids[1]: FrameTag.NODULE, ids[2]: FrameTag.NO_NODULE}
     dialog.close()
+
+
+def test_no_nodule_pressed_while_a_click_is_computing_waits_for_it_and_asks(qtbot, tmp_path: Path, make_window,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The click lands and is saved first; the tag then sees its nodule and asks, instead of being written first
+    and the click bringing a nodule back onto a frame tagged no nodule."""
+    window = _open(qtbot, tmp_path, make_window, 2)
+    store, frame_id = window.session.store, window.controller.current_frame_id
+    gate, started = threading.Event(), threading.Event()
+    compute = engine_bridge.bring_up_to_date
+
+    def held(session, state):
+        started.set()
+        assert gate.wait(30)
+        return compute(session, state)
+
+    monkeypatch.setattr(engine_bridge, "bring_up_to_date", held)
+    asked: list[str] = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda parent, title, text, *a: asked.append(text) or QtWidgets.QMessageBox.No)
+    press_key(qtbot, window, QtCore.Qt.Key_K)
+    click_image(qtbot, window, 150, 110)
+    assert started.wait(10)
+    press_key(qtbot, window, QtCore.Qt.Key_0)  # while the click's mask is still being computed
+    gate.set()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=10000)
+    wait_idle(qtbot, window)
+    assert asked[0].startswith("This frame has nodules drawn")
+    assert store.tag(frame_id) is None and len(store.points(frame_id)) == 1
+    assert window.frame_list.tag(frame_id) is None
