@@ -11,10 +11,10 @@ from core.project.store import ProjectStore
 
 
 def tag_frames(store: ProjectStore, frame_ids: list[int], tag: FrameTag | None, remove_objects: bool) -> list[int]:
-    """Tag the frames (store worker); when *no nodule* would remove objects and that was not asked, write nothing
+    """Tag the frames (store worker); when *no nodule* would remove nodules and that was not asked, write nothing
     and return the frames that have them."""
     if tag is FrameTag.NO_NODULE and not remove_objects:
-        busy = [fid for fid in frame_ids if store.object_classes(fid)]
+        busy = store.frames_with_nodules(frame_ids)
         if busy:
             return busy
     store.set_tag(frame_ids, tag, remove_objects=remove_objects)

@@ -1,6 +1,6 @@
 """Strokes (scribbles, boxes) and frame tags in the project store (schema 6): stored, undone and redone like points,
-tags on many frames as one undo step, *no nodule* refused on frames with objects unless they go, projects of schema 5
-migrated, and a process killed inside a tagging action leaving the project as it was."""
+tags on many frames as one undo step, *no nodule* refused on frames with nodules unless they go (other classes stay),
+projects of schema 5 migrated, and a process killed inside a tagging action leaving the project as it was."""
 from __future__ import annotations
 
 import sqlite3
@@ -178,3 +178,24 @@ def test_process_killed_inside_a_tagging_action_leaves_the_project_as_before(tmp
         assert s.tags() == {2: FrameTag.NODULE} and len(s.strokes(1)) == 1
         s.undo()
         assert s.tags() == {}
+
+
+def test_no_nodule_concerns_the_nodule_class_only(store: ProjectStore) -> None:
+    """A thyroid gland outlined on the frame is not a nodule: *no nodule* keeps it, editing it keeps the tag, and an
+    accepted gland mask does not make the frame *nodule present*."""
+    gland = store.add_class("thyroid gland")
+    store.set_mask(1, 0, block_mask(30), "painted")
+    store.set_object_class(1, 0, gland.id)
+    store.set_mask(2, 0, block_mask(30), "painted")
+    store.set_object_class(2, 0, gland.id)
+    store.set_mask(1, 1, block_mask(5), "painted")  # a nodule inside the gland
+    assert store.effective_tags() == {1: FrameTag.NODULE} and store.frames_with_nodules([1, 2, 3]) == [1]
+    with pytest.raises(ProjectError, match=r"frame\(s\) 1 have"):
+        store.set_tag([1, 2], FrameTag.NO_NODULE)
+    store.set_tag([1, 2], FrameTag.NO_NODULE, remove_objects=True)
+    assert set(store.masks(1)) == {0} and store.object_classes(1) == {0: gland.id} and set(store.masks(2)) == {0}
+    assert store.effective_tags() == dict.fromkeys((1, 2), FrameTag.NO_NODULE)
+    store.set_mask(2, 0, block_mask(28), "painted")  # the gland edited: still no nodule
+    assert store.tag(2) is FrameTag.NO_NODULE
+    store.add_point(2, Point(3, 3, PointKind.FOREGROUND, 1))  # a nodule drawn: the tag goes
+    assert store.tag(2) is None

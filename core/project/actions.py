@@ -161,8 +161,9 @@ class ActionHistory(FramesTable):
 
 
 def _no_stale_no_nodule(state: FrameState) -> FrameState:
-    """A frame that gains an object is no longer *no nodule*: the tag goes in the same step (undo brings it back)."""
-    if state.tag is FrameTag.NO_NODULE and state.object_ids:
+    """A frame that gains a nodule is no longer *no nodule*: the tag goes in the same step (undo brings it back).
+    Objects of other classes (a thyroid gland) leave it alone."""
+    if state.tag is FrameTag.NO_NODULE and state.nodule_object_ids:
         return replace(state, tag=None)
     return state
 

@@ -16,7 +16,7 @@ DAMAGE = (ValueError, TypeError, IndexError, AttributeError, OverflowError)  # U
 READ_METHODS = (
     "frames", "frame", "load_frame", "verify_frame", "points", "calipers", "mask", "masks", "accepted_frames",
     "draft_frames", "frame_status", "frame_statuses", "prediction", "undo", "redo", "can_undo", "can_redo",
-    "get_setting", "path_setting", "strokes", "tag", "tags", "effective_tags",
+    "get_setting", "path_setting", "strokes", "tag", "tags", "effective_tags", "frames_with_nodules",
 )
 
 Store = TypeVar("Store", bound=type)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from core.annotation.points import Point, PointKind
 from core.annotation.strokes import Stroke
 from core.annotation.tags import FrameTag
+from core.project.classes import DEFAULT_CLASS_ID
 from core.project.sparse_rows import stroke_entry, stroke_of_entry
 
 
@@ -51,9 +52,21 @@ class FrameState:
     def with_strokes(self, strokes: list[tuple[int | None, Stroke]]) -> FrameState:
         return replace(self, strokes=tuple(strokes))
 
-    def without_objects(self) -> FrameState:
-        """The frame with every point, stroke, mask and object class removed (its tag stays)."""
-        return replace(self, points=(), masks=(), classes=(), strokes=())
+    @property
+    def nodule_object_ids(self) -> set[int]:
+        """The objects of the nodule class (the default one), which a *no nodule* tag says are not there; a thyroid
+        gland or any other class outlined on the frame is not a nodule."""
+        others = {oid for oid, cid in self.classes if cid != DEFAULT_CLASS_ID}
+        return self.object_ids - others
+
+    def without_nodules(self) -> FrameState:
+        """The frame with the points, strokes, masks and class rows of its nodule-class objects removed; the other
+        classes' objects and the tag stay."""
+        gone = self.nodule_object_ids
+        return replace(self, points=tuple((pid, p) for pid, p in self.points if p.object_id not in gone),
+                       masks=tuple(m for m in self.masks if m.object_id not in gone),
+                       classes=tuple((oid, cid) for oid, cid in self.classes if oid not in gone),
+                       strokes=tuple((sid, st) for sid, st in self.strokes if st.object_id not in gone))
 
     def to_bytes(self) -> bytes:
         doc = {

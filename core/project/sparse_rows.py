@@ -105,5 +105,9 @@ def user_tags(db: sqlite3.Connection) -> dict[int, FrameTag]:
     return {fid: FrameTag(tag) for fid, tag in db.execute("SELECT frame_id, tag FROM frame_tags ORDER BY frame_id")}
 
 
-def frames_with_accepted_masks(db: sqlite3.Connection) -> list[int]:
-    return [fid for (fid,) in db.execute("SELECT DISTINCT frame_id FROM masks WHERE accepted = 1 ORDER BY frame_id")]
+def frames_with_accepted_nodules(db: sqlite3.Connection, nodule_class: int) -> list[int]:
+    """Frames with an accepted mask of an object of the nodule class (objects without a class row are of it)."""
+    return [fid for (fid,) in db.execute(
+        "SELECT DISTINCT m.frame_id FROM masks m LEFT JOIN object_classes c"
+        " ON c.frame_id = m.frame_id AND c.object_id = m.object_id"
+        " WHERE m.accepted = 1 AND COALESCE(c.class_id, ?) = ? ORDER BY m.frame_id", (nodule_class, nodule_class))]
