@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from core.io.atomic_write import write_bytes_atomic
+from core.io.atomic_write import copy_file_atomic, write_bytes_atomic
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
@@ -73,3 +73,29 @@ def test_a_failed_write_raises_input_error_and_leaves_nothing() -> None:
         folder.chmod(0o755)
         folder.rmdir()
         base.rmdir()
+
+
+def test_a_copy_is_whole_or_absent_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    """A checkpoint copied into a version folder: the target appears only once every byte is written (a copy that
+    fails half-way leaves the old target, or none, and no temporary file)."""
+    import shutil
+
+    source = tmp_path / "model.safetensors"
+    source.write_bytes(os.urandom(3 * (1 << 20) + 17))  # several chunks
+    target = tmp_path / "versions" / "v0001" / "model.safetensors"
+    copy_file_atomic(source, target)
+    assert target.read_bytes() == source.read_bytes()
+
+    def half_then_fail(reader, writer, length):
+        writer.write(reader.read(length))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
+    (tmp_path / "other.safetensors").write_bytes(b"x" * (2 << 20))
+    with pytest.raises(InputError, match="No space left"):
+        copy_file_atomic(tmp_path / "other.safetensors", target)
+    assert target.read_bytes() == source.read_bytes() and sorted(p.name for p in target.parent.iterdir()) == [
+        "model.safetensors"]
+    with pytest.raises(InputError, match="cannot read"):
+        copy_file_atomic(tmp_path / "missing.safetensors", tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()

@@ -7,14 +7,13 @@ and a pinned version stays until unpinned."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import CheckpointError
 from core.interactive.starter_models import STARTER_CLICK_LABEL, starter_click_path, starter_fallback_enabled
-from core.io.atomic_write import write_bytes_atomic
+from core.io.atomic_write import copy_file_atomic, write_bytes_atomic
 from core.learning.better import MIN_DECIDING_FRAMES, Judgement, judge
 from core.project.store import ProjectStore
 from models.checkpoint_header import read_metadata
@@ -146,7 +145,7 @@ class ModelRegistry:
         name = f"v{len(existing) + 1:04d}"
         target = self.folder / name / Path(checkpoint).name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(checkpoint, target)
+        copy_file_atomic(checkpoint, target)  # the registry may name it only once every byte is on disk
         created = datetime.now(UTC).isoformat(timespec="seconds")
         version = ModelVersion(name, str(target.relative_to(self.folder)), created, val_dice, baseline_val_dice,
                                validated_on, n_val, metrics or {}, self.network, **scores)  # type: ignore[arg-type]
