@@ -33,11 +33,22 @@ class Frame:
         """Gray uint8 view for the algorithms (16-bit data is min-max scaled, RGB averaged)."""
         img = self.pixels
         if img.ndim == 3:
-            img = img[..., :3].astype(np.float32).mean(axis=2)
+            # the channels' sum in integers, then one float plane: the same values as a float32 mean over a
+            # (H, W, 3) float copy, at a quarter of its memory (an 80 MP RGB frame: 0.6 GB less at the peak)
+            channels = img[..., :3]
+            if np.issubdtype(channels.dtype, np.integer):
+                img = channels.sum(axis=2, dtype=np.uint32).astype(np.float32)
+                img /= np.float32(channels.shape[2])
+            else:
+                img = channels.astype(np.float32).mean(axis=2)
         if img.dtype == np.uint8:
             return img
-        img = img.astype(np.float32)
-        lo, hi = float(img.min()), float(img.max())
+        work = img.astype(np.float32, copy=img is self.pixels)  # never scale the frame's own pixels in place
+        lo, hi = float(work.min()), float(work.max())
         if hi <= lo:
-            return np.zeros(img.shape, np.uint8)
-        return np.clip((img - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+            return np.zeros(work.shape, np.uint8)
+        work -= lo
+        work *= 255.0 / (hi - lo)
+        work += 0.5
+        np.clip(work, 0, 255, out=work)
+        return work.astype(np.uint8)
