@@ -4,6 +4,7 @@ ends a busy model process at once. The model process is stood in for by a thread
 where the process itself is the point. Headless."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -137,14 +138,27 @@ def test_a_model_that_does_not_answer_in_time_is_given_up(store, provider, fake,
     fake.gate.set()
 
 
+def _say_started_then_sleep(started: object, seconds: float) -> None:
+    started.set()  # type: ignore[attr-defined]
+    time.sleep(seconds)
+
+
 @pytest.mark.timeout(120)
 def test_stopping_ends_a_busy_model_process_at_once() -> None:
-    pool = spawn_pool()
-    assert pool.submit(os.getpid).result(timeout=100) != os.getpid()  # the model process is up
-    busy = pool.submit(time.sleep, 600)  # the child is busy (as when importing torch), the test is not
-    stop_pool(pool)
-    with pytest.raises((BrokenProcessPool, CancelledError)):  # at once, not after the 600 s
-        busy.result(timeout=30)
+    """The request is running in the child (as when it imports torch), not merely queued: stopping must end the
+    process, not only cancel what has not started (it used to leave a busy child running, unnoticed whenever the
+    request had not reached the child yet)."""
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        started = manager.Event()
+        pool = spawn_pool()
+        busy = pool.submit(_say_started_then_sleep, started, 600)
+        assert started.wait(100)
+        queued = pool.submit(os.getpid)
+        stop_pool(pool)
+        with pytest.raises(BrokenProcessPool):  # at once, not after the 600 s
+            busy.result(timeout=30)
+        with pytest.raises((BrokenProcessPool, CancelledError)):
+            queued.result(timeout=30)
 
 
 def test_the_providers_and_the_gui_never_import_torch() -> None:

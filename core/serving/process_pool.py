@@ -20,9 +20,15 @@ def spawn_pool() -> Executor:
 def stop_pool(pool: Executor) -> None:
     """Drop queued requests and end the model process now, so a caller waiting for an answer gets an error at
     once instead of waiting for the model to finish starting."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    # before 3.14 there is no public way to end a busy worker; the processes must be taken before shutdown(),
+    # which forgets them (`_processes = None`) and would leave a busy one running until its request ends
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    # ProcessPoolExecutor offers no public way to end a busy worker before Python 3.14 (terminate_workers)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
 
 
