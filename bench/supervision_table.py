@@ -8,7 +8,9 @@ held out for checkpoint selection) for the same number of minutes, one run after
 splits/val.txt, which it never trains on or selects with. Labels other than masks are simulated from the masks
 (calipers with 3 px jitter; scribbles, boxes and points by core.annotation.sparse_simulation). Rows:
 masks, calipers, scribbles (partial CE + PRSA + ANPM), boxes and points (the train command's default recipe for
-sparse labels), scribbles_pce (partial CE only), scribbles_prsa (partial CE + PRSA).
+sparse labels), scribbles_pce (partial CE only), scribbles_prsa (partial CE + PRSA), and, not run unless named in
+--only, boxes_engine and scribbles_engine (`--sparse-pseudo engine`: the interactive engine's mask from the labels
+as a pseudo-label).
 Prints a table (val Dice, IoU, HD95 in px, training frames/s, epochs) with each Dice's ratio to masks; the last
 stdout line is JSON with each run's val Dice under its name (and the details under "runs")."""
 from __future__ import annotations
@@ -35,7 +37,12 @@ RUNS: dict[str, list[str]] = {
     "points": ["--supervision", "points"],
     "scribbles_pce": ["--supervision", "scribbles", "--loss-weights", "partial-ce"],
     "scribbles_prsa": ["--supervision", "scribbles", "--loss-weights", "procns,pseudo_ce=0,noisy_dice=0"],
+    # the interactive engine's mask from the labels as a pseudo-label (partial CE + Dice + BCE against it)
+    "boxes_engine": ["--supervision", "boxes", "--sparse-pseudo", "engine"],
+    "scribbles_engine": ["--supervision", "scribbles", "--sparse-pseudo", "engine"],
 }
+
+TABLE = [name for name in RUNS if not name.endswith("_engine")]  # the issue's table; the engine rows on request
 
 
 def _train(name: str, args: argparse.Namespace) -> dict:
@@ -77,7 +84,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--width", default="fast")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--only", default=",".join(RUNS), help=f"comma-separated subset of {', '.join(RUNS)}")
+    p.add_argument("--only", default=",".join(TABLE), help=f"comma-separated subset of {', '.join(RUNS)}")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_supervision"))
     args = p.parse_args()
     args.data = args.data.resolve()

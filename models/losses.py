@@ -45,6 +45,10 @@ LOSS_PRESETS: dict[str, LossWeights] = {
                               pseudo_dice=0.0),
     "procns": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
                           pseudo_dice=0.0, prsa=0.1, pseudo_ce=0.5, noisy_dice=0.01),
+    # sparse labels with the interactive engine's mask from them as a pseudo-label (`--sparse-pseudo engine`):
+    # partial CE on the drawn pixels, Dice + BCE against the engine's mask, as calipers train on their fused mask
+    "engine-pseudo": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
+                                 pseudo_dice=1.0, pseudo_bce=1.0),
 }
 
 
@@ -189,7 +193,7 @@ def correlation_loss(prob: torch.Tensor, features: torch.Tensor, foreground: tor
     return F.binary_cross_entropy(prob.clamp(EPS, 1 - EPS), target)
 
 
-def _pseudo_rows(batch: dict[str, torch.Tensor]) -> torch.Tensor | slice | None:
+def pseudo_rows(batch: dict[str, torch.Tensor]) -> torch.Tensor | slice | None:
     """The samples whose pseudo-label channel means something: all of them unless the batch says which
     ("pseudo_known", (B,) bool). A frame with only clicks or single points has an empty channel that is no
     label at all; a Dice or BCE term against it would teach "no nodule" on a frame that has one."""
@@ -221,7 +225,7 @@ def _weak_terms(logits: torch.Tensor, features: torch.Tensor, batch: dict[str, t
     terms: dict[str, torch.Tensor] = {}
     if weights.partial_ce:
         terms["partial_ce"] = weights.partial_ce * partial_cross_entropy(logits.float(), fg, bg)
-    rows = _pseudo_rows(batch)
+    rows = pseudo_rows(batch)
     if weights.pseudo_dice and rows is not None:
         terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob[rows], batch["pseudo"][rows])
     if weights.pseudo_bce and rows is not None:

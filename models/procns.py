@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.losses import LossWeights, partial_cross_entropy, projection_dice_loss
+from models.losses import LossWeights, partial_cross_entropy, projection_dice_loss, pseudo_rows, soft_dice_loss
 
 EPS = 1e-6
 KERNEL_RADIUS = 5  # 11 x 11 window
@@ -190,8 +190,9 @@ def sparse_loss(logits: torch.Tensor, encoder_features: torch.Tensor, decoder_fe
                 batch: dict[str, torch.Tensor], weights: LossWeights,
                 anpm_enabled: tuple[bool, bool] = (False, False)) -> dict[str, torch.Tensor]:
     """Every term for sparse labels (batch keys fg, bg, location, pseudo = soft pseudo-label, intensity in
-    [0, 1]); the weighted terms and their sum under 'total'. Phase 2 (pseudo-label CE and noise masking)
-    runs once ANPM has enabled a class and weights.pseudo_ce or weights.noisy_dice is on."""
+    [0, 1], optionally pseudo_known); the weighted terms and their sum under 'total'. Phase 2 (pseudo-label CE
+    and noise masking) runs once ANPM has enabled a class and weights.pseudo_ce or weights.noisy_dice is on;
+    pseudo_dice / pseudo_bce train towards a fixed pseudo-label (the engine's mask from the labels)."""
     with torch.autocast(logits.device.type, enabled=False):
         logits = logits.float()
         prob = torch.sigmoid(logits)
@@ -207,6 +208,12 @@ def sparse_loss(logits: torch.Tensor, encoder_features: torch.Tensor, decoder_fe
             terms["partial_ce"] = weights.partial_ce * partial_cross_entropy(logits, fg * keep, bg * keep)
         if weights.projection:
             terms["projection"] = weights.projection * projection_dice_loss(prob, batch["location"])
+        rows = pseudo_rows(batch) if weights.pseudo_dice or weights.pseudo_bce else None
+        if rows is not None and weights.pseudo_dice:  # a fixed pseudo-label (the engine's mask), not ProCNS's
+            terms["pseudo_dice"] = weights.pseudo_dice * soft_dice_loss(prob[rows], batch["pseudo"][rows])
+        if rows is not None and weights.pseudo_bce:
+            terms["pseudo_bce"] = weights.pseudo_bce * F.binary_cross_entropy_with_logits(logits[rows],
+                                                                                          batch["pseudo"][rows])
         refined = None
         if weights.prsa:
             proto_fg, proto_bg = fg, bg

@@ -68,3 +68,23 @@ def test_points_sit_at_the_distance_transform_maximum(mask: np.ndarray) -> None:
     ys, xs = np.nonzero(labels.foreground)
     assert depth[int(np.mean(ys)), int(np.mean(xs))] >= depth.max() - 1.5
     assert cv2.connectedComponents(labels.background.astype(np.uint8))[0] - 1 >= 3  # discs may touch
+
+
+def test_simulated_scribbles_and_boxes_come_as_strokes_too(mask: np.ndarray) -> None:
+    """The strokes the app would store for the same labels (the engine starts from them): one nodule scribble per
+    object, inside it, and one background scribble outside it; a box stroke per box; deterministic."""
+    from core.annotation.strokes import StrokeKind, scribble_pixels
+
+    labels = simulate_scribbles(mask, np.random.default_rng(0))
+    again = simulate_scribbles(mask, np.random.default_rng(0))
+    assert labels.strokes == again.strokes
+    n_objects = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1
+    nodule = [s for s in labels.strokes if s.foreground]
+    assert len(nodule) == n_objects and len(labels.strokes) == 2 * n_objects
+    for stroke in labels.strokes:
+        assert stroke.kind is StrokeKind.SCRIBBLE and len(stroke.points) >= 2
+        drawn = scribble_pixels(stroke, mask.shape)
+        inside = (drawn & mask).sum() / drawn.sum()
+        assert inside > 0.95 if stroke.foreground else inside == 0.0
+    boxes = simulate_boxes(mask, np.random.default_rng(0))
+    assert [tuple(int(v) for v in s.box_xyxy) for s in boxes.strokes] == boxes.boxes

@@ -82,3 +82,27 @@ def test_calipers_confident_pixels_can_feed_prsa(data: Path) -> None:
     terms = module(*task.batch([0, 1, 2, 3]))
     assert terms["prsa"] > 0 and torch.isfinite(terms["total"])
     assert torch.isclose(terms["total"], sum(v for k, v in terms.items() if k != "total"))
+
+
+def test_engine_pseudo_labels_from_boxes_and_scribbles_train_towards_them(data: Path, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """--sparse-pseudo engine: the engine's mask from each frame's strokes fills the pseudo channel (it finds the
+    boxed nodules), points have none, and the Dice + BCE terms join partial CE; not with ProCNS's phase 2."""
+    from core.runtime.metrics import iou
+
+    items = list_dataset(data, data / "train.txt")
+    boxed = load_frames(items, 64, "boxes", seed=0, engine_pseudo=True)
+    assert all(f.pseudo_known for f in boxed)
+    assert np.mean([iou(f.targets[3] > 0, f.truth) for f in boxed]) > 0.6
+    assert not any(f.pseudo_known for f in load_frames(items[:3], 64, "points", seed=0, engine_pseudo=True))
+    run = tmp_path / "run"
+    common = ["train", "--data", str(data), "--split", str(data / "train.txt"), "--out", str(run), "--epochs", "1",
+              "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "64", "--batch-size", "4",
+              "--val-split", str(data / "val.txt"), "--sparse-pseudo", "engine"]
+    assert main([*common, "--supervision", "scribbles"]) == 0
+    capsys.readouterr()
+    losses = json.loads((run / "history.json").read_text())[-1]["losses"]
+    assert {"partial_ce", "pseudo_dice", "pseudo_bce"} <= set(losses)
+    assert main([*common, "--supervision", "points"]) != 0
+    assert main([*common, "--supervision", "boxes", "--loss-weights", "procns"]) != 0
+    assert "engine needs --supervision" in capsys.readouterr().err

@@ -10,12 +10,15 @@ the boxes themselves.
   few background points drawn at random outside the dilated mask; each point is stamped as a small disc."""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from scipy import ndimage
 from skimage.morphology import skeletonize
+
+from core.annotation.strokes import Stroke, StrokeKind
 
 BoxXYXY = tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive, pixels
 
@@ -25,6 +28,7 @@ class SparseLabels:
     foreground: np.ndarray  # (H, W) bool, confident nodule
     background: np.ndarray  # (H, W) bool, confident background
     boxes: list[BoxXYXY] = field(default_factory=list)
+    strokes: list[Stroke] = field(default_factory=list)  # the same labels as the app stores them (scribbles, boxes)
 
 
 def _objects(mask: np.ndarray, min_area: int = 20) -> list[np.ndarray]:
@@ -47,15 +51,61 @@ def _thicken(stroke: np.ndarray, width: int) -> np.ndarray:
     return cv2.dilate(stroke.astype(np.uint8), _ellipse(width // 2)).astype(bool)
 
 
-def _arc(ring_skeleton: np.ndarray, centre: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """The part of a closed skeleton round `centre` within a random angular sector of `fraction` x 360 deg."""
+def _arc(ring_skeleton: np.ndarray, centre: np.ndarray, fraction: float, rng: np.random.Generator
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a closed skeleton round `centre` within a random angular sector of `fraction` x 360 deg, as
+    a mask and as its pixels' (x, y) in angular order (the stroke's path)."""
     ys, xs = np.nonzero(ring_skeleton)
     angles = np.arctan2(ys - centre[1], xs - centre[0])
     start = rng.uniform(-np.pi, np.pi)
-    inside = np.mod(angles - start, 2 * np.pi) <= fraction * 2 * np.pi
+    turned = np.mod(angles - start, 2 * np.pi)
+    inside = turned <= fraction * 2 * np.pi
     out = np.zeros(ring_skeleton.shape, bool)
     out[ys[inside], xs[inside]] = True
-    return out
+    order = np.argsort(turned[inside], kind="stable")
+    return out, np.stack([xs[inside][order], ys[inside][order]], axis=1)
+
+
+def _longest_path(skeleton: np.ndarray) -> np.ndarray:
+    """(x, y) of the longest 8-connected path through a skeleton (its largest part): a stroke along it."""
+    labelled, n = ndimage.label(skeleton, structure=np.ones((3, 3)))
+    if n == 0:
+        return np.zeros((0, 2), int)
+    largest = 1 + int(np.argmax(ndimage.sum(np.ones_like(labelled), labelled, range(1, n + 1))))
+    ys, xs = np.nonzero(labelled == largest)
+    index = {(int(y), int(x)): k for k, (y, x) in enumerate(zip(ys, xs))}
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    neighbours = [[index[q] for dy, dx in steps if (q := (int(y) + dy, int(x) + dx)) in index]
+                  for y, x in zip(ys, xs)]
+
+    def farthest(start: int) -> tuple[int, list[int]]:
+        parent = {start: -1}
+        queue = deque([start])
+        last = start
+        while queue:
+            last = queue.popleft()
+            for k in neighbours[last]:
+                if k not in parent:
+                    parent[k] = last
+                    queue.append(k)
+        path, k = [], last
+        while k != -1:
+            path.append(k)
+            k = parent[k]
+        return last, path
+
+    end, _ = farthest(0)
+    _, path = farthest(end)
+    return np.stack([xs[path], ys[path]], axis=1)
+
+
+def _polyline(path_xy: np.ndarray, foreground: bool, width: int, step: int = 3) -> list[Stroke]:
+    """A scribble through every `step`-th pixel of the path (its ends kept); none for an empty path."""
+    if len(path_xy) == 0:
+        return []
+    keep = sorted({*range(0, len(path_xy), step), len(path_xy) - 1})
+    vertices = tuple((float(x), float(y)) for x, y in path_xy[keep])
+    return [Stroke(StrokeKind.SCRIBBLE, vertices, foreground, float(width))]
 
 
 def simulate_scribbles(mask: np.ndarray, rng: np.random.Generator, width: int = 3, erode_fraction: float = 0.3,
@@ -67,6 +117,7 @@ def simulate_scribbles(mask: np.ndarray, rng: np.random.Generator, width: int = 
     truth = np.asarray(mask, bool)
     fg = np.zeros(truth.shape, bool)
     bg = np.zeros(truth.shape, bool)
+    strokes: list[Stroke] = []
     for obj in _objects(truth):
         radius = _equivalent_radius(obj)
         eroded = cv2.erode(obj.astype(np.uint8), _ellipse(round(erode_fraction * radius))).astype(bool)
@@ -74,18 +125,22 @@ def simulate_scribbles(mask: np.ndarray, rng: np.random.Generator, width: int = 
             eroded = obj
         skeleton = skeletonize(eroded)
         fg |= _thicken(skeleton, width) & obj
+        strokes += _polyline(_longest_path(skeleton), True, width)
         inner = max(round(ring[0] * radius), 2)
         outer = max(round(ring[1] * radius), inner + 3)
         near = cv2.dilate(obj.astype(np.uint8), _ellipse(inner)).astype(bool)
         far = cv2.dilate(obj.astype(np.uint8), _ellipse(outer)).astype(bool)
         ring_skeleton = skeletonize(far & ~near)
         centre = np.argwhere(obj).mean(axis=0)[::-1]
-        bg |= _thicken(_arc(ring_skeleton, centre, rng.uniform(*arc_fraction), rng), width)
+        arc, arc_path = _arc(ring_skeleton, centre, rng.uniform(*arc_fraction), rng)
+        bg |= _thicken(arc, width)
+        strokes += _polyline(arc_path, False, width)
     if not truth.any():  # a frame without a nodule: one background stroke through the middle
         h, w = truth.shape
         cv2.line(bg.view(np.uint8), (w // 4, h // 2), (3 * w // 4, h // 2), 1, width)
+        strokes.append(Stroke(StrokeKind.SCRIBBLE, ((w // 4, h // 2), (3 * w // 4, h // 2)), False, float(width)))
     bg &= ~cv2.dilate(truth.astype(np.uint8), _ellipse(1)).astype(bool)
-    return SparseLabels(fg, bg)
+    return SparseLabels(fg, bg, strokes=strokes)
 
 
 def tight_box(obj: np.ndarray) -> BoxXYXY:
@@ -125,7 +180,8 @@ def simulate_boxes(mask: np.ndarray, rng: np.random.Generator, jitter: float = 0
     inside = np.zeros(truth.shape, bool)
     for box in boxes:
         inside |= box_mask(truth.shape, box)
-    return SparseLabels(np.zeros(truth.shape, bool), ~inside, boxes)
+    strokes = [Stroke(StrokeKind.BOX, ((float(x0), float(y0)), (float(x1), float(y1)))) for x0, y0, x1, y1 in boxes]
+    return SparseLabels(np.zeros(truth.shape, bool), ~inside, boxes, strokes)
 
 
 def simulate_points(mask: np.ndarray, rng: np.random.Generator, n_background: int = 3, radius: int = 3,

@@ -57,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="[recipe][,term=w...]: recipe hcl-hrl, pseudo-label, partial-ce or procns (default: "
                         "pseudo-label for calipers, partial-ce for scribbles, boxes and points, hcl-hrl otherwise; "
                         "boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
+    p.add_argument("--sparse-pseudo", choices=("none", "engine"), default="none",
+                   help="scribbles/boxes: engine adds the interactive engine's mask from the labels as a pseudo-label "
+                        "(recipe engine-pseudo: partial CE + Dice + BCE against it)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
     p.add_argument("--glands", type=Path,
                    help="second dataset folder whose masks/ outline the thyroid gland: trains the region-prior "
@@ -90,12 +93,13 @@ def _print_event(event: TrainEvent) -> None:
 DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "partial-ce",
                   "boxes": "partial-ce", "points": "partial-ce"}
 SUPERVISION_TERMS = {"boxes": {"projection": 1.0}}  # a box's tightness term, whatever the recipe
+SPARSE_WITH_STROKES = ("scribbles", "boxes")  # points have no stroke the engine could start from
 
 
-def _loss_weights(text: str, supervision: str) -> LossWeights:
+def _loss_weights(text: str, supervision: str, engine_pseudo: bool = False) -> LossWeights:
     """'[preset][,term=number...]': a named recipe (default per supervision) with optional overrides."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    preset = DEFAULT_RECIPE.get(supervision, "hcl-hrl")
+    preset = "engine-pseudo" if engine_pseudo else DEFAULT_RECIPE.get(supervision, "hcl-hrl")
     if parts and "=" not in parts[0]:
         preset = parts.pop(0)
         if preset not in LOSS_PRESETS:
@@ -135,15 +139,22 @@ def run(args: argparse.Namespace) -> dict:
     if args.glands is not None:
         return _run_region_prior(args, train_items, val_items)
     extra = ("ds_prior",) if args.ds_prior else ()
+    engine_pseudo = args.sparse_pseudo == "engine"
+    if engine_pseudo and args.supervision not in SPARSE_WITH_STROKES:
+        raise SonoClickError(f"--sparse-pseudo engine needs --supervision {' or '.join(SPARSE_WITH_STROKES)}")
     cfg = TrainConfig(
         supervision=args.supervision, preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
         refresh_every=args.refresh_every, extra_channels=extra,
-        loss_weights=_loss_weights(args.loss_weights, args.supervision),
+        loss_weights=_loss_weights(args.loss_weights, args.supervision, engine_pseudo),
     )
+    if engine_pseudo and (cfg.loss_weights.pseudo_ce or cfg.loss_weights.noisy_dice):
+        raise SonoClickError("--sparse-pseudo engine is a fixed pseudo-label; ProCNS's phase 2 (pseudo_ce, "
+                             "noisy_dice) would replace it with its own")
     print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
-    frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra)
+    frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra,
+                         engine_pseudo=engine_pseudo)
     val_frames = load_frames(val_items, cfg.resolution, "calipers" if extra else None, 0.0, args.seed,
                              keep_full_truth=True, extra_channels=extra)
     monitor = None
@@ -155,6 +166,8 @@ def run(args: argparse.Namespace) -> dict:
     stop = StopSignal(args.out / "STOP")
     metadata = {"data_hash": data_hash(train_items, args.supervision, args.jitter, args.seed),
                 "n_train": len(frames), "n_val": len(val_frames)}
+    if engine_pseudo:
+        metadata["sparse_pseudo"] = "engine"
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return None  # under torchrun only rank 0 reports

@@ -12,8 +12,7 @@ import numpy as np
 from core.annotation.sparse_simulation import SparseLabels
 from core.annotation.strokes import Stroke, StrokeKind, box_inside, scribble_pixels
 from core.interactive.crop_seeds import clip_box
-from core.interactive.engine_state import EngineState, bring_up_to_date
-from core.interactive.session import InteractionSession
+from core.interactive.stroke_mask import mask_from_strokes
 from core.training.targets import sparse_targets
 from models.preprocess import Box, crop_resize
 
@@ -39,17 +38,6 @@ def stroke_labels(strokes: list[Stroke], shape: tuple[int, int]) -> SparseLabels
     return SparseLabels(nodule & ~both, background & ~both, boxes)
 
 
-def engine_mask(image: np.ndarray, strokes: list[Stroke]) -> np.ndarray:
-    """The union of the interactive engine's masks of each stroked object, from its box and scribbles."""
-    shape = image.shape[:2]
-    mask = np.zeros(shape, bool)
-    for object_id in sorted({s.object_id for s in strokes}):
-        state = EngineState.from_labels([], list(enumerate(strokes)), object_id, shape)
-        if state.box is not None or any(s.foreground for s in state.scribbles):
-            mask |= bring_up_to_date(InteractionSession(image), state)
-    return mask
-
-
 def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.ndarray, box: Box,
                        resolution: int) -> None:
     """Merge a frame's strokes into its (4, R, R) working-resolution targets in place (its clicks are there
@@ -64,4 +52,4 @@ def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.nda
     targets[1] = (bg & ~work[0]) | (work[1] & ~work[0])
     targets[2] |= work[2].astype(np.uint8)
     if not targets[3].any():
-        targets[3] = crop_resize(engine_mask(image, strokes).astype(np.uint8), box, resolution, nearest=True)
+        targets[3] = crop_resize(mask_from_strokes(image, strokes).astype(np.uint8), box, resolution, nearest=True)

@@ -12,6 +12,7 @@ from core.annotation.caliper_simulation import calipers_from_label_map, jitter_c
 from core.annotation.points import Calipers
 from core.annotation.sparse_simulation import SIMULATORS
 from core.errors import InputError
+from core.interactive.stroke_mask import mask_from_strokes
 from core.io.dataset import DatasetItem
 from core.training.targets import (
     SPARSE_SUPERVISIONS,
@@ -57,9 +58,10 @@ def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | No
 
 def load_frames(items: list[DatasetItem], resolution: int, supervision: str | None, jitter: float = 0.0,
                 seed: int = 0, keep_full_truth: bool = False, extra_channels: tuple[str, ...] = (),
-                crop: bool = True) -> list[TrainingFrame]:
+                crop: bool = True, engine_pseudo: bool = False) -> list[TrainingFrame]:
     """Read, crop (the scanner margins; crop=False: frames already cropped to the image, e.g. TG3K's) and
-    resize every frame once. supervision None loads images and masks only (validation)."""
+    resize every frame once. supervision None loads images and masks only (validation). engine_pseudo: sparse
+    labels get the interactive engine's mask from them (scribbles, boxes) as their pseudo-label channel."""
     if supervision is not None and supervision not in SUPERVISIONS:
         raise ValueError(f"unknown supervision {supervision!r}")
     unknown = [c for c in extra_channels if c not in EXTRA_CHANNELS]
@@ -94,7 +96,12 @@ def load_frames(items: list[DatasetItem], resolution: int, supervision: str | No
         elif supervision in SPARSE_SUPERVISIONS:
             if frame.truth is None:
                 raise InputError(item.image_path, f"--supervision {supervision} simulates them from masks/<stem>.png")
-            frame.targets = sparse_targets(SIMULATORS[supervision](frame.truth, rng))
+            labels = SIMULATORS[supervision](frame.truth, rng)
+            frame.targets = sparse_targets(labels)
+            if engine_pseudo:
+                engine = mask_from_strokes(frame.image, labels.strokes)
+                frame.targets[3] = engine.astype(np.uint8) * 255  # the sparse trainer reads this channel / 255
+                frame.pseudo_known = bool(engine.any())  # points (no strokes) or a lone background scribble: none
         if "ds_prior" in extra_channels:
             frame.extra = ds_prior_channel(frame.image, annotation_points(frame))[None]
         frames.append(frame)

@@ -149,7 +149,7 @@ class FrameTask(TrainingTask):
         batch = {name: t[:, k:k + 1] for k, name in enumerate(TARGET_CHANNELS)}
         if self.sparse:
             batch["pseudo"] = batch["pseudo"] / 255.0
-        elif not all(self.frames[i].pseudo_known for i in indices):
+        if not all(self.frames[i].pseudo_known for i in indices):
             batch["pseudo_known"] = torch.tensor([self.frames[i].pseudo_known for i in indices], device=self.device)
         if self.sparse or cfg.loss_weights.prsa:
             batch["intensity"] = torch.from_numpy(np.stack(intensities)).to(self.device)
