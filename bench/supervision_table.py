@@ -2,6 +2,7 @@
 
     python bench/supervision_table.py --data ../shared/data/ddti [--minutes 20 | --epochs N] [--seed 0] [--threads 2]
                                       [--only masks,scribbles_pce,scribbles] [--out-root /tmp/sonoclick_supervision]
+                                      [--score-only]
 
 Every run trains the same network (`train --width fast`, default resolution) on splits/train.txt (10 % of it
 held out for checkpoint selection) for the same number of minutes, one run after the other, and is scored on
@@ -63,6 +64,15 @@ def _train(name: str, args: argparse.Namespace) -> dict:
     return json.loads(lines[-1])
 
 
+def _trained_earlier(name: str, args: argparse.Namespace) -> dict:
+    """--score-only: an earlier run's epochs and training speed, from its history (its last epoch)."""
+    history = args.out_root / name / "history.json"
+    if not history.exists() or not (args.out_root / name / "model.safetensors").exists():
+        raise SystemExit(f"[supervision] --score-only: no finished run {name} under {args.out_root}")
+    last = [e for e in json.loads(history.read_text()) if e.get("kind") == "epoch"][-1]
+    return {"epochs": int(last["epoch"]), "frames_per_s": float(last["frames_per_s"])}
+
+
 def _table(scores: dict[str, dict]) -> list[str]:
     masks = scores.get("masks", {}).get("dice")
     header = ("run", "Dice", "IoU", "HD95px", "train fr/s", "epochs", "Dice/masks")
@@ -86,6 +96,8 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--only", default=",".join(TABLE), help=f"comma-separated subset of {', '.join(RUNS)}")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_supervision"))
+    p.add_argument("--score-only", action="store_true",
+                   help="train nothing: score the runs already under --out-root (one table from several sittings)")
     args = p.parse_args()
     args.data = args.data.resolve()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -97,7 +109,7 @@ def main() -> None:
     val_items = list_dataset(args.data, args.data / "splits/val.txt")
     scores: dict[str, dict] = {}
     for name in names:
-        trained = _train(name, args)
+        trained = _trained_earlier(name, args) if args.score_only else _train(name, args)
         predictor = Predictor.load(args.out_root / name / "model.safetensors", device="cpu", threads=args.threads)
         scores[name] = {**evaluate_items(predictor, val_items, log_every=0), **trained}
         print(f"[supervision] {name}: val Dice {scores[name]['dice']:.4f} after {trained['epochs']} epochs "
