@@ -40,8 +40,9 @@ def test_train_from_scribbles_with_procns_runs_end_to_end(data: Path, tmp_path: 
     assert {"partial_ce", "prsa"} <= set(history[-1]["losses"])
 
 
-def test_sparse_recipes_default_to_partial_ce_and_boxes_add_their_tightness_term() -> None:
-    assert _loss_weights("", "scribbles") == LOSS_PRESETS["partial-ce"]
+def test_sparse_recipes_default_to_procns_for_scribbles_and_boxes_add_their_tightness_term() -> None:
+    assert _loss_weights("", "scribbles") == LOSS_PRESETS["procns"]
+    assert _loss_weights("", "points") == LOSS_PRESETS["partial-ce"]
     assert _loss_weights("procns", "boxes").projection == 1.0 and _loss_weights("", "points").projection == 0.0
     assert _loss_weights("procns", "scribbles") == LOSS_PRESETS["procns"]
 
