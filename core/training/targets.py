@@ -32,8 +32,18 @@ def negative_targets(shape: tuple[int, int]) -> np.ndarray:
     return np.stack([empty, ~empty, empty, empty]).astype(np.uint8)
 
 
+def in_view(calipers: Calipers, shape: tuple[int, int]) -> bool:
+    """Whether any caliper end lies on the image (working resolution): a frame's content crop can leave out an
+    object the calipers measure (a scanner layout the crop misreads), and then there is nothing to segment."""
+    xy = calipers.as_array()
+    h, w = shape
+    return bool(((xy[:, 0] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= h - 1)).any())
+
+
 def caliper_targets(image: np.ndarray, calipers: list[Calipers], probability: np.ndarray | None = None) -> np.ndarray:
-    """HCL-HRL high-confidence labels; `probability` (the current model's map) plays segmenter S's part."""
+    """HCL-HRL high-confidence labels; `probability` (the current model's map) plays segmenter S's part. Calipers
+    wholly off the image are left out (what they measure is not in the picture)."""
+    calipers = [c for c in calipers if in_view(c, image.shape[:2])]
     labels = high_confidence_labels(image, calipers, probability=probability)
     location = np.zeros(image.shape, bool)
     for obj in labels.objects:
