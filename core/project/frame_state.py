@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from core.annotation.points import Point, PointKind
 from core.annotation.strokes import Stroke
 from core.annotation.tags import FrameTag
-from core.project.classes import DEFAULT_CLASS_ID
+from core.project.classes import DEFAULT_CLASS_ID, class_of
 from core.project.sparse_rows import stroke_entry, stroke_of_entry
 
 
@@ -56,8 +56,7 @@ class FrameState:
     def nodule_object_ids(self) -> set[int]:
         """The objects of the nodule class (the default one), which a *no nodule* tag says are not there; a thyroid
         gland or any other class outlined on the frame is not a nodule."""
-        others = {oid for oid, cid in self.classes if cid != DEFAULT_CLASS_ID}
-        return self.object_ids - others
+        return {oid for oid in self.object_ids if class_of(self.classes, oid) == DEFAULT_CLASS_ID}
 
     def without_nodules(self) -> FrameState:
         """The frame with the points, strokes, masks and class rows of its nodule-class objects removed; the other
