@@ -37,25 +37,38 @@ class Normalisation:
         return cls(mean=round(float(values.mean()), 4), std=round(max(float(values.std()), 1e-3), 4))
 
 
-def _longest_run(flags: np.ndarray) -> tuple[int, int]:
-    best, start, best_span = (0, len(flags)), None, 0
-    for i, f in enumerate(np.append(flags, False)):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            if i - start > best_span:
-                best, best_span = (start, i), i - start
-            start = None
-    return best
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _image_span(lit_fraction: np.ndarray, strong: float = 0.5, weak: float = 0.2) -> tuple[int, int]:
+    """Span of the image proper along one axis, from the fraction of lit pixels per column (or row): runs of
+    at least `weak` that hold a `strong` column, then each gap bridged when no longer than the runs on both of
+    its sides, then the longest. A dark (hypoechoic or shadowed) lesion can leave whole columns of the image
+    mostly black, and cutting there would crop the lesion away; a scanner margin is wider than the sparse text
+    or ruler beyond it."""
+    runs = [(a, b) for a, b in _runs(lit_fraction > weak) if (lit_fraction[a:b] > strong).any()]
+    if not runs:
+        return 0, len(lit_fraction)
+    merged = [runs[0]]
+    for start, end in runs[1:]:
+        prev_start, prev_end = merged[-1]
+        if start - prev_end <= min(prev_end - prev_start, end - start):
+            merged[-1] = (prev_start, end)
+        else:
+            merged.append((start, end))
+    return max(merged, key=lambda run: run[1] - run[0])
 
 
 def content_box(image_u8: np.ndarray, dark: int = 10, min_fraction: float = 0.3) -> Box:
-    """Bounding box of the ultrasound image proper: the longest run of columns (then rows) that are mostly
-    non-black. Side text, depth rulers and grey bars are too sparse to count. Falls back to the whole frame."""
+    """Bounding box of the ultrasound image proper: the longest span of columns (then rows) that are mostly
+    non-black, bridging dark bands inside the image. Side text, depth rulers and grey bars are too sparse to
+    count. Falls back to the whole frame."""
     h, w = image_u8.shape[:2]
     lit = cv2.blur(image_u8, (5, 5)) > dark
-    x0, x1 = _longest_run(lit.mean(axis=0) > 0.5)
-    y0, y1 = _longest_run(lit[:, x0:x1].mean(axis=1) > 0.5)
+    x0, x1 = _image_span(lit.mean(axis=0))
+    y0, y1 = _image_span(lit[:, x0:x1].mean(axis=1))
     if (x1 - x0) < min_fraction * w or (y1 - y0) < min_fraction * h:
         return 0, 0, w, h
     return x0, y0, x1, y1

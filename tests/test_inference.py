@@ -54,3 +54,16 @@ def test_content_box_drops_black_margin() -> None:
     image = make_frame(3, size=(120, 160)).image
     x0, y0, x1, y1 = content_box(image)
     assert x0 >= 2 and x1 == 160 and (y0, y1) == (0, 120)
+
+
+def test_content_box_keeps_a_dark_lesion_band_inside_the_image() -> None:
+    """A hypoechoic lesion with its acoustic shadow can leave whole columns and rows of the image mostly black;
+    the crop must bridge them rather than cut the lesion away, and still drop the scanner margin."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((200, 300), np.uint8)
+    image[10:190, 40:290] = rng.integers(60, 200, (180, 250), dtype=np.uint8)
+    image[60:190, 150:200] = 0  # lesion plus shadow: 72 % of these columns' rows are black
+    image[60:100, 40:290] = 0  # a band of rows black across the whole image width
+    image[20:30, 5:15] = 255  # a text mark in the margin, not part of the image
+    box = np.array(content_box(image))
+    assert np.abs(box - [40, 10, 290, 190]).max() <= 2  # the 5 px blur may widen the edges by 2 px
