@@ -151,6 +151,26 @@ def test_the_background_trainer_learns_from_a_project_with_only_sparse_labels(pr
     assert any(e.get("event") == "data" and e["n_train"] == 3 for e in events)
     losses = [e["losses"] for e in events if e.get("event") == "progress" and e.get("network") == "frame"]
     assert losses and all("partial_ce" in terms for terms in losses)  # weak supervision, not masks
+    assert all("prsa" in terms for terms in losses)  # strokes without a mask: ProCNS's PRSA by default
+
+
+def test_prsa_is_on_for_strokes_without_a_mask_unless_told_otherwise(project) -> None:
+    import argparse
+
+    from core.commands.train_project import _prsa_weight, add_arguments
+
+    store, tmp_path, frames, records = project
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    entries = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap"))}
+    scribbled, boxed, pointed = (entries[r.id] for r in records[:3])
+    default = parser.parse_args(["--snapshot", "s", "--out", "o"])
+    assert _prsa_weight(default, [scribbled]) == _prsa_weight(default, [pointed, boxed]) == 0.1
+    assert _prsa_weight(default, [pointed]) == 0.0  # a single point: no stroke for PRSA to spread
+    assert _prsa_weight(parser.parse_args(["--snapshot", "s", "--out", "o", "--prsa", "0"]), [scribbled]) == 0.0
+    store.set_mask(records[0].id, 0, frames[0].mask, "painted")  # accepted: the mask says it all
+    masked = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap2"))}[records[0].id]
+    assert masked.has_mask and _prsa_weight(default, [masked]) == 0.0
 
 
 def test_only_nodule_class_strokes_reach_the_nodule_models_snapshot(project) -> None:

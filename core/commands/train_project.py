@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.region_prior_task import RegionPriorConfig
 from core.training.tag_task import TagTrainConfig, train_from_tags
 from models.checkpoint import read_metadata
+from models.losses import LOSS_PRESETS, LossWeights
 from models.networks import metadata_heads
 from models.preprocess import DEFAULT_RESOLUTION
 
@@ -47,6 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="fast")
     p.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prsa", type=float,
+                   help="weight of ProCNS's PRSA term in the frame network's loss (default: the procns recipe's "
+                        f"{LOSS_PRESETS['procns'].prsa} when a training frame has scribbles or boxes and no accepted "
+                        "mask, else 0)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -149,7 +154,8 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
                                     "region prior learns from masks only"}
         cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                           resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
-                          threads=args.threads, device=args.device)
+                          threads=args.threads, device=args.device,
+                          loss_weights=replace(LossWeights(), prsa=_prsa_weight(args, train_entries)))
         # the held-out frames judge the new model against the one in use: picking its best epoch on them as
         # well would flatter it on exactly those frames, so the run keeps its last (EMA) weights
         result = train(frames, [], cfg, out, on_event=_progress, stop=stop, metadata=metadata,
@@ -157,6 +163,14 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
     emit({"event": "state", "state": "evaluating"})
     return {**_scored(args, out, val_entries, [f.truth_full for f in val_frames], validated_on, result),
             "n_train": len(frames), **note}
+
+
+def _prsa_weight(args: argparse.Namespace, train_entries: list[LabelledFrame]) -> float:
+    """PRSA spreads scribbles' and boxes' few confident pixels to similar-looking neighbours (ProCNS); frames
+    with an accepted mask or only calipers have no such gaps to fill."""
+    if args.prsa is not None:
+        return args.prsa
+    return LOSS_PRESETS["procns"].prsa if any(e.strokes and not e.has_mask for e in train_entries) else 0.0
 
 
 def _single_head(init: Path | None) -> Path | None:
