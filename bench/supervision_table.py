@@ -11,7 +11,7 @@ splits/val.txt, which it never trains on or selects with. Labels other than mask
 masks, calipers, scribbles (partial CE + PRSA + ANPM), boxes and points (the train command's default recipe for
 sparse labels), scribbles_pce (partial CE only), scribbles_prsa (partial CE + PRSA), and, not run unless named in
 --only, boxes_engine and scribbles_engine (`--sparse-pseudo engine`: the interactive engine's mask from the labels
-as a pseudo-label).
+as a pseudo-label), boxes_prsa and points_prsa (their default recipe + PRSA).
 Prints a table (val Dice, IoU, HD95 in px, training frames/s, epochs) with each Dice's ratio to masks; the last
 stdout line is JSON with each run's val Dice under its name (and the details under "runs")."""
 from __future__ import annotations
@@ -41,9 +41,13 @@ RUNS: dict[str, list[str]] = {
     # the interactive engine's mask from the labels as a pseudo-label (partial CE + Dice + BCE against it)
     "boxes_engine": ["--supervision", "boxes", "--sparse-pseudo", "engine"],
     "scribbles_engine": ["--supervision", "scribbles", "--sparse-pseudo", "engine"],
+    # PRSA added to the cheaper labels' partial CE
+    "boxes_prsa": ["--supervision", "boxes", "--loss-weights", "partial-ce,prsa=0.1"],
+    "points_prsa": ["--supervision", "points", "--loss-weights", "partial-ce,prsa=0.1"],
 }
 
-TABLE = [name for name in RUNS if not name.endswith("_engine")]  # the issue's table; the engine rows on request
+ON_REQUEST = ("boxes_engine", "scribbles_engine", "boxes_prsa", "points_prsa")
+TABLE = [name for name in RUNS if name not in ON_REQUEST]  # the issue's table
 
 
 def _train(name: str, args: argparse.Namespace) -> dict:
