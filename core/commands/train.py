@@ -54,10 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
     p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
     p.add_argument("--loss-weights", default="",
-                   help="[recipe][,term=w...]: recipe hcl-hrl, pseudo-label, partial-ce or procns (default: "
-                        "pseudo-label for calipers, procns for scribbles, partial-ce for boxes and points, hcl-hrl "
-                        "otherwise; "
-                        "boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
+                   help=f"[recipe][,term=w...]: recipe {', '.join(LOSS_PRESETS)} (default per supervision: "
+                        + ", ".join(f"{sup} {recipe}" for sup, recipe in DEFAULT_RECIPE.items())
+                        + "; boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
     p.add_argument("--sparse-pseudo", choices=("none", "engine"), default="none",
                    help="scribbles/boxes: engine adds the interactive engine's mask from the labels as a pseudo-label "
                         "(recipe engine-pseudo: partial CE + Dice + BCE against it)")
@@ -89,9 +88,9 @@ def _print_event(event: TrainEvent) -> None:
         print(f"[train] labels refreshed at epoch {event.epoch}", file=sys.stderr, flush=True)
 
 
-# sparse labels: ProCNS (PRSA + ANPM) is the default where it beat partial CE alone by >= 0.03 val Dice at the same
-# budget (scribbles: README, "Benchmarks", 20-minute supervision table); boxes and points were not compared
-DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "procns",
+# sparse labels: partial CE + PRSA for scribbles, which beat both partial CE alone and PRSA + ANPM at the same
+# budget on DDTI and BUSI (README, "Benchmarks", 20-minute supervision tables)
+DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "prsa",
                   "boxes": "partial-ce", "points": "partial-ce"}
 SUPERVISION_TERMS = {"boxes": {"projection": 1.0}}  # a box's tightness term, whatever the recipe
 SPARSE_WITH_STROKES = ("scribbles", "boxes")  # points have no stroke the engine could start from
