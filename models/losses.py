@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from models.unet import ProjectionHeads
 
@@ -166,14 +167,25 @@ def contrastive_loss(features: torch.Tensor, foreground: torch.Tensor, backgroun
     pixel negatives, patch positives, patch negatives); the paper uses (1024, 2048, 256, 512)."""
     n_pp, n_pn, n_qp, n_qn = (features.shape[0] * k for k in samples_per_image)
     fg, bg = foreground > 0.5, background > 0.5
-    pix = supcon_loss(heads.pixel(_gather(features, _sample(fg, n_pp, generator), False)),
-                      heads.pixel(_gather(features, _sample(bg, n_pn, generator), False)), tau)
+    pix = _projected_supcon(heads.pixel, features, _sample(fg, n_pp, generator), _sample(bg, n_pn, generator),
+                            False, tau)
     ones = torch.ones(1, 1, 3, 3, device=features.device, dtype=foreground.dtype)
     fg_full = F.conv2d(foreground, ones, padding=1) > 8.5  # the whole 3x3 window is confident
     bg_full = F.conv2d(background, ones, padding=1) > 8.5
-    patch = supcon_loss(heads.patch(_gather(features, _sample(fg_full, n_qp, generator), True)),
-                        heads.patch(_gather(features, _sample(bg_full, n_qn, generator), True)), tau)
+    patch = _projected_supcon(heads.patch, features, _sample(fg_full, n_qp, generator),
+                              _sample(bg_full, n_qn, generator), True, tau)
     return 0.5 * pix + 0.5 * patch
+
+
+def _projected_supcon(head: nn.Module, features: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
+                      patch: bool, tau: float) -> torch.Tensor:
+    """SupCon of the projected positives against the projected negatives. Both go through the head in one batch:
+    its BatchNorm would otherwise centre each group on its own mean (erasing what tells them apart) and fail on
+    a group of one (a thin scribble can leave a single confident pixel)."""
+    if len(positives) < 2 or len(negatives) < 1:
+        return features.new_zeros(())
+    projected = head(_gather(features, torch.cat([positives, negatives]), patch))
+    return supcon_loss(projected[:len(positives)], projected[len(positives):], tau)
 
 
 def consensus_map(features: torch.Tensor, foreground: torch.Tensor, background: torch.Tensor) -> torch.Tensor:

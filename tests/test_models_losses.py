@@ -91,6 +91,20 @@ def test_contrastive_loss_sends_gradient_to_features_and_heads() -> None:
     assert all(p.grad is not None for p in heads.parameters())
 
 
+def test_contrastive_loss_takes_a_single_confident_pixel() -> None:
+    """A thin scribble can leave one confident nodule pixel: no contrast then, and no BatchNorm on a batch of
+    one (the background trainer crashed there); one background pixel is enough against several nodule ones."""
+    torch.manual_seed(0)
+    feats = torch.randn(1, 8, 24, 24)
+    heads = ProjectionHeads(8, hidden=16, out=8).train()
+    one = torch.zeros(1, 1, 24, 24)
+    one[..., 10, 10] = 1
+    rest = 1 - _square(box=(4, 18, 6, 20))
+    assert float(contrastive_loss(feats, one, rest, heads)) == 0.0
+    loss = contrastive_loss(feats, _square(), one, heads)
+    assert torch.isfinite(loss) and loss > 0
+
+
 def test_correlation_loss_target_is_soft_consensus_and_minimal_at_it() -> None:
     feats = torch.randn(1, 8, 24, 24)
     fg, bg = _square(), 1 - _square(box=(4, 18, 6, 20))
