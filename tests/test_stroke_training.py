@@ -77,6 +77,21 @@ def test_stroke_labels_at_frame_resolution() -> None:
     assert labels.boxes == [(5, 5, 40, 25)]
 
 
+def test_a_thin_scribble_on_a_large_frame_stays_a_continuous_line_at_working_resolution() -> None:
+    from scipy import ndimage
+
+    from core.learning.stroke_targets import add_stroke_targets
+
+    image = np.full((600, 800), 120, np.uint8)
+    diagonal = Stroke(StrokeKind.SCRIBBLE, ((100.0, 100.0), (700.0, 500.0)), True, 2.0)
+    across = Stroke(StrokeKind.SCRIBBLE, ((50.0, 550.0), (750.0, 550.0)), False, 2.0)
+    targets = np.zeros((4, 64, 64), np.uint8)
+    add_stroke_targets(targets, [diagonal, across], image, (0, 0, 800, 600), 64)
+    for channel in (0, 1):  # nearest-neighbour shrinking of the frame-resolution line left it dotted
+        assert ndimage.label(targets[channel], np.ones((3, 3)))[1] == 1 and targets[channel].sum() >= 45
+    assert targets[0][10, 8] and targets[0][53, 56] and targets[1][58, 4:60].all()
+
+
 def test_a_projects_strokes_and_points_reach_the_training_targets(project) -> None:
     store, tmp_path, frames, records = project
     snapshot = write_snapshot(store, tmp_path / "snap")
@@ -89,7 +104,7 @@ def test_a_projects_strokes_and_points_reach_the_training_targets(project) -> No
     scribbled = to_training_frame(snapshot, entries[records[0].id], RESOLUTION)
     fg, bg, location, pseudo = scribbled.targets > 0
     truth = _work(frames[0].mask, scribbled)
-    assert fg.sum() > 10 and (fg & truth).sum() >= 0.9 * fg.sum()
+    assert fg.sum() >= 5 and (fg & truth).sum() >= 0.9 * fg.sum()  # a 3 px stroke is 1.5 px wide here
     assert bg.sum() > 5 and not (bg & truth).any() and not (fg & bg).any()
     assert iou(pseudo, truth) > 0.6  # the engine's mask from the scribbles
 

@@ -7,6 +7,8 @@ calipers' fused mask plays for caliper frames). Single points do not make one: t
 click has no size to go by and often leaks (tests/test_scribble_engine.py), so it would teach the leak."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from core.annotation.sparse_simulation import SparseLabels
@@ -14,7 +16,7 @@ from core.annotation.strokes import Stroke, StrokeKind, box_inside, scribble_pix
 from core.interactive.crop_seeds import clip_box
 from core.interactive.stroke_mask import mask_from_strokes
 from core.training.targets import sparse_targets
-from models.preprocess import Box, crop_resize
+from models.preprocess import Box, crop_resize, points_to_work
 
 
 def stroke_labels(strokes: list[Stroke], shape: tuple[int, int]) -> SparseLabels:
@@ -38,6 +40,18 @@ def stroke_labels(strokes: list[Stroke], shape: tuple[int, int]) -> SparseLabels
     return SparseLabels(nodule & ~both, background & ~both, boxes)
 
 
+def stroke_in_work(stroke: Stroke, box: Box, resolution: int) -> Stroke:
+    """The stroke in working-resolution pixels, at least one pixel wide. Drawn there rather than drawn in the
+    frame and resized: shrinking a thin line by nearest neighbour leaves a dotted one."""
+    x0, y0, x1, y1 = box
+    scale = (resolution / (x1 - x0) + resolution / (y1 - y0)) / 2
+    points = points_to_work(np.asarray(stroke.points, float), box, resolution)
+    if stroke.kind is StrokeKind.BOX:  # whole pixels, outward: the box still encloses its object
+        points = np.array([np.floor(points.min(axis=0)), np.ceil(points.max(axis=0))])
+    return replace(stroke, points=tuple((float(x), float(y)) for x, y in points),
+                   width=max(1.0, stroke.width * scale))
+
+
 def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.ndarray, box: Box,
                        resolution: int) -> None:
     """Merge a frame's strokes into its (4, R, R) working-resolution targets in place (its clicks are there
@@ -45,8 +59,8 @@ def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.nda
     (no calipers, no mask) becomes the engine's mask from the strokes."""
     if not strokes:
         return
-    drawn = sparse_targets(stroke_labels(strokes, image.shape[:2]))
-    work = np.stack([crop_resize(channel, box, resolution, nearest=True) for channel in drawn]) > 0
+    work = sparse_targets(stroke_labels([stroke_in_work(s, box, resolution) for s in strokes],
+                                        (resolution, resolution))) > 0
     fg, bg = targets[0] > 0, targets[1] > 0
     targets[0] = (fg & ~work[1]) | work[0]
     targets[1] = (bg & ~work[0]) | (work[1] & ~work[0])
