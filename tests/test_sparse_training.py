@@ -41,10 +41,11 @@ def test_train_from_scribbles_with_procns_runs_end_to_end(data: Path, tmp_path: 
     assert {"partial_ce", "prsa"} <= set(history[-1]["losses"])
 
 
-def test_sparse_recipes_default_to_prsa_for_scribbles_and_boxes_add_their_tightness_term() -> None:
+def test_sparse_recipes_default_to_prsa_but_boxes_to_partial_ce_with_their_tightness_term() -> None:
     assert _loss_weights("", "scribbles") == LOSS_PRESETS["prsa"]
     assert LOSS_PRESETS["prsa"] == replace(LOSS_PRESETS["procns"], pseudo_ce=0.0, noisy_dice=0.0)
-    assert _loss_weights("", "points") == LOSS_PRESETS["partial-ce"]
+    assert _loss_weights("", "points") == LOSS_PRESETS["prsa"]
+    assert _loss_weights("", "boxes") == replace(LOSS_PRESETS["partial-ce"], projection=1.0)
     assert _loss_weights("procns", "boxes").projection == 1.0 and _loss_weights("", "points").projection == 0.0
     assert _loss_weights("procns", "scribbles") == LOSS_PRESETS["procns"]
 

@@ -166,10 +166,10 @@ def test_the_background_trainer_learns_from_a_project_with_only_sparse_labels(pr
     assert any(e.get("event") == "data" and e["n_train"] == 3 for e in events)
     losses = [e["losses"] for e in events if e.get("event") == "progress" and e.get("network") == "frame"]
     assert losses and all("partial_ce" in terms for terms in losses)  # weak supervision, not masks
-    assert all("prsa" in terms for terms in losses)  # strokes without a mask: ProCNS's PRSA by default
+    assert all("prsa" in terms for terms in losses)  # a scribble or a point without a mask: PRSA by default
 
 
-def test_prsa_is_on_for_strokes_without_a_mask_unless_told_otherwise(project) -> None:
+def test_prsa_is_on_for_scribbles_and_single_points_without_a_mask_unless_told_otherwise(project) -> None:
     import argparse
 
     from core.commands.train_project import _prsa_weight, add_arguments
@@ -180,8 +180,9 @@ def test_prsa_is_on_for_strokes_without_a_mask_unless_told_otherwise(project) ->
     entries = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap"))}
     scribbled, boxed, pointed = (entries[r.id] for r in records[:3])
     default = parser.parse_args(["--snapshot", "s", "--out", "o"])
-    assert _prsa_weight(default, [scribbled]) == _prsa_weight(default, [pointed, boxed]) == 0.1
-    assert _prsa_weight(default, [pointed]) == 0.0  # a single point: no stroke for PRSA to spread
+    assert _prsa_weight(default, [scribbled]) == _prsa_weight(default, [pointed]) == 0.1
+    assert _prsa_weight(default, [pointed, boxed]) == 0.1
+    assert _prsa_weight(default, [boxed]) == 0.0  # boxes trained worse with it (README, "Benchmarks")
     assert _prsa_weight(parser.parse_args(["--snapshot", "s", "--out", "o", "--prsa", "0"]), [scribbled]) == 0.0
     store.set_mask(records[0].id, 0, frames[0].mask, "painted")  # accepted: the mask says it all
     masked = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap2"))}[records[0].id]

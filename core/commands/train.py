@@ -88,10 +88,10 @@ def _print_event(event: TrainEvent) -> None:
         print(f"[train] labels refreshed at epoch {event.epoch}", file=sys.stderr, flush=True)
 
 
-# sparse labels: partial CE + PRSA for scribbles, which beat both partial CE alone and PRSA + ANPM at the same
-# budget on DDTI and BUSI (README, "Benchmarks", 20-minute supervision tables)
+# sparse labels: partial CE + PRSA for scribbles (it beat both partial CE alone and PRSA + ANPM) and points (it beat
+# partial CE alone); boxes keep partial CE, which beat + PRSA (README, "Benchmarks", 20-minute supervision tables)
 DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "prsa",
-                  "boxes": "partial-ce", "points": "partial-ce"}
+                  "boxes": "partial-ce", "points": "prsa"}
 SUPERVISION_TERMS = {"boxes": {"projection": 1.0}}  # a box's tightness term, whatever the recipe
 SPARSE_WITH_STROKES = ("scribbles", "boxes")  # points have no stroke the engine could start from
 

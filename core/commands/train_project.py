@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.annotation.strokes import StrokeKind
 from core.io.readers import read_frame
 from core.learning.job_process import STOP_FILE_ENV
 from core.learning.mixed_supervision import split_for_validation, to_training_frame
@@ -49,9 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prsa", type=float,
-                   help="weight of ProCNS's PRSA term in the frame network's loss (default: the procns recipe's "
-                        f"{LOSS_PRESETS['procns'].prsa} when a training frame has scribbles or boxes and no accepted "
-                        "mask, else 0)")
+                   help="weight of ProCNS's PRSA term in the frame network's loss (default: the prsa recipe's "
+                        f"{LOSS_PRESETS['prsa'].prsa} when a training frame without mask or calipers has scribbles or "
+                        "only single points, else 0)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -166,11 +167,19 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
 
 
 def _prsa_weight(args: argparse.Namespace, train_entries: list[LabelledFrame]) -> float:
-    """PRSA spreads scribbles' and boxes' few confident pixels to similar-looking neighbours (ProCNS); frames
-    with an accepted mask or only calipers have no such gaps to fill."""
+    """PRSA spreads few confident pixels to similar-looking neighbours (ProCNS). At the same budget it helped
+    scribbles and single points and hurt boxes, whose inside is mostly left to the tightness term (README,
+    "Benchmarks"); frames with an accepted mask or calipers have no such gaps to fill."""
     if args.prsa is not None:
         return args.prsa
-    return LOSS_PRESETS["procns"].prsa if any(e.strokes and not e.has_mask for e in train_entries) else 0.0
+
+    def sparse_only(e: LabelledFrame) -> bool:
+        return not (e.has_mask or e.calipers)
+
+    scribbled = any(sparse_only(e) and any(s["kind"] == StrokeKind.SCRIBBLE for s in e.strokes)
+                    for e in train_entries)
+    pointed = any(sparse_only(e) and e.positives and not e.strokes for e in train_entries)
+    return LOSS_PRESETS["prsa"].prsa if scribbled or pointed else 0.0
 
 
 def _single_head(init: Path | None) -> Path | None:
