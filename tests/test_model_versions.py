@@ -154,3 +154,19 @@ def test_a_run_holds_out_enough_accepted_masks_to_judge_it_or_none():
     assert len(click_held_out) == 6 and {f.stem for f in click_train + click_held_out} == {
         f.stem for f in frames + negatives}
     assert all(f.truth.any() for f in click_held_out)  # negatives always train
+
+
+def test_a_project_labelled_with_strokes_alone_still_holds_frames_out_to_judge_its_runs():
+    """Without masks or enough calipers the frames with scribbles or boxes judge: else such a project's versions
+    could never be used by themselves."""
+    box = {"kind": "box", "points": [[2.0, 2.0], [9.0, 9.0]], "foreground": True, "width": 5.0, "object_id": 0}
+
+    def boxed(n, first=0):
+        return [LabelledFrame(k, f"f{k}.png", 0, strokes=[box]) for k in range(first, first + n)]
+
+    calipers = [[[1.0, 1.0], [9.0, 9.0], [1.0, 9.0], [9.0, 1.0]]]
+    train, held_out, validated_on = split_for_validation(boxed(12), seed=0)
+    assert len(held_out) == MIN_DECIDING_FRAMES and len(train) == 7 and "scribbles or boxes" in validated_on
+    with_calipers = [LabelledFrame(k, f"c{k}.png", 0, calipers=calipers) for k in range(100, 112)]
+    assert split_for_validation(with_calipers + boxed(12), seed=0)[2] == "held-out caliper labels"
+    assert split_for_validation(boxed(9), seed=0)[1] == []

@@ -138,6 +138,15 @@ def test_sparse_labels_alone_train_through_partial_ce(project, tmp_path: Path) -
     assert all(np.isfinite(list(e.losses.values())).all() for e in steps)
 
 
+def test_a_held_out_stroke_frame_is_scored_against_the_engines_mask_from_its_strokes(project) -> None:
+    store, tmp_path, frames, records = project
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    entries = {e.frame_id: e for e in read_snapshot(snapshot)}
+    for record, frame in zip(records[:2], frames):  # the scribbled and the boxed frame
+        held_out = to_training_frame(snapshot, entries[record.id], RESOLUTION, for_validation=True)
+        assert held_out.truth_full.shape == frame.mask.shape and iou(held_out.truth_full, frame.mask) > 0.6
+
+
 def test_a_frame_with_only_a_point_is_never_taught_an_empty_mask(project, tmp_path: Path) -> None:
     """Its empty pseudo channel is no label: the batch says so and the pseudo-label terms leave it out."""
     store, _, _, records = project

@@ -1,7 +1,7 @@
 """Mixed supervision from a project snapshot: accepted masks train fully, calipers through the HCL-HRL
 high-confidence labels, clicks (and single points) as confident discs, scribbles and boxes as sparse labels
 (core.learning.stroke_targets), "no nodule" frames as background everywhere (negatives); validation on accepted
-masks, else on held-out calipers (never on negatives)."""
+masks, else on held-out calipers, else on held-out calipers and strokes (never on negatives)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import Calipers
+from core.interactive.stroke_mask import mask_from_strokes
 from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
 from core.learning.better import held_out_count
@@ -20,6 +21,7 @@ from models.preprocess import content_box, crop_resize, points_to_work
 
 VALIDATED_ON_MASKS = "accepted masks"
 VALIDATED_ON_CALIPERS = "held-out caliper labels"
+VALIDATED_ON_SPARSE = "held-out calipers, scribbles or boxes (the mask each gives)"
 
 
 def _targets(frame: TrainingFrame, has_mask: bool, no_nodule: bool = False) -> np.ndarray:
@@ -51,7 +53,10 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     if entry.no_nodule:
         mask = np.zeros(image.shape[:2], bool)
     if mask is None and for_validation:
-        mask = high_confidence_labels(image, [Calipers.from_array(np.asarray(c)) for c in entry.calipers]).mask
+        if entry.calipers:
+            mask = high_confidence_labels(image, [Calipers.from_array(np.asarray(c)) for c in entry.calipers]).mask
+        else:  # scribbles or boxes: the engine's mask from them, what the app showed the user
+            mask = mask_from_strokes(image, entry.drawn_strokes())
     if mask is not None:
         frame.truth = crop_resize(mask.astype(np.uint8), box, resolution, nearest=True) > 0
         if for_validation:
@@ -74,12 +79,17 @@ def split_for_validation(entries: list[LabelledFrame], seed: int
                          ) -> tuple[list[LabelledFrame], list[LabelledFrame], str]:
     """Hold out a seeded share of the accepted-mask frames, enough to judge the new model by
     (core.learning.better.held_out_count); with fewer than 3 masks, hold out caliper frames instead, scored
-    against the fused mask of their calipers. With too few of either nothing is held out."""
+    against the fused mask of their calipers; with too few of those, frames with calipers, scribbles or boxes,
+    a stroke frame scored against the engine's mask from its strokes (else a project labelled with strokes alone
+    could never judge, so never use, a model). With too few of any nothing is held out."""
     with_mask = [i for i, e in enumerate(entries) if e.has_mask]
     validated_on, pool = VALIDATED_ON_MASKS, with_mask
     if len(with_mask) < 3:
         validated_on = VALIDATED_ON_CALIPERS
         pool = [i for i, e in enumerate(entries) if e.calipers and not e.has_mask]
+        if not held_out_count(len(pool)):
+            validated_on = VALIDATED_ON_SPARSE
+            pool = [i for i, e in enumerate(entries) if (e.calipers or e.strokes) and not e.has_mask]
     n_val = held_out_count(len(pool))
     picked = set(np.random.default_rng(seed).choice(pool, size=n_val, replace=False).tolist()) if n_val else set()
     train = [e for i, e in enumerate(entries) if i not in picked]
