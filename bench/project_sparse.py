@@ -2,13 +2,15 @@
 ProCNS's PRSA term (train-project's default adds it when such frames have no accepted mask).
 
     python bench/project_sparse.py --data ../shared/data/ddti [--kind scribbles|boxes] [--frames 60]
-                                   [--minutes 10] [--threads 1] [--seed 0] [--out-root /tmp/sonoclick_project_sparse]
+                                   [--minutes 10 | --epochs N] [--threads 1] [--seed 0]
+                                   [--out-root /tmp/sonoclick_project_sparse]
 
 A project is made of the first --frames frames of a seeded shuffle of splits/train.txt, each labelled with the
 simulated strokes of core.annotation.sparse_simulation (as the user would draw them: stored through the project
 store, read back through its snapshot). Both variants run `python -m core train-project --networks frame` on the
-same snapshot at the same time (--threads each) for --minutes, and are scored on splits/val.txt (which the
-project never holds). Prints val Dice per variant; the last stdout line is JSON."""
+same snapshot at the same time (--threads each) for --minutes (or --epochs: equal epochs, whatever the host's
+load does to either process), and are scored on splits/val.txt (which the project never holds). Prints val Dice
+per variant; the last stdout line is JSON."""
 from __future__ import annotations
 
 import argparse
@@ -50,10 +52,11 @@ def build_project(args: argparse.Namespace) -> Path:
 
 def train_variants(args: argparse.Namespace, snapshot: Path) -> dict[str, dict]:
     running = {}
+    budget = ["--epochs", str(args.epochs)] if args.epochs else ["--minutes", str(args.minutes)]
     for name, extra in VARIANTS.items():
         out = args.out_root / name
         command = [sys.executable, "-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(out),
-                   "--networks", "frame", "--minutes", str(args.minutes), "--threads", str(args.threads),
+                   "--networks", "frame", *budget, "--threads", str(args.threads),
                    "--seed", str(args.seed), *extra]
         log = open(args.out_root / f"{name}.log", "w")
         running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True), log)
@@ -74,6 +77,7 @@ def main() -> None:
     p.add_argument("--kind", choices=sorted(SIMULATORS), default="scribbles")
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--epochs", type=int, help="train this many epochs instead of --minutes")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-limit", type=int, default=100)
@@ -91,7 +95,8 @@ def main() -> None:
         scores = [dice(predictor.predict(item.frame().gray_u8()) > 0.5, item.mask()) for item in val]
         results[name] = {"val_dice": round(float(np.mean(scores)), 4), "epochs": report["epochs"]}
         print(f"{name:15s} val Dice {results[name]['val_dice']:.4f}  epochs {report['epochs']}")
-    print(json.dumps({"kind": args.kind, "frames": args.frames, "minutes": args.minutes, **results}))
+    print(json.dumps({"kind": args.kind, "frames": args.frames, "minutes": None if args.epochs else args.minutes,
+                      "epochs": args.epochs, **results}))
 
 
 if __name__ == "__main__":
