@@ -1,5 +1,5 @@
 """The background trainer's frame round on a project labelled with scribbles or boxes only, with and without
-ProCNS's PRSA term (train-project's default adds it when such frames have no accepted mask).
+ProCNS's PRSA term (train-project adds it by default for scribbles, not for boxes).
 
     python bench/project_sparse.py --data ../shared/data/ddti [--kind scribbles|boxes] [--frames 60]
                                    [--minutes 10 | --epochs N] [--threads 1] [--seed 0]
@@ -30,9 +30,10 @@ from core.learning.snapshot import write_snapshot  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
+from models.losses import LOSS_PRESETS  # noqa: E402
 
 SIMULATORS = {"scribbles": simulate_scribbles, "boxes": simulate_boxes}
-VARIANTS = {"prsa": [], "no_prsa": ["--prsa", "0"]}  # prsa: train-project's default
+VARIANTS = {"prsa": ["--prsa", str(LOSS_PRESETS["prsa"].prsa)], "no_prsa": ["--prsa", "0"]}
 
 
 def build_project(args: argparse.Namespace) -> Path:
