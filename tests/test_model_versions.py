@@ -170,3 +170,6 @@ def test_a_project_labelled_with_strokes_alone_still_holds_frames_out_to_judge_i
     with_calipers = [LabelledFrame(k, f"c{k}.png", 0, calipers=calipers) for k in range(100, 112)]
     assert split_for_validation(with_calipers + boxed(12), seed=0)[2] == "held-out caliper labels"
     assert split_for_validation(boxed(9), seed=0)[1] == []
+    background_only = [LabelledFrame(k, f"b{k}.png", 0, strokes=[{**box, "kind": "scribble", "foreground": False}])
+                       for k in range(200, 212)]
+    assert split_for_validation(background_only, seed=0)[1] == []  # nothing there to score a nodule against

@@ -75,6 +75,11 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     return frame
 
 
+def _outlines_a_nodule(strokes: list[dict]) -> bool:
+    """A box or a nodule scribble says where a nodule is; background scribbles alone say nothing to score by."""
+    return any(stroke["foreground"] for stroke in strokes)
+
+
 def split_for_validation(entries: list[LabelledFrame], seed: int
                          ) -> tuple[list[LabelledFrame], list[LabelledFrame], str]:
     """Hold out a seeded share of the accepted-mask frames, enough to judge the new model by
@@ -89,7 +94,8 @@ def split_for_validation(entries: list[LabelledFrame], seed: int
         pool = [i for i, e in enumerate(entries) if e.calipers and not e.has_mask]
         if not held_out_count(len(pool)):
             validated_on = VALIDATED_ON_SPARSE
-            pool = [i for i, e in enumerate(entries) if (e.calipers or e.strokes) and not e.has_mask]
+            pool = [i for i, e in enumerate(entries)
+                    if (e.calipers or _outlines_a_nodule(e.strokes)) and not e.has_mask]
     n_val = held_out_count(len(pool))
     picked = set(np.random.default_rng(seed).choice(pool, size=n_val, replace=False).tolist()) if n_val else set()
     train = [e for i, e in enumerate(entries) if i not in picked]
