@@ -38,7 +38,7 @@ class ModelVersion:
     created_at: str
     val_dice: float | None  # this version's mean held-out score (frame model: Dice; click network: NoC@85)
     baseline_val_dice: float | None  # the model in use then, on the same frames (None: there was none)
-    validated_on: str  # "accepted masks" or "held-out caliper labels"
+    validated_on: str  # what judged it: core.learning.mixed_supervision.VALIDATED_ON_*
     n_val: int
     metrics: dict = field(default_factory=dict)
     network: str = FRAME
