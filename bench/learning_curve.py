@@ -1,6 +1,7 @@
 """Replays the user's loop headlessly: label 10, 20, 40, 80 frames of the training split with simulated
 calipers (jitter 3 px), let the background trainer run after each step with a fixed CPU budget, and print the
-validation Dice of the automatic prediction and the NoC@85 of the interactive engine with that model.
+validation Dice of each run's model (whether or not it was judged better and switched in) and the NoC@85 of the
+interactive engine with it.
 
     python bench/learning_curve.py --data ../shared/data/ddti [--steps 10,20,40,80] [--minutes 3]
 """
@@ -70,19 +71,18 @@ def main() -> None:
             trainer.start()
             done.wait()
             outcome = outcomes[-1]
-            current = trainer.registry.current()
             row = {"labelled": target, "state": outcome.exit.state.value, "switched": outcome.switched,
                    "train_s": round(time.perf_counter() - start, 1),
                    "internal_val_dice": outcome.version.val_dice if outcome.version else None}
-            if current is not None:
-                row.update(evaluate(trainer.registry.path_of(current), val))
+            if outcome.version is not None:  # the run's own version, used or not: what this step's training made
+                row.update(evaluate(trainer.registry.path_of(outcome.version), val))
             table.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
         store.close()
-    print("labelled | val Dice (automatic) | NoC@85 (engine + model) | NoC@90 | switched")
+    print("labelled | val Dice (the run's model) | NoC@85 (engine + model) | NoC@90 | switched")
     for row in table:
         nan = float("nan")
-        print(f"{row['labelled']:8d} | {row.get('val_dice', nan):20.4f} | {row.get('noc85', nan):23.2f}"
+        print(f"{row['labelled']:8d} | {row.get('val_dice', nan):26.4f} | {row.get('noc85', nan):23.2f}"
               f" | {row.get('noc90', nan):6.2f} | {row['switched']}")
     print(json.dumps({"steps": table}))
 
