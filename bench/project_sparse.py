@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.annotation.sparse_simulation import simulate_boxes, simulate_scribbles  # noqa: E402
+from core.commands.evaluate import evaluate_items  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.learning.snapshot import write_snapshot  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
-from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
 from models.losses import LOSS_PRESETS  # noqa: E402
 
@@ -93,8 +93,7 @@ def main() -> None:
     results = {}
     for name, report in reports.items():
         predictor = Predictor.load(report["model"], device="cpu", threads=args.threads)
-        scores = [dice(predictor.predict(item.frame().gray_u8()) > 0.5, item.mask()) for item in val]
-        results[name] = {"val_dice": round(float(np.mean(scores)), 4), "epochs": report["epochs"]}
+        results[name] = {"val_dice": evaluate_items(predictor, val, log_every=0)["dice"], "epochs": report["epochs"]}
         print(f"{name:15s} val Dice {results[name]['val_dice']:.4f}  epochs {report['epochs']}")
     print(json.dumps({"kind": args.kind, "frames": args.frames, "minutes": None if args.epochs else args.minutes,
                       "epochs": args.epochs, **results}))
