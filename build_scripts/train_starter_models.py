@@ -3,7 +3,8 @@
     python build_scripts/train_starter_models.py --data ../shared/data/busi --minutes 55 --threads 1
 
 Trains on splits/train.txt, selects the checkpoint on splits/val.txt (both BUSI), with strong appearance
-augmentation so that the network carries over to other organs (thyroid). The checkpoint's metadata records the
+augmentation and objects of redrawn echogenicity (breast lesions are dark, thyroid nodules often are not) so
+that the network carries over to other organs (thyroid). The checkpoint's metadata records the
 data, licence, citation, command and seed; resources/models/README.md says the same with the measured
 metrics. Never point --data at DDTI or TG3K: their licences do not allow shipping derived weights."""
 from __future__ import annotations
@@ -24,6 +25,9 @@ from core.training.click_samples import frames_with_masks  # noqa: E402
 from core.training.click_task import ClickTrainConfig, train_click_model  # noqa: E402
 from core.training.data import data_hash  # noqa: E402
 
+LESION_ECHO = 0.5
+FIRST_WINDOW_SCALE = (0.5, 1.5)
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=55.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lesion-echo", type=float, default=LESION_ECHO,
+                   help="share of samples whose lesion gets a random echogenicity")
+    p.add_argument("--first-window-scale", type=float, nargs=2, default=FIRST_WINDOW_SCALE, metavar=("LO", "HI"),
+                   help="range of a first click's window, in the engine's first-click window")
     p.add_argument("--out", type=Path, default=None, help=f"default resources/models/{STARTER_CLICK_FILE}")
     args = p.parse_args(argv)
     if "busi" not in args.data.resolve().name.lower():
@@ -40,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     val_items = list_dataset(args.data, args.data / "splits" / "val.txt")
     frames, val_frames = frames_with_masks(train_items), frames_with_masks(val_items)
     cfg = ClickTrainConfig(epochs=None, minutes=args.minutes, seed=args.seed, threads=args.threads,
-                           device="cpu", appearance="strong")
+                           device="cpu", appearance="strong", lesion_echo=args.lesion_echo,
+                           first_window_scale=tuple(args.first_window_scale))
     command = "python build_scripts/train_starter_models.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     metadata = {"starter": {**STARTER_SOURCE, "command": command, "seed": args.seed,
                             "train_frames": len(frames), "val_frames": len(val_frames)},

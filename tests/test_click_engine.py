@@ -119,3 +119,22 @@ def test_traced_click_network_answers_like_the_eager_one(tmp_path, frame) -> Non
     traced = net.predict(*args)
     net._frozen = None
     assert np.allclose(traced, net.predict(*args), atol=1e-5)
+
+
+
+class LeftHanded(torch.nn.Module):
+    """Says "nodule" on the left of its window and "background" on the right, whatever the input."""
+
+    stride = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ramp = torch.linspace(4.0, -4.0, x.shape[-1])
+        return ramp.expand(x.shape[0], 1, x.shape[-2], x.shape[-1])
+
+
+def test_click_network_answer_is_averaged_with_its_mirror_image(frame) -> None:
+    net = ClickPredictor(LeftHanded(), {"resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2}},
+                         torch.device("cpu"))
+    answer = net.predict(frame.image, Crop(20, 140, 30, 170), np.array([[100.0, 80.0]]), np.zeros((0, 2)), None)
+    assert answer.shape == (120, 140)
+    assert np.allclose(answer, 0.5, atol=1e-6)  # a bias to one side of the window cancels out

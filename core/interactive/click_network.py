@@ -17,6 +17,8 @@ from models.checkpoint import load_checkpoint
 from models.preprocess import Normalisation
 from models.unet import UNet
 
+FLIP_AVERAGE = True  # answer = mean of the window and its mirror image (DDTI train: NoC@85 5.49 -> 5.32)
+
 
 class ClickPredictor:
     def __init__(self, model: UNet, metadata: dict, device: torch.device) -> None:
@@ -45,7 +47,7 @@ class ClickPredictor:
         """Trace and freeze the network at its one input size (the window is always resized to the working
         resolution), which runs a third faster than eager mode on CPU, then run it once so that the user's
         first click does not pay for allocation and kernel selection. Eager mode stays the fallback."""
-        x = torch.zeros(1, len(CLICK_CHANNELS), self.resolution, self.resolution, device=self.device)
+        x = torch.zeros(1 + FLIP_AVERAGE, len(CLICK_CHANNELS), self.resolution, self.resolution, device=self.device)
         if self.resolution % self.model.stride == 0:
             try:
                 with torch.inference_mode(), warnings.catch_warnings():
@@ -68,6 +70,8 @@ class ClickPredictor:
         """Nodule probability over `window` (window-sized float32); clicks are frame (x, y) arrays."""
         planes = network_input(image_u8, window, self.resolution, self.normalisation, positives, negatives,
                                prev_mask)
-        x = torch.from_numpy(planes[None]).to(self.device)
-        prob = self._probability(x)[0].cpu().numpy()
-        return from_window(prob, window)
+        batch = np.stack([planes, planes[:, :, ::-1]]) if FLIP_AVERAGE else planes[None]
+        prob = self._probability(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)).cpu().numpy()
+        if FLIP_AVERAGE:  # the mirrored window's answer, mirrored back
+            prob = 0.5 * (prob[:1] + prob[1:, :, ::-1])
+        return from_window(prob[0], window)

@@ -100,3 +100,49 @@ def vary_appearance(image: np.ndarray, rng: np.random.Generator, cfg: Appearance
     mean = float(img.mean())
     img = mean + (img - mean) * rng.uniform(*cfg.contrast_range)
     return np.clip(255.0 * img, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class LesionEchoConfig:
+    """Redraws how bright an object is against its surroundings. Breast lesions are nearly all darker than the
+    tissue round them, thyroid nodules are as often as bright or brighter (DDTI val: the brightest quarter of
+    nodules cost the starter click network 8.4 clicks to IoU 0.85, the darkest 4.4), so a network trained on
+    breast frames must learn the object from its edges and the clicks, not from its darkness."""
+
+    contrast_range: tuple[float, float] = (-1.2, 0.9)  # object mean - surround mean, in surround std
+    texture_range: tuple[float, float] = (0.6, 1.4)  # gain of the object's own texture
+    speckle_range: tuple[float, float] = (0.2, 0.7)  # added grain, in surround std (a cyst has no texture)
+    feather_px: tuple[float, float] = (0.8, 2.0)  # width of the blend at the edge (real edges are not steps)
+    halo_probability: float = 0.3  # a dark rim round the object, as many thyroid nodules have
+    halo_gain: tuple[float, float] = (0.45, 0.8)
+
+
+def vary_lesion_echo(image: np.ndarray, truth: np.ndarray, rng: np.random.Generator,
+                     cfg: LesionEchoConfig = LesionEchoConfig()) -> np.ndarray:
+    """image (H, W) uint8 with the object `truth` (H, W) bool -> a copy whose object has a random echogenicity
+    (darker, as bright as, or brighter than its surroundings) and keeps its own texture."""
+    if not truth.any():
+        return image
+    obj = truth.astype(np.uint8)
+    radius = max(float(np.sqrt(obj.sum() / np.pi)), 2.0)
+    ring_px = int(max(3, 0.3 * radius))
+    ring = cv2.dilate(obj, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2)) > 0
+    ring &= ~truth
+    img = image.astype(np.float32)
+    if not ring.any():
+        return image
+    surround_mean, surround_std = float(img[ring].mean()), float(img[ring].std()) + 4.0
+    object_mean = float(img[truth].mean())
+    target = surround_mean + rng.uniform(*cfg.contrast_range) * surround_std
+    grain_px = max(1.0, min(img.shape) / 250)  # speckle's grain, about as coarse as the tissue's
+    grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, img.shape).astype(np.float32), (0, 0), grain_px)
+    grain *= rng.uniform(*cfg.speckle_range) * surround_std / (float(grain.std()) + 1e-6)
+    redrawn = target + rng.uniform(*cfg.texture_range) * (img - object_mean) + grain
+    alpha = cv2.GaussianBlur(obj.astype(np.float32), (0, 0), rng.uniform(*cfg.feather_px))
+    out = img * (1.0 - alpha) + redrawn * alpha
+    if rng.random() < cfg.halo_probability:
+        width = int(rng.integers(2, max(3, int(0.12 * radius)) + 1))
+        grown = cv2.dilate(obj, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1,) * 2))
+        rim = cv2.GaussianBlur((grown - obj).astype(np.float32), (0, 0), 1.0)
+        out = out * (1.0 - rim * (1.0 - rng.uniform(*cfg.halo_gain)))
+    return np.clip(out, 0, 255).astype(np.uint8)

@@ -16,7 +16,7 @@ from core.interactive.click_inputs import FIRST_CLICK_WINDOW, click_planes, netw
 from core.interactive.robot_user import next_click
 from core.labels.crop import Crop
 from core.runtime.device import autocast
-from core.training.augment import MILD_APPEARANCE, AppearanceConfig, vary_appearance
+from core.training.augment import MILD_APPEARANCE, AppearanceConfig, vary_appearance, vary_lesion_echo
 from models.preprocess import Normalisation
 from models.unet import UNet
 
@@ -43,8 +43,10 @@ def frames_with_masks(items: list) -> list[ClickFrame]:
     return frames
 
 
-def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A plausible imperfect mask: the truth grown or shrunk, shifted and rescaled a little, or an ellipse."""
+def _perturbed(truth: np.ndarray, rng: np.random.Generator, oversize: float = 0.0) -> np.ndarray:
+    """A plausible imperfect mask: the truth grown or shrunk, shifted and rescaled a little, or an ellipse; with
+    probability `oversize` grown by up to its own radius (a nodule inside a larger look-alike region, where a
+    first answer takes the whole region and negative clicks must cut most of it away)."""
     radius = max(float(np.sqrt(truth.sum() / np.pi)), 2.0)
     m = truth.astype(np.uint8)
     if rng.random() < 0.3:
@@ -54,7 +56,8 @@ def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             (cx, cy), (a, b), angle = cv2.minAreaRect(pts)
             m = np.zeros_like(m)
             cv2.ellipse(m, ((cx, cy), (a * 1.05, b * 1.05), angle), 1, -1)
-    k = int(round(rng.uniform(-0.25, 0.25) * radius))
+    grow = rng.uniform(0.3, 1.0) if rng.random() < oversize else rng.uniform(-0.25, 0.25)
+    k = int(round(grow * radius))
     if k:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(k) + 1,) * 2)
         m = cv2.dilate(m, kernel) if k > 0 else cv2.erode(m, kernel)
@@ -66,10 +69,11 @@ def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpAffine(m, affine, (w, h), flags=cv2.INTER_NEAREST) > 0
 
 
-def _random_window(frame: ClickFrame, rng: np.random.Generator, first_click: tuple[int, int] | None) -> Crop:
+def _random_window(frame: ClickFrame, rng: np.random.Generator, first_click: tuple[int, int] | None,
+                   first_scale: tuple[float, float] = (0.8, 1.2)) -> Crop:
     h, w = frame.truth.shape
     if first_click is not None:
-        side = FIRST_CLICK_WINDOW * min(h, w) * rng.uniform(0.8, 1.2)
+        side = FIRST_CLICK_WINDOW * min(h, w) * rng.uniform(*first_scale)
         return Crop.around(np.array([first_click], float), (h, w), 0.0, int(side / 2))
     ys, xs = np.nonzero(frame.truth)
     lo, hi = np.array([xs.min(), ys.min()], float), np.array([xs.max(), ys.max()], float)
@@ -96,19 +100,23 @@ def negative_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm
 
 
 def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: Normalisation,
-                appearance: AppearanceConfig = MILD_APPEARANCE) -> tuple[np.ndarray, np.ndarray]:
+                appearance: AppearanceConfig = MILD_APPEARANCE,
+                lesion_echo: float = 0.0, first_scale: tuple[float, float] = (0.8, 1.2),
+                oversize: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(planes (4, size, size), truth (size, size)) for one simulated interaction state; a frame with an empty
-    truth (a "no nodule" frame) gives a negative_sample."""
+    truth (a "no nodule" frame) gives a negative_sample. lesion_echo: the share of samples whose object gets a
+    random echogenicity (augment.vary_lesion_echo); first_scale: the range of a first click's window, in
+    FIRST_CLICK_WINDOW's (wider: objects of more sizes relative to that window); oversize: see _perturbed."""
     truth = frame.truth
     if not truth.any():
         return negative_sample(frame, rng, size, norm, appearance)
     if rng.random() < 0.25:  # the first click on a frame with nothing else: no previous mask
         prev = np.zeros_like(truth)
         first = next_click(truth, prev)
-        window = _random_window(frame, rng, (first.x, first.y))
+        window = _random_window(frame, rng, (first.x, first.y), first_scale)
         positives, negatives = [(first.x, first.y)], []
     else:
-        prev = _perturbed(truth, rng) if rng.random() < 0.75 else np.zeros_like(truth)
+        prev = _perturbed(truth, rng, oversize) if rng.random() < 0.75 else np.zeros_like(truth)
         clicked = np.zeros_like(truth)
         positives, negatives = [], []
         for _ in range(int(rng.choice([1, 1, 2, 3]))):
@@ -124,7 +132,8 @@ def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: No
         window = zoom_window(truth.shape, prev, np.array(positives + negatives, float))
         if rng.random() < 0.5:
             window = window.union(_random_window(frame, rng, None))
-    image = vary_appearance(frame.image, rng, appearance)
+    image = vary_lesion_echo(frame.image, truth, rng) if lesion_echo and rng.random() < lesion_echo else frame.image
+    image = vary_appearance(image, rng, appearance)
     planes = network_input(image, window, size, norm, np.array(positives, float).reshape(-1, 2),
                            np.array(negatives, float).reshape(-1, 2), prev)
     target = cv2.resize(window.take(truth).astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
