@@ -138,3 +138,32 @@ def test_click_network_answer_is_averaged_with_its_mirror_image(frame) -> None:
     answer = net.predict(frame.image, Crop(20, 140, 30, 170), np.array([[100.0, 80.0]]), np.zeros((0, 2)), None)
     assert answer.shape == (120, 140)
     assert np.allclose(answer, 0.5, atol=1e-6)  # a bias to one side of the window cancels out
+
+
+def _click_checkpoint(path, seed: int, **extra):
+    torch.manual_seed(seed)
+    return save_checkpoint(path, UNet(spec_from_preset("tiny", CLICK_CHANNELS)),
+                           {"task": "interactive", "resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2},
+                            **extra})
+
+
+def test_an_ensemble_answers_with_the_mean_of_its_members(tmp_path, frame) -> None:
+    _click_checkpoint(tmp_path / "second.safetensors", 2)
+    head = _click_checkpoint(tmp_path / "head.safetensors", 1, ensemble=["second.safetensors"])
+    args = (frame.image, Crop(20, 140, 30, 170), np.array([[100.0, 80.0]]), np.zeros((0, 2)), None)
+    ensemble = ClickPredictor.load(head, threads=1)
+    assert len(ensemble.members) == 1
+    alone = [ClickPredictor.load(tmp_path / name, threads=1) for name in ("head.safetensors", "second.safetensors")]
+    alone[0].members = []  # the head's own answer, without the member its metadata names
+    answers = [net.predict(*args) for net in alone]
+    assert not np.allclose(answers[0], answers[1], atol=1e-4)
+    assert np.allclose(ensemble.predict(*args), (answers[0] + answers[1]) / 2, atol=1e-5)
+
+
+@pytest.mark.parametrize("member", ["../second.safetensors", "missing.safetensors", "second.pt"])
+def test_an_ensemble_member_must_be_a_checkpoint_beside_the_head(tmp_path, member) -> None:
+    (tmp_path / "sub").mkdir()
+    _click_checkpoint(tmp_path / "second.safetensors", 2)
+    head = _click_checkpoint(tmp_path / "sub" / "head.safetensors", 1, ensemble=[member])
+    with pytest.raises(CheckpointError, match="member"):
+        ClickPredictor.load(head, threads=1)

@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from core.interactive.click_inputs import CLICK_CHANNELS, network_input, zoom_window
 from core.labels.crop import Crop
-from core.training.click_samples import ClickFrame, _perturbed, make_sample, robot_round
+from core.training.click_samples import ClickFrame, make_sample, robot_round
 from core.training.click_task import ClickTrainConfig, train_click_model
 from core.training.synthetic import make_frame
 from models.checkpoint import read_metadata
@@ -55,17 +55,6 @@ def test_samples_click_on_the_nodule_and_rounds_add_a_click() -> None:
     empty = np.zeros((1, *target.shape), np.float32)
     after = robot_round(planes[None], target[None], empty)
     assert after[0, 1].sum() > planes[1].sum()  # a missed nodule earns a positive click
-
-
-def test_oversized_previous_masks_reach_well_beyond_the_object() -> None:
-    truth = np.zeros((200, 200), bool)
-    truth[80:120, 70:130] = True
-    rng = np.random.default_rng(0)
-    grown = [_perturbed(truth, rng, oversize=1.0) for _ in range(20)]
-    usual = [_perturbed(truth, rng, oversize=0.0) for _ in range(20)]
-    assert all((g & truth).sum() > 0.8 * truth.sum() and g.sum() > 1.3 * truth.sum() for g in grown)
-    assert max(u.sum() for u in usual) < min(g.sum() for g in grown) * 1.2
-    assert min(u.sum() for u in usual) < truth.sum()  # the usual perturbation shrinks too
 
 
 def test_make_sample_applies_the_lesion_echo_share() -> None:

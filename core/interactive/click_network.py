@@ -18,6 +18,8 @@ from models.preprocess import Normalisation
 from models.unet import UNet
 
 FLIP_AVERAGE = True  # answer = mean of the window and its mirror image (DDTI train: NoC@85 5.49 -> 5.32)
+ENSEMBLE_KEY = "ensemble"  # metadata: file names, beside the checkpoint, of networks whose answers are averaged
+MAX_ENSEMBLE = 4  # members besides the first: each costs a forward per click
 
 
 class ClickPredictor:
@@ -28,18 +30,26 @@ class ClickPredictor:
         self.resolution = int(metadata["resolution"])
         self.normalisation = Normalisation.from_dict(metadata["normalisation"])
         self._frozen: torch.jit.ScriptModule | None = None  # the network traced at the working size
+        self.members: list[ClickPredictor] = []  # an ensemble's other networks (their answers are averaged)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", threads: int | None = None) -> ClickPredictor:
+        """The click network in `path`, with the ensemble members its metadata names (files in its folder)."""
         set_cpu_threads(threads)
         dev = select_device(device)
-        model, meta = load_checkpoint(path, device=dev, expect_channels=CLICK_CHANNELS)
+        predictor = cls._load_one(Path(path), dev)
+        predictor.members = [cls._load_one(member, dev) for member in ensemble_paths(Path(path), predictor.metadata)]
+        return predictor
+
+    @classmethod
+    def _load_one(cls, path: Path, device: torch.device) -> ClickPredictor:
+        model, meta = load_checkpoint(path, device=device, expect_channels=CLICK_CHANNELS)
         if meta.get("task") != "interactive":
             raise CheckpointError(path, "not a click-conditioned model (train one with --supervision interactive)")
         for key in ("resolution", "normalisation"):
             if key not in meta:
                 raise CheckpointError(path, f"metadata lacks {key!r}")
-        predictor = cls(model, meta, dev)
+        predictor = cls(model, meta, device)
         predictor.warm_up()
         return predictor
 
@@ -68,6 +78,14 @@ class ClickPredictor:
     def predict(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
         """Nodule probability over `window` (window-sized float32); clicks are frame (x, y) arrays."""
+        args = (image_u8, window, positives, negatives, prev_mask)
+        prob = self._predict_one(*args)
+        if self.members:
+            prob = (prob + sum(member._predict_one(*args) for member in self.members)) / (1 + len(self.members))
+        return prob
+
+    def _predict_one(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
+                     prev_mask: np.ndarray | None) -> np.ndarray:
         planes = network_input(image_u8, window, self.resolution, self.normalisation, positives, negatives,
                                prev_mask)
         batch = np.stack([planes, planes[:, :, ::-1]]) if FLIP_AVERAGE else planes[None]
@@ -75,3 +93,17 @@ class ClickPredictor:
         if FLIP_AVERAGE:  # the mirrored window's answer, mirrored back
             prob = 0.5 * (prob[:1] + prob[1:, :, ::-1])
         return from_window(prob[0], window)
+
+
+def ensemble_paths(path: Path, metadata: dict) -> list[Path]:
+    """The ensemble members a checkpoint's metadata names: plain file names in the checkpoint's own folder (a
+    checkpoint cannot point anywhere else)."""
+    names = metadata.get(ENSEMBLE_KEY, [])
+    if not isinstance(names, list) or len(names) > MAX_ENSEMBLE or not all(isinstance(n, str) for n in names):
+        raise CheckpointError(path, f"metadata {ENSEMBLE_KEY!r} must list at most {MAX_ENSEMBLE} file names")
+    for name in names:
+        if Path(name).name != name or name in ("", ".", "..") or not name.endswith(".safetensors"):
+            raise CheckpointError(path, f"ensemble member {name!r} is not a checkpoint file beside this one")
+        if not (path.parent / name).is_file():
+            raise CheckpointError(path, f"ensemble member {name!r} is missing beside it")
+    return [path.parent / name for name in names]

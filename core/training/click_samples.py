@@ -43,10 +43,8 @@ def frames_with_masks(items: list) -> list[ClickFrame]:
     return frames
 
 
-def _perturbed(truth: np.ndarray, rng: np.random.Generator, oversize: float = 0.0) -> np.ndarray:
-    """A plausible imperfect mask: the truth grown or shrunk, shifted and rescaled a little, or an ellipse; with
-    probability `oversize` grown by up to its own radius (a nodule inside a larger look-alike region, where a
-    first answer takes the whole region and negative clicks must cut most of it away)."""
+def _perturbed(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A plausible imperfect mask: the truth grown or shrunk, shifted and rescaled a little, or an ellipse."""
     radius = max(float(np.sqrt(truth.sum() / np.pi)), 2.0)
     m = truth.astype(np.uint8)
     if rng.random() < 0.3:
@@ -56,8 +54,7 @@ def _perturbed(truth: np.ndarray, rng: np.random.Generator, oversize: float = 0.
             (cx, cy), (a, b), angle = cv2.minAreaRect(pts)
             m = np.zeros_like(m)
             cv2.ellipse(m, ((cx, cy), (a * 1.05, b * 1.05), angle), 1, -1)
-    grow = rng.uniform(0.3, 1.0) if rng.random() < oversize else rng.uniform(-0.25, 0.25)
-    k = int(round(grow * radius))
+    k = int(round(rng.uniform(-0.25, 0.25) * radius))
     if k:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(k) + 1,) * 2)
         m = cv2.dilate(m, kernel) if k > 0 else cv2.erode(m, kernel)
@@ -101,12 +98,12 @@ def negative_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm
 
 def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: Normalisation,
                 appearance: AppearanceConfig = MILD_APPEARANCE,
-                lesion_echo: float = 0.0, first_scale: tuple[float, float] = (0.8, 1.2),
-                oversize: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                lesion_echo: float = 0.0, first_scale: tuple[float, float] = (0.8, 1.2)
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(planes (4, size, size), truth (size, size)) for one simulated interaction state; a frame with an empty
     truth (a "no nodule" frame) gives a negative_sample. lesion_echo: the share of samples whose object gets a
     random echogenicity (augment.vary_lesion_echo); first_scale: the range of a first click's window, in
-    FIRST_CLICK_WINDOW's (wider: objects of more sizes relative to that window); oversize: see _perturbed."""
+    FIRST_CLICK_WINDOW's (wider: objects of more sizes relative to that window)."""
     truth = frame.truth
     if not truth.any():
         return negative_sample(frame, rng, size, norm, appearance)
@@ -116,7 +113,7 @@ def make_sample(frame: ClickFrame, rng: np.random.Generator, size: int, norm: No
         window = _random_window(frame, rng, (first.x, first.y), first_scale)
         positives, negatives = [(first.x, first.y)], []
     else:
-        prev = _perturbed(truth, rng, oversize) if rng.random() < 0.75 else np.zeros_like(truth)
+        prev = _perturbed(truth, rng) if rng.random() < 0.75 else np.zeros_like(truth)
         clicked = np.zeros_like(truth)
         positives, negatives = [], []
         for _ in range(int(rng.choice([1, 1, 2, 3]))):

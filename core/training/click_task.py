@@ -42,7 +42,6 @@ class ClickTrainConfig(LoopConfig):
     freeze_encoder: bool = False  # fine-tuning: the encoder's weights and batch statistics stay as loaded
     lesion_echo: float = 0.0  # share of samples whose object's echogenicity is redrawn (other organs)
     first_window_scale: tuple[float, float] = (0.8, 1.2)  # a first click's window, x FIRST_CLICK_WINDOW
-    oversize: float = 0.0  # share of previous masks grown far beyond the object (click_samples._perturbed)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,7 +94,7 @@ class ClickTask(TrainingTask):
         cfg, rng = self.config, self.rng
         appearance = APPEARANCE_PRESETS[cfg.appearance]
         samples = [make_sample(self.frames[i % len(self.frames)], rng, cfg.resolution, self.norm, appearance,
-                               cfg.lesion_echo, tuple(cfg.first_window_scale), cfg.oversize) for i in indices]
+                               cfg.lesion_echo, tuple(cfg.first_window_scale)) for i in indices]
         planes = np.stack([s[0] for s in samples])
         targets = np.stack([s[1] for s in samples])
         if rng.random() < cfg.iterate_probability:
