@@ -6,9 +6,8 @@ Trains on splits/train.txt, selects the checkpoint on splits/val.txt (both BUSI)
 augmentation and objects of redrawn echogenicity (breast lesions are dark, thyroid nodules often are not) so
 that the network carries over to other organs (thyroid). With --members N, N networks (seeds SEED..SEED+N-1)
 make an ensemble: the first one's file names the others and the engine averages their answers. Each checkpoint's
-metadata records the
-data, licence, citation, command and seed; resources/models/README.md says the same with the measured
-metrics. Never point --data at DDTI or TG3K: their licences do not allow shipping derived weights."""
+metadata records the data, licence, citation, command and seed; resources/models/README.md says the same with
+the measured metrics. Never point --data at DDTI or TG3K: their licences do not allow shipping derived weights."""
 from __future__ import annotations
 
 import argparse
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "train_frames": len(frames), "val_frames": len(val_frames)},
                     "data_hash": data_hash(train_items, "interactive", 0.0, seed),
                     "n_train": len(frames), "n_val": len(val_frames)}
-        if path == out and members:
+        if k == 0 and members:
             metadata[ENSEMBLE_KEY] = [m.name for m in members]
         started = time.time()
 

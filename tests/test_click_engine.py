@@ -121,7 +121,6 @@ def test_traced_click_network_answers_like_the_eager_one(tmp_path, frame) -> Non
     assert np.allclose(traced, net.predict(*args), atol=1e-5)
 
 
-
 class LeftHanded(torch.nn.Module):
     """Says "nodule" on the left of its window and "background" on the right, whatever the input."""
 

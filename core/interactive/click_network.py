@@ -102,7 +102,7 @@ def ensemble_paths(path: Path, metadata: dict) -> list[Path]:
     if not isinstance(names, list) or len(names) > MAX_ENSEMBLE or not all(isinstance(n, str) for n in names):
         raise CheckpointError(path, f"metadata {ENSEMBLE_KEY!r} must list at most {MAX_ENSEMBLE} file names")
     for name in names:
-        if Path(name).name != name or name in ("", ".", "..") or not name.endswith(".safetensors"):
+        if Path(name).name != name or not name.endswith(".safetensors"):
             raise CheckpointError(path, f"ensemble member {name!r} is not a checkpoint file beside this one")
         if not (path.parent / name).is_file():
             raise CheckpointError(path, f"ensemble member {name!r} is missing beside it")

@@ -128,9 +128,9 @@ def vary_lesion_echo(image: np.ndarray, truth: np.ndarray, rng: np.random.Genera
     ring_px = int(max(3, 0.3 * radius))
     ring = cv2.dilate(obj, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2)) > 0
     ring &= ~truth
-    img = image.astype(np.float32)
     if not ring.any():
         return image
+    img = image.astype(np.float32)
     surround_mean, surround_std = float(img[ring].mean()), float(img[ring].std()) + 4.0
     object_mean = float(img[truth].mean())
     target = surround_mean + rng.uniform(*cfg.contrast_range) * surround_std
