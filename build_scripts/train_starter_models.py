@@ -5,9 +5,11 @@
 Trains on splits/train.txt, selects the checkpoint on splits/val.txt (both BUSI), with strong appearance
 augmentation and objects of redrawn echogenicity (breast lesions are dark, thyroid nodules often are not) so
 that the network carries over to other organs (thyroid). With --members N, N networks (seeds SEED..SEED+N-1)
-make an ensemble: the first one's file names the others and the engine averages their answers. Each checkpoint's
-metadata records the data, licence, citation, command and seed; resources/models/README.md says the same with
-the measured metrics. Never point --data at DDTI or TG3K: their licences do not allow shipping derived weights."""
+make an ensemble: the first one's file names the others and the engine averages their answers. To use more
+cores, train the members in parallel (--members 1 --seed S --out FOLDER/NAME each), then the first network with
+--join NAME ... naming them. Each checkpoint's metadata records the data, licence, citation, command and seed;
+resources/models/README.md says the same with the measured metrics. Never point --data at DDTI or TG3K: their
+licences do not allow shipping derived weights."""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.interactive.click_network import ENSEMBLE_KEY, MAX_ENSEMBLE  # noqa: E402
-from core.interactive.starter_models import STARTER_CLICK_FILE, STARTER_SOURCE, models_folder  # noqa: E402
+from core.interactive.starter_models import (  # noqa: E402
+    STARTER_CLICK_FILE,
+    STARTER_SOURCE,
+    member_path,
+    models_folder,
+)
 from core.io.dataset import list_dataset  # noqa: E402
 from core.training.click_samples import frames_with_masks  # noqa: E402
 from core.training.click_task import ClickTrainConfig, train_click_model  # noqa: E402
@@ -40,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--members", type=int, default=1,
                    help="networks to train (seeds SEED, SEED+1, ...); more than one make an ensemble whose answers "
                         "the engine averages, the first network's file naming the others")
+    p.add_argument("--join", nargs="+", default=[], metavar="FILE",
+                   help="file names, in the folder of --out, of networks trained apart (each with --members 1 --seed S "
+                        "--out FILE, possibly beside this run) that this one names as its ensemble members; they "
+                        "must be there when it finishes")
+    p.add_argument("--appearance", choices=["strong", "strong_speckle"], default="strong",
+                   help="whole-frame appearance changes (core/training/click_task.py: APPEARANCE_PRESETS)")
     p.add_argument("--lesion-echo", type=float, default=LESION_ECHO,
                    help="share of samples whose lesion gets a random echogenicity")
     p.add_argument("--first-window-scale", type=float, nargs=2, default=FIRST_WINDOW_SCALE, metavar=("LO", "HI"),
@@ -48,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if "busi" not in args.data.resolve().name.lower():
         p.error("starter models are trained from the CC0 BUSI folder only")
-    if not 1 <= args.members <= 1 + MAX_ENSEMBLE:
-        p.error(f"--members must be from 1 to {1 + MAX_ENSEMBLE}")
     out = args.out or models_folder() / STARTER_CLICK_FILE
+    if odd := [name for name in args.join if Path(name).name != name or not name.endswith(".safetensors")]:
+        p.error(f"--join takes checkpoint file names in the folder of --out, not {', '.join(odd)}")
+    joined = [out.parent / name for name in args.join]
+    if not 1 <= args.members + len(joined) <= 1 + MAX_ENSEMBLE:
+        p.error(f"--members and --join must make from 1 to {1 + MAX_ENSEMBLE} networks")
     train_items = list_dataset(args.data, args.data / "splits" / "train.txt")
     val_items = list_dataset(args.data, args.data / "splits" / "val.txt")
     frames, val_frames = frames_with_masks(train_items), frames_with_masks(val_items)
@@ -60,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     for k, path in [*enumerate(members, start=1), (0, out)]:
         seed = args.seed + k
         cfg = ClickTrainConfig(epochs=None, minutes=args.minutes, seed=seed, threads=args.threads,
-                               device="cpu", appearance="strong", lesion_echo=args.lesion_echo,
+                               device="cpu", appearance=args.appearance, lesion_echo=args.lesion_echo,
                                first_window_scale=tuple(args.first_window_scale))
         metadata = {"starter": {**STARTER_SOURCE, "command": command, "seed": seed,
                                 "train_frames": len(frames), "val_frames": len(val_frames)},
                     "data_hash": data_hash(train_items, "interactive", 0.0, seed),
                     "n_train": len(frames), "n_val": len(val_frames)}
-        if k == 0 and members:
-            metadata[ENSEMBLE_KEY] = [m.name for m in members]
+        if k == 0 and members + joined:
+            metadata[ENSEMBLE_KEY] = [m.name for m in members + joined]
         started = time.time()
 
         def report(event: object, seed: int = seed) -> None:
@@ -76,15 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"val_iou_3_clicks {event.val_dice}", flush=True)
 
         result = train_click_model(frames, val_frames, cfg, path, report, None, metadata)
+        if k == 0 and (missing := [str(m) for m in joined if not m.is_file()]):
+            print(f"error: {path} names ensemble members that are missing: {', '.join(missing)}", file=sys.stderr)
+            return 1
         path.chmod(0o644)  # the checkpoint is written through a private temporary file
         print(json.dumps({"model": str(path), "seed": seed, "epochs": result.epochs, "steps": result.steps,
                           "best_val_iou_3_clicks": result.best_val_dice, "seconds": round(time.time() - started)}))
     return 0
-
-
-def member_path(head: Path, k: int) -> Path:
-    """The file of an ensemble's k-th member beside its first network's file."""
-    return head.with_name(f"{head.stem}.member{k}{head.suffix}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Redrawing an object's echogenicity (the starter click network's augmentation for other organs)."""
+import cv2
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from core.training.augment import LesionEchoConfig, vary_lesion_echo
+from core.training.augment import LesionEchoConfig, borrowed_speckle, vary_lesion_echo
 from core.training.synthetic import make_frame
 
 
@@ -32,3 +33,24 @@ def test_only_the_object_and_its_edge_change_and_a_seed_repeats(frame) -> None:
 def test_a_frame_without_an_object_is_left_as_it_is(frame) -> None:
     empty = np.zeros_like(frame.mask)
     assert vary_lesion_echo(frame.image, empty, np.random.default_rng(0)) is frame.image
+
+
+def test_the_grain_is_the_frames_own_speckle_from_an_object_free_place(frame) -> None:
+    img = frame.image.astype(np.float32)
+    grain = borrowed_speckle(img, frame.mask, float(img.std()), np.random.default_rng(2))
+    ys, xs = np.nonzero(frame.mask)
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    outside = np.ones_like(frame.mask)
+    outside[box] = False
+    assert not grain[outside].any()
+    texture = img - cv2.GaussianBlur(img, (0, 0), max(1.5, min(img.shape) / 100))  # as borrowed_speckle
+    misfit = cv2.matchTemplate(texture, grain[box].copy(), cv2.TM_SQDIFF)
+    sy, sx = np.unravel_index(misfit.argmin(), misfit.shape)
+    assert misfit[sy, sx] < 1e-3 * float((grain[box] ** 2).sum())
+    h, w = grain[box].shape
+    assert not frame.mask[sy:sy + h, sx:sx + w].any()
+
+
+def test_a_textureless_frame_has_no_speckle_to_lend(frame) -> None:
+    flat = np.full(frame.image.shape, 90.0, np.float32)
+    assert borrowed_speckle(flat, frame.mask, 10.0, np.random.default_rng(0)) is None

@@ -1,5 +1,6 @@
 """The shipped starter models: found through importlib.resources, selected by the keyword "starter" on the
 command line, and described by their checkpoint metadata and resources/models/README.md."""
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,21 @@ def test_the_shipped_starter_is_small_and_says_where_it_came_from():
     assert total <= 10 * 1024 * 1024
     readme = (path.parent / "README.md").read_text()
     assert STARTER_CLICK_FILE in readme and "CC0" in readme
+
+
+def _starter_script():
+    spec = importlib.util.spec_from_file_location("train_starter_models", REPO / "build_scripts" /
+                                                  "train_starter_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_starter_script_joins_only_checkpoints_beside_its_output(tmp_path, capsys):
+    (tmp_path / "busi").mkdir()
+    args = ["--data", str(tmp_path / "busi"), "--out", str(tmp_path / "out" / "head.safetensors")]
+    for odd in ("../elsewhere/member.safetensors", "member.pt"):
+        with pytest.raises(SystemExit):
+            _starter_script().main([*args, "--join", "beside.safetensors", odd])
+        err = capsys.readouterr().err
+        assert odd in err and "beside.safetensors" not in err

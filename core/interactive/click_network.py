@@ -19,7 +19,7 @@ from models.unet import UNet
 
 FLIP_AVERAGE = True  # answer = mean of the window and its mirror image (DDTI train: NoC@85 5.49 -> 5.32)
 ENSEMBLE_KEY = "ensemble"  # metadata: file names, beside the checkpoint, of networks whose answers are averaged
-MAX_ENSEMBLE = 4  # members besides the first: each costs a forward per click
+MAX_ENSEMBLE = 5  # members besides the first: each costs a forward per click
 
 
 class ClickPredictor:

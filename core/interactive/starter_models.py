@@ -31,6 +31,11 @@ def starter_click_path() -> Path | None:
     return path if path.is_file() else None
 
 
+def member_path(head: Path, k: int) -> Path:
+    """The file of an ensemble's k-th member beside its first network's file."""
+    return head.with_name(f"{head.stem}.member{k}{head.suffix}")
+
+
 def starter_fallback_enabled() -> bool:
     """Whether a project without a model of its own falls back on the starter models."""
     return os.environ.get(STARTER_FALLBACK_ENV, "on").lower() != "off"

@@ -74,6 +74,19 @@ class AppearanceConfig:
     speckle_sigma: tuple[float, float] = (0.08, 0.25)
     rescale_probability: float = 0.25
     rescale_range: tuple[float, float] = (0.5, 0.9)
+    # fully developed speckle over the whole frame, as coarse- or fine-grained scanners and high gain show it:
+    # without it a network that may not lean on darkness floods frames whose speckle is harsher than its data's
+    rayleigh_probability: float = 0.0
+    rayleigh_grain_px: tuple[float, float] = (0.8, 2.5)
+    rayleigh_strength: tuple[float, float] = (0.4, 1.0)  # 1: the frame times pure Rayleigh speckle
+
+
+def rayleigh_speckle(rng: np.random.Generator, shape: tuple[int, int], grain: float) -> np.ndarray:
+    """Fully developed speckle: Rayleigh amplitude of blurred complex Gaussian noise, mean about 1."""
+    re = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), grain)
+    im = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), grain)
+    amp = np.sqrt(re * re + im * im)
+    return amp / max(float(amp.mean()), 1e-6)
 
 
 MILD_APPEARANCE = AppearanceConfig(probability=0.5, gamma_range=(0.8, 1.25), gain_range=(0.8, 1.2),
@@ -96,6 +109,9 @@ def vary_appearance(image: np.ndarray, rng: np.random.Generator, cfg: Appearance
     if rng.random() < cfg.speckle_probability:
         noise = rng.normal(1.0, rng.uniform(*cfg.speckle_sigma), size=(max(h // 2, 1), max(w // 2, 1)))
         img = img * cv2.resize(noise.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    if cfg.rayleigh_probability and rng.random() < cfg.rayleigh_probability:
+        strength = rng.uniform(*cfg.rayleigh_strength)
+        img = img * (1.0 - strength + strength * rayleigh_speckle(rng, (h, w), rng.uniform(*cfg.rayleigh_grain_px)))
     img = np.power(np.clip(img, 0, 1), rng.uniform(*cfg.gamma_range)) * rng.uniform(*cfg.gain_range)
     mean = float(img.mean())
     img = mean + (img - mean) * rng.uniform(*cfg.contrast_range)
@@ -112,6 +128,9 @@ class LesionEchoConfig:
     contrast_range: tuple[float, float] = (-1.2, 0.9)  # object mean - surround mean, in surround std
     texture_range: tuple[float, float] = (0.6, 1.4)  # gain of the object's own texture
     speckle_range: tuple[float, float] = (0.2, 0.7)  # added grain, in surround std (a cyst has no texture)
+    # the grain is the frame's own speckle from elsewhere: drawn noise differs from it, so a network learns
+    # "drawn grain = lesion" and floods frames whose speckle is all fine-grained (the synthetic demo frames)
+    borrowed_grain: bool = True
     feather_px: tuple[float, float] = (0.8, 2.0)  # width of the blend at the edge (real edges are not steps)
     halo_probability: float = 0.3  # a dark rim round the object, as many thyroid nodules have
     halo_gain: tuple[float, float] = (0.45, 0.8)
@@ -134,9 +153,11 @@ def vary_lesion_echo(image: np.ndarray, truth: np.ndarray, rng: np.random.Genera
     surround_mean, surround_std = float(img[ring].mean()), float(img[ring].std()) + 4.0
     object_mean = float(img[truth].mean())
     target = surround_mean + rng.uniform(*cfg.contrast_range) * surround_std
-    grain_px = max(1.0, min(img.shape) / 250)  # speckle's grain, about as coarse as the tissue's
-    grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, img.shape).astype(np.float32), (0, 0), grain_px)
-    grain *= rng.uniform(*cfg.speckle_range) * surround_std / (float(grain.std()) + 1e-6)
+    grain = borrowed_speckle(img, truth, surround_std, rng) if cfg.borrowed_grain else None
+    if grain is None:
+        grain_px = max(1.0, min(img.shape) / 250)  # speckle's grain, about as coarse as the tissue's
+        grain = cv2.GaussianBlur(rng.normal(0.0, 1.0, img.shape).astype(np.float32), (0, 0), grain_px)
+    grain *= rng.uniform(*cfg.speckle_range) * surround_std / (float(grain[truth].std()) + 1e-6)
     redrawn = target + rng.uniform(*cfg.texture_range) * (img - object_mean) + grain
     alpha = cv2.GaussianBlur(obj.astype(np.float32), (0, 0), rng.uniform(*cfg.feather_px))
     out = img * (1.0 - alpha) + redrawn * alpha
@@ -146,3 +167,24 @@ def vary_lesion_echo(image: np.ndarray, truth: np.ndarray, rng: np.random.Genera
         rim = cv2.GaussianBlur((grown - obj).astype(np.float32), (0, 0), 1.0)
         out = out * (1.0 - rim * (1.0 - rng.uniform(*cfg.halo_gain)))
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def borrowed_speckle(img: np.ndarray, truth: np.ndarray, surround_std: float,
+                      rng: np.random.Generator, tries: int = 20) -> np.ndarray | None:
+    """The frame's fine texture (image minus its blur) shifted so that the object receives the speckle of a
+    textured, object-free place of the same frame; None when no such place is found."""
+    h, w = truth.shape
+    ys, xs = np.nonzero(truth)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    texture = img - cv2.GaussianBlur(img, (0, 0), max(1.5, min(h, w) / 100))
+    for _ in range(tries):
+        sy, sx = int(rng.integers(0, h - (y1 - y0) + 1)), int(rng.integers(0, w - (x1 - x0) + 1))
+        if sy < y1 and sy + (y1 - y0) > y0 and sx < x1 and sx + (x1 - x0) > x0:
+            continue  # the source overlaps the object's box
+        source = texture[sy:sy + y1 - y0, sx:sx + x1 - x0]
+        if float(source.std()) < 0.3 * surround_std:
+            continue  # a flat place (scanner margin, anechoic area) has no speckle to lend
+        grain = np.zeros_like(img)
+        grain[y0:y1, x0:x1] = source
+        return grain
+    return None

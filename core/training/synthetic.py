@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.training.augment import rayleigh_speckle
+
 
 @dataclass
 class SyntheticFrame:
@@ -15,14 +17,6 @@ class SyntheticFrame:
     @property
     def mask(self) -> np.ndarray:
         return self.labels > 0
-
-
-def _speckle(rng: np.random.Generator, shape: tuple[int, int], grain: float) -> np.ndarray:
-    """Fully developed speckle: Rayleigh amplitude of blurred complex Gaussian noise, mean about 1."""
-    re = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), grain)
-    im = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), grain)
-    amp = np.sqrt(re * re + im * im)
-    return amp / max(float(amp.mean()), 1e-6)
 
 
 def make_frame(
@@ -59,6 +53,6 @@ def make_frame(
         tissue = np.where(inside, tissue * (1.0 - contrast), tissue)
         tissue = np.where(rim, tissue * 1.25, tissue)
     tissue = cv2.GaussianBlur(tissue, (0, 0), 1.5)
-    img = tissue * _speckle(rng, (h, w), grain=1.2) * 150.0
+    img = tissue * rayleigh_speckle(rng, (h, w), grain=1.2) * 150.0
     img[:, : max(2, w // 40)] = 0  # a black scanner margin, as real frames have
     return SyntheticFrame(np.clip(img, 0, 255).astype(np.uint8), labels)
