@@ -39,7 +39,7 @@ class ClickTrainConfig(LoopConfig):
     max_rounds: int = 2
     init_checkpoint: str | None = None  # fine-tune from this click network (its weights and normalisation)
     repeat_to: int = 0  # an epoch draws at least this many samples (few frames: steps, not passes, count)
-    appearance: str = "mild"  # mild: gain and gamma only; strong: APPEARANCE_PRESETS["strong"] (other organs)
+    appearance: str = "mild"  # mild: gain and gamma only; strong, strong_speckle: APPEARANCE_PRESETS (other organs)
     freeze_encoder: bool = False  # fine-tuning: the encoder's weights and batch statistics stay as loaded
     lesion_echo: float = 0.0  # share of samples whose object's echogenicity is redrawn (other organs)
     first_window_scale: tuple[float, float] = (0.8, 1.2)  # a first click's window, x FIRST_CLICK_WINDOW
