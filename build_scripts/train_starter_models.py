@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.interactive.click_network import ENSEMBLE_KEY, MAX_ENSEMBLE  # noqa: E402
+from core.errors import CheckpointError  # noqa: E402
+from core.interactive.click_network import ENSEMBLE_KEY, MAX_ENSEMBLE, ensemble_paths, is_member_name  # noqa: E402
 from core.interactive.starter_models import (  # noqa: E402
     STARTER_CLICK_FILE,
     STARTER_SOURCE,
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if "busi" not in args.data.resolve().name.lower():
         p.error("starter models are trained from the CC0 BUSI folder only")
     out = args.out or models_folder() / STARTER_CLICK_FILE
-    if odd := [name for name in args.join if Path(name).name != name or not name.endswith(".safetensors")]:
+    if odd := [name for name in args.join if not is_member_name(name)]:
         p.error(f"--join takes checkpoint file names in the folder of --out, not {', '.join(odd)}")
     joined = [out.parent / name for name in args.join]
     if not 1 <= args.members + len(joined) <= 1 + MAX_ENSEMBLE:
@@ -92,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"val_iou_3_clicks {event.val_dice}", flush=True)
 
         result = train_click_model(frames, val_frames, cfg, path, report, None, metadata)
-        if k == 0 and (missing := [str(m) for m in joined if not m.is_file()]):
-            print(f"error: {path} names ensemble members that are missing: {', '.join(missing)}", file=sys.stderr)
-            return 1
+        if k == 0:
+            try:
+                ensemble_paths(path, metadata)  # the --join networks must be there by now
+            except CheckpointError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         path.chmod(0o644)  # the checkpoint is written through a private temporary file
         print(json.dumps({"model": str(path), "seed": seed, "epochs": result.epochs, "steps": result.steps,
                           "best_val_iou_3_clicks": result.best_val_dice, "seconds": round(time.time() - started)}))

@@ -1,5 +1,4 @@
 """build_scripts/assemble_starter_ensemble.py: starter click networks trained apart become one ensemble."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -7,31 +6,16 @@ import pytest
 import torch
 
 from core.errors import SonoClickError
-from core.interactive.click_inputs import CLICK_CHANNELS
 from core.interactive.click_network import ClickPredictor
 from core.interactive.starter_models import STARTER_SOURCE
 from core.labels.crop import Crop
 from core.training.synthetic import make_frame
-from models.checkpoint import save_checkpoint
 from models.checkpoint_header import read_metadata
-from models.unet import UNet, spec_from_preset
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("assemble_starter_ensemble",
-                                                  REPO / "build_scripts" / "assemble_starter_ensemble.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.click_checkpoints import build_script, click_checkpoint
 
 
 def _network(path: Path, seed: int, licence: str = STARTER_SOURCE["licence"], **extra) -> Path:
-    torch.manual_seed(seed)
-    return save_checkpoint(path, UNet(spec_from_preset("tiny", CLICK_CHANNELS)),
-                           {"task": "interactive", "resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2},
-                            "starter": {**STARTER_SOURCE, "licence": licence, "seed": seed}, **extra})
+    return click_checkpoint(path, seed, starter={**STARTER_SOURCE, "licence": licence, "seed": seed}, **extra)
 
 
 def test_networks_trained_apart_answer_as_one_ensemble(tmp_path) -> None:
@@ -42,7 +26,7 @@ def test_networks_trained_apart_answer_as_one_ensemble(tmp_path) -> None:
     out.parent.mkdir()
     stale = out.parent / "click_starter.member7.safetensors"
     stale.write_bytes(b"left from an older ensemble")
-    files = _script().assemble(runs, out, "the command")
+    files = build_script("assemble_starter_ensemble").assemble(runs, out, "the command")
     assert files[0] == out and not stale.exists()
     head = read_metadata(out)
     assert head["ensemble"] == ["click_starter.member1.safetensors", "click_starter.member2.safetensors"]
@@ -61,5 +45,6 @@ def test_networks_trained_apart_answer_as_one_ensemble(tmp_path) -> None:
 def test_a_network_not_trained_on_cc0_data_is_refused(tmp_path) -> None:
     runs = [_network(tmp_path / "a.safetensors", 0), _network(tmp_path / "b.safetensors", 1, licence="research")]
     with pytest.raises(SonoClickError, match="b.safetensors"):
-        _script().assemble(runs, tmp_path / "models" / "click_starter.safetensors", "the command")
+        build_script("assemble_starter_ensemble").assemble(runs, tmp_path / "models" / "click_starter.safetensors",
+                                                           "the command")
     assert not (tmp_path / "models").exists()

@@ -16,6 +16,7 @@ from core.training.click_task import ClickTrainConfig, train_click_model
 from core.training.synthetic import make_frame
 from models.checkpoint import save_checkpoint
 from models.unet import UNet, spec_from_preset
+from tests.click_checkpoints import click_checkpoint
 
 torch.set_num_threads(1)
 
@@ -139,16 +140,9 @@ def test_click_network_answer_is_averaged_with_its_mirror_image(frame) -> None:
     assert np.allclose(answer, 0.5, atol=1e-6)  # a bias to one side of the window cancels out
 
 
-def _click_checkpoint(path, seed: int, **extra):
-    torch.manual_seed(seed)
-    return save_checkpoint(path, UNet(spec_from_preset("tiny", CLICK_CHANNELS)),
-                           {"task": "interactive", "resolution": 32, "normalisation": {"mean": 0.2, "std": 0.2},
-                            **extra})
-
-
 def test_an_ensemble_answers_with_the_mean_of_its_members(tmp_path, frame) -> None:
-    _click_checkpoint(tmp_path / "second.safetensors", 2)
-    head = _click_checkpoint(tmp_path / "head.safetensors", 1, ensemble=["second.safetensors"])
+    click_checkpoint(tmp_path / "second.safetensors", 2)
+    head = click_checkpoint(tmp_path / "head.safetensors", 1, ensemble=["second.safetensors"])
     args = (frame.image, Crop(20, 140, 30, 170), np.array([[100.0, 80.0]]), np.zeros((0, 2)), None)
     ensemble = ClickPredictor.load(head, threads=1)
     assert len(ensemble.members) == 1
@@ -162,7 +156,7 @@ def test_an_ensemble_answers_with_the_mean_of_its_members(tmp_path, frame) -> No
 @pytest.mark.parametrize("member", ["../second.safetensors", "missing.safetensors", "second.pt"])
 def test_an_ensemble_member_must_be_a_checkpoint_beside_the_head(tmp_path, member) -> None:
     (tmp_path / "sub").mkdir()
-    _click_checkpoint(tmp_path / "second.safetensors", 2)
-    head = _click_checkpoint(tmp_path / "sub" / "head.safetensors", 1, ensemble=[member])
+    click_checkpoint(tmp_path / "second.safetensors", 2)
+    head = click_checkpoint(tmp_path / "sub" / "head.safetensors", 1, ensemble=[member])
     with pytest.raises(CheckpointError, match="member"):
         ClickPredictor.load(head, threads=1)

@@ -1,6 +1,5 @@
 """The shipped starter models: found through importlib.resources, selected by the keyword "starter" on the
 command line, and described by their checkpoint metadata and resources/models/README.md."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,8 +8,7 @@ from core.errors import SonoClickError
 from core.interactive import starter_models
 from core.interactive.starter_models import STARTER_CLICK_FILE, resolve_model_argument
 from models.checkpoint_header import read_metadata
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.click_checkpoints import build_script
 
 
 def test_the_keyword_starter_selects_the_shipped_click_network(tmp_path, monkeypatch):
@@ -43,19 +41,11 @@ def test_the_shipped_starter_is_small_and_says_where_it_came_from():
     assert STARTER_CLICK_FILE in readme and "CC0" in readme
 
 
-def _starter_script():
-    spec = importlib.util.spec_from_file_location("train_starter_models", REPO / "build_scripts" /
-                                                  "train_starter_models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_starter_script_joins_only_checkpoints_beside_its_output(tmp_path, capsys):
     (tmp_path / "busi").mkdir()
     args = ["--data", str(tmp_path / "busi"), "--out", str(tmp_path / "out" / "head.safetensors")]
     for odd in ("../elsewhere/member.safetensors", "member.pt"):
         with pytest.raises(SystemExit):
-            _starter_script().main([*args, "--join", "beside.safetensors", odd])
+            build_script("train_starter_models").main([*args, "--join", "beside.safetensors", odd])
         err = capsys.readouterr().err
         assert odd in err and "beside.safetensors" not in err

@@ -78,21 +78,31 @@ class ClickPredictor:
     def predict(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
                 prev_mask: np.ndarray | None) -> np.ndarray:
         """Nodule probability over `window` (window-sized float32); clicks are frame (x, y) arrays."""
-        args = (image_u8, window, positives, negatives, prev_mask)
+        inputs: dict[tuple[int, Normalisation], np.ndarray] = {}  # members trained alike share one input
+        args = (image_u8, window, positives, negatives, prev_mask, inputs)
         prob = self._predict_one(*args)
         if self.members:
             prob = (prob + sum(member._predict_one(*args) for member in self.members)) / (1 + len(self.members))
         return prob
 
     def _predict_one(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
-                     prev_mask: np.ndarray | None) -> np.ndarray:
-        planes = network_input(image_u8, window, self.resolution, self.normalisation, positives, negatives,
-                               prev_mask)
+                     prev_mask: np.ndarray | None, inputs: dict[tuple[int, Normalisation], np.ndarray]
+                     ) -> np.ndarray:
+        key = (self.resolution, self.normalisation)
+        if key not in inputs:
+            inputs[key] = network_input(image_u8, window, self.resolution, self.normalisation, positives, negatives,
+                                        prev_mask)
+        planes = inputs[key]
         batch = np.stack([planes, planes[:, :, ::-1]]) if FLIP_AVERAGE else planes[None]
         prob = self._probability(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)).cpu().numpy()
         if FLIP_AVERAGE:  # the mirrored window's answer, mirrored back
             prob = 0.5 * (prob[:1] + prob[1:, :, ::-1])
         return from_window(prob[0], window)
+
+
+def is_member_name(name: str) -> bool:
+    """Whether `name` can name an ensemble member: a plain checkpoint file name (no folder)."""
+    return Path(name).name == name and name.endswith(".safetensors")
 
 
 def ensemble_paths(path: Path, metadata: dict) -> list[Path]:
@@ -102,7 +112,7 @@ def ensemble_paths(path: Path, metadata: dict) -> list[Path]:
     if not isinstance(names, list) or len(names) > MAX_ENSEMBLE or not all(isinstance(n, str) for n in names):
         raise CheckpointError(path, f"metadata {ENSEMBLE_KEY!r} must list at most {MAX_ENSEMBLE} file names")
     for name in names:
-        if Path(name).name != name or not name.endswith(".safetensors"):
+        if not is_member_name(name):
             raise CheckpointError(path, f"ensemble member {name!r} is not a checkpoint file beside this one")
         if not (path.parent / name).is_file():
             raise CheckpointError(path, f"ensemble member {name!r} is missing beside it")
