@@ -1,5 +1,6 @@
-"""The background trainer's frame round on a project labelled with scribbles or boxes only, with and without
-ProCNS's PRSA term (train-project adds it by default for scribbles, not for boxes).
+"""The background trainer's frame round on a project labelled with scribbles or boxes only: with and without
+ProCNS's PRSA term (train-project adds it by default for scribbles, not for boxes), the engine's mask from the
+strokes as pseudo-label, and (variant network_prsa) the shipped starter click network's mask from them with PRSA.
 
     python bench/project_sparse.py --data ../shared/data/ddti [--kind scribbles|boxes] [--frames 60]
                                    [--minutes 10 | --epochs N] [--threads 1] [--seed 0]
@@ -7,10 +8,11 @@ ProCNS's PRSA term (train-project adds it by default for scribbles, not for boxe
 
 A project is made of the first --frames frames of a seeded shuffle of splits/train.txt, each labelled with the
 simulated strokes of core.annotation.sparse_simulation (as the user would draw them: stored through the project
-store, read back through its snapshot). Both variants run `python -m core train-project --networks frame` on the
-same snapshot at the same time (--threads each) for --minutes (or --epochs: equal epochs, whatever the host's
-load does to either process), and are scored on splits/val.txt (which the project never holds). Prints val Dice
-per variant; the last stdout line is JSON."""
+store, read back through its snapshot). The variants run `python -m core train-project --networks frame` on the
+same snapshot at the same time (--threads each) for --minutes (or --epochs: equal epochs, whatever the host's load
+does to each process), and are scored on splits/val.txt (which the project never holds). Prints val Dice
+per variant; the last stdout line is JSON. network_prsa passes the starter as --click-baseline to make its
+pseudo-labels; the frame round then also scores NoC@85 with it, which this bench ignores."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.annotation.sparse_simulation import simulate_boxes, simulate_scribbles  # noqa: E402
 from core.commands.evaluate import evaluate_items  # noqa: E402
+from core.interactive.starter_models import starter_click_path  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.learning.snapshot import write_snapshot  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
@@ -33,7 +36,10 @@ from core.runtime.predictor import Predictor  # noqa: E402
 from models.losses import LOSS_PRESETS  # noqa: E402
 
 SIMULATORS = {"scribbles": simulate_scribbles, "boxes": simulate_boxes}
-VARIANTS = {"prsa": ["--prsa", str(LOSS_PRESETS["prsa"].prsa)], "no_prsa": ["--prsa", "0"]}
+PRSA = str(LOSS_PRESETS["prsa"].prsa)
+VARIANTS = {"prsa": ["--prsa", PRSA, "--sparse-pseudo", "engine"],
+            "no_prsa": ["--prsa", "0", "--sparse-pseudo", "engine"],
+            "network_prsa": ["--prsa", PRSA, "--sparse-pseudo", "network", "--click-baseline", "STARTER"]}
 
 
 def build_project(args: argparse.Namespace) -> Path:
@@ -58,7 +64,7 @@ def train_variants(args: argparse.Namespace, snapshot: Path) -> dict[str, dict]:
         out = args.out_root / name
         command = [sys.executable, "-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(out),
                    "--networks", "frame", *budget, "--threads", str(args.threads),
-                   "--seed", str(args.seed), *extra]
+                   "--seed", str(args.seed), *(str(starter_click_path()) if a == "STARTER" else a for a in extra)]
         log = open(args.out_root / f"{name}.log", "w")
         running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True), log)
     reports = {}

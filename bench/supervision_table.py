@@ -7,11 +7,13 @@
 Every run trains the same network (`train --width fast`, default resolution) on splits/train.txt (10 % of it
 held out for checkpoint selection) for the same number of minutes, one run after the other, and is scored on
 splits/val.txt, which it never trains on or selects with. Labels other than masks are simulated from the masks
-(calipers with 3 px jitter; scribbles, boxes and points by core.annotation.sparse_simulation). Rows:
-masks, calipers, scribbles (partial CE + PRSA + ANPM), boxes and points (the train command's default recipe for
-sparse labels), scribbles_pce (partial CE only), scribbles_prsa (partial CE + PRSA), and, not run unless named in
---only, boxes_engine and scribbles_engine (`--sparse-pseudo engine`: the interactive engine's mask from the labels
-as a pseudo-label), boxes_prsa and points_prsa (their default recipe + PRSA).
+(calipers with 3 px jitter; scribbles, boxes and points by core.annotation.sparse_simulation). Rows: masks,
+calipers, scribbles, boxes and points, each kind of label with the best recipe measured for it (scribbles and
+points: `--sparse-pseudo network`, the click network's mask from clicks on the labelled pixels as a pseudo-label,
+for scribbles remade every 25 epochs from the model's prediction; boxes: partial CE), and the ProCNS ablation on
+scribbles alone: scribbles_pce (partial CE only), scribbles_prsa (+ PRSA), scribbles_procns (+ PRSA + ANPM).
+The rows in ON_REQUEST run only when named in --only. The network rows' click network is the shipped starter
+(trained on BUSI): on BUSI pass one trained on other frames (--pseudo-click-model).
 Prints a table (val Dice, IoU, HD95 in px, training frames/s, epochs) with each Dice's ratio to masks; the last
 stdout line is JSON with each run's val Dice under its name (and the details under "runs")."""
 from __future__ import annotations
@@ -30,23 +32,37 @@ from core.commands.evaluate import evaluate_items  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
 
+NETWORK_PSEUDO = ["--sparse-pseudo", "network"]
 RUNS: dict[str, list[str]] = {
     "masks": ["--supervision", "masks"],
     "calipers": ["--supervision", "calipers", "--jitter", "3", "--loss-weights", "pseudo-label"],
-    "scribbles": ["--supervision", "scribbles", "--loss-weights", "procns"],
+    # the best recipe measured for each sparse label (README, "Benchmarks"): scribbles and points train against the
+    # click network's mask from clicks on their labelled pixels (scribbles: remade from the model's prediction
+    # every 25 epochs), boxes by partial CE
+    "scribbles": ["--supervision", "scribbles", *NETWORK_PSEUDO, "--refresh-every", "25"],
     "boxes": ["--supervision", "boxes"],
-    "points": ["--supervision", "points"],
+    "points": ["--supervision", "points", *NETWORK_PSEUDO],
+    # the ProCNS ablation on scribbles
     "scribbles_pce": ["--supervision", "scribbles", "--loss-weights", "partial-ce"],
-    "scribbles_prsa": ["--supervision", "scribbles", "--loss-weights", "procns,pseudo_ce=0,noisy_dice=0"],
+    "scribbles_prsa": ["--supervision", "scribbles", "--loss-weights", "prsa"],
+    "scribbles_procns": ["--supervision", "scribbles", "--loss-weights", "procns"],
     # the interactive engine's mask from the labels as a pseudo-label (partial CE + Dice + BCE against it)
     "boxes_engine": ["--supervision", "boxes", "--sparse-pseudo", "engine"],
     "scribbles_engine": ["--supervision", "scribbles", "--sparse-pseudo", "engine"],
-    # PRSA added to the cheaper labels' partial CE
+    # the click network's pseudo-label: never remade, remade every 25 epochs, with PRSA
+    "scribbles_network": ["--supervision", "scribbles", *NETWORK_PSEUDO],
+    "points_network_refresh": ["--supervision", "points", *NETWORK_PSEUDO, "--refresh-every", "25"],
+    "scribbles_network_prsa": ["--supervision", "scribbles", *NETWORK_PSEUDO, "--refresh-every", "25",
+                               "--loss-weights", "sparse-pseudo,prsa=0.1"],
+    "points_network_prsa": ["--supervision", "points", *NETWORK_PSEUDO, "--loss-weights", "sparse-pseudo,prsa=0.1"],
+    # the labels alone: partial CE, with PRSA (the train command's default for points)
     "boxes_prsa": ["--supervision", "boxes", "--loss-weights", "partial-ce,prsa=0.1"],
-    "points_prsa": ["--supervision", "points", "--loss-weights", "partial-ce,prsa=0.1"],
+    "points_pce": ["--supervision", "points", "--loss-weights", "partial-ce"],
+    "points_prsa": ["--supervision", "points", "--loss-weights", "prsa"],
 }
 
-ON_REQUEST = ("boxes_engine", "scribbles_engine", "boxes_prsa", "points_prsa")
+ON_REQUEST = ("boxes_engine", "scribbles_engine", "scribbles_network", "points_network_refresh",
+              "scribbles_network_prsa", "points_network_prsa", "boxes_prsa", "points_pce", "points_prsa")
 TABLE = [name for name in RUNS if name not in ON_REQUEST]  # the issue's table
 
 
@@ -58,6 +74,8 @@ def _train(name: str, args: argparse.Namespace) -> dict:
     command = [sys.executable, "-m", "core", "train", "--data", str(data), "--split", str(data / "splits/train.txt"),
                *RUNS[name], "--out", str(out), *budget, "--threads", str(args.threads),
                "--seed", str(args.seed), "--width", args.width, "--device", args.device]
+    if "network" in RUNS[name]:  # the click network that makes the pseudo-labels
+        command += ["--pseudo-click-model", args.pseudo_click_model]
     with open(args.out_root / f"{name}.log", "w") as log:
         print(f"[supervision] training {name} ({budget[1]} {budget[0][2:]}), log {args.out_root / f'{name}.log'}",
               flush=True)
@@ -98,6 +116,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--width", default="fast")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--pseudo-click-model", default="starter",
+                   help="the click network that makes the *_network rows' pseudo-labels (default: the shipped starter, "
+                        "trained on BUSI: on BUSI itself pass one trained on other frames)")
     p.add_argument("--only", default=",".join(TABLE), help=f"comma-separated subset of {', '.join(RUNS)}")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_supervision"))
     p.add_argument("--score-only", action="store_true",

@@ -49,9 +49,9 @@ LOSS_PRESETS: dict[str, LossWeights] = {
     # PRSA without ANPM's phase 2: at the same budget it beat the whole of ProCNS on both datasets (README)
     "prsa": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
                         pseudo_dice=0.0, prsa=0.1),
-    # sparse labels with the interactive engine's mask from them as a pseudo-label (`--sparse-pseudo engine`):
-    # partial CE on the drawn pixels, Dice + BCE against the engine's mask, as calipers train on their fused mask
-    "engine-pseudo": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
+    # sparse labels with a mask made from them as a pseudo-label (`--sparse-pseudo engine|network`): partial CE on
+    # the drawn pixels, Dice + BCE against that mask, as calipers train on their fused mask
+    "sparse-pseudo": LossWeights(projection=0.0, topology=0.0, contrastive=0.0, correlation=0.0, partial_ce=1.0,
                                  pseudo_dice=1.0, pseudo_bce=1.0),
 }
 

@@ -1,5 +1,6 @@
 """`train --supervision scribbles|boxes|points` end to end on synthetic frames, and ProCNS's pseudo-label
 refresh inside the task."""
+import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -9,11 +10,13 @@ import pytest
 import torch
 
 from core.cli import main
-from core.commands.train import _loss_weights
+from core.commands.train import _loss_weights, _pseudo_click_model, _sparse_pseudo
 from core.io.dataset import list_dataset
 from core.training.data import load_frames
 from core.training.frame_task import FrameTask, TrainConfig
+from models.checkpoint import load_checkpoint
 from models.losses import LOSS_PRESETS
+from tests.click_checkpoints import click_checkpoint
 from tests.test_trainer import write_dataset
 
 
@@ -95,10 +98,11 @@ def test_engine_pseudo_labels_from_boxes_and_scribbles_train_towards_them(data: 
     from core.runtime.metrics import iou
 
     items = list_dataset(data, data / "train.txt")
-    boxed = load_frames(items, 64, "boxes", seed=0, engine_pseudo=True)
+    boxed = load_frames(items, 64, "boxes", seed=0, sparse_pseudo=_sparse_pseudo(_engine_args(), None))
     assert all(f.pseudo_known for f in boxed)
     assert np.mean([iou(f.targets[3] > 0, f.truth) for f in boxed]) > 0.6
-    assert not any(f.pseudo_known for f in load_frames(items[:3], 64, "points", seed=0, engine_pseudo=True))
+    pointed = load_frames(items[:3], 64, "points", seed=0, sparse_pseudo=_sparse_pseudo(_engine_args(), None))
+    assert not any(f.pseudo_known for f in pointed)
     run = tmp_path / "run"
     common = ["train", "--data", str(data), "--split", str(data / "train.txt"), "--out", str(run), "--epochs", "1",
               "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "64", "--batch-size", "4",
@@ -110,3 +114,57 @@ def test_engine_pseudo_labels_from_boxes_and_scribbles_train_towards_them(data: 
     assert main([*common, "--supervision", "points"]) != 0
     assert main([*common, "--supervision", "boxes", "--loss-weights", "procns"]) != 0
     assert "engine needs --supervision" in capsys.readouterr().err
+
+
+def _engine_args() -> argparse.Namespace:
+    return argparse.Namespace(sparse_pseudo="engine")
+
+
+def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels(
+        data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--sparse-pseudo network: the named click network turns each frame's scribbles or points into a mask that
+    keeps every nodule pixel and no background pixel; boxes are refused (no nodule pixel to click on)."""
+    from core.annotation.sparse_simulation import SIMULATORS
+
+    click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
+    args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1)
+    items = list_dataset(data, data / "train.txt")[:3]
+    frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
+    first = SIMULATORS["scribbles"](frames[0].truth, np.random.default_rng(0))  # load_frames' first draw
+    assert all(f.pseudo_known for f in frames)
+    assert (frames[0].targets[3] > 0)[first.foreground].all()
+    assert not (frames[0].targets[3] > 0)[first.background].any()
+    run = tmp_path / "run"
+    common = ["train", "--data", str(data), "--split", str(data / "train.txt"), "--out", str(run), "--epochs", "1",
+              "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "64", "--batch-size", "4",
+              "--val-split", str(data / "val.txt"), "--sparse-pseudo", "network", "--pseudo-click-model", str(click)]
+    assert main([*common, "--supervision", "points", "--epochs", "2", "--refresh-every", "1"]) == 0
+    assert capsys.readouterr().err.count("labels refreshed") == 1  # after epoch 1: the network remade them
+    assert load_checkpoint(run / "model.safetensors")[1]["sparse_pseudo"] == "network"
+    losses = json.loads((run / "history.json").read_text())[-1]["losses"]
+    assert {"partial_ce", "pseudo_dice", "pseudo_bce"} <= set(losses)
+    assert main([*common, "--supervision", "boxes"]) != 0
+    assert "network needs --supervision scribbles or points" in capsys.readouterr().err
+
+
+def test_a_pseudo_refresh_remakes_the_known_pseudo_labels_from_the_networks_prediction(data: Path) -> None:
+    items = list_dataset(data, data / "train.txt")[:4]
+    frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(_engine_args(), None))
+    frames[3].pseudo_known = False
+    seen = []
+
+    def refresh(image: np.ndarray, fg: np.ndarray, bg: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        seen.append((image.shape, prob.shape, fg.sum(), bg.sum()))
+        return fg | (prob > 2.0)  # the nodule pixels alone: a probability never exceeds 1
+
+    cfg = TrainConfig(supervision="scribbles", preset="tiny", resolution=64, epochs=1, batch_size=2, threads=1,
+                      device="cpu", refresh_every=2, loss_weights=LOSS_PRESETS["sparse-pseudo"])
+    task = FrameTask(frames, [], cfg, pseudo_refresh=refresh)
+    net, _ = task.build(torch.device("cpu"), 0)
+    before = frames[3].targets[3].copy()
+    assert not task.refresh_targets(1, net) and seen == []  # not due
+    assert task.refresh_targets(2, net)
+    assert len(seen) == 3 and all(shape == (64, 64) and p == (64, 64) and fg > 0 for shape, p, fg, _ in seen)
+    for frame in frames[:3]:
+        assert np.array_equal(frame.targets[3] > 0, frame.targets[0] > 0) and frame.targets[3].max() == 255
+    assert np.array_equal(frames[3].targets[3], before)  # it had no pseudo-label to remake

@@ -205,3 +205,47 @@ def test_only_nodule_class_strokes_reach_the_nodule_models_snapshot(project) -> 
     store.set_object_class(records[3].id, 0, gland)  # a gland's box: not a nodule label
     entries = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap"))}
     assert records[3].id not in entries and len(entries[records[1].id].strokes) == 1
+
+
+def test_with_a_click_network_scribbled_and_pointed_frames_get_its_mask_and_boxes_keep_the_engines(project) -> None:
+    from tests.test_sparse_pseudo import DiscNetwork
+
+    store, tmp_path, frames, records = project
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    entries = {e.frame_id: e for e in read_snapshot(snapshot)}
+    network = DiscNetwork(radius=6)
+    scribbled, boxed, pointed = (to_training_frame(snapshot, entries[r.id], RESOLUTION, click_model=network)
+                                 for r in records[:3])
+    assert len(network.calls) >= 2  # the scribbled frame's clicks, then the pointed frame's
+    for frame in (scribbled, pointed):
+        fg, bg, _, pseudo = frame.targets > 0
+        assert frame.pseudo_known and pseudo[fg].all() and not pseudo[bg].any()
+        assert pseudo.sum() > fg.sum()  # the network's disc reaches beyond the labelled pixels
+    engine = to_training_frame(snapshot, entries[records[1].id], RESOLUTION)
+    assert np.array_equal(boxed.targets, engine.targets)  # a box gives no nodule pixel to click on
+
+
+def test_the_frame_round_takes_the_click_network_in_use_for_pseudo_labels_when_asked_and_a_frame_needs_it(
+        project) -> None:
+    import argparse
+
+    from core.commands.train_project import _pseudo_click_model, add_arguments
+    from tests.click_checkpoints import click_checkpoint
+
+    store, tmp_path, frames, records = project
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
+    entries = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap"))}
+    scribbled, boxed = entries[records[0].id], entries[records[1].id]
+    with_click = parser.parse_args(["--snapshot", "s", "--out", "o", "--click-baseline", str(click),
+                                    "--sparse-pseudo", "network"])
+    assert _pseudo_click_model(with_click, [scribbled]) is not None
+    assert _pseudo_click_model(with_click, [boxed]) is None  # boxes take the engine's mask
+    no_click = parser.parse_args(["--snapshot", "s", "--out", "o", "--sparse-pseudo", "network"])
+    assert _pseudo_click_model(no_click, [scribbled]) is None
+    default = parser.parse_args(["--snapshot", "s", "--out", "o", "--click-baseline", str(click)])
+    assert _pseudo_click_model(default, [scribbled]) is None  # the engine's mask unless asked
+    store.set_mask(records[0].id, 0, frames[0].mask, "painted")
+    masked = {e.frame_id: e for e in read_snapshot(write_snapshot(store, tmp_path / "snap2"))}[records[0].id]
+    assert _pseudo_click_model(with_click, [masked]) is None  # an accepted mask needs no pseudo-label

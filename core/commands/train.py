@@ -9,15 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch.distributed as dist
 
 from core.errors import SonoClickError
+from core.interactive.click_network import ClickPredictor
+from core.interactive.sparse_pseudo import mask_from_labels
+from core.interactive.starter_models import resolve_model_argument
+from core.interactive.stroke_mask import mask_from_strokes
 from core.io.dataset import list_dataset
 from core.training.augment import AUGMENTATIONS
 from core.training.click_task import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
-from core.training.data import data_hash, hold_out, load_frames
+from core.training.data import SparsePseudo, data_hash, hold_out, load_frames
 from core.training.frame_task import TrainConfig, train
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.targets import SUPERVISIONS
@@ -51,15 +58,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         f"{CLICK_RESOLUTION} for interactive)")
     p.add_argument("--batch-size", type=int, default=None, help="default 8 (16 for interactive)")
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--refresh-every", type=int, default=0, help="epochs between label refreshes (calipers)")
+    p.add_argument("--refresh-every", type=int, default=0,
+                   help="epochs between label refreshes (calipers; with --sparse-pseudo network, the click network "
+                        "remakes each frame's mask from its labels starting from the model's prediction)")
     p.add_argument("--ds-prior", action="store_true", help="add the Distance-Similarity prior as an input channel")
     p.add_argument("--loss-weights", default="",
                    help=f"[recipe][,term=w...]: recipe {', '.join(LOSS_PRESETS)} (default per supervision: "
                         + ", ".join(f"{sup} {recipe}" for sup, recipe in DEFAULT_RECIPE.items())
                         + "; boxes add projection=1), then overrides, e.g. hcl-hrl,contrastive=0 or procns,pseudo_ce=0")
-    p.add_argument("--sparse-pseudo", choices=("none", "engine"), default="none",
-                   help="scribbles/boxes: engine adds the interactive engine's mask from the labels as a pseudo-label "
-                        "(recipe engine-pseudo: partial CE + Dice + BCE against it)")
+    p.add_argument("--sparse-pseudo", choices=("none", "engine", "network"), default="none",
+                   help="a mask made from each frame's sparse labels, trained on as a pseudo-label (recipe "
+                        "sparse-pseudo: partial CE + Dice + BCE against it): engine = the interactive engine's graph "
+                        "cut from the strokes (scribbles, boxes); network = the click network's mask from clicks on "
+                        "the labelled pixels (scribbles, points)")
+    p.add_argument("--pseudo-click-model", default="starter",
+                   help="--sparse-pseudo network: the click network's checkpoint, or starter (the shipped one)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
     p.add_argument("--glands", type=Path,
                    help="second dataset folder whose masks/ outline the thyroid gland: trains the region-prior "
@@ -93,13 +106,16 @@ def _print_event(event: TrainEvent) -> None:
 DEFAULT_RECIPE = {"calipers": "pseudo-label", "clicks": "hcl-hrl", "masks": "hcl-hrl", "scribbles": "prsa",
                   "boxes": "partial-ce", "points": "prsa"}
 SUPERVISION_TERMS = {"boxes": {"projection": 1.0}}  # a box's tightness term, whatever the recipe
-SPARSE_WITH_STROKES = ("scribbles", "boxes")  # points have no stroke the engine could start from
+PSEUDO_SUPERVISIONS = {  # what each --sparse-pseudo can start from
+    "engine": ("scribbles", "boxes"),  # points have no stroke the engine could start from
+    "network": ("scribbles", "points"),  # a box has no labelled nodule pixel to click on
+}
 
 
-def _loss_weights(text: str, supervision: str, engine_pseudo: bool = False) -> LossWeights:
+def _loss_weights(text: str, supervision: str, pseudo: bool = False) -> LossWeights:
     """'[preset][,term=number...]': a named recipe (default per supervision) with optional overrides."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    preset = "engine-pseudo" if engine_pseudo else DEFAULT_RECIPE.get(supervision, "hcl-hrl")
+    preset = "sparse-pseudo" if pseudo else DEFAULT_RECIPE.get(supervision, "hcl-hrl")
     if parts and "=" not in parts[0]:
         preset = parts.pop(0)
         if preset not in LOSS_PRESETS:
@@ -139,22 +155,26 @@ def run(args: argparse.Namespace) -> dict:
     if args.glands is not None:
         return _run_region_prior(args, train_items, val_items)
     extra = ("ds_prior",) if args.ds_prior else ()
-    engine_pseudo = args.sparse_pseudo == "engine"
-    if engine_pseudo and args.supervision not in SPARSE_WITH_STROKES:
-        raise SonoClickError(f"--sparse-pseudo engine needs --supervision {' or '.join(SPARSE_WITH_STROKES)}")
+    pseudo = args.sparse_pseudo != "none"
+    if pseudo and args.supervision not in PSEUDO_SUPERVISIONS[args.sparse_pseudo]:
+        raise SonoClickError(f"--sparse-pseudo {args.sparse_pseudo} needs --supervision "
+                             f"{' or '.join(PSEUDO_SUPERVISIONS[args.sparse_pseudo])}")
     cfg = TrainConfig(
         supervision=args.supervision, preset=args.width, resolution=args.resolution,
         epochs=args.epochs if args.epochs or args.minutes else DEFAULT_EPOCHS, minutes=args.minutes,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
         refresh_every=args.refresh_every, extra_channels=extra,
-        loss_weights=_loss_weights(args.loss_weights, args.supervision, engine_pseudo),
+        loss_weights=_loss_weights(args.loss_weights, args.supervision, pseudo),
     )
-    if engine_pseudo and (cfg.loss_weights.pseudo_ce or cfg.loss_weights.noisy_dice):
-        raise SonoClickError("--sparse-pseudo engine is a fixed pseudo-label; ProCNS's phase 2 (pseudo_ce, "
-                             "noisy_dice) would replace it with its own")
+    if pseudo and (cfg.loss_weights.pseudo_ce or cfg.loss_weights.noisy_dice):
+        raise SonoClickError(f"--sparse-pseudo {args.sparse_pseudo} is a fixed pseudo-label; ProCNS's phase 2 "
+                             "(pseudo_ce, noisy_dice) would replace it with its own")
     print(f"[train] loading {len(train_items)} training and {len(val_items)} validation frames", file=sys.stderr)
+    started = time.perf_counter()
+    click_model = _pseudo_click_model(args)
     frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra,
-                         engine_pseudo=engine_pseudo)
+                         sparse_pseudo=_sparse_pseudo(args, click_model))
+    load_s = time.perf_counter() - started
     val_frames = load_frames(val_items, cfg.resolution, "calipers" if extra else None, 0.0, args.seed,
                              keep_full_truth=True, extra_channels=extra)
     monitor = None
@@ -166,12 +186,35 @@ def run(args: argparse.Namespace) -> dict:
     stop = StopSignal(args.out / "STOP")
     metadata = {"data_hash": data_hash(train_items, args.supervision, args.jitter, args.seed),
                 "n_train": len(frames), "n_val": len(val_frames)}
-    if engine_pseudo:
-        metadata["sparse_pseudo"] = "engine"
-    result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata)
+    if pseudo:
+        metadata["sparse_pseudo"] = args.sparse_pseudo
+        print(f"[train] training frames and their {args.sparse_pseudo} pseudo-labels made in {load_s:.0f} s",
+              file=sys.stderr)
+    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model)
+    result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
+                   pseudo_refresh=refresh)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return None  # under torchrun only rank 0 reports
     return _report(args, result)
+
+
+def _pseudo_click_model(args: argparse.Namespace) -> ClickPredictor | None:
+    if args.sparse_pseudo != "network":
+        return None
+    return ClickPredictor.load(resolve_model_argument(args.pseudo_click_model, "click"), threads=args.threads)
+
+
+def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None) -> SparsePseudo | None:
+    if args.sparse_pseudo == "engine":
+        return lambda image, labels: mask_from_strokes(image, labels.strokes)
+    if click_model is None:
+        return None
+    return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model)
+
+
+def _refreshed_pseudo(click_model: ClickPredictor, image: np.ndarray, foreground: np.ndarray,
+                      background: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    return mask_from_labels(image, foreground, background, click_model, probability=probability)
 
 
 def _report(args: argparse.Namespace, result: TrainResult) -> dict:

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import Calipers
+from core.interactive.click_network import ClickPredictor
 from core.interactive.stroke_mask import mask_from_strokes
 from core.io.readers import read_frame
 from core.labels.high_confidence import high_confidence_labels
 from core.learning.better import held_out_count
 from core.learning.snapshot import LabelledFrame, snapshot_mask
-from core.learning.stroke_targets import add_stroke_targets
+from core.learning.stroke_targets import add_network_pseudo, add_stroke_targets
 from core.training.data import TrainingFrame
 from core.training.targets import caliper_targets, click_targets, mask_targets, negative_targets
 from models.preprocess import content_box, crop_resize, points_to_work
@@ -43,9 +44,10 @@ def _targets(frame: TrainingFrame, has_mask: bool, no_nodule: bool = False) -> n
 
 
 def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolution: int,
-                      for_validation: bool = False) -> TrainingFrame:
+                      for_validation: bool = False, click_model: ClickPredictor | None = None) -> TrainingFrame:
     """Crop and resize like the dataset loader. A validation frame keeps its full-resolution truth: the
-    accepted mask, or (no mask) the fused mask of its calipers."""
+    accepted mask, or (no mask) the fused mask of its calipers. click_model: a frame with only scribbles, clicks
+    or single points gets its mask from them as the pseudo-label (core.learning.stroke_targets)."""
     image = read_frame(entry.source, entry.index).gray_u8()
     box = content_box(image)
     frame = TrainingFrame(f"frame{entry.frame_id}", crop_resize(image, box, resolution), box, image.shape[:2])
@@ -69,7 +71,9 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     frame.clicks = (work(entry.positives), work(entry.negatives))
     frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
     if not entry.has_mask:  # an accepted mask says everything the strokes could
-        add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution)
+        add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution, frame.image, click_model)
+        if click_model is not None and not entry.no_nodule and not frame.calipers:
+            add_network_pseudo(frame.targets, frame.image, click_model)  # clicks or single points alone
     # clicks or single points alone leave the pseudo channel empty: no mask to learn, not an empty one
     frame.pseudo_known = entry.has_mask or entry.no_nodule or bool(frame.targets[3].any())
     return frame

@@ -2,9 +2,11 @@
 `train --supervision scribbles|boxes` reads simulated ones (core.training.targets.sparse_targets): scribble
 pixels are confident nodule or background, outside every box is confident background, a box's centred core is
 confident nodule and the box itself the location label for the projection term. Frames with strokes but no
-calipers or accepted mask get the interactive engine's mask from their strokes as the pseudo-label (the part the
-calipers' fused mask plays for caliper frames). Single points do not make one: the engine's mask from a lone
-click has no size to go by and often leaks (tests/test_scribble_engine.py), so it would teach the leak."""
+calipers or accepted mask get a pseudo-label (the part the calipers' fused mask plays for caliper frames): with a
+click network, its mask from clicks on the labelled pixels (core.interactive.sparse_pseudo) unless a box is drawn;
+else, and for boxes, the interactive engine's mask from the strokes. Without a click network single points make
+none: the engine's mask from a lone click has no size to go by and often leaks (tests/test_scribble_engine.py), so
+it would teach the leak."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,7 +15,9 @@ import numpy as np
 
 from core.annotation.sparse_simulation import SparseLabels
 from core.annotation.strokes import Stroke, StrokeKind, box_inside, scribble_pixels
+from core.interactive.click_network import ClickPredictor
 from core.interactive.crop_seeds import clip_box
+from core.interactive.sparse_pseudo import mask_from_labels
 from core.interactive.stroke_mask import mask_from_strokes
 from core.training.targets import sparse_targets
 from models.preprocess import Box, crop_resize, points_to_work
@@ -53,10 +57,12 @@ def stroke_in_work(stroke: Stroke, box: Box, resolution: int) -> Stroke:
 
 
 def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.ndarray, box: Box,
-                       resolution: int) -> None:
+                       resolution: int, work_image: np.ndarray | None = None,
+                       click_model: ClickPredictor | None = None) -> None:
     """Merge a frame's strokes into its (4, R, R) working-resolution targets in place (its clicks are there
     already). Drawn labels overrule derived ones (the calipers') where they disagree. An empty pseudo channel
-    (no calipers, no mask) becomes the engine's mask from the strokes."""
+    (no calipers, no mask) becomes the click network's mask from the labels on `work_image` (the frame at the
+    working resolution) when one is given and no box is drawn, else the engine's mask from the strokes."""
     if not strokes:
         return
     work = sparse_targets(stroke_labels([stroke_in_work(s, box, resolution) for s in strokes],
@@ -65,5 +71,16 @@ def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.nda
     targets[0] = (fg & ~work[1]) | work[0]
     targets[1] = (bg & ~work[0]) | (work[1] & ~work[0])
     targets[2] |= work[2].astype(np.uint8)
-    if not targets[3].any():
+    if targets[3].any():
+        return
+    if click_model is not None and work_image is not None and not any(s.kind is StrokeKind.BOX for s in strokes):
+        add_network_pseudo(targets, work_image, click_model)
+    else:
         targets[3] = crop_resize(mask_from_strokes(image, strokes).astype(np.uint8), box, resolution, nearest=True)
+
+
+def add_network_pseudo(targets: np.ndarray, work_image: np.ndarray, click_model: ClickPredictor) -> None:
+    """Fill an empty pseudo channel with the click network's mask from the confident pixels (scribbles, clicks,
+    single points) of the frame at the working resolution; left empty when none is labelled nodule."""
+    if not targets[3].any():
+        targets[3] = mask_from_labels(work_image, targets[0] > 0, targets[1] > 0, click_model).astype(np.uint8)

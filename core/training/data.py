@@ -4,15 +4,15 @@ the deterministic hold-out of a validation subset."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.annotation.caliper_simulation import calipers_from_label_map, jitter_calipers
 from core.annotation.points import Calipers
-from core.annotation.sparse_simulation import SIMULATORS
+from core.annotation.sparse_simulation import SIMULATORS, SparseLabels
 from core.errors import InputError
-from core.interactive.stroke_mask import mask_from_strokes
 from core.io.dataset import DatasetItem
 from core.training.targets import (
     SPARSE_SUPERVISIONS,
@@ -27,6 +27,8 @@ from core.training.targets import (
 from models.preprocess import Box, content_box, crop_resize, points_to_work
 
 EXTRA_CHANNELS = ("ds_prior",)  # extra inputs the trainer can compute from the annotations
+# a mask made from a frame's (working-resolution image, sparse labels), trained on as its pseudo-label
+SparsePseudo = Callable[[np.ndarray, SparseLabels], np.ndarray]
 
 
 @dataclass
@@ -58,10 +60,11 @@ def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | No
 
 def load_frames(items: list[DatasetItem], resolution: int, supervision: str | None, jitter: float = 0.0,
                 seed: int = 0, keep_full_truth: bool = False, extra_channels: tuple[str, ...] = (),
-                crop: bool = True, engine_pseudo: bool = False) -> list[TrainingFrame]:
+                crop: bool = True, sparse_pseudo: SparsePseudo | None = None) -> list[TrainingFrame]:
     """Read, crop (the scanner margins; crop=False: frames already cropped to the image, e.g. TG3K's) and
-    resize every frame once. supervision None loads images and masks only (validation). engine_pseudo: sparse
-    labels get the interactive engine's mask from them (scribbles, boxes) as their pseudo-label channel."""
+    resize every frame once. supervision None loads images and masks only (validation). sparse_pseudo: sparse
+    labels get the mask it makes from them (core.interactive.stroke_mask, .sparse_pseudo) as their pseudo-label
+    channel."""
     if supervision is not None and supervision not in SUPERVISIONS:
         raise ValueError(f"unknown supervision {supervision!r}")
     unknown = [c for c in extra_channels if c not in EXTRA_CHANNELS]
@@ -98,10 +101,10 @@ def load_frames(items: list[DatasetItem], resolution: int, supervision: str | No
                 raise InputError(item.image_path, f"--supervision {supervision} simulates them from masks/<stem>.png")
             labels = SIMULATORS[supervision](frame.truth, rng)
             frame.targets = sparse_targets(labels)
-            if engine_pseudo:
-                engine = mask_from_strokes(frame.image, labels.strokes)
-                frame.targets[3] = engine.astype(np.uint8) * 255  # the sparse trainer reads this channel / 255
-                frame.pseudo_known = bool(engine.any())  # points (no strokes) or a lone background scribble: none
+            if sparse_pseudo is not None:
+                pseudo = sparse_pseudo(frame.image, labels)
+                frame.targets[3] = pseudo.astype(np.uint8) * 255  # the sparse trainer reads this channel / 255
+                frame.pseudo_known = bool(pseudo.any())  # e.g. points to the engine (no strokes): none
         if "ds_prior" in extra_channels:
             frame.extra = ds_prior_channel(frame.image, annotation_points(frame))[None]
         frames.append(frame)

@@ -1,7 +1,8 @@
 """The frame network's training task (calipers, clicks, masks or sparse labels; the CLI's and the background
 trainer's `train`): augmented batches of preloaded frames, the weak, sparse (ProCNS) or supervised loss with
 its projection heads, validation Dice at frame resolution, a report-only monitor split and the label refresh
-between epochs (calipers: new high-confidence labels; sparse labels: ProCNS's EMA pseudo-labels and ANPM)."""
+between epochs (calipers: new high-confidence labels; sparse labels: ProCNS's EMA pseudo-labels and ANPM, or a
+new mask made from each frame's labels starting from the network's prediction)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,7 +33,7 @@ class TrainConfig(LoopConfig):
     supervision: str = "calipers"  # calipers | clicks | masks | scribbles | boxes | points
     preset: str = "fast"
     resolution: int = DEFAULT_RESOLUTION
-    refresh_every: int = 0  # epochs between label refreshes (caliper supervision); 0 = never
+    refresh_every: int = 0  # epochs between label refreshes (calipers, or sparse labels with a PseudoRefresh)
     extra_channels: tuple[str, ...] = ()
     loss_weights: LossWeights = field(default_factory=LossWeights)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -42,6 +43,11 @@ class TrainConfig(LoopConfig):
         d = asdict(self)
         d["extra_channels"] = list(self.extra_channels)
         return d
+
+
+# (working-resolution image, confident nodule pixels, confident background pixels, the network's probability)
+# -> a new pseudo-label mask for a sparse-label frame (core.interactive.sparse_pseudo.mask_from_labels)
+PseudoRefresh = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 class _TrainingNet(nn.Module):
@@ -103,9 +109,10 @@ class FrameTask(TrainingTask):
     """Frames with their targets already built (core.training.data.load_frames)."""
 
     def __init__(self, frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: TrainConfig,
-                 monitor_frames: list[TrainingFrame] | None = None, init_weights: str | Path | None = None) -> None:
+                 monitor_frames: list[TrainingFrame] | None = None, init_weights: str | Path | None = None,
+                 pseudo_refresh: PseudoRefresh | None = None) -> None:
         self.frames, self.val_frames, self.config = frames, val_frames, cfg
-        self.monitor_frames, self.init_weights = monitor_frames, init_weights
+        self.monitor_frames, self.init_weights, self.pseudo_refresh = monitor_frames, init_weights, pseudo_refresh
         # the projection heads serve the contrastive term only, which is a constant when a batch has too few
         # confident pixels: then they get no gradient, and DDP must be told to expect that
         self.with_heads = cfg.supervision in ("calipers", "clicks") and cfg.loss_weights.contrastive > 0
@@ -165,11 +172,19 @@ class FrameTask(TrainingTask):
         cfg = self.config
         if self.pseudo_labels is not None:
             return self._refresh_pseudo_labels(model)
-        if not (cfg.refresh_every and cfg.supervision == "calipers" and epoch % cfg.refresh_every == 0):
+        due = cfg.refresh_every and epoch % cfg.refresh_every == 0
+        if not due or not (cfg.supervision == "calipers" or (self.sparse and self.pseudo_refresh is not None)):
             return False
         probs = work_probabilities(model, [f.image for f in self.frames], self.norm, self.device,
                                    [f.extra for f in self.frames] if cfg.extra_channels else None)
-        refresh_caliper_targets(self.frames, probs)
+        if cfg.supervision == "calipers":
+            refresh_caliper_targets(self.frames, probs)
+            return True
+        assert self.pseudo_refresh is not None
+        for frame, prob in zip(self.frames, probs):
+            if frame.pseudo_known:  # a frame the pseudo-label maker had nothing to start from stays without
+                mask = self.pseudo_refresh(frame.image, frame.targets[0] > 0, frame.targets[1] > 0, prob)
+                frame.targets[3] = mask.astype(np.uint8) * 255
         return True
 
     def _refresh_pseudo_labels(self, model: UNet) -> bool:
@@ -190,9 +205,10 @@ class FrameTask(TrainingTask):
 def train(frames: list[TrainingFrame], val_frames: list[TrainingFrame], cfg: TrainConfig, out_path: str | Path,
           on_event: Callable[[TrainEvent], None] | None = None, stop: StopSignal | None = None,
           monitor_frames: list[TrainingFrame] | None = None, metadata: dict | None = None,
-          init_weights: str | Path | None = None) -> TrainResult:
+          init_weights: str | Path | None = None, pseudo_refresh: PseudoRefresh | None = None) -> TrainResult:
     """Train the frame network on `frames` (targets already built), keep the EMA weights with the best Dice on
     `val_frames` (without validation: the last ones) at `out_path`. monitor_frames: report-only Dice, never
-    used for selection; its time is not charged to the budget."""
-    task = FrameTask(frames, val_frames, cfg, monitor_frames, init_weights)
+    used for selection; its time is not charged to the budget. pseudo_refresh: sparse-label frames' new
+    pseudo-labels every cfg.refresh_every epochs."""
+    task = FrameTask(frames, val_frames, cfg, monitor_frames, init_weights, pseudo_refresh)
     return run_training(task, out_path, on_event, stop, metadata)

@@ -1,0 +1,64 @@
+"""A mask from sparse labels (scribbles, single points) made by the click network, used as a training pseudo-label
+(`train --sparse-pseudo network`): a simulated user clicks only on pixels it has labelled, each time on the largest
+labelled part the mask shown so far gets wrong, as a user would turn a scribble into clicks.
+
+Why the network and not the graph cut: on 40 DDTI training frames at 256 px the starter click network's mask from
+simulated scribbles has Dice 0.764 against the truth, the engine's graph cut from the same strokes 0.614
+(README, "Benchmarks")."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from core.annotation.clicks import Click
+from core.interactive.click_network import ClickPredictor
+from core.interactive.session import InteractionSession
+
+MAX_CLICKS = 8  # on DDTI scribbles, 15 clicks gave Dice 0.770 against 8's 0.764, at twice the time
+
+
+def next_click_on_labels(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray,
+                         positive_first: bool = False) -> Click | None:
+    """A click on the largest connected part of the labelled pixels the mask gets wrong (nodule pixels outside
+    it, background pixels inside it), at that part's pixel nearest its centroid; None when it gets none wrong.
+    positive_first: only nodule pixels may be chosen (a first click must say where the object is)."""
+    candidates: list[tuple[int, Click]] = []
+    wrong = [(foreground & ~mask, True)] + ([] if positive_first else [(background & mask, False)])
+    for region, positive in wrong:
+        labelled, n = ndimage.label(region, structure=np.ones((3, 3)))
+        if n == 0:
+            continue
+        sizes = ndimage.sum(region, labelled, range(1, n + 1))
+        largest = 1 + int(np.argmax(sizes))
+        ys, xs = np.nonzero(labelled == largest)
+        k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
+        candidates.append((int(sizes.max()), Click(int(xs[k]), int(ys[k]), positive)))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: c[0])[1]
+
+
+def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.ndarray,
+                     click_model: ClickPredictor, max_clicks: int = MAX_CLICKS,
+                     probability: np.ndarray | None = None) -> np.ndarray:
+    """The click network's mask from confident nodule / background pixels, made to honour them. probability: a
+    frame model's nodule probability to start from (as the app starts from the prediction), else the first click
+    goes on a nodule pixel. Only the parts of the mask that hold a nodule pixel are kept: the labels say nothing
+    of the frame's other parts. Empty when no pixel is labelled nodule."""
+    foreground, background = np.asarray(foreground, bool), np.asarray(background, bool)
+    if not foreground.any():
+        return np.zeros(foreground.shape, bool)
+    session = InteractionSession(image, probability=probability, click_model=click_model)
+    mask = session.mask.copy()
+    for _ in range(max_clicks):
+        click = next_click_on_labels(foreground, background, mask, positive_first=not mask.any())
+        if click is None:
+            break
+        mask = session.add_click(click.x, click.y, click.positive)
+    return _parts_holding(mask | foreground, foreground) & ~background
+
+
+def _parts_holding(mask: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    parts, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    kept = np.unique(parts[labelled & mask])
+    return np.isin(parts, kept[kept > 0])

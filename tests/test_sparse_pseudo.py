@@ -1,0 +1,87 @@
+"""The click network's mask from sparse labels: where the label-bound user clicks, and that the mask honours the
+labels whatever the network answers."""
+import numpy as np
+
+from core.annotation.clicks import Click
+from core.interactive.sparse_pseudo import mask_from_labels, next_click_on_labels
+from core.labels.crop import Crop
+
+
+class DiscNetwork:
+    """A stand-in click network: probability 1 within `radius` of any positive click, 0 elsewhere."""
+
+    def __init__(self, radius: float) -> None:
+        self.radius = radius
+        self.calls: list[tuple[int, int]] = []
+
+    def predict(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
+                prev_mask: np.ndarray | None) -> np.ndarray:
+        self.calls.append((len(positives), len(negatives)))
+        ys, xs = np.mgrid[window.y0:window.y1, window.x0:window.x1]
+        near = np.zeros(window.shape, bool)
+        for x, y in np.asarray(positives).reshape(-1, 2):
+            near |= (xs - x) ** 2 + (ys - y) ** 2 <= self.radius ** 2
+        return near.astype(np.float32)
+
+
+def _labels() -> tuple[np.ndarray, np.ndarray]:
+    fg = np.zeros((80, 80), bool)
+    fg[40, 20:61] = True  # a horizontal nodule scribble
+    bg = np.zeros((80, 80), bool)
+    bg[25, 5:76] = True  # a background scribble above it
+    return fg, bg
+
+
+def test_the_click_goes_to_the_middle_of_the_largest_wrongly_shown_labelled_part() -> None:
+    fg, bg = _labels()
+    mask = np.zeros_like(fg)
+    assert next_click_on_labels(fg, bg, mask, positive_first=True) == Click(40, 40, True)
+    mask[:, :] = True  # everything shown: the background scribble (71 px) is the larger error
+    assert next_click_on_labels(fg, bg, mask) == Click(40, 25, False)
+    mask[:, :50] = False  # fg pixels 20-49 missed (30 px) beat bg pixels 50-75 shown (26 px)
+    assert next_click_on_labels(fg, bg, mask) == Click(34, 40, True)
+    assert next_click_on_labels(fg, bg, fg.copy()) is None
+
+
+def test_a_first_click_is_never_negative() -> None:
+    fg, bg = _labels()
+    mask = np.ones_like(fg)
+    assert next_click_on_labels(fg, bg, mask, positive_first=True) is None  # the nodule is shown: nothing to add
+    assert next_click_on_labels(fg, bg, mask).positive is False
+
+
+def test_the_mask_keeps_every_nodule_pixel_and_no_background_pixel() -> None:
+    fg, bg = _labels()
+    image = np.full(fg.shape, 100, np.uint8)
+    network = DiscNetwork(radius=35)  # floods over the background scribble, and ignores negative clicks
+    mask = mask_from_labels(image, fg, bg, network)
+    assert mask[fg].all() and not mask[bg].any()
+    assert network.calls[0] == (1, 0)  # one positive click first
+    assert any(n > 0 for _, n in network.calls)  # then the flooded background scribble is clicked away
+    assert mask[40, 40] and mask[55, 40]  # the network's answer is kept beyond the labelled pixels
+
+
+def test_clicks_stop_once_the_network_agrees_with_the_labels() -> None:
+    fg, bg = _labels()
+    network = DiscNetwork(radius=12)  # the first disc misses the scribble's ends: clicks there complete it
+    mask = mask_from_labels(np.full(fg.shape, 100, np.uint8), fg, bg, network)
+    assert mask[fg].all() and not mask[bg].any()
+    assert len(network.calls) == 3 and all(n == 0 for _, n in network.calls)
+
+
+def test_a_start_from_a_prediction_keeps_only_the_parts_that_hold_a_nodule_label() -> None:
+    fg, bg = _labels()
+    probability = np.zeros(fg.shape, np.float32)
+    probability[35:46, 15:66] = 0.9  # the labelled nodule, predicted
+    probability[60:70, 60:70] = 0.9  # and a part elsewhere that no label speaks of
+    network = DiscNetwork(radius=12)
+    mask = mask_from_labels(np.full(fg.shape, 100, np.uint8), fg, bg, network, probability=probability)
+    assert network.calls == []  # the prediction already agrees with every label: no click
+    assert mask[fg].all() and mask[35:46, 15:66].all() and not mask[60:70, 60:70].any()
+
+
+def test_no_nodule_pixel_no_mask_and_no_network_call() -> None:
+    fg, bg = _labels()
+    network = DiscNetwork(radius=5)
+    mask = mask_from_labels(np.zeros(fg.shape, np.uint8), np.zeros_like(fg), bg, network)
+    assert not mask.any() and network.calls == []
