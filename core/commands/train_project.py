@@ -179,6 +179,7 @@ def _pseudo_click_model(args: argparse.Namespace, train_entries: list[LabelledFr
     there is one in use and a frame needs it."""
     if args.sparse_pseudo != "network" or args.click_baseline is None:
         return None
+
     def needs_it(e: LabelledFrame) -> bool:  # sparse labels alone, a nodule pixel among them, no box
         sparse_only = not (e.has_mask or e.calipers or e.no_nodule)
         boxed = any(s["kind"] == StrokeKind.BOX for s in e.strokes)

@@ -13,6 +13,7 @@ from scipy import ndimage
 from core.annotation.clicks import Click
 from core.interactive.click_network import ClickPredictor
 from core.interactive.session import InteractionSession
+from core.labels.proposal import largest_component
 
 MAX_CLICKS = 8  # on DDTI scribbles, 15 clicks gave Dice 0.770 against 8's 0.764, at twice the time
 
@@ -25,14 +26,10 @@ def next_click_on_labels(foreground: np.ndarray, background: np.ndarray, mask: n
     candidates: list[tuple[int, Click]] = []
     wrong = [(foreground & ~mask, True)] + ([] if positive_first else [(background & mask, False)])
     for region, positive in wrong:
-        labelled, n = ndimage.label(region, structure=np.ones((3, 3)))
-        if n == 0:
-            continue
-        sizes = ndimage.sum(region, labelled, range(1, n + 1))
-        largest = 1 + int(np.argmax(sizes))
-        ys, xs = np.nonzero(labelled == largest)
-        k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
-        candidates.append((int(sizes.max()), Click(int(xs[k]), int(ys[k]), positive)))
+        ys, xs = np.nonzero(largest_component(region))
+        if len(xs):
+            k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
+            candidates.append((len(xs), Click(int(xs[k]), int(ys[k]), positive)))
     if not candidates:
         return None
     return max(candidates, key=lambda c: c[0])[1]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.points import Calipers
+from core.annotation.strokes import StrokeKind
 from core.interactive.click_network import ClickPredictor
 from core.interactive.stroke_mask import mask_from_strokes
 from core.io.readers import read_frame
@@ -71,9 +72,12 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
     frame.clicks = (work(entry.positives), work(entry.negatives))
     frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
     if not entry.has_mask:  # an accepted mask says everything the strokes could
-        add_stroke_targets(frame.targets, entry.drawn_strokes(), image, box, resolution, frame.image, click_model)
-        if click_model is not None and not entry.no_nodule and not frame.calipers:
-            add_network_pseudo(frame.targets, frame.image, click_model)  # clicks or single points alone
+        strokes = entry.drawn_strokes()
+        # a box gives the network no nodule pixel to click on: boxed frames keep the engine's mask
+        by_network = click_model is not None and not any(s.kind is StrokeKind.BOX for s in strokes)
+        add_stroke_targets(frame.targets, strokes, image, box, resolution, engine_pseudo=not by_network)
+        if by_network:  # scribbles, clicks, points; a caliper frame's channel is full, a negative has no nodule pixel
+            add_network_pseudo(frame.targets, frame.image, click_model)
     # clicks or single points alone leave the pseudo channel empty: no mask to learn, not an empty one
     frame.pseudo_known = entry.has_mask or entry.no_nodule or bool(frame.targets[3].any())
     return frame

@@ -57,12 +57,11 @@ def stroke_in_work(stroke: Stroke, box: Box, resolution: int) -> Stroke:
 
 
 def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.ndarray, box: Box,
-                       resolution: int, work_image: np.ndarray | None = None,
-                       click_model: ClickPredictor | None = None) -> None:
+                       resolution: int, engine_pseudo: bool = True) -> None:
     """Merge a frame's strokes into its (4, R, R) working-resolution targets in place (its clicks are there
     already). Drawn labels overrule derived ones (the calipers') where they disagree. An empty pseudo channel
-    (no calipers, no mask) becomes the click network's mask from the labels on `work_image` (the frame at the
-    working resolution) when one is given and no box is drawn, else the engine's mask from the strokes."""
+    (no calipers, no mask) becomes the engine's mask from the strokes, unless engine_pseudo is False (the
+    caller makes it another way: add_network_pseudo)."""
     if not strokes:
         return
     work = sparse_targets(stroke_labels([stroke_in_work(s, box, resolution) for s in strokes],
@@ -71,11 +70,7 @@ def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.nda
     targets[0] = (fg & ~work[1]) | work[0]
     targets[1] = (bg & ~work[0]) | (work[1] & ~work[0])
     targets[2] |= work[2].astype(np.uint8)
-    if targets[3].any():
-        return
-    if click_model is not None and work_image is not None and not any(s.kind is StrokeKind.BOX for s in strokes):
-        add_network_pseudo(targets, work_image, click_model)
-    else:
+    if engine_pseudo and not targets[3].any():
         targets[3] = crop_resize(mask_from_strokes(image, strokes).astype(np.uint8), box, resolution, nearest=True)
 
 
