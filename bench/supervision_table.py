@@ -5,8 +5,9 @@
                                       [--score-only]
 
 Every run trains the same network (`train --width fast`, default resolution) on splits/train.txt (10 % of it
-held out for checkpoint selection) for the same number of minutes, one run after the other, and is scored on
-splits/val.txt, which it never trains on or selects with. Labels other than masks are simulated from the masks
+held out for checkpoint selection, by Dice against those frames' true masks in every row, weak ones included) for
+the same number of minutes, one run after the other, and is scored on splits/val.txt, which it never trains on or
+selects with. Labels other than masks are simulated from the masks
 (calipers with 3 px jitter; scribbles, boxes and points by core.annotation.sparse_simulation). Rows: masks,
 calipers, scribbles, boxes and points, each kind of label with the best recipe measured for it (scribbles and
 points: `--sparse-pseudo network`, the click network's mask from clicks on the labelled pixels as a pseudo-label,

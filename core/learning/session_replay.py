@@ -138,8 +138,8 @@ def label_frame(frame: ReplayFrame, probability: np.ndarray | None, click_model:
     return np.asarray(mask, bool), calipers, points, clicks
 
 
-def _store_accepted(store: ProjectStore, frame_id: int, mask: np.ndarray, calipers: object | None,
-                    points: list[Point]) -> None:
+def store_accepted(store: ProjectStore, frame_id: int, mask: np.ndarray, calipers: object | None,
+                   points: list[Point]) -> None:
     """As the app commits a frame: calipers, clicks and the engine's mask, accepted, in one store action."""
     with store.action("accept mask", frame_id):
         if calipers is not None:
@@ -205,7 +205,7 @@ def replay(frames: list[ReplayFrame], project_folder: Path, cfg: ReplayConfig,
             probability = None if frame_model is None else frame_model.predict(frame.image)  # type: ignore[attr-defined]
             mask, calipers, points, clicks = label_frame(frame, probability, models.click_model(), cfg.policy, cfg,
                                                          rng)
-            _store_accepted(store, record.id, mask, calipers, points)
+            store_accepted(store, record.id, mask, calipers, points)
             frame_dice = None if probability is None else float(dice(probability > 0.5, frame.truth))
             result.frames.append(FrameOutcome(frame.stem, clicks, float(iou(mask, frame.truth)), frame_dice))
             if len(result.frames) % cfg.block == 0:
