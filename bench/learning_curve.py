@@ -36,7 +36,13 @@ from core.interactive.clicks_benchmark import run_frame, summarise  # noqa: E402
 from core.interactive.starter_models import resolve_model_argument  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.learning.background_trainer import BackgroundTrainer, TrainingOutcome  # noqa: E402
-from core.learning.session_replay import ReplayConfig, ReplayFrame, label_frame, store_accepted  # noqa: E402
+from core.learning.session_replay import (  # noqa: E402
+    ReplayConfig,
+    ReplayFrame,
+    label_frame,
+    replay_frames,
+    store_accepted,
+)
 from core.learning.versions import USE_STARTER_KEY  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
@@ -94,15 +100,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
-    train_items = [item for item in list_dataset(args.data, args.data / "splits" / "train.txt")
-                   if item.mask_path is not None]
     val_items = list_dataset(args.data, args.data / "splits" / "val.txt")[: args.val_limit]
     val = [(item.frame().gray_u8(), item.mask()) for item in val_items]
     val = [(image, truth) for image, truth in val if truth is not None and truth.any()]
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(train_items))[: max(steps)]
-    frames = [ReplayFrame(train_items[i].stem, train_items[i].image_path, train_items[i].frame().gray_u8(),
-                          train_items[i].mask()) for i in order]
+    rng = np.random.default_rng(args.seed)  # the frames' order, then the calipers' jitter
+    frames = replay_frames(list_dataset(args.data, args.data / "splits" / "train.txt"), rng, max(steps))
     starter = ClickPredictor.load(resolve_model_argument("starter", "click"), threads=args.threads)
     table = [{"labelled": 0, "starter_click": clicks_on(val, [None] * len(val), starter)}]
     print(json.dumps(table[0]), file=sys.stderr, flush=True)

@@ -22,23 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.io.dataset import list_dataset  # noqa: E402
-from core.learning.session_replay import ReplayConfig, ReplayFrame, ReplayResult, replay  # noqa: E402
+from core.learning.session_replay import ReplayConfig, ReplayResult, replay, replay_frames  # noqa: E402
 
 LAST = 30
-
-
-def load_frames(data: Path, split: Path | None, n: int | None, seed: int) -> list[ReplayFrame]:
-    items = list_dataset(data, split)
-    order = np.random.default_rng(seed).permutation(len(items))
-    frames = []
-    for i in order:
-        truth = items[i].mask()
-        if truth is None or not truth.any():
-            continue
-        frames.append(ReplayFrame(items[i].stem, items[i].image_path, items[i].frame().gray_u8(), truth))
-        if n is not None and len(frames) >= n:
-            break
-    return frames
 
 
 def mean_clicks(result: ReplayResult) -> float:
@@ -82,7 +68,7 @@ def run(argv: list[str] | None = None) -> dict:
                        click_steps=args.click_steps, learning=args.learning == "on", starter=args.starter == "on",
                        seed=args.seed, threads=args.threads, preset=args.preset,
                        networks=tuple(n for n in args.networks.split(",") if n))
-    frames = load_frames(args.data, args.split, args.frames, args.seed)
+    frames = replay_frames(list_dataset(args.data, args.split), np.random.default_rng(args.seed), args.frames)
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

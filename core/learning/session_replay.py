@@ -16,6 +16,7 @@ from core.annotation.caliper_simulation import calipers_from_label_map, jitter_c
 from core.annotation.points import Calipers, Point, PointKind
 from core.interactive.robot_user import next_click
 from core.interactive.session import InteractionSession
+from core.io.dataset import DatasetItem
 from core.learning.background_trainer import BackgroundTrainer, TrainingOutcome
 from core.learning.versions import USE_STARTER_KEY
 from core.project.records import MaskProvenance
@@ -52,6 +53,20 @@ class ReplayFrame:
     image_path: Path
     image: np.ndarray  # (H, W) uint8
     truth: np.ndarray  # (H, W) bool
+
+
+def replay_frames(items: list[DatasetItem], rng: np.random.Generator, n: int | None = None) -> list[ReplayFrame]:
+    """The items in the order of one permutation drawn from rng, at most n of them; those whose mask is missing or
+    empty are left out (there is nothing to outline)."""
+    frames = []
+    for i in rng.permutation(len(items)):
+        truth = items[i].mask()
+        if truth is None or not truth.any():
+            continue
+        frames.append(ReplayFrame(items[i].stem, items[i].image_path, items[i].frame().gray_u8(), truth))
+        if n is not None and len(frames) >= n:
+            break
+    return frames
 
 
 @dataclass
