@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> dict:
         metadata["sparse_pseudo"] = args.sparse_pseudo
         print(f"[train] training frames and their {args.sparse_pseudo} pseudo-labels made in {load_s:.0f} s",
               file=sys.stderr)
-    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model)
+    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, args.supervision == "scribbles")
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
                    pseudo_refresh=refresh)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
@@ -209,12 +209,15 @@ def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None)
         return lambda image, labels: mask_from_strokes(image, labels.strokes)
     if click_model is None:
         return None
-    return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model)
+    strokes = args.supervision == "scribbles"
+    return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model,
+                                                  between_strokes=strokes)
 
 
-def _refreshed_pseudo(click_model: ClickPredictor, image: np.ndarray, foreground: np.ndarray,
+def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, image: np.ndarray, foreground: np.ndarray,
                       background: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    return mask_from_labels(image, foreground, background, click_model, probability=probability)
+    return mask_from_labels(image, foreground, background, click_model, probability=probability,
+                            between_strokes=between_strokes)
 
 
 def _report(args: argparse.Namespace, result: TrainResult) -> dict:

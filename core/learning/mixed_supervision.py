@@ -77,7 +77,8 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
         by_network = click_model is not None and not any(s.kind is StrokeKind.BOX for s in strokes)
         add_stroke_targets(frame.targets, strokes, image, box, resolution, engine_pseudo=not by_network)
         if by_network:  # scribbles, clicks, points; a caliper frame's channel is full, a negative has no nodule pixel
-            add_network_pseudo(frame.targets, frame.image, click_model)
+            drawn_round = any(s.kind is StrokeKind.SCRIBBLE and not s.foreground for s in strokes)
+            add_network_pseudo(frame.targets, frame.image, click_model, between_strokes=drawn_round)
     # clicks or single points alone leave the pseudo channel empty: no mask to learn, not an empty one
     frame.pseudo_known = entry.has_mask or entry.no_nodule or bool(frame.targets[3].any())
     return frame

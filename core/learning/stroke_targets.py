@@ -74,8 +74,11 @@ def add_stroke_targets(targets: np.ndarray, strokes: list[Stroke], image: np.nda
         targets[3] = crop_resize(mask_from_strokes(image, strokes).astype(np.uint8), box, resolution, nearest=True)
 
 
-def add_network_pseudo(targets: np.ndarray, work_image: np.ndarray, click_model: ClickPredictor) -> None:
+def add_network_pseudo(targets: np.ndarray, work_image: np.ndarray, click_model: ClickPredictor,
+                       between_strokes: bool = False) -> None:
     """Fill an empty pseudo channel with the click network's mask from the confident pixels (scribbles, clicks,
-    single points) of the frame at the working resolution; left empty when none is labelled nodule."""
+    single points) of the frame at the working resolution; left empty when none is labelled nodule.
+    between_strokes: a background scribble was drawn (core.interactive.sparse_pseudo.mask_from_labels)."""
     if not targets[3].any():
-        targets[3] = mask_from_labels(work_image, targets[0] > 0, targets[1] > 0, click_model).astype(np.uint8)
+        targets[3] = mask_from_labels(work_image, targets[0] > 0, targets[1] > 0, click_model,
+                                      between_strokes=between_strokes).astype(np.uint8)
