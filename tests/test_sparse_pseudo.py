@@ -85,3 +85,13 @@ def test_no_nodule_pixel_no_mask_and_no_network_call() -> None:
     network = DiscNetwork(radius=5)
     mask = mask_from_labels(np.zeros(fg.shape, np.uint8), np.zeros_like(fg), bg, network)
     assert not mask.any() and network.calls == []
+
+
+def test_with_strokes_drawn_round_it_the_mask_reaches_half_way_to_the_background_stroke() -> None:
+    fg, bg = _labels()  # the background scribble 15 px above the nodule scribble
+    image = np.full(fg.shape, 100, np.uint8)
+    blob = mask_from_labels(image, fg, bg, DiscNetwork(radius=3))
+    grown = mask_from_labels(image, fg, bg, DiscNetwork(radius=3), between_strokes=True)
+    assert (grown >= blob).all() and not grown[bg].any()
+    rows = np.nonzero(grown[:, 40])[0]
+    assert rows.min() < 37 and rows.min() >= 31  # up towards the stroke at row 25, stopping about half-way

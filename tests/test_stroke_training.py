@@ -225,6 +225,24 @@ def test_with_a_click_network_scribbled_and_pointed_frames_get_its_mask_and_boxe
     assert np.array_equal(boxed.targets, engine.targets)  # a box gives no nodule pixel to click on
 
 
+def test_a_frame_with_a_background_scribble_gets_the_region_between_its_strokes_and_a_pointed_frame_does_not(
+        project) -> None:
+    from core.interactive.sparse_pseudo import mask_from_labels
+    from core.labels.between_strokes import region_between_strokes
+    from tests.test_sparse_pseudo import DiscNetwork
+
+    store, tmp_path, frames, records = project
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    entries = {e.frame_id: e for e in read_snapshot(snapshot)}
+    scribbled, pointed = (to_training_frame(snapshot, entries[r.id], RESOLUTION, click_model=DiscNetwork(radius=2))
+                          for r in (records[0], records[2]))
+    fg, bg, _, pseudo = scribbled.targets > 0
+    region = region_between_strokes(scribbled.image, fg, bg)
+    assert region.any() and (pseudo >= region).all()
+    fg, bg, _, pseudo = pointed.targets > 0
+    assert np.array_equal(pseudo, mask_from_labels(pointed.image, fg, bg, DiscNetwork(radius=2)))
+
+
 def test_the_frame_round_takes_the_click_network_in_use_for_pseudo_labels_when_asked_and_a_frame_needs_it(
         project) -> None:
     import argparse
