@@ -11,7 +11,8 @@ selects with. Labels other than masks are simulated from the masks
 (calipers with 3 px jitter; scribbles, boxes and points by core.annotation.sparse_simulation). Rows: masks,
 calipers, scribbles, boxes and points, each kind of label with the best recipe measured for it (scribbles and
 points: `--sparse-pseudo network`, the click network's mask from clicks on the labelled pixels as a pseudo-label,
-for scribbles remade every 25 epochs from the model's prediction; boxes: partial CE), and the ProCNS ablation on
+for scribbles with the region between the strokes added (core.labels.between_strokes) and remade every 25
+epochs from the model's prediction; boxes: partial CE), and the ProCNS ablation on
 scribbles alone: scribbles_pce (partial CE only), scribbles_prsa (+ PRSA), scribbles_procns (+ PRSA + ANPM).
 The rows in ON_REQUEST run only when named in --only. The network rows' click network is the shipped starter
 (trained on BUSI): on BUSI pass one trained on other frames (--pseudo-click-model).
