@@ -127,7 +127,8 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
     from core.annotation.sparse_simulation import SIMULATORS
 
     click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
-    args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1)
+    args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
+                              supervision="scribbles")
     items = list_dataset(data, data / "train.txt")[:3]
     frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     first = SIMULATORS["scribbles"](frames[0].truth, np.random.default_rng(0))  # load_frames' first draw
