@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> dict:
         metadata["sparse_pseudo"] = args.sparse_pseudo
         print(f"[train] training frames and their {args.sparse_pseudo} pseudo-labels made in {load_s:.0f} s",
               file=sys.stderr)
-    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, args.supervision == "scribbles")
+    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, _drawn_round(args))
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
                    pseudo_refresh=refresh)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
@@ -209,9 +209,15 @@ def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None)
         return lambda image, labels: mask_from_strokes(image, labels.strokes)
     if click_model is None:
         return None
-    strokes = args.supervision == "scribbles"
+    between = _drawn_round(args)
     return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model,
-                                                  between_strokes=strokes)
+                                                  between_strokes=between)
+
+
+def _drawn_round(args: argparse.Namespace) -> bool:
+    """Whether the background labels are strokes drawn round the nodule (scribbles), so the pseudo-label may take
+    the region between the strokes; single points' few background discs bound nothing."""
+    return args.supervision == "scribbles"
 
 
 def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, image: np.ndarray, foreground: np.ndarray,
