@@ -14,7 +14,8 @@ nodule frames (core.training.negatives), for training (train split) and for scor
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
 frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame), and for
 tags_only each proposal method (core.labels.proposal) on the attention map and on the CAM, beside the centred
-ellipse. The last stdout line is JSON."""
+ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets no mask: gated_dice,
+gated_fp_frames, nodule_frames_called_empty). The last stdout line is JSON."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ from core.training.tag_data import (  # noqa: E402
     relabel,
 )
 from core.training.tag_eval import false_positive_frames, mean_dice, proposal_dice  # noqa: E402
-from core.training.tag_task import TagTrainConfig, tag_maps, train_from_tags  # noqa: E402
+from core.training.tag_task import TagTrainConfig, frame_presence, tag_maps, train_from_tags  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
@@ -66,6 +67,12 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
     truths = [f.truth for f in nodule]
     scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
               "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
+    # the frame classifier as a gate: a frame it calls nodule-free gets no mask
+    present = frame_presence(net, [f.image for f in nodule], norm) >= 0.5
+    empty_present = frame_presence(net, [f.image for f in empty], norm) >= 0.5
+    scores["gated_dice"] = mean_dice([p * keep for p, keep in zip(probs, present)], truths)
+    scores["gated_fp_frames"] = false_positive_frames([p * keep for p, keep in zip(empty_probs, empty_present)])
+    scores["nodule_frames_called_empty"] = int((~present).sum())
     if with_proposals:
         images = [f.image for f in nodule]
         for method in ("threshold", "graphcut"):
@@ -88,6 +95,11 @@ def main() -> None:
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (smoke runs)")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
+    p.add_argument("--negative-share", type=float, default=TagTrainConfig().negative_share,
+                   help="draw nodule-free frames at most at this share of the batches (1: their natural share)")
+    p.add_argument("--frame-class", type=float, default=TagTermWeights().frame_class,
+                   help="weight of the frame classifier's term when some frame has a nodule tag alone (it is off "
+                        "otherwise: core.training.tag_task.effective_terms)")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     args = p.parse_args()
     started = time.time()
@@ -101,7 +113,9 @@ def main() -> None:
         frames = relabel(train, masks, tags, negatives, args.seed)
         cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
-                             terms=TagTermWeights(negative_presence=args.negative_presence))
+                             negative_share=args.negative_share,
+                             terms=TagTermWeights(negative_presence=args.negative_presence,
+                                                   frame_class=args.frame_class))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
         scores = _score(net, norm, val, with_proposals=name == "tags_only")
         results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
@@ -131,7 +145,8 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
                    "resolution": args.resolution, "threads": args.threads, "seed": args.seed,
-                   "negative_presence": args.negative_presence,
+                   "negative_presence": args.negative_presence, "frame_class": args.frame_class,
+                   "negative_share": args.negative_share,
                    "wall_s": round(wall_s, 1)},
         "variants": results,
     }
