@@ -12,10 +12,10 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
-frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame), and for
-tags_only each proposal method (core.labels.proposal) on the attention map and on the CAM, beside the centred
-ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets no mask: gated_dice,
-gated_fp_frames, nodule_frames_called_empty). The last stdout line is JSON."""
+frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame) and
+their mean predicted area, and for tags_only each proposal method (core.labels.proposal) on the attention map and
+on the CAM, beside the centred ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets
+no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty). The last stdout line is JSON."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +35,12 @@ from core.training.tag_data import (  # noqa: E402
     read_frame_classes,
     relabel,
 )
-from core.training.tag_eval import false_positive_frames, mean_dice, proposal_dice  # noqa: E402
+from core.training.tag_eval import (  # noqa: E402
+    false_positive_frames,
+    mean_area_percent,
+    mean_dice,
+    proposal_dice,
+)
 from core.training.tag_task import TagTrainConfig, frame_presence, tag_maps, train_from_tags  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
@@ -66,6 +71,7 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
     empty_probs, _ = tag_maps(net, [f.image for f in empty], norm)
     truths = [f.truth for f in nodule]
     scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
+              "fp_area_percent": mean_area_percent(empty_probs),
               "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
     # the frame classifier as a gate: a frame it calls nodule-free gets no mask
     present = frame_presence(net, [f.image for f in nodule], norm) >= 0.5

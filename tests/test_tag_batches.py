@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.training.tag_eval import mean_area_percent
 from core.training.tag_task import _Streams, effective_terms
 from models.tag_losses import MASK, NO_NODULE, NODULE, POINTS, TagTermWeights
 
@@ -45,3 +46,9 @@ def test_the_frame_classifier_trains_only_when_some_frame_has_a_nodule_tag_alone
     terms = TagTermWeights(frame_class=0.7)
     assert effective_terms(terms, [MASK, NO_NODULE, POINTS]).frame_class == 0.0
     assert effective_terms(terms, [MASK, NO_NODULE, NODULE]) == terms
+
+
+def test_the_false_positive_area_is_the_mean_share_of_frame_predicted_nodule() -> None:
+    empty, quarter = np.zeros((4, 4)), np.zeros((4, 4))
+    quarter[:2, :2] = 0.9
+    assert mean_area_percent([empty, quarter]) == 12.5

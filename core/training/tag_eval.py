@@ -31,3 +31,11 @@ def proposal_dice(images: list[np.ndarray], maps: list[np.ndarray] | None, truth
     scores = [dice(propose_mask(image, None if maps is None else maps[k], method), truths[k])
               for k, image in enumerate(images)]
     return float(np.mean(scores))
+
+
+def mean_area_percent(probabilities: list[np.ndarray]) -> float:
+    """Mean share of the frame predicted nodule (p > 0.5), in percent: on nodule-free frames, a steadier measure
+    of false positives than the count of frames over FP_AREA_SHARE (one frame of 20 is 5 % of that count)."""
+    if not probabilities:
+        return float("nan")
+    return 100.0 * float(np.mean([(p > 0.5).mean() for p in probabilities]))
