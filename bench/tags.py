@@ -15,7 +15,8 @@ Scored on splits/val.txt at the working resolution (never trained on or selected
 frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame) and
 their mean predicted area, and for tags_only each proposal method (core.labels.proposal) on the attention map and
 on the CAM, beside the centred ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets
-no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty). The last stdout line is JSON."""
+no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty; only when the classifier trained).
+The last stdout line is JSON."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,13 @@ from core.training.tag_eval import (  # noqa: E402
     mean_dice,
     proposal_dice,
 )
-from core.training.tag_task import TagTrainConfig, frame_presence, tag_maps, train_from_tags  # noqa: E402
+from core.training.tag_task import (  # noqa: E402
+    TagTrainConfig,
+    effective_terms,
+    frame_presence,
+    tag_maps,
+    train_from_tags,
+)
 from models.preprocess import Normalisation  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
@@ -64,7 +71,7 @@ def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> l
     return frames
 
 
-def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool) -> dict:
+def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool, classifier: bool) -> dict:
     nodule = [f for f in val if f.kind != NO_NODULE]
     empty = [f for f in val if f.kind == NO_NODULE]
     probs, cams = tag_maps(net, [f.image for f in nodule], norm)
@@ -73,12 +80,12 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
     scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
               "fp_area_percent": mean_area_percent(empty_probs),
               "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
-    # the frame classifier as a gate: a frame it calls nodule-free gets no mask
-    present = frame_presence(net, [f.image for f in nodule], norm) >= 0.5
-    empty_present = frame_presence(net, [f.image for f in empty], norm) >= 0.5
-    scores["gated_dice"] = mean_dice([p * keep for p, keep in zip(probs, present)], truths)
-    scores["gated_fp_frames"] = false_positive_frames([p * keep for p, keep in zip(empty_probs, empty_present)])
-    scores["nodule_frames_called_empty"] = int((~present).sum())
+    if classifier:  # the frame classifier as a gate: a frame it calls nodule-free gets no mask
+        present = frame_presence(net, [f.image for f in nodule], norm) >= 0.5
+        empty_present = frame_presence(net, [f.image for f in empty], norm) >= 0.5
+        scores["gated_dice"] = mean_dice([p * keep for p, keep in zip(probs, present)], truths)
+        scores["gated_fp_frames"] = false_positive_frames([p * keep for p, keep in zip(empty_probs, empty_present)])
+        scores["nodule_frames_called_empty"] = int((~present).sum())
     if with_proposals:
         images = [f.image for f in nodule]
         for method in ("threshold", "graphcut"):
@@ -123,7 +130,8 @@ def main() -> None:
                              terms=TagTermWeights(negative_presence=args.negative_presence,
                                                    frame_class=args.frame_class))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
-        scores = _score(net, norm, val, with_proposals=name == "tags_only")
+        classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
+        scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier)
         results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
                          "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
         print(f"[tags] {name}: {json.dumps(results[name])}", flush=True)
