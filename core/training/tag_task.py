@@ -19,7 +19,7 @@ from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.tag_data import TagFrame
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation
 from models.tag_losses import MASK, NO_NODULE, NODULE, KindWeights, TagTermWeights, mixed_loss
-from models.tag_net import TagNet, upsampled_cam
+from models.tag_net import TagNet, TagOutputs, upsampled_cam
 from models.unet import UNet, spec_from_preset
 
 
@@ -30,7 +30,8 @@ class TagTrainConfig(LoopConfig):
     items_per_epoch: int | None = None  # None: the number of training frames
     mask_share: float = 0.25
     # "no nodule" frames are drawn at most at this share of the batches (None: their natural share); on DDTI with
-    # nodule-free crops (38 % of the frames) 0.2 gave nodule Dice 0.724 against 0.701 (bench/tags.py, 40 epochs)
+    # nodule-free crops (38 % of the frames) 0.2 gave nodule Dice 0.724 against 0.701 (bench/tags.py, 40 epochs,
+    # seed 0)
     negative_share: float | None = 0.2
     eraser: bool = True
     # 0: the saved weights are the last ones; the class head lives outside the averaged U-Net, and an average of
@@ -88,8 +89,8 @@ class _TagTraining(nn.Module):
 def effective_terms(terms: TagTermWeights, kinds: list[int]) -> TagTermWeights:
     """The frame classifier trains only when some frame carries a "nodule present" tag alone: its CAM and the
     erasure serve those frames. Without them it only learns to tell the nodule-free frames apart, through the
-    shared encoder, and that cost the nodule frames' masks (bench/tags.py, 40 epochs, masks + negatives: DDTI Dice
-    0.639 with it, 0.701 without; BUSI 0.673 / 4 false-positive frames with it, 0.686 / 3 without)."""
+    shared encoder, and that cost the nodule frames' masks (bench/tags.py, 40 epochs, masks + nodule-free crops,
+    seed 0: DDTI Dice 0.639 with it, nodules over-segmented 1.45 x; 0.701 without)."""
     return terms if NODULE in kinds else replace(terms, frame_class=0.0)
 
 
@@ -146,30 +147,33 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
 
 
 @torch.inference_mode()
+def _outputs(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str,
+             batch_size: int) -> list[tuple[TagOutputs, tuple[int, int]]]:
+    """The network's outputs on the images in batches of batch_size (eval mode, restored after), each with the
+    input's size."""
+    was_training = net.training
+    net.eval()
+    outputs = []
+    for start in range(0, len(images_u8), batch_size):
+        chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
+        outputs.append((net(torch.from_numpy(chunk).to(device)), chunk.shape[-2:]))
+    net.train(was_training)
+    return outputs
+
+
 def tag_maps(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
              batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(nodule probability maps, CAMs normalised to [0, 1]) at the images' (working) resolution."""
-    was_training = net.training
-    net.eval()
     probabilities, cams = [], []
-    for start in range(0, len(images_u8), batch_size):
-        chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
-        out = net(torch.from_numpy(chunk).to(device))
+    for out, size in _outputs(net, images_u8, norm, device, batch_size):
         probabilities.extend(torch.sigmoid(out.segmentation.float())[:, 0].cpu().numpy())
-        cams.extend(upsampled_cam(out.cam.float(), chunk.shape[-2:]).cpu().numpy())
-    net.train(was_training)
+        cams.extend(upsampled_cam(out.cam.float(), size).cpu().numpy())
     return probabilities, cams
 
 
-@torch.inference_mode()
 def frame_presence(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
                    batch_size: int = 16) -> np.ndarray:
     """The frame classifier's probability that each image holds a nodule, (N,)."""
-    was_training = net.training
-    net.eval()
-    scores = []
-    for start in range(0, len(images_u8), batch_size):
-        chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
-        scores.append(torch.sigmoid(net(torch.from_numpy(chunk).to(device)).frame_logit.float()).cpu().numpy())
-    net.train(was_training)
+    scores = [torch.sigmoid(out.frame_logit.float()).cpu().numpy()
+              for out, _ in _outputs(net, images_u8, norm, device, batch_size)]
     return np.concatenate(scores) if scores else np.zeros(0, np.float32)
