@@ -45,8 +45,7 @@ from core.training.tag_eval import (  # noqa: E402
 from core.training.tag_task import (  # noqa: E402
     TagTrainConfig,
     effective_terms,
-    frame_presence,
-    tag_maps,
+    tag_predictions,
     train_from_tags,
 )
 from models.preprocess import Normalisation  # noqa: E402
@@ -74,15 +73,14 @@ def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> l
 def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool, classifier: bool) -> dict:
     nodule = [f for f in val if f.kind != NO_NODULE]
     empty = [f for f in val if f.kind == NO_NODULE]
-    probs, cams = tag_maps(net, [f.image for f in nodule], norm)
-    empty_probs, _ = tag_maps(net, [f.image for f in empty], norm)
+    probs, cams, presence = tag_predictions(net, [f.image for f in nodule], norm)
+    empty_probs, _, empty_presence = tag_predictions(net, [f.image for f in empty], norm)
     truths = [f.truth for f in nodule]
     scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
               "fp_area_percent": mean_area_percent(empty_probs),
               "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
     if classifier:  # the frame classifier as a gate: a frame it calls nodule-free gets no mask
-        present = frame_presence(net, [f.image for f in nodule], norm) >= 0.5
-        empty_present = frame_presence(net, [f.image for f in empty], norm) >= 0.5
+        present, empty_present = presence >= 0.5, empty_presence >= 0.5
         scores["gated_dice"] = mean_dice([p * keep for p, keep in zip(probs, present)], truths)
         scores["gated_fp_frames"] = false_positive_frames([p * keep for p, keep in zip(empty_probs, empty_present)])
         scores["nodule_frames_called_empty"] = int((~present).sum())

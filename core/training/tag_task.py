@@ -19,7 +19,7 @@ from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.tag_data import TagFrame
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation
 from models.tag_losses import MASK, NO_NODULE, NODULE, KindWeights, TagTermWeights, mixed_loss
-from models.tag_net import TagNet, TagOutputs, upsampled_cam
+from models.tag_net import TagNet, upsampled_cam
 from models.unet import UNet, spec_from_preset
 
 
@@ -55,15 +55,13 @@ class _Streams:
                  negative_share: float | None = None) -> None:
         self.rng = rng
         negatives = [i for i, k in enumerate(kinds) if k == NO_NODULE]
-        self.p_negative = 0.0
-        if negative_share is not None and negatives and len(negatives) < len(kinds):
-            self.p_negative = min(len(negatives) / len(kinds), negative_share)
-            kinds = [k if k != NO_NODULE else None for k in kinds]
-        self.pools = [[i for i, k in enumerate(kinds) if k == MASK],
-                      [i for i, k in enumerate(kinds) if k is not None and k != MASK], negatives]
-        counted = len(self.pools[0]) + len(self.pools[1])
-        natural = len(self.pools[0]) / max(counted, 1)
-        self.p_mask = 1.0 if not self.pools[1] else 0.0 if not self.pools[0] else max(natural, mask_share)
+        capped = negative_share is not None and 0 < len(negatives) < len(kinds)
+        self.p_negative = min(len(negatives) / len(kinds), negative_share) if capped else 0.0
+        masks = [i for i, k in enumerate(kinds) if k == MASK]
+        rest = [i for i, k in enumerate(kinds) if k != MASK and not (capped and k == NO_NODULE)]
+        self.pools = [masks, rest, negatives]
+        natural = len(masks) / max(len(masks) + len(rest), 1)
+        self.p_mask = 1.0 if not rest else 0.0 if not masks else max(natural, mask_share)
         self.queues: list[list[int]] = [[], [], []]
 
     def draw(self) -> int:
@@ -147,33 +145,25 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
 
 
 @torch.inference_mode()
-def _outputs(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str,
-             batch_size: int) -> list[tuple[TagOutputs, tuple[int, int]]]:
-    """The network's outputs on the images in batches of batch_size (eval mode, restored after), each with the
-    input's size."""
+def tag_predictions(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
+                    batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """One pass over the images: (nodule probability maps, CAMs normalised to [0, 1]) at the images' (working)
+    resolution, and the frame classifier's probability that each image holds a nodule, (N,)."""
     was_training = net.training
     net.eval()
-    outputs = []
+    probabilities, cams, presence = [], [], []
     for start in range(0, len(images_u8), batch_size):
         chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
-        outputs.append((net(torch.from_numpy(chunk).to(device)), chunk.shape[-2:]))
+        out = net(torch.from_numpy(chunk).to(device))
+        probabilities.extend(torch.sigmoid(out.segmentation.float())[:, 0].cpu().numpy())
+        cams.extend(upsampled_cam(out.cam.float(), chunk.shape[-2:]).cpu().numpy())
+        presence.extend(torch.sigmoid(out.frame_logit.float()).cpu().numpy())
     net.train(was_training)
-    return outputs
+    return probabilities, cams, np.asarray(presence, np.float32)
 
 
 def tag_maps(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
              batch_size: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(nodule probability maps, CAMs normalised to [0, 1]) at the images' (working) resolution."""
-    probabilities, cams = [], []
-    for out, size in _outputs(net, images_u8, norm, device, batch_size):
-        probabilities.extend(torch.sigmoid(out.segmentation.float())[:, 0].cpu().numpy())
-        cams.extend(upsampled_cam(out.cam.float(), size).cpu().numpy())
+    probabilities, cams, _ = tag_predictions(net, images_u8, norm, device, batch_size)
     return probabilities, cams
-
-
-def frame_presence(net: TagNet, images_u8: list[np.ndarray], norm: Normalisation, device: torch.device | str = "cpu",
-                   batch_size: int = 16) -> np.ndarray:
-    """The frame classifier's probability that each image holds a nodule, (N,)."""
-    scores = [torch.sigmoid(out.frame_logit.float()).cpu().numpy()
-              for out, _ in _outputs(net, images_u8, norm, device, batch_size)]
-    return np.concatenate(scores) if scores else np.zeros(0, np.float32)
