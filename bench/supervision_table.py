@@ -1,8 +1,8 @@
 """One network, one wall-clock budget, one seed, trained from each kind of label; the ProCNS ablation on scribbles.
 
-    python bench/supervision_table.py --data ../shared/data/ddti [--minutes 20 | --epochs N] [--seed 0] [--threads 2]
-                                      [--only masks,scribbles_pce,scribbles] [--out-root /tmp/sonoclick_supervision]
-                                      [--score-only]
+    python bench/supervision_table.py --data ../shared/data/ddti [--minutes 20 | --epochs N] [--seed 0 | --seeds 0,1,2]
+                                      [--threads 2] [--only masks,scribbles_pce,scribbles]
+                                      [--out-root /tmp/sonoclick_supervision] [--score-only]
 
 Every run trains the same network (`train --width fast`, default resolution) on splits/train.txt (10 % of it
 held out for checkpoint selection, by Dice against those frames' true masks in every row, weak ones included) for
@@ -17,7 +17,10 @@ scribbles alone: scribbles_pce (partial CE only), scribbles_prsa (+ PRSA), scrib
 The rows in ON_REQUEST run only when named in --only. The network rows' click network is the shipped starter
 (trained on BUSI): on BUSI pass one trained on other frames (--pseudo-click-model).
 Prints a table (val Dice, IoU, HD95 in px, training frames/s, epochs) with each Dice's ratio to masks; the last
-stdout line is JSON with each run's val Dice under its name (and the details under "runs")."""
+stdout line is JSON with each run's val Dice under its name (and the details under "runs"). With --seeds S1,S2,...
+each seed's runs go under OUT_ROOT/seedS (the seed changes the held-out selection frames, the initialisation, the
+batch order and the simulated labels) and a table of the means over the seeds follows, each row's ratio to masks
+given for the means and for each seed; the JSON then holds the means under each run's name."""
 from __future__ import annotations
 
 import argparse
@@ -109,12 +112,48 @@ def _table(scores: dict[str, dict]) -> list[str]:
     return rows
 
 
+def _score_seed(names: list[str], args: argparse.Namespace, val_items: list, started: float) -> dict[str, dict]:
+    """Train (or, --score-only, find) and score every named run of args.seed under args.out_root."""
+    scores: dict[str, dict] = {}
+    for name in names:
+        trained = _trained_earlier(name, args) if args.score_only else _train(name, args)
+        predictor = Predictor.load(args.out_root / name / "model.safetensors", device="cpu", threads=args.threads)
+        scores[name] = {**evaluate_items(predictor, val_items, log_every=0), **trained}
+        print(f"[supervision] {name}: val Dice {scores[name]['dice']:.4f} after {trained['epochs']} epochs "
+              f"({(time.time() - started) / 60:.1f} min so far)", flush=True)
+    return scores
+
+
+def _mean_table(per_seed: dict[int, dict[str, dict]]) -> tuple[list[str], dict[str, dict]]:
+    """Each run's mean val Dice over the seeds, with the ratio of the means to masks' and each seed's own ratio
+    (a row's ratio moves with its seed's masks run, so both are shown)."""
+    names = [n for n in next(iter(per_seed.values())) if all(n in s for s in per_seed.values())]
+    means: dict[str, dict] = {}
+    for name in names:
+        dices = [per_seed[seed][name]["dice"] for seed in per_seed]
+        ratios = [per_seed[seed][name]["dice"] / per_seed[seed]["masks"]["dice"] for seed in per_seed
+                  if "masks" in per_seed[seed]]
+        means[name] = {"dice": round(sum(dices) / len(dices), 4), "dice_per_seed": dices,
+                       "ratio_per_seed": [round(r, 3) for r in ratios]}
+    masks = means.get("masks", {}).get("dice")
+    rows = [f"{'run':15s} {'mean Dice':>9s} {'Dice/masks':>10s}  per seed: Dice (Dice/masks)"]
+    for name, m in means.items():
+        ratio = f"{m['dice'] / masks:.3f}" if masks else "n/a"
+        m["ratio"] = None if not masks else round(m["dice"] / masks, 4)
+        seeds = ", ".join(f"{d:.4f}" + (f" ({r:.3f})" if masks else "")
+                          for d, r in zip(m["dice_per_seed"], m["ratio_per_seed"] or [None] * len(per_seed)))
+        rows.append(f"{name:15s} {m['dice']:9.4f} {ratio:>10s}  {seeds}")
+    return rows, means
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--epochs", type=int, help="equal epochs instead of equal minutes (runs may then go in parallel)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", help="comma-separated seeds: each seed's runs go under OUT_ROOT/seedS, and a table of "
+                                   "the means over the seeds follows the seeds' own tables")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--width", default="fast")
     p.add_argument("--device", default="cpu")
@@ -131,24 +170,34 @@ def main() -> None:
     unknown = [n for n in names if n not in RUNS]
     if unknown:
         raise SystemExit(f"unknown run(s) {unknown}; known: {list(RUNS)}")
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+    root = args.out_root
 
     started = time.time()
     val_items = list_dataset(args.data, args.data / "splits/val.txt")
-    scores: dict[str, dict] = {}
-    for name in names:
-        trained = _trained_earlier(name, args) if args.score_only else _train(name, args)
-        predictor = Predictor.load(args.out_root / name / "model.safetensors", device="cpu", threads=args.threads)
-        scores[name] = {**evaluate_items(predictor, val_items, log_every=0), **trained}
-        print(f"[supervision] {name}: val Dice {scores[name]['dice']:.4f} after {trained['epochs']} epochs "
-              f"({(time.time() - started) / 60:.1f} min so far)", flush=True)
     budget = f"{args.epochs} epochs" if args.epochs else f"{args.minutes} min"
-    print(f"[supervision] {args.data.name}, {budget} per run, seed {args.seed}, {args.threads} thread(s), "
-          f"val split ({len(val_items)} frames):", flush=True)
-    for row in _table(scores):
+    per_seed: dict[int, dict[str, dict]] = {}
+    for seed in seeds:
+        args.seed, args.out_root = seed, root / f"seed{seed}" if args.seeds else root
+        per_seed[seed] = _score_seed(names, args, val_items, started)
+        print(f"[supervision] {args.data.name}, {budget} per run, seed {seed}, {args.threads} thread(s), "
+              f"val split ({len(val_items)} frames):", flush=True)
+        for row in _table(per_seed[seed]):
+            print(row, flush=True)
+    common = {"minutes": None if args.epochs else args.minutes, "epochs": args.epochs, "threads": args.threads,
+              "data": args.data.name}
+    if not args.seeds:
+        scores = per_seed[seeds[0]]
+        summary = {name: s["dice"] for name, s in scores.items()}
+        print(json.dumps({**summary, **common, "seed": seeds[0], "runs": scores}))
+        return
+    rows, means = _mean_table(per_seed)
+    print(f"[supervision] mean over seeds {args.seeds}:", flush=True)
+    for row in rows:
         print(row, flush=True)
-    summary = {name: s["dice"] for name, s in scores.items()}
-    print(json.dumps({**summary, "minutes": None if args.epochs else args.minutes, "epochs": args.epochs,
-                      "seed": args.seed, "threads": args.threads, "data": args.data.name, "runs": scores}))
+    summary = {name: m["dice"] for name, m in means.items()}
+    print(json.dumps({**summary, **common, "seeds": seeds, "means": means,
+                      "runs": {str(seed): scores for seed, scores in per_seed.items()}}))
 
 
 if __name__ == "__main__":

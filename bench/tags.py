@@ -61,12 +61,13 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
 }
 
 
-def _frames(data: Path, split: str, resolution: int, crops: int, seed: int) -> list[TagFrame]:
+def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
+            ) -> list[TagFrame]:
     classes = read_frame_classes(data / "tags.csv") if (data / "tags.csv").exists() else None
     items = list_dataset(data, data / "splits" / f"{split}.txt")
     frames = load_tag_frames(items, resolution, classes)
     if not any(f.kind == NO_NODULE for f in frames):
-        frames += crop_negatives(items, resolution, crops, seed)
+        frames += crop_negatives(items, resolution, crops, seed, with_nodule_crops=nodule_crops)
     return frames
 
 
@@ -103,6 +104,9 @@ def main() -> None:
     p.add_argument("--preset", default="tiny")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--crops-per-frame", type=int, default=1, help="nodule-free crops per frame (no tags.csv)")
+    p.add_argument("--nodule-crops", action="store_true",
+                   help="with nodule-free crops (no tags.csv), train on as many zoomed crops holding the nodule, drawn "
+                        "with them (core.training.negatives: the zoom then says nothing of a nodule); val unchanged")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset (smoke runs)")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
@@ -114,7 +118,7 @@ def main() -> None:
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     args = p.parse_args()
     started = time.time()
-    train = _frames(args.data, "train", args.resolution, args.crops_per_frame, args.seed)
+    train = _frames(args.data, "train", args.resolution, args.crops_per_frame, args.seed, args.nodule_crops)
     val = _frames(args.data, "val", args.resolution, args.crops_per_frame, args.seed + 1)
     print(f"[tags] {len(train)} train frames ({sum(f.kind == NO_NODULE for f in train)} nodule-free), "
           f"{len(val)} val frames ({sum(f.kind == NO_NODULE for f in val)} nodule-free)", flush=True)

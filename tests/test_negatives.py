@@ -17,7 +17,7 @@ from core.learning.mixed_supervision import to_training_frame
 from core.learning.snapshot import has_nodule_labels, read_snapshot, write_snapshot
 from core.learning.suggest import rank_unlabelled
 from core.training.click_samples import ClickFrame, make_sample
-from core.training.negatives import grown_nodule, nodule_free_crops
+from core.training.negatives import grown_nodule, nodule_crops, nodule_free_crops
 from core.training.synthetic import make_frame
 from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel
 from core.training.targets import TARGET_CHANNELS, negative_targets
@@ -134,6 +134,36 @@ def test_a_dataset_without_negatives_gets_nodule_free_crops(tmp_path: Path) -> N
     crops = crop_negatives(list_dataset(root), 32, 2, seed=0)
     assert crops and all(f.kind == NO_NODULE and not f.truth.any() for f in crops)
     assert {f.stem.split("_crop")[0] for f in crops} <= {"s0", "s1"}  # only frames with a nodule are cropped
+
+
+def test_nodule_crops_hold_the_nodule_centre_and_carry_its_mask() -> None:
+    frame = make_frame(5, (160, 200), n_nodules=1)
+    ys, xs = np.nonzero(frame.mask)
+    centre = (xs.mean(), ys.mean())
+    crops = nodule_crops(frame.image, frame.mask, 5, 32, np.random.default_rng(0))
+    assert len(crops) == 5
+    for crop in crops:
+        x0, y0, x1, y1 = crop.box
+        side = x1 - x0
+        assert y1 - y0 == side and x0 + side // 4 <= centre[0] + 0.5 and centre[0] - 0.5 <= x1 - side // 4
+        assert y0 + side // 4 <= centre[1] + 0.5 and centre[1] - 0.5 <= y1 - side // 4
+        expected = cv2.resize(frame.mask[y0:y1, x0:x1].astype(np.uint8), (32, 32),
+                              interpolation=cv2.INTER_NEAREST) > 0
+        assert crop.image.shape == (32, 32) and np.array_equal(crop.mask, expected) and crop.mask.any()
+    assert nodule_crops(frame.image, np.zeros_like(frame.mask), 2, 32, np.random.default_rng(0)) == []
+
+
+def test_matched_nodule_crops_leave_the_negatives_as_they_were(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ddti_like", with_tags=False)
+    plain = crop_negatives(list_dataset(root), 32, 2, seed=0)
+    matched = crop_negatives(list_dataset(root), 32, 2, seed=0, with_nodule_crops=True)
+    negatives = [f for f in matched if f.kind == NO_NODULE]
+    assert [f.stem for f in negatives] == [f.stem for f in plain]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(negatives, plain))
+    positives = [f for f in matched if f.kind == MASK]
+    assert len(positives) == len(negatives) and all(f.zoomed and f.label.any() for f in positives)
+    assert all(f.zoomed for f in negatives)
+    assert all(f.zoomed for f in relabel(matched, None, tags=False, negatives=True, seed=0))
 
 
 def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_model(tmp_path: Path, project,

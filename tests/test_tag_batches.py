@@ -52,3 +52,23 @@ def test_the_false_positive_area_is_the_mean_share_of_frame_predicted_nodule() -
     empty, quarter = np.zeros((4, 4)), np.zeros((4, 4))
     quarter[:2, :2] = 0.9
     assert mean_area_percent([empty, quarter]) == 12.5
+
+
+def test_zoomed_crops_with_and_without_a_nodule_share_the_capped_stream_equally() -> None:
+    kinds = [MASK] * 100 + [NO_NODULE] * 60 + [MASK] * 60  # whole frames, nodule-free crops, nodule crops
+    zoomed = [False] * 100 + [True] * 120
+    streams = _Streams(kinds, mask_share=0.25, rng=np.random.default_rng(3), negative_share=0.2, zoomed=zoomed)
+    drawn = [streams.draw() for _ in range(DRAWS)]
+    crops = [i for i in drawn if zoomed[i]]
+    assert abs(len(crops) / DRAWS - 0.20) < 0.03  # the cap holds for the crops together
+    with_nodule = sum(kinds[i] == MASK for i in crops)
+    assert abs(with_nodule / len(crops) - 0.5) < 0.06  # so being zoomed in says nothing of a nodule
+    assert set(drawn) == set(range(len(kinds)))
+
+
+def test_without_zoomed_frames_the_draws_are_those_of_before() -> None:
+    kinds = [MASK] * 30 + [NODULE] * 30 + [NO_NODULE] * 40
+    plain = _Streams(kinds, mask_share=0.25, rng=np.random.default_rng(4), negative_share=0.2)
+    flagged = _Streams(kinds, mask_share=0.25, rng=np.random.default_rng(4), negative_share=0.2,
+                       zoomed=[False] * len(kinds))
+    assert [plain.draw() for _ in range(500)] == [flagged.draw() for _ in range(500)]

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.io.dataset import DatasetItem
-from core.training.negatives import nodule_free_crops
+from core.training.negatives import nodule_crops, nodule_free_crops
 from models.preprocess import content_box, crop_resize
 from models.tag_losses import MASK, NO_NODULE, NODULE
 
@@ -26,6 +26,7 @@ class TagFrame:
     kind: int  # models.tag_losses kind: MASK, NO_NODULE, NODULE or POINTS
     label: np.ndarray | None = None  # (R, R) bool: the mask (MASK) or the points' discs (POINTS)
     truth: np.ndarray | None = None  # (R, R) bool ground truth for evaluation (all False on nodule-free frames)
+    zoomed: bool = False  # a crop of a frame, shown larger than whole frames show it (core.training.negatives)
 
 
 def read_frame_classes(path: str | Path) -> dict[str, str]:
@@ -63,18 +64,25 @@ def load_tag_frames(items: list[DatasetItem], resolution: int, classes: dict[str
     return frames
 
 
-def crop_negatives(items: list[DatasetItem], resolution: int, per_frame: int, seed: int) -> list[TagFrame]:
-    """Nodule-free crops (core.training.negatives) of frames with a nodule, as NO_NODULE frames."""
-    rng = np.random.default_rng(seed)
+def crop_negatives(items: list[DatasetItem], resolution: int, per_frame: int, seed: int,
+                   with_nodule_crops: bool = False) -> list[TagFrame]:
+    """Nodule-free crops (core.training.negatives) of frames with a nodule, as NO_NODULE frames. with_nodule_crops:
+    as many crops that hold the frame's nodule (MASK frames, the mask cropped with them), so that being zoomed in
+    does not tell a network "no nodule" (for training; the negatives drawn are the same either way)."""
+    rng, nodule_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     frames = []
     for item in items:
         mask = item.mask()
         if mask is None or not mask.any():
             continue
-        crops = nodule_free_crops(item.frame().gray_u8(), mask, per_frame, resolution, rng)
+        image = item.frame().gray_u8()
+        crops = nodule_free_crops(image, mask, per_frame, resolution, rng)
         for k, crop in enumerate(crops):
             frames.append(TagFrame(f"{item.stem}_crop{k}", crop.image, NO_NODULE, None,
-                                   np.zeros((resolution, resolution), bool)))
+                                   np.zeros((resolution, resolution), bool), zoomed=True))
+        if with_nodule_crops and crops:
+            for k, crop in enumerate(nodule_crops(image, mask > 0, len(crops), resolution, nodule_rng)):
+                frames.append(TagFrame(f"{item.stem}_zoom{k}", crop.image, MASK, crop.mask, crop.mask, zoomed=True))
     return frames
 
 
@@ -90,9 +98,9 @@ def relabel(frames: list[TagFrame], masks_kept: int | None, tags: bool, negative
     out = []
     for k, f in enumerate(nodule):
         if k in keep:
-            out.append(TagFrame(f.stem, f.image, MASK, f.truth, f.truth))
+            out.append(TagFrame(f.stem, f.image, MASK, f.truth, f.truth, f.zoomed))
         elif tags:
-            out.append(TagFrame(f.stem, f.image, NODULE, None, f.truth))
+            out.append(TagFrame(f.stem, f.image, NODULE, None, f.truth, f.zoomed))
     if negatives:
         out.extend(f for f in frames if f.kind == NO_NODULE)
     return out

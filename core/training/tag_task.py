@@ -49,16 +49,21 @@ class _Streams:
     """Seeded draws: a mask frame with probability p_mask, else the next frame of a reshuffled stream of the
     rest (each seen once before any twice). negative_share: "no nodule" frames get a stream of their own, drawn
     with probability at most this share (a sweep tagged mostly "no nodule" would otherwise starve the frames
-    that show a nodule), the rest split between masks and the other kinds as before."""
+    that show a nodule), the rest split between masks and the other kinds as before. Zoomed-in crops (`zoomed`,
+    core.training.negatives), with a nodule or without, share that stream: a nodule crop is drawn as often as a
+    nodule-free one, so that the zoom says nothing of a nodule."""
 
     def __init__(self, kinds: list[int], mask_share: float, rng: np.random.Generator,
-                 negative_share: float | None = None) -> None:
+                 negative_share: float | None = None, zoomed: list[bool] | None = None) -> None:
         self.rng = rng
-        negatives = [i for i, k in enumerate(kinds) if k == NO_NODULE]
-        capped = negative_share is not None and 0 < len(negatives) < len(kinds)
-        self.p_negative = min(len(negatives) / len(kinds), negative_share) if capped else 0.0
-        masks = [i for i, k in enumerate(kinds) if k == MASK]
-        rest = [i for i, k in enumerate(kinds) if k != MASK and not (capped and k == NO_NODULE)]
+        zoomed = zoomed or [False] * len(kinds)
+        apart = [i for i, k in enumerate(kinds) if k == NO_NODULE or zoomed[i]]
+        capped = negative_share is not None and 0 < len(apart) < len(kinds)
+        self.p_negative = min(len(apart) / len(kinds), negative_share) if capped else 0.0
+        negatives = apart if capped else []
+        masks = [i for i, k in enumerate(kinds) if k == MASK and not (capped and zoomed[i])]
+        kept_apart = set(negatives)
+        rest = [i for i, k in enumerate(kinds) if k != MASK and i not in kept_apart]
         self.pools = [masks, rest, negatives]
         natural = len(masks) / max(len(masks) + len(rest), 1)
         self.p_mask = 1.0 if not rest else 0.0 if not masks else max(natural, mask_share)
@@ -107,7 +112,8 @@ class TagTask(TrainingTask):
         cfg = self.config
         self.device = device
         self.rng = np.random.default_rng([cfg.seed, rank])
-        self.streams = _Streams([f.kind for f in self.frames], cfg.mask_share, self.rng, cfg.negative_share)
+        self.streams = _Streams([f.kind for f in self.frames], cfg.mask_share, self.rng, cfg.negative_share,
+                               [f.zoomed for f in self.frames])
         self.norm = Normalisation.fitted([f.image for f in self.frames])
         unet = UNet(spec_from_preset(cfg.preset))
         self.tag_net = TagNet(unet, with_eraser=cfg.eraser).to(device)
