@@ -92,7 +92,7 @@ def nodule_crops(image: np.ndarray, truth: np.ndarray, count: int, resolution: i
                  ) -> list[NoduleCrop]:
     """`count` square crops of `image` with sides drawn as `nodule_free_crops` draws them, each placed uniformly
     among the positions inside the content box that hold the nodule's centre at least a quarter of the side from
-    the crop's edges; the nodule mask is cropped with it (a large nodule may be cut). None when `truth` is empty."""
+    the crop's edges; the nodule mask is cropped with it (a large nodule may be cut); none when `truth` is empty."""
     ys, xs = np.nonzero(truth)
     if not len(xs):
         return []
