@@ -127,22 +127,21 @@ def _score_seed(names: list[str], args: argparse.Namespace, val_items: list, sta
 def _mean_table(per_seed: dict[int, dict[str, dict]]) -> tuple[list[str], dict[str, dict]]:
     """Each run's mean val Dice over the seeds, with the ratio of the means to masks' and each seed's own ratio
     (a row's ratio moves with its seed's masks run, so both are shown)."""
-    names = [n for n in next(iter(per_seed.values())) if all(n in s for s in per_seed.values())]
+    seeds = list(per_seed)
+    with_masks = all("masks" in per_seed[seed] for seed in seeds)
     means: dict[str, dict] = {}
-    for name in names:
-        dices = [per_seed[seed][name]["dice"] for seed in per_seed]
-        ratios = [per_seed[seed][name]["dice"] / per_seed[seed]["masks"]["dice"] for seed in per_seed
-                  if "masks" in per_seed[seed]]
-        means[name] = {"dice": round(sum(dices) / len(dices), 4), "dice_per_seed": dices,
-                       "ratio_per_seed": [round(r, 3) for r in ratios]}
-    masks = means.get("masks", {}).get("dice")
+    for name in per_seed[seeds[0]]:
+        dices = [per_seed[seed][name]["dice"] for seed in seeds]
+        ratios = [round(d / per_seed[seed]["masks"]["dice"], 3) for d, seed in zip(dices, seeds)] if with_masks else []
+        means[name] = {"dice": round(sum(dices) / len(dices), 4), "dice_per_seed": dices, "ratio_per_seed": ratios}
+    masks = means["masks"]["dice"] if with_masks else None
     rows = [f"{'run':15s} {'mean Dice':>9s} {'Dice/masks':>10s}  per seed: Dice (Dice/masks)"]
     for name, m in means.items():
+        m["ratio"] = round(m["dice"] / masks, 4) if masks else None
         ratio = f"{m['dice'] / masks:.3f}" if masks else "n/a"
-        m["ratio"] = None if not masks else round(m["dice"] / masks, 4)
-        seeds = ", ".join(f"{d:.4f}" + (f" ({r:.3f})" if masks else "")
-                          for d, r in zip(m["dice_per_seed"], m["ratio_per_seed"] or [None] * len(per_seed)))
-        rows.append(f"{name:15s} {m['dice']:9.4f} {ratio:>10s}  {seeds}")
+        per = ([f"{d:.4f} ({r:.3f})" for d, r in zip(m["dice_per_seed"], m["ratio_per_seed"])] if with_masks
+               else [f"{d:.4f}" for d in m["dice_per_seed"]])
+        rows.append(f"{name:15s} {m['dice']:9.4f} {ratio:>10s}  {', '.join(per)}")
     return rows, means
 
 

@@ -17,6 +17,7 @@ nodule (Dice 0.46, against 0.70 without the crops) and over-grew the small nodul
 same sizes, so that the zoom tells nothing."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -48,15 +49,19 @@ def grown_nodule(truth: np.ndarray, margin: int) -> np.ndarray:
     return cv2.dilate(np.asarray(truth, np.uint8), kernel) > 0
 
 
-def _sides(image: np.ndarray) -> tuple[Box, int]:
-    box = content_box(image)
-    return box, min(box[2] - box[0], box[3] - box[1])
+def _shorter_side(box: Box) -> int:
+    return min(box[2] - box[0], box[3] - box[1])
 
 
-def _draw_side(short: int, box: Box, rng: np.random.Generator) -> int | None:
-    x0, y0, x1, y1 = box
-    side = int(rng.uniform(MIN_SIDE, MAX_SIDE) * short)
-    return None if side < 8 or side > x1 - x0 or side > y1 - y0 else side
+def _drawn_sides(box: Box, rng: np.random.Generator, tries: int, enough: Callable[[], bool]) -> Iterator[int]:
+    """Crop sides drawn in [MIN_SIDE, MAX_SIDE] x the content box's shorter side, those that fit, over `tries`
+    draws; `enough` is asked before each draw, so a caller's generator is not drawn from once it has its crops."""
+    for _ in range(tries):
+        if enough():
+            return
+        side = int(rng.uniform(MIN_SIDE, MAX_SIDE) * _shorter_side(box))
+        if 8 <= side <= box[2] - box[0] and side <= box[3] - box[1]:
+            yield side
 
 
 def _resized(image: np.ndarray, x: int, y: int, side: int, resolution: int, nearest: bool = False) -> np.ndarray:
@@ -68,17 +73,12 @@ def nodule_free_crops(image: np.ndarray, truth: np.ndarray, count: int, resoluti
                       attempts: int = 40) -> list[NoduleFreeCrop]:
     """Up to `count` square crops of `image` (H, W uint8) that do not touch `truth` (H, W bool) grown by the
     margin, each resized to `resolution`."""
-    (x0, y0, x1, y1), short = _sides(image)
-    margin = max(MIN_MARGIN_PX, int(round(MARGIN_FRACTION * short)))
+    x0, y0, x1, y1 = box = content_box(image)
+    margin = max(MIN_MARGIN_PX, int(round(MARGIN_FRACTION * _shorter_side(box))))
     forbidden = grown_nodule(truth, margin).astype(np.uint8)
     integral = cv2.integral(forbidden)  # (H + 1, W + 1): sums over any rectangle in four look-ups
     crops: list[NoduleFreeCrop] = []
-    for _ in range(count * attempts):
-        if len(crops) == count:
-            break
-        side = _draw_side(short, (x0, y0, x1, y1), rng)
-        if side is None:
-            continue
+    for side in _drawn_sides(box, rng, count * attempts, lambda: len(crops) == count):
         cx = int(rng.integers(x0, x1 - side + 1))
         cy = int(rng.integers(y0, y1 - side + 1))
         inside = (integral[cy + side, cx + side] - integral[cy, cx + side] - integral[cy + side, cx]
@@ -88,29 +88,25 @@ def nodule_free_crops(image: np.ndarray, truth: np.ndarray, count: int, resoluti
     return crops
 
 
-def nodule_crops(image: np.ndarray, truth: np.ndarray, count: int, resolution: int, rng: np.random.Generator
-                 ) -> list[NoduleCrop]:
+def nodule_crops(image: np.ndarray, truth: np.ndarray, count: int, resolution: int, rng: np.random.Generator,
+                 attempts: int = 40) -> list[NoduleCrop]:
     """`count` square crops of `image` with sides drawn as `nodule_free_crops` draws them, each placed uniformly
     among the positions inside the content box that hold the nodule's centre at least a quarter of the side from
     the crop's edges; the nodule mask is cropped with it (a large nodule may be cut); none when `truth` is empty."""
     ys, xs = np.nonzero(truth)
     if not len(xs):
         return []
-    (x0, y0, x1, y1), short = _sides(image)
+    x0, y0, x1, y1 = box = content_box(image)
     mx, my = int(round(xs.mean())), int(round(ys.mean()))
+    truth_u8 = np.asarray(truth, np.uint8)
     crops: list[NoduleCrop] = []
-    for _ in range(count * 40):
-        if len(crops) == count:
-            break
-        side = _draw_side(short, (x0, y0, x1, y1), rng)
-        if side is None:
-            continue
+    for side in _drawn_sides(box, rng, count * attempts, lambda: len(crops) == count):
         quarter = side // 4
         lo_x, hi_x = max(x0, mx - side + quarter + 1), min(x1 - side, mx - quarter)
         lo_y, hi_y = max(y0, my - side + quarter + 1), min(y1 - side, my - quarter)
         if lo_x > hi_x or lo_y > hi_y:
             continue
         cx, cy = int(rng.integers(lo_x, hi_x + 1)), int(rng.integers(lo_y, hi_y + 1))
-        mask = _resized(np.asarray(truth, np.uint8), cx, cy, side, resolution, nearest=True) > 0
+        mask = _resized(truth_u8, cx, cy, side, resolution, nearest=True) > 0
         crops.append(NoduleCrop(_resized(image, cx, cy, side, resolution), mask, (cx, cy, cx + side, cy + side)))
     return crops

@@ -61,8 +61,8 @@ class _Streams:
         capped = negative_share is not None and 0 < len(apart) < len(kinds)
         self.p_negative = min(len(apart) / len(kinds), negative_share) if capped else 0.0
         negatives = apart if capped else []
-        masks = [i for i, k in enumerate(kinds) if k == MASK and not (capped and zoomed[i])]
         kept_apart = set(negatives)
+        masks = [i for i, k in enumerate(kinds) if k == MASK and i not in kept_apart]
         rest = [i for i, k in enumerate(kinds) if k != MASK and i not in kept_apart]
         self.pools = [masks, rest, negatives]
         natural = len(masks) / max(len(masks) + len(rest), 1)
