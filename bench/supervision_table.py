@@ -57,6 +57,8 @@ RUNS: dict[str, list[str]] = {
     # the click network's pseudo-label: never remade, remade every 25 epochs, with PRSA
     "scribbles_network": ["--supervision", "scribbles", *NETWORK_PSEUDO],
     "points_network_refresh": ["--supervision", "points", *NETWORK_PSEUDO, "--refresh-every", "25"],
+    # the click network's probability behind its mask as a soft pseudo-label
+    "points_soft": ["--supervision", "points", *NETWORK_PSEUDO, "--soft-pseudo"],
     "scribbles_network_prsa": ["--supervision", "scribbles", *NETWORK_PSEUDO, "--refresh-every", "25",
                                "--loss-weights", "sparse-pseudo,prsa=0.1"],
     "points_network_prsa": ["--supervision", "points", *NETWORK_PSEUDO, "--loss-weights", "sparse-pseudo,prsa=0.1"],
@@ -66,7 +68,7 @@ RUNS: dict[str, list[str]] = {
     "points_prsa": ["--supervision", "points", "--loss-weights", "prsa"],
 }
 
-ON_REQUEST = ("boxes_engine", "scribbles_engine", "scribbles_network", "points_network_refresh",
+ON_REQUEST = ("boxes_engine", "scribbles_engine", "scribbles_network", "points_network_refresh", "points_soft",
               "scribbles_network_prsa", "points_network_prsa", "boxes_prsa", "points_pce", "points_prsa")
 TABLE = [name for name in RUNS if name not in ON_REQUEST]  # the table
 

@@ -71,6 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sparse-pseudo: partial CE + Dice + BCE against it): engine = the interactive engine's graph "
                         "cut from the strokes (scribbles, boxes); network = the click network's mask from clicks on "
                         "the labelled pixels (scribbles, points)")
+    p.add_argument("--soft-pseudo", action="store_true",
+                   help="--sparse-pseudo network: train towards the click network's probability behind its mask "
+                        "(>= 0.5 exactly on the mask, 1 / 0 on the labelled pixels) instead of the 0/1 mask")
     p.add_argument("--pseudo-click-model", default="starter",
                    help="--sparse-pseudo network: the click network's checkpoint, or starter (the shipped one)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
@@ -166,6 +169,8 @@ def run(args: argparse.Namespace) -> dict:
         refresh_every=args.refresh_every, extra_channels=extra,
         loss_weights=_loss_weights(args.loss_weights, args.supervision, pseudo),
     )
+    if args.soft_pseudo and args.sparse_pseudo != "network":
+        raise SonoClickError("--soft-pseudo needs --sparse-pseudo network")
     if pseudo and (cfg.loss_weights.pseudo_ce or cfg.loss_weights.noisy_dice):
         raise SonoClickError(f"--sparse-pseudo {args.sparse_pseudo} is a fixed pseudo-label; ProCNS's phase 2 "
                              "(pseudo_ce, noisy_dice) would replace it with its own")
@@ -190,7 +195,8 @@ def run(args: argparse.Namespace) -> dict:
         metadata["sparse_pseudo"] = args.sparse_pseudo
         print(f"[train] training frames and their {args.sparse_pseudo} pseudo-labels made in {load_s:.0f} s",
               file=sys.stderr)
-    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, _drawn_round(args))
+    refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, _drawn_round(args),
+                                                       args.soft_pseudo)
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
                    pseudo_refresh=refresh)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
@@ -209,9 +215,9 @@ def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None)
         return lambda image, labels: mask_from_strokes(image, labels.strokes)
     if click_model is None:
         return None
-    between = _drawn_round(args)
+    between, soft = _drawn_round(args), args.soft_pseudo
     return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model,
-                                                  between_strokes=between)
+                                                  between_strokes=between, soft=soft)
 
 
 def _drawn_round(args: argparse.Namespace) -> bool:
@@ -220,10 +226,10 @@ def _drawn_round(args: argparse.Namespace) -> bool:
     return args.supervision == "scribbles"
 
 
-def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, image: np.ndarray, foreground: np.ndarray,
-                      background: np.ndarray, probability: np.ndarray) -> np.ndarray:
+def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, soft: bool, image: np.ndarray,
+                      foreground: np.ndarray, background: np.ndarray, probability: np.ndarray) -> np.ndarray:
     return mask_from_labels(image, foreground, background, click_model, probability=probability,
-                            between_strokes=between_strokes)
+                            between_strokes=between_strokes, soft=soft)
 
 
 def _report(args: argparse.Namespace, result: TrainResult) -> dict:

@@ -74,6 +74,7 @@ class _State:
     mask: np.ndarray
     box: BoxXYXY | None = None
     scribbles: tuple[Stroke, ...] = ()
+    network: tuple[Crop, np.ndarray] | None = None  # the click network's (window, probability) behind the mask
 
 
 def box_calipers(box: BoxXYXY) -> Calipers:
@@ -120,6 +121,7 @@ class InteractionSession:
         self.prior_mask = None if prior is None or not np.any(prior) else np.ascontiguousarray(prior, bool)
         self._mask_prior: tuple[Crop, np.ndarray, np.ndarray] | None = None  # region, logit, anchor (x, y)
         self._scribble_pixels = ScribblePixels(self.shape)
+        self._answered_by: tuple[Crop, np.ndarray] | None = None  # set by the network's answer during _compute
         if self.prior_mask is not None:
             self._state = _State(None, (), self._compute(None, ()))
 
@@ -138,6 +140,15 @@ class InteractionSession:
     @property
     def clicks(self) -> tuple[Click, ...]:
         return self._state.clicks
+
+    @property
+    def network_probability(self) -> np.ndarray | None:
+        """The click network's nodule probability behind the mask shown (frame-sized, 0 outside its zoom
+        window), or None when the mask shown is not the network's answer (no click model, calipers, scribbles)."""
+        if self._state.network is None:
+            return None
+        window, probability = self._state.network
+        return window.paste(np.zeros(self.shape, np.float32), probability.astype(np.float32))
 
     @property
     def calipers(self) -> Calipers | None:
@@ -194,10 +205,11 @@ class InteractionSession:
         if box == _KEEP_BOX:
             box = self._state.box if calipers == self._state.calipers else None
         scribbles = self._state.scribbles if scribbles is None else scribbles
+        self._answered_by = None
         mask = self._compute(calipers, clicks, box, scribbles)
         self._history.append(self._state)
         self._future.clear()
-        self._state = _State(calipers, clicks, mask, box, scribbles)
+        self._state = _State(calipers, clicks, mask, box, scribbles, self._answered_by)
         return mask
 
     def _object_reach(self, calipers: Calipers | None, scribbles: tuple[Stroke, ...] = ()) -> float:
@@ -330,6 +342,7 @@ class InteractionSession:
             return prev & ~stray
         obj = focus.refined_object(prev, anchors, clicks)
         window, probability = self._network_probability(clicks, obj)
+        self._answered_by = (window, probability)
         local = focus.honour_clicks(probability > 0.5, window, clicks)
         if len(anchors) == 0 and prev.any():  # only negative clicks: trim the part clicked, keep the others
             return window.paste(prev, (local & window.take(obj)) | window.take(prev & ~obj))

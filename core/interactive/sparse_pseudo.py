@@ -38,16 +38,18 @@ def next_click_on_labels(foreground: np.ndarray, background: np.ndarray, mask: n
 
 def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.ndarray,
                      click_model: ClickPredictor, max_clicks: int = MAX_CLICKS,
-                     probability: np.ndarray | None = None, between_strokes: bool = False) -> np.ndarray:
+                     probability: np.ndarray | None = None, between_strokes: bool = False,
+                     soft: bool = False) -> np.ndarray:
     """The click network's mask from confident nodule / background pixels, made to honour them. probability: a
     frame model's nodule probability to start from (as the app starts from the prediction), else the first click
     goes on a nodule pixel. Only the parts of the mask that hold a nodule pixel are kept: the labels say nothing
     of the frame's other parts. between_strokes: the background labels are strokes drawn round the nodule; add the
     region the nodule labels claim half-way to them (core.labels.between_strokes). Empty when no pixel is labelled
-    nodule."""
+    nodule. soft: a float32 map instead, the network's probability behind the mask (soft_pseudo_label), >= 0.5
+    exactly where the mask is."""
     foreground, background = np.asarray(foreground, bool), np.asarray(background, bool)
     if not foreground.any():
-        return np.zeros(foreground.shape, bool)
+        return np.zeros(foreground.shape, np.float32 if soft else bool)
     session = InteractionSession(image, probability=probability, click_model=click_model)
     mask = session.mask.copy()
     for _ in range(max_clicks):
@@ -58,7 +60,23 @@ def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.n
     mask = _parts_holding(mask | foreground, foreground)
     if between_strokes:
         mask |= region_between_strokes(image, foreground, background)
-    return mask & ~background
+    mask &= ~background
+    if not soft:
+        return mask
+    return soft_pseudo_label(mask, session.network_probability, foreground, background)
+
+
+def soft_pseudo_label(mask: np.ndarray, probability: np.ndarray | None, foreground: np.ndarray,
+                      background: np.ndarray) -> np.ndarray:
+    """The mask with the network's doubt kept: its probability, raised to 0.5 inside the mask and capped at 0.5
+    outside it (so thresholding at 0.5 gives the mask back), 1 and 0 on the labelled pixels; the mask as 0 / 1
+    where no probability is known."""
+    if probability is None:
+        return mask.astype(np.float32)
+    soft = np.where(mask, np.maximum(probability, 0.5), np.minimum(probability, 0.5)).astype(np.float32)
+    soft[foreground] = 1.0
+    soft[background] = 0.0
+    return soft
 
 
 def _parts_holding(mask: np.ndarray, labelled: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from core.training.targets import (
     click_targets,
     ds_prior_channel,
     mask_targets,
+    pseudo_channel,
     simulate_clicks,
     sparse_targets,
 )
@@ -103,8 +104,8 @@ def load_frames(items: list[DatasetItem], resolution: int, supervision: str | No
             frame.targets = sparse_targets(labels)
             if sparse_pseudo is not None:
                 pseudo = sparse_pseudo(frame.image, labels)
-                frame.targets[3] = pseudo.astype(np.uint8) * 255  # the sparse trainer reads this channel / 255
-                frame.pseudo_known = bool(pseudo.any())  # e.g. points to the engine (no strokes): none
+                frame.targets[3] = pseudo_channel(pseudo)  # the sparse trainer reads this channel / 255
+                frame.pseudo_known = bool((pseudo >= 0.5).any())  # e.g. points to the engine (no strokes): none
         if "ds_prior" in extra_channels:
             frame.extra = ds_prior_channel(frame.image, annotation_points(frame))[None]
         frames.append(frame)

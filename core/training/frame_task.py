@@ -20,7 +20,7 @@ from core.training.data import TrainingFrame, refresh_caliper_targets
 from core.training.loop import LoopConfig, TrainingTask, run_training
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.pseudo_labels import PseudoLabelState
-from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS
+from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS, pseudo_channel
 from models.losses import LossWeights, supervised_loss, weak_loss
 from models.networks import Network
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation, paste_back
@@ -183,8 +183,8 @@ class FrameTask(TrainingTask):
         assert self.pseudo_refresh is not None
         for frame, prob in zip(self.frames, probs):
             if frame.pseudo_known:  # a frame the pseudo-label maker had nothing to start from stays without
-                mask = self.pseudo_refresh(frame.image, frame.targets[0] > 0, frame.targets[1] > 0, prob)
-                frame.targets[3] = mask.astype(np.uint8) * 255
+                pseudo = self.pseudo_refresh(frame.image, frame.targets[0] > 0, frame.targets[1] > 0, prob)
+                frame.targets[3] = pseudo_channel(pseudo)
         return True
 
     def _refresh_pseudo_labels(self, model: UNet) -> bool:

@@ -122,3 +122,11 @@ def sparse_targets(labels: SparseLabels) -> np.ndarray:
         fg |= core.astype(bool)
     bg &= ~fg
     return np.stack([fg, bg, location, np.zeros(fg.shape, bool)]).astype(np.uint8)
+
+
+def pseudo_channel(pseudo: np.ndarray) -> np.ndarray:
+    """A pseudo-label as the targets' pseudo channel (uint8, 255 = nodule): a bool mask, or a float map of
+    nodule probability in [0, 1] (a soft pseudo-label)."""
+    if pseudo.dtype == bool:
+        return pseudo.astype(np.uint8) * 255
+    return np.rint(np.clip(pseudo, 0.0, 1.0) * 255).astype(np.uint8)
