@@ -3,7 +3,7 @@ labels whatever the network answers."""
 import numpy as np
 
 from core.annotation.clicks import Click
-from core.interactive.sparse_pseudo import mask_from_labels, next_click_on_labels
+from core.interactive.sparse_pseudo import mask_from_labels, next_click_on_labels, soft_pseudo_label
 from core.labels.crop import Crop
 
 
@@ -95,3 +95,42 @@ def test_with_strokes_drawn_round_it_the_mask_reaches_half_way_to_the_background
     assert (grown >= blob).all() and not grown[bg].any()
     rows = np.nonzero(grown[:, 40])[0]
     assert rows.min() < 37 and rows.min() >= 31  # up towards the stroke at row 25, stopping about half-way
+
+
+class GradedNetwork:
+    """A stand-in click network whose probability falls off linearly from the first positive click: 1 there, 0.5
+    at `radius`, 0 at twice it."""
+
+    def __init__(self, radius: float) -> None:
+        self.radius = radius
+
+    def predict(self, image_u8: np.ndarray, window: Crop, positives: np.ndarray, negatives: np.ndarray,
+                prev_mask: np.ndarray | None) -> np.ndarray:
+        ys, xs = np.mgrid[window.y0:window.y1, window.x0:window.x1]
+        x, y = np.asarray(positives, float).reshape(-1, 2)[0]
+        distance = np.hypot(xs - x, ys - y)
+        return np.clip(1.0 - distance / (2 * self.radius), 0.0, 1.0).astype(np.float32)
+
+
+def test_a_soft_pseudo_label_keeps_the_networks_doubt_and_thresholds_back_to_the_mask() -> None:
+    fg = np.zeros((80, 80), bool)
+    fg[38:43, 38:43] = True  # a single point's disc
+    bg = np.zeros((80, 80), bool)
+    bg[40, 52:56] = True  # a background point inside the network's first blob: clicked away
+    image = np.full(fg.shape, 100, np.uint8)
+    network = GradedNetwork(radius=15)
+    mask = mask_from_labels(image, fg, bg, network)
+    soft = mask_from_labels(image, fg, bg, network, soft=True)
+    assert soft.dtype == np.float32 and np.array_equal(soft >= 0.5, mask)
+    assert (soft[fg] == 1.0).all() and (soft[bg] == 0.0).all()
+    assert 0.5 <= soft[40, 50] < 0.9 and 0.2 < soft[40, 62] < 0.5  # the graded edge is kept on both sides
+    assert soft[0, 0] == 0.0  # outside the network's window nothing is known of a nodule
+
+
+def test_a_soft_pseudo_label_is_the_mask_where_no_probability_is_known() -> None:
+    mask = np.zeros((10, 10), bool)
+    mask[2:5, 2:5] = True
+    soft = soft_pseudo_label(mask, None, np.zeros_like(mask), np.zeros_like(mask))
+    assert soft.dtype == np.float32 and np.array_equal(soft, mask.astype(np.float32))
+    empty = mask_from_labels(np.zeros((10, 10), np.uint8), np.zeros_like(mask), mask, DiscNetwork(3), soft=True)
+    assert empty.dtype == np.float32 and not empty.any()
