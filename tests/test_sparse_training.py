@@ -128,7 +128,7 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
 
     click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
     args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
-                              supervision="scribbles")
+                              supervision="scribbles", soft_pseudo=False)
     items = list_dataset(data, data / "train.txt")[:3]
     frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     first = SIMULATORS["scribbles"](frames[0].truth, np.random.default_rng(0))  # load_frames' first draw
@@ -146,6 +146,31 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
     assert {"partial_ce", "pseudo_dice", "pseudo_bce"} <= set(losses)
     assert main([*common, "--supervision", "boxes"]) != 0
     assert "network needs --supervision scribbles or points" in capsys.readouterr().err
+
+
+def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_doubt(
+        data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--soft-pseudo: the pseudo channel holds the click network's probability (graded values), thresholding it
+    at half gives the hard pseudo-label back, and it trains; without --sparse-pseudo network it is refused."""
+    click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
+    items = list_dataset(data, data / "train.txt")[:3]
+    made = {}
+    for soft in (False, True):
+        args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
+                                  supervision="points", soft_pseudo=soft)
+        made[soft] = load_frames(items, 64, "points", seed=0,
+                                 sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
+    for hard, graded in zip(made[False], made[True]):
+        assert np.array_equal(hard.targets[3] > 0, graded.targets[3] >= 128)
+    assert any(len(np.unique(f.targets[3])) > 2 for f in made[True])
+    run = tmp_path / "run"
+    common = ["train", "--data", str(data), "--split", str(data / "train.txt"), "--out", str(run), "--epochs", "1",
+              "--device", "cpu", "--threads", "1", "--width", "tiny", "--resolution", "64", "--batch-size", "4",
+              "--val-split", str(data / "val.txt"), "--supervision", "points", "--soft-pseudo"]
+    assert main([*common, "--sparse-pseudo", "network", "--pseudo-click-model", str(click)]) == 0
+    capsys.readouterr()
+    assert main([*common, "--supervision", "scribbles", "--sparse-pseudo", "engine"]) != 0
+    assert "--soft-pseudo needs --sparse-pseudo network" in capsys.readouterr().err
 
 
 def test_a_pseudo_refresh_remakes_the_known_pseudo_labels_from_the_networks_prediction(data: Path) -> None:
