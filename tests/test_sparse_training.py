@@ -170,7 +170,7 @@ def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_do
     assert main([*common, "--sparse-pseudo", "network", "--pseudo-click-model", str(click)]) == 0
     capsys.readouterr()
     assert main([*common, "--supervision", "scribbles", "--sparse-pseudo", "engine"]) != 0
-    assert "--soft-pseudo needs --sparse-pseudo network" in capsys.readouterr().err
+    assert "--soft-pseudo and --pseudo-keep need --sparse-pseudo network" in capsys.readouterr().err
 
 
 def test_a_pseudo_refresh_remakes_the_known_pseudo_labels_from_the_networks_prediction(data: Path) -> None:

@@ -27,6 +27,7 @@ from core.training.click_task import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainC
 from core.training.data import SparsePseudo, data_hash, hold_out, load_frames
 from core.training.frame_task import TrainConfig, train
 from core.training.progress import StopSignal, TrainEvent, TrainResult
+from core.training.pseudo_selection import keep_confident_pseudo
 from core.training.targets import SUPERVISIONS
 from models.losses import LOSS_PRESETS, LossWeights
 from models.preprocess import DEFAULT_RESOLUTION
@@ -74,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--soft-pseudo", action="store_true",
                    help="--sparse-pseudo network: train towards the click network's probability behind its mask "
                         "(>= 0.5 exactly on the mask, 1 / 0 on the labelled pixels) instead of the 0/1 mask")
+    p.add_argument("--pseudo-keep", type=float, default=1.0,
+                   help="--sparse-pseudo network: keep the pseudo-labels of this fraction of the frames, those the "
+                        "click network was surest of; the others train on their drawn labels alone")
     p.add_argument("--pseudo-click-model", default="starter",
                    help="--sparse-pseudo network: the click network's checkpoint, or starter (the shipped one)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
@@ -169,8 +173,12 @@ def run(args: argparse.Namespace) -> dict:
         refresh_every=args.refresh_every, extra_channels=extra,
         loss_weights=_loss_weights(args.loss_weights, args.supervision, pseudo),
     )
-    if args.soft_pseudo and args.sparse_pseudo != "network":
-        raise SonoClickError("--soft-pseudo needs --sparse-pseudo network")
+    if (args.soft_pseudo or args.pseudo_keep < 1.0) and args.sparse_pseudo != "network":
+        raise SonoClickError("--soft-pseudo and --pseudo-keep need --sparse-pseudo network")
+    if not 0.0 < args.pseudo_keep <= 1.0:
+        raise SonoClickError(f"--pseudo-keep must be in (0, 1], got {args.pseudo_keep}")
+    if args.soft_pseudo and args.pseudo_keep < 1.0:
+        raise SonoClickError("--pseudo-keep trains on hard pseudo-labels; it cannot go with --soft-pseudo")
     if pseudo and (cfg.loss_weights.pseudo_ce or cfg.loss_weights.noisy_dice):
         raise SonoClickError(f"--sparse-pseudo {args.sparse_pseudo} is a fixed pseudo-label; ProCNS's phase 2 "
                              "(pseudo_ce, noisy_dice) would replace it with its own")
@@ -179,6 +187,10 @@ def run(args: argparse.Namespace) -> dict:
     click_model = _pseudo_click_model(args)
     frames = load_frames(train_items, cfg.resolution, cfg.supervision, args.jitter, args.seed, extra_channels=extra,
                          sparse_pseudo=_sparse_pseudo(args, click_model))
+    if args.pseudo_keep < 1.0:
+        dropped = keep_confident_pseudo(frames, args.pseudo_keep)
+        print(f"[train] {dropped} frames train on their drawn labels alone (the click network's least sure "
+              "pseudo-labels)", file=sys.stderr)
     load_s = time.perf_counter() - started
     val_frames = load_frames(val_items, cfg.resolution, "calipers" if extra else None, 0.0, args.seed,
                              keep_full_truth=True, extra_channels=extra)
@@ -215,7 +227,7 @@ def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None)
         return lambda image, labels: mask_from_strokes(image, labels.strokes)
     if click_model is None:
         return None
-    between, soft = _drawn_round(args), args.soft_pseudo
+    between, soft = _drawn_round(args), args.soft_pseudo or args.pseudo_keep < 1.0
     return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model,
                                                   between_strokes=between, soft=soft)
 
