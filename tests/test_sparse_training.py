@@ -128,7 +128,7 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
 
     click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
     args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
-                              supervision="scribbles", soft_pseudo=False)
+                              supervision="scribbles", soft_pseudo=False, pseudo_keep=1.0)
     items = list_dataset(data, data / "train.txt")[:3]
     frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     first = SIMULATORS["scribbles"](frames[0].truth, np.random.default_rng(0))  # load_frames' first draw
@@ -157,7 +157,7 @@ def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_do
     made = {}
     for soft in (False, True):
         args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
-                                  supervision="points", soft_pseudo=soft)
+                                  supervision="points", soft_pseudo=soft, pseudo_keep=1.0)
         made[soft] = load_frames(items, 64, "points", seed=0,
                                  sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     for hard, graded in zip(made[False], made[True]):
@@ -169,6 +169,11 @@ def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_do
               "--val-split", str(data / "val.txt"), "--supervision", "points", "--soft-pseudo"]
     assert main([*common, "--sparse-pseudo", "network", "--pseudo-click-model", str(click)]) == 0
     capsys.readouterr()
+    network = ["--sparse-pseudo", "network", "--pseudo-click-model", str(click), "--pseudo-keep", "0.5"]
+    assert main([*(c for c in common if c != "--soft-pseudo"), *network]) == 0
+    assert "frames train on their drawn labels alone" in capsys.readouterr().err
+    assert main([*common, *network]) != 0
+    assert "cannot go with --soft-pseudo" in capsys.readouterr().err
     assert main([*common, "--supervision", "scribbles", "--sparse-pseudo", "engine"]) != 0
     assert "--soft-pseudo and --pseudo-keep need --sparse-pseudo network" in capsys.readouterr().err
 
