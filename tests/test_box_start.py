@@ -6,7 +6,8 @@ import pytest
 from core.annotation.caliper_simulation import calipers_from_label_map
 from core.annotation.sparse_simulation import object_boxes
 from core.interactive.clicks_benchmark import BOX_CLICKS, run_frame, summarise
-from core.interactive.session import InteractionSession, box_calipers
+from core.interactive.crop_seeds import box_calipers
+from core.interactive.session import InteractionSession
 from core.runtime.metrics import iou
 from core.training.synthetic import make_frame
 

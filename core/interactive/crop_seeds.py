@@ -1,17 +1,22 @@
-"""Placing the session's evidence on a crop of the frame: a box's inside, a click's influence window, a clicked
-disc as a hard seed, and the clean-up that keeps only the parts of a cut holding positive evidence."""
+"""Placing the session's evidence on a crop of the frame: a box's inside and the evidence it gives (and the
+calipers it stands for), a click's influence window, a clicked disc as a hard seed, and the clean-up that keeps
+only the parts of a cut holding positive evidence."""
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
 
 from core.annotation.clicks import Click
+from core.annotation.points import Calipers
 from core.labels.crop import Crop
 from core.labels.morphology import fill_holes
 
 SEED_RADIUS = 2  # clicked discs are hard constraints
 
 BoxXYXY = tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive, frame pixels
+BOX_OUTSIDE_LOGIT = 4.0  # background evidence added just outside a box
+BOX_SLACK = 0.1  # beyond this fraction of the box's longer side (at least BOX_SLACK_MIN_PX) outside is hard background
+BOX_SLACK_MIN_PX = 3
 
 
 def clip_box(corners: tuple[float, float, float, float], shape: tuple[int, int]) -> BoxXYXY:
@@ -71,3 +76,22 @@ def keep_anchored(local: np.ndarray, crop: Crop, anchors: np.ndarray, negatives:
         wanted = {int(hole_labels[y, x]) for x, y in inside}
         local = local | (holes & ~np.isin(hole_labels, list(wanted - {0})))
     return local
+
+
+def box_calipers(box: BoxXYXY) -> Calipers:
+    """The axis-aligned calipers a box stands for: its two mid-lines, the longer one as the long axis (their
+    superellipse is the shape prior inscribed in the box)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    horizontal, vertical = [(x0, cy), (x1, cy)], [(cx, y0), (cx, y1)]
+    long_axis, short_axis = (horizontal, vertical) if x1 - x0 >= y1 - y0 else (vertical, horizontal)
+    return Calipers.from_array(np.array([*long_axis, *short_axis]))
+
+
+def add_box_evidence(logit: np.ndarray, hard_bg: np.ndarray, crop: Crop, box: BoxXYXY) -> None:
+    """A hand-drawn box may clip the nodule: just outside it the background is strong evidence that positive
+    clicks can overrule (taken off `logit`), farther out it is a hard constraint (added to `hard_bg`)."""
+    x0, y0, x1, y1 = box
+    slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
+    logit[~inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
+    hard_bg |= ~inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)

@@ -18,7 +18,15 @@ from core.annotation.strokes import Stroke
 from core.errors import ClickModelUnavailable
 from core.interactive import click_focus as focus
 from core.interactive.click_influence import click_influence, gradient_cost
-from core.interactive.crop_seeds import BoxXYXY, add_window, clip_box, inside_box, keep_anchored, stamp_disc
+from core.interactive.crop_seeds import (
+    BoxXYXY,
+    add_box_evidence,
+    add_window,
+    box_calipers,
+    clip_box,
+    keep_anchored,
+    stamp_disc,
+)
 from core.interactive.scribbles import (
     ScribblePixels,
     check_scribble,
@@ -59,10 +67,6 @@ MASK_PRIOR_SMOOTHNESS = 0.5  # with a prior mask, a weaker pull to short boundar
 # the caliper path's intensity histograms are left out here, as they moved the boundary off the annotators' line.
 MASK_PRIOR_MARGIN = 0.25  # the prior mask's logit comes from this far round it (the crop adds its own margin)
 
-BOX_OUTSIDE_LOGIT = 4.0  # background evidence added just outside a box
-BOX_SLACK = 0.1  # beyond this fraction of the box's longer side (at least BOX_SLACK_MIN_PX) outside is hard background
-BOX_SLACK_MIN_PX = 3
-
 
 _KEEP_BOX: BoxXYXY = (-1, -1, -1, -1)  # _push's default: the shown box stays while its calipers do
 
@@ -75,16 +79,6 @@ class _State:
     box: BoxXYXY | None = None
     scribbles: tuple[Stroke, ...] = ()
     network: tuple[Crop, np.ndarray] | None = None  # the click network's (window, probability) behind the mask
-
-
-def box_calipers(box: BoxXYXY) -> Calipers:
-    """The axis-aligned calipers a box stands for: its two mid-lines, the longer one as the long axis (their
-    superellipse is the shape prior inscribed in the box)."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    horizontal, vertical = [(x0, cy), (x1, cy)], [(cx, y0), (cx, y1)]
-    long_axis, short_axis = (horizontal, vertical) if x1 - x0 >= y1 - y0 else (vertical, horizontal)
-    return Calipers.from_array(np.array([*long_axis, *short_axis]))
 
 
 @dataclass
@@ -167,9 +161,9 @@ class InteractionSession:
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Start (or restart) from a box dragged round the object, corners in any order: outside it is confident
-        background (hard beyond a slack of BOX_SLACK x its longer side), inside the calipers of its mid-lines give
-        the shape prior. Clicks so far are kept; one undo
-        step. Replaced by set_calipers, cleared by reset."""
+        background (hard beyond a slack of crop_seeds.BOX_SLACK x its longer side), inside the calipers of its
+        mid-lines give the shape prior. Clicks so far are kept; one undo step. Replaced by set_calipers, cleared
+        by reset."""
         box = clip_box((x0, y0, x1, y1), self.shape)
         return self._push(box_calipers(box), self._state.clicks, box)
 
@@ -292,7 +286,7 @@ class InteractionSession:
         hard_fg = np.zeros(crop.shape, bool)
         hard_bg = crop.touches_border_of(self.shape)
         if box is not None:
-            self._add_box(logit, hard_bg, crop, box)
+            add_box_evidence(logit, hard_bg, crop, box)
         for click, cache in influences:
             add_window(logit, crop, cache.window, cache.influence, CLICK_WEIGHT if click.positive else -CLICK_WEIGHT)
             stamp_disc(hard_fg if click.positive else hard_bg, crop, click)
@@ -312,15 +306,6 @@ class InteractionSession:
         if len(anchors):
             return crop.paste(np.zeros(self.shape, bool), local)
         return crop.paste(self.model_mask, local)
-
-    @staticmethod
-    def _add_box(logit: np.ndarray, hard_bg: np.ndarray, crop: Crop, box: BoxXYXY) -> None:
-        """A hand-drawn box may clip the nodule: just outside it the background is strong evidence that positive
-        clicks can overrule, farther out it is a hard constraint."""
-        x0, y0, x1, y1 = box
-        slack = max(BOX_SLACK_MIN_PX, int(round(BOX_SLACK * max(x1 - x0, y1 - y0))))
-        logit[~inside_box(box, crop)] -= BOX_OUTSIDE_LOGIT
-        hard_bg |= ~inside_box((x0 - slack, y0 - slack, x1 + slack, y1 + slack), crop)
 
     @staticmethod
     def _nearest_reach(crop: Crop, caches: list[_ClickCache]) -> np.ndarray:
