@@ -61,6 +61,8 @@ RUNS: dict[str, list[str]] = {
     "points_soft": ["--supervision", "points", *NETWORK_PSEUDO, "--soft-pseudo"],
     # the quarter of the pseudo-labels the click network was least sure of left out (their points alone train)
     "points_keep75": ["--supervision", "points", *NETWORK_PSEUDO, "--pseudo-keep", "0.75"],
+    # the first click asked over several window sizes, then zoomed round its answer
+    "points_zoomed": ["--supervision", "points", *NETWORK_PSEUDO, "--zoomed-start"],
     "scribbles_network_prsa": ["--supervision", "scribbles", *NETWORK_PSEUDO, "--refresh-every", "25",
                                "--loss-weights", "sparse-pseudo,prsa=0.1"],
     "points_network_prsa": ["--supervision", "points", *NETWORK_PSEUDO, "--loss-weights", "sparse-pseudo,prsa=0.1"],
@@ -71,8 +73,8 @@ RUNS: dict[str, list[str]] = {
 }
 
 ON_REQUEST = ("boxes_engine", "scribbles_engine", "scribbles_network", "points_network_refresh", "points_soft",
-              "points_keep75", "scribbles_network_prsa", "points_network_prsa", "boxes_prsa", "points_pce",
-              "points_prsa")
+              "points_keep75", "points_zoomed", "scribbles_network_prsa", "points_network_prsa", "boxes_prsa",
+              "points_pce", "points_prsa")
 TABLE = [name for name in RUNS if name not in ON_REQUEST]  # the table
 
 

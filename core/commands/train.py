@@ -78,6 +78,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pseudo-keep", type=float, default=1.0,
                    help="--sparse-pseudo network: keep the pseudo-labels of this fraction of the frames, those the "
                         "click network was surest of; the others train on their drawn labels alone")
+    p.add_argument("--zoomed-start", action="store_true",
+                   help="--sparse-pseudo network: ask the first click over several window sizes, then once more "
+                        "zoomed round that answer (core.interactive.zoomed_start), before the other clicks")
     p.add_argument("--pseudo-click-model", default="starter",
                    help="--sparse-pseudo network: the click network's checkpoint, or starter (the shipped one)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
@@ -173,8 +176,8 @@ def run(args: argparse.Namespace) -> dict:
         refresh_every=args.refresh_every, extra_channels=extra,
         loss_weights=_loss_weights(args.loss_weights, args.supervision, pseudo),
     )
-    if (args.soft_pseudo or args.pseudo_keep < 1.0) and args.sparse_pseudo != "network":
-        raise SonoClickError("--soft-pseudo and --pseudo-keep need --sparse-pseudo network")
+    if (args.soft_pseudo or args.pseudo_keep < 1.0 or args.zoomed_start) and args.sparse_pseudo != "network":
+        raise SonoClickError("--soft-pseudo, --pseudo-keep and --zoomed-start need --sparse-pseudo network")
     if not 0.0 < args.pseudo_keep <= 1.0:
         raise SonoClickError(f"--pseudo-keep must be in (0, 1], got {args.pseudo_keep}")
     if args.soft_pseudo and args.pseudo_keep < 1.0:
@@ -229,7 +232,7 @@ def _sparse_pseudo(args: argparse.Namespace, click_model: ClickPredictor | None)
         return None
     between, soft = _drawn_round(args), args.soft_pseudo or args.pseudo_keep < 1.0
     return lambda image, labels: mask_from_labels(image, labels.foreground, labels.background, click_model,
-                                                  between_strokes=between, soft=soft)
+                                                  between_strokes=between, soft=soft, zoomed_start=args.zoomed_start)
 
 
 def _drawn_round(args: argparse.Namespace) -> bool:

@@ -13,6 +13,7 @@ from scipy import ndimage
 from core.annotation.clicks import Click
 from core.interactive.click_network import ClickPredictor
 from core.interactive.session import InteractionSession
+from core.interactive.zoomed_start import zoomed_start_probability
 from core.labels.between_strokes import region_between_strokes
 from core.labels.proposal import largest_component
 
@@ -40,17 +41,23 @@ def next_click_on_labels(foreground: np.ndarray, background: np.ndarray, mask: n
 def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.ndarray,
                      click_model: ClickPredictor, max_clicks: int = MAX_CLICKS,
                      probability: np.ndarray | None = None, between_strokes: bool = False,
-                     soft: bool = False) -> np.ndarray:
+                     soft: bool = False, zoomed_start: bool = False) -> np.ndarray:
     """The click network's mask from confident nodule / background pixels, made to honour them. probability: a
     frame model's nodule probability to start from (as the app starts from the prediction), else the first click
     goes on a nodule pixel. Only the parts of the mask that hold a nodule pixel are kept: the labels say nothing
     of the frame's other parts. between_strokes: the background labels are strokes drawn round the nodule; add the
     region the nodule labels claim half-way to them (core.labels.between_strokes). Empty when no pixel is labelled
     nodule. soft: a float32 map instead, the network's probability behind the mask (soft_pseudo_label), >= 0.5
-    exactly where the mask is."""
+    exactly where the mask is. zoomed_start: with no `probability`, the first click's answer is asked over several
+    window sizes and then zoomed (core.interactive.zoomed_start), and the clicks go on from it."""
     foreground, background = np.asarray(foreground, bool), np.asarray(background, bool)
     if not foreground.any():
         return np.zeros(foreground.shape, np.float32 if soft else bool)
+    zoomed = None
+    if zoomed_start and probability is None:
+        first = next_click_on_labels(foreground, background, np.zeros_like(foreground), positive_first=True)
+        assert first is not None  # some pixel is labelled nodule
+        probability = zoomed = zoomed_start_probability(image, (first.x, first.y), click_model)
     session = InteractionSession(image, probability=probability, click_model=click_model)
     mask = session.mask.copy()
     for _ in range(max_clicks):
@@ -64,7 +71,8 @@ def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.n
     mask &= ~background
     if not soft:
         return mask
-    return soft_pseudo_label(mask, session.network_probability, foreground, background)
+    behind = session.network_probability
+    return soft_pseudo_label(mask, zoomed if behind is None else behind, foreground, background)
 
 
 def soft_pseudo_label(mask: np.ndarray, probability: np.ndarray | None, foreground: np.ndarray,
