@@ -128,7 +128,7 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
 
     click = click_checkpoint(tmp_path / "click.safetensors", seed=0)
     args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
-                              supervision="scribbles", soft_pseudo=False, pseudo_keep=1.0)
+                              supervision="scribbles", soft_pseudo=False, pseudo_keep=1.0, zoomed_start=False)
     items = list_dataset(data, data / "train.txt")[:3]
     frames = load_frames(items, 64, "scribbles", seed=0, sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     first = SIMULATORS["scribbles"](frames[0].truth, np.random.default_rng(0))  # load_frames' first draw
@@ -144,6 +144,8 @@ def test_network_pseudo_labels_come_from_the_click_network_and_honour_the_labels
     assert load_checkpoint(run / "model.safetensors")[1]["sparse_pseudo"] == "network"
     losses = json.loads((run / "history.json").read_text())[-1]["losses"]
     assert {"partial_ce", "pseudo_dice", "pseudo_bce"} <= set(losses)
+    assert main([*common, "--supervision", "points", "--epochs", "2", "--refresh-every", "1", "--zoomed-start"]) == 0
+    assert capsys.readouterr().err.count("labels refreshed") == 1
     assert main([*common, "--supervision", "boxes"]) != 0
     assert "network needs --supervision scribbles or points" in capsys.readouterr().err
 
@@ -157,7 +159,7 @@ def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_do
     made = {}
     for soft in (False, True):
         args = argparse.Namespace(sparse_pseudo="network", pseudo_click_model=str(click), threads=1,
-                                  supervision="points", soft_pseudo=soft, pseudo_keep=1.0)
+                                  supervision="points", soft_pseudo=soft, pseudo_keep=1.0, zoomed_start=False)
         made[soft] = load_frames(items, 64, "points", seed=0,
                                  sparse_pseudo=_sparse_pseudo(args, _pseudo_click_model(args)))
     for hard, graded in zip(made[False], made[True]):
@@ -175,7 +177,9 @@ def test_soft_network_pseudo_labels_fill_the_pseudo_channel_with_the_networks_do
     assert main([*common, *network]) != 0
     assert "cannot go with --soft-pseudo" in capsys.readouterr().err
     assert main([*common, "--supervision", "scribbles", "--sparse-pseudo", "engine"]) != 0
-    assert "--soft-pseudo and --pseudo-keep need --sparse-pseudo network" in capsys.readouterr().err
+    assert "--pseudo-keep and --zoomed-start need --sparse-pseudo network" in capsys.readouterr().err
+    assert main([*(c for c in common if c != "--soft-pseudo"), "--zoomed-start"]) != 0
+    assert "--zoomed-start need --sparse-pseudo network" in capsys.readouterr().err
 
 
 def test_a_pseudo_refresh_remakes_the_known_pseudo_labels_from_the_networks_prediction(data: Path) -> None:

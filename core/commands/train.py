@@ -80,7 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "click network was surest of; the others train on their drawn labels alone")
     p.add_argument("--zoomed-start", action="store_true",
                    help="--sparse-pseudo network: ask the first click over several window sizes, then once more "
-                        "zoomed round that answer (core.interactive.zoomed_start), before the other clicks")
+                        "zoomed round that answer (core.interactive.zoomed_start), before the other clicks; with "
+                        "--refresh-every, the remade masks start from its average with the model's prediction")
     p.add_argument("--pseudo-click-model", default="starter",
                    help="--sparse-pseudo network: the click network's checkpoint, or starter (the shipped one)")
     p.add_argument("--monitor-split", type=Path, help="report-only Dice per epoch on these stems (never selects)")
@@ -211,7 +212,7 @@ def run(args: argparse.Namespace) -> dict:
         print(f"[train] training frames and their {args.sparse_pseudo} pseudo-labels made in {load_s:.0f} s",
               file=sys.stderr)
     refresh = None if click_model is None else partial(_refreshed_pseudo, click_model, _drawn_round(args),
-                                                       args.soft_pseudo)
+                                                       args.soft_pseudo, args.zoomed_start)
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
                    pseudo_refresh=refresh)
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
@@ -241,10 +242,11 @@ def _drawn_round(args: argparse.Namespace) -> bool:
     return args.supervision == "scribbles"
 
 
-def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, soft: bool, image: np.ndarray,
-                      foreground: np.ndarray, background: np.ndarray, probability: np.ndarray) -> np.ndarray:
+def _refreshed_pseudo(click_model: ClickPredictor, between_strokes: bool, soft: bool, zoomed_start: bool,
+                      image: np.ndarray, foreground: np.ndarray, background: np.ndarray, probability: np.ndarray
+                      ) -> np.ndarray:
     return mask_from_labels(image, foreground, background, click_model, probability=probability,
-                            between_strokes=between_strokes, soft=soft)
+                            between_strokes=between_strokes, soft=soft, zoomed_start=zoomed_start)
 
 
 def _report(args: argparse.Namespace, result: TrainResult) -> dict:

@@ -48,16 +48,18 @@ def mask_from_labels(image: np.ndarray, foreground: np.ndarray, background: np.n
     of the frame's other parts. between_strokes: the background labels are strokes drawn round the nodule; add the
     region the nodule labels claim half-way to them (core.labels.between_strokes). Empty when no pixel is labelled
     nodule. soft: a float32 map instead, the network's probability behind the mask (soft_pseudo_label), >= 0.5
-    exactly where the mask is. zoomed_start: with no `probability`, the first click's answer is asked over several
-    window sizes and then zoomed (core.interactive.zoomed_start), and the clicks go on from it."""
+    exactly where the mask is. zoomed_start: the first click's answer is asked over several window sizes and then
+    zoomed (core.interactive.zoomed_start), and the clicks go on from it (from its average with `probability`
+    when one is given)."""
     foreground, background = np.asarray(foreground, bool), np.asarray(background, bool)
     if not foreground.any():
         return np.zeros(foreground.shape, np.float32 if soft else bool)
     zoomed = None
-    if zoomed_start and probability is None:
+    if zoomed_start:
         first = next_click_on_labels(foreground, background, np.zeros_like(foreground), positive_first=True)
         assert first is not None  # some pixel is labelled nodule
-        probability = zoomed = zoomed_start_probability(image, (first.x, first.y), click_model)
+        zoomed = zoomed_start_probability(image, (first.x, first.y), click_model)
+        probability = zoomed if probability is None else (probability + zoomed) / 2
     session = InteractionSession(image, probability=probability, click_model=click_model)
     mask = session.mask.copy()
     for _ in range(max_clicks):
