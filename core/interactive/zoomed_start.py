@@ -4,7 +4,9 @@ make a pseudo-label from a single point, where nothing else tells the object's e
 
 Why: on DDTI training frames (101 per probe, starter click network, simulated points) the single 0.6 x frame
 window's mask scores Dice 0.699 against the truth, the average over the four sizes 0.707, and the zoomed second
-ask 0.727 / 0.722 on two disjoint samples against the session's 0.719 / 0.710 (README, issue 17)."""
+ask 0.727 / 0.722 on two disjoint samples against the session's 0.719 / 0.710. Networks trained on them were no
+better (seeds 0 / 1, 75 epochs: 0.674 / 0.682 against 0.691 / 0.683; README, issue 17), so it is an option
+(`train --zoomed-start`), not the default."""
 from __future__ import annotations
 
 import numpy as np
