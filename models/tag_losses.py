@@ -8,6 +8,9 @@ Kinds and their default weights (KindWeights):
   `negative_presence`; at 1 it halved the nodule frames' Dice on BUSI, README "Frame-level labels").
 - POINTS (0.5): foreground points name a few pixels surely and the rest not at all: partial CE on their discs
   plus presence; half weight because most of the nodule's extent is left to the network.
+- PSEUDO (0.5): a "nodule present" frame whose mask the network made itself part-way through training
+  (self-training, core.training.tag_task): Dice + BCE against it as against a mask, at half weight: it is only
+  as good as the network that made it.
 - NODULE (0.25): "nodule present" is one bit per frame: presence, CLTN's erasure, an area prior and the CAM's
   confident parts as seeds (all four
   are priors on where, not evidence); a quarter, so that tags guide where masks exist but never outvote them.
@@ -23,8 +26,8 @@ import torch.nn.functional as F
 
 from models.tag_net import TagNet, TagOutputs, upsampled_cam
 
-MASK, NO_NODULE, NODULE, POINTS = 0, 1, 2, 3
-KIND_NAMES = {MASK: "mask", NO_NODULE: "no_nodule", NODULE: "nodule", POINTS: "points"}
+MASK, NO_NODULE, NODULE, POINTS, PSEUDO = 0, 1, 2, 3, 4
+KIND_NAMES = {MASK: "mask", NO_NODULE: "no_nodule", NODULE: "nodule", POINTS: "points", PSEUDO: "pseudo"}
 PRESENCE_SHARE = 0.02  # the presence term pools this share of a frame's most nodule-like pixels
 CAM_SEED_RANGE = (0.2, 0.6)  # normalised CAM below: confident background; above: confident nodule
 
@@ -35,6 +38,7 @@ class KindWeights:
     no_nodule: float = 1.0
     points: float = 0.5
     nodule: float = 0.25
+    pseudo: float = 0.5
 
     def of(self, kind: int) -> float:
         return float(getattr(self, KIND_NAMES[kind]))
@@ -98,8 +102,9 @@ def cam_seed_loss(logits: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
 def mixed_loss(net: TagNet, x: torch.Tensor, out: TagOutputs, kinds: torch.Tensor, masks: torch.Tensor,
                kind_weights: KindWeights = KindWeights(), terms: TagTermWeights = TagTermWeights()
                ) -> dict[str, torch.Tensor]:
-    """x (B, C, H, W) network input, kinds (B,) long, masks (B, 1, H, W): the mask (MASK), the points' discs
-    (POINTS), zeros otherwise. Returns the weighted terms summed over the batch / B, and "total"."""
+    """x (B, C, H, W) network input, kinds (B,) long, masks (B, 1, H, W): the mask (MASK), the network's own
+    (PSEUDO), the points' discs (POINTS), zeros otherwise. Returns the weighted terms summed over the batch / B,
+    and "total"."""
     seg = out.segmentation.float()
     zero = seg.new_zeros(len(kinds))
     has_nodule = (kinds != NO_NODULE).float()
@@ -109,6 +114,7 @@ def mixed_loss(net: TagNet, x: torch.Tensor, out: TagOutputs, kinds: torch.Tenso
     is_tag, is_points = kinds == NODULE, kinds == POINTS
     per_frame = {
         "mask": torch.where(is_mask, _per_frame_dice_bce(seg, masks), zero),
+        "pseudo": torch.where(kinds == PSEUDO, _per_frame_dice_bce(seg, masks), zero),
         "no_nodule": torch.where(is_negative, F.binary_cross_entropy_with_logits(
             seg, torch.zeros_like(seg), reduction="none").flatten(1).mean(1) + terms.negative_presence * presence,
             zero),

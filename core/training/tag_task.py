@@ -13,12 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.labels.proposal import largest_component
 from core.training.augment import AugmentConfig, augment
 from core.training.loop import LoopConfig, TrainingTask, run_training
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.tag_data import TagFrame
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation
-from models.tag_losses import MASK, NO_NODULE, NODULE, KindWeights, TagTermWeights, mixed_loss
+from models.tag_losses import MASK, NO_NODULE, NODULE, PSEUDO, KindWeights, TagTermWeights, mixed_loss
 from models.tag_net import TagNet, upsampled_cam
 from models.unet import UNet, spec_from_preset
 
@@ -34,6 +35,9 @@ class TagTrainConfig(LoopConfig):
     # seed 0)
     negative_share: float | None = 0.2
     eraser: bool = True
+    # self-training: after this fraction of the epochs, each frame tagged "nodule present" alone whose prediction
+    # holds nodule trains from then on towards the largest part of it (kind PSEUDO); 0: never. Needs `epochs`.
+    self_training_at: float = 0.0
     # 0: the saved weights are the last ones; the class head lives outside the averaged U-Net, and an average of
     # the U-Net alone would no longer match it
     ema_decay: float = 0.0
@@ -101,8 +105,9 @@ class TagTask(TrainingTask):
     def __init__(self, frames: list[TagFrame], cfg: TagTrainConfig) -> None:
         if not frames:
             raise ValueError("no training frames")
-        self.frames, self.config = frames, cfg
+        self.frames, self.config = list(frames), cfg  # self-training relabels frames: the caller's list stays
         self.tag_net: TagNet | None = None
+        self.self_trained = False
 
     @property
     def size(self) -> int:
@@ -134,6 +139,24 @@ class TagTask(TrainingTask):
 
     def validate(self, model: UNet) -> float | None:
         return None
+
+    def refresh_targets(self, epoch: int, model: UNet) -> bool:
+        """Self-training, once: the frames tagged "nodule present" alone get the network's own mask."""
+        cfg = self.config
+        if self.self_trained or not cfg.self_training_at or not cfg.epochs:
+            return False
+        if epoch < max(1, round(cfg.self_training_at * cfg.epochs)):
+            return False
+        assert self.tag_net is not None
+        tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]
+        probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in tagged], self.norm,
+                                              self.device)
+        for i, probability in zip(tagged, probabilities):
+            own = largest_component(probability > 0.5)
+            if own.any():
+                self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=own)
+        self.self_trained = True
+        return True
 
     def checkpoint_metadata(self) -> dict:
         return {"resolution": self.config.resolution, "normalisation": self.norm.to_dict(),

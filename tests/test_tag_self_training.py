@@ -1,0 +1,73 @@
+"""Self-training in the mixed-supervision task: once, after the configured share of the epochs, each frame tagged
+"nodule present" alone trains towards the largest part of the network's own mask; frames it calls empty stay
+tags, and masks, negatives and the caller's frames are left as they were."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import core.training.tag_task as tag_task
+from core.training.tag_data import TagFrame
+from core.training.tag_task import TagTask, TagTrainConfig
+from models.tag_losses import MASK, NO_NODULE, NODULE, PSEUDO, KindWeights, mixed_loss
+from models.tag_net import TagNet
+from models.unet import UNet, spec_from_preset
+
+R = 32
+
+
+def _frames() -> list[TagFrame]:
+    rng = np.random.default_rng(0)
+    mask = np.zeros((R, R), bool)
+    mask[10:20, 10:20] = True
+    image = lambda: rng.integers(0, 255, (R, R), dtype=np.uint8)  # noqa: E731
+    return [TagFrame("m", image(), MASK, mask, mask), TagFrame("n", image(), NO_NODULE),
+            TagFrame("t1", image(), NODULE), TagFrame("t2", image(), NODULE)]
+
+
+def _predictions(net: TagNet, images: list[np.ndarray], norm: object, device: str = "cpu") -> tuple:
+    """A network that sees two blobs on the first tagged frame and nothing on the second."""
+    first = np.zeros((R, R), np.float32)
+    first[2:6, 2:6] = 0.9  # small part
+    first[12:24, 12:24] = 0.8  # larger part
+    maps = [first, np.full((R, R), 0.3, np.float32)][:len(images)]
+    return maps, maps, np.ones(len(images), np.float32)
+
+
+def test_tagged_frames_get_their_own_masks_largest_part_once_at_the_set_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
+    frames = _frames()
+    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, resolution=R, seed=0))
+    task.build(torch.device("cpu"), rank=0)
+    assert not task.refresh_targets(4, None)  # before half-way: nothing
+    assert task.refresh_targets(5, None)
+    kinds = [f.kind for f in task.frames]
+    assert kinds == [MASK, NO_NODULE, PSEUDO, NODULE]
+    expected = np.zeros((R, R), bool)
+    expected[12:24, 12:24] = True
+    assert np.array_equal(task.frames[2].label, expected)
+    assert [f.kind for f in frames] == [MASK, NO_NODULE, NODULE, NODULE]  # the caller's frames are untouched
+    assert not task.refresh_targets(6, None)  # once only
+
+
+def test_without_self_training_no_frame_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
+    task = TagTask(_frames(), TagTrainConfig(epochs=10, resolution=R, seed=0))
+    task.build(torch.device("cpu"), rank=0)
+    assert not any(task.refresh_targets(e, None) for e in range(1, 10))
+
+
+def test_a_pseudo_frame_trains_like_a_mask_at_its_own_weight() -> None:
+    torch.manual_seed(0)
+    net = TagNet(UNet(spec_from_preset("tiny")))
+    x = torch.randn(2, 1, R, R)
+    labels = torch.zeros(2, 1, R, R)
+    labels[:, :, 8:20, 8:20] = 1.0
+    with torch.no_grad():
+        out = net(x)
+        as_mask = mixed_loss(net, x, out, torch.tensor([MASK, MASK]), labels)
+        as_pseudo = mixed_loss(net, x, out, torch.tensor([PSEUDO, PSEUDO]), labels, KindWeights(pseudo=1.0))
+        half = mixed_loss(net, x, out, torch.tensor([PSEUDO, PSEUDO]), labels)
+    assert torch.allclose(as_pseudo["pseudo"], as_mask["mask"])
+    assert torch.allclose(half["pseudo"], 0.5 * as_mask["mask"])
