@@ -10,6 +10,7 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
 - mixed20: 20 seeded masks, tags for every other frame;
 - mixed20_self: the same labels, and after --self-training-at of the epochs each tagged frame trains towards the
   largest part of the network's own mask (self-training, core.training.tag_task; on request);
+- mixed20_wait: mixed20_self whose tagged frames are not drawn before they have that mask (on request);
 - masks_only20: the same 20 masks alone.
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
@@ -60,9 +61,11 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "tags_only": (0, True, True),
     "mixed20": (20, True, True),
     "mixed20_self": (20, True, True),
+    "mixed20_wait": (20, True, True),
     "masks_only20": (20, False, False),
 }
-SELF_TRAINING = ("mixed20_self",)
+SELF_TRAINING = ("mixed20_self", "mixed20_wait")
+TAGS_WAIT = ("mixed20_wait",)
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -137,6 +140,7 @@ def main() -> None:
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                              negative_share=args.negative_share,
                              self_training_at=args.self_training_at if name in SELF_TRAINING else 0.0,
+                             tags_wait=name in TAGS_WAIT,
                              terms=TagTermWeights(negative_presence=args.negative_presence,
                                                    frame_class=args.frame_class))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
@@ -165,7 +169,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "cam_dice": tags.get("cam_threshold"), "cam_graphcut_dice": tags.get("cam_graphcut"),
         "ellipse_dice": tags.get("ellipse"),
         "mixed20_dice": get("mixed20", "dice"), "masks_only20_dice": get("masks_only20", "dice"),
-        "mixed20_self_dice": get("mixed20_self", "dice"),
+        "mixed20_self_dice": get("mixed20_self", "dice"), "mixed20_wait_dice": get("mixed20_wait", "dice"),
         "all_masks_dice": get("all_masks", "dice"),
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,

@@ -71,3 +71,16 @@ def test_a_pseudo_frame_trains_like_a_mask_at_its_own_weight() -> None:
         half = mixed_loss(net, x, out, torch.tensor([PSEUDO, PSEUDO]), labels)
     assert torch.allclose(as_pseudo["pseudo"], as_mask["mask"])
     assert torch.allclose(half["pseudo"], 0.5 * as_mask["mask"])
+
+
+def test_waiting_tags_are_not_drawn_until_they_have_their_own_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
+    frames = _frames()
+    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, tags_wait=True, resolution=R, seed=0,
+                                          negative_share=None))
+    task.build(torch.device("cpu"), rank=0)
+    before = {task.streams.draw() for _ in range(200)}
+    assert before == {0, 1}  # the mask and the negative; both tagged frames wait
+    assert task.refresh_targets(5, None)
+    after = {task.streams.draw() for _ in range(400)}
+    assert after == {0, 1, 2}  # the frame that got a mask joins; the one called empty still waits
