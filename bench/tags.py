@@ -7,10 +7,11 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
 - masks_without_negatives: the nodule frames' masks only;
 - all_masks: those masks plus the nodule-free frames as negatives ("no nodule": background everywhere);
 - tags_only: "nodule present" / "no nodule" tags only (class head, CAM, CLTN-style eraser);
-- mixed20: 20 seeded masks, tags for every other frame;
-- mixed20_self: the same labels, and after --self-training-at of the epochs each tagged frame trains towards the
-  largest part of the network's own mask (self-training, core.training.tag_task; on request);
-- mixed20_wait: mixed20_self whose tagged frames are not drawn before they have that mask (on request);
+- mixed20: 20 seeded masks, tags for every other frame, trained the default way (core.training.tag_task): the
+  tagged frames wait until, after --self-training-at of the epochs, each gets the largest part of the network's
+  own mask to train towards (self-training);
+- mixed20_self: the same, the tagged frames trained by their tag terms before that (on request);
+- mixed20_tags: the same labels without self-training, the tag terms all along (the recipe before; on request);
 - masks_only20: the same 20 masks alone.
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
@@ -26,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,11 +63,11 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "tags_only": (0, True, True),
     "mixed20": (20, True, True),
     "mixed20_self": (20, True, True),
-    "mixed20_wait": (20, True, True),
+    "mixed20_tags": (20, True, True),
     "masks_only20": (20, False, False),
 }
-SELF_TRAINING = ("mixed20_self", "mixed20_wait")
-TAGS_WAIT = ("mixed20_wait",)
+ON_REQUEST = ("mixed20_self", "mixed20_tags")
+TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0}}  # against the defaults
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -114,10 +116,11 @@ def main() -> None:
     p.add_argument("--nodule-crops", action="store_true",
                    help="with nodule-free crops (no tags.csv), train on as many zoomed crops holding the nodule, drawn "
                         "with them (core.training.negatives: the zoom then says nothing of a nodule); val unchanged")
-    p.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in SELF_TRAINING),
+    p.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in ON_REQUEST),
                    help="comma-separated subset (smoke runs)")
-    p.add_argument("--self-training-at", type=float, default=0.5,
-                   help="mixed20_self: the fraction of the epochs after which tagged frames get the network's mask")
+    p.add_argument("--self-training-at", type=float, default=TagTrainConfig().self_training_at,
+                   help="the fraction of the epochs after which tagged frames get the network's own mask (mixes of "
+                        "masks and tags)")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
     p.add_argument("--negative-share", type=float, default=TagTrainConfig().negative_share,
@@ -139,10 +142,10 @@ def main() -> None:
         cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                              negative_share=args.negative_share,
-                             self_training_at=args.self_training_at if name in SELF_TRAINING else 0.0,
-                             tags_wait=name in TAGS_WAIT,
+                             self_training_at=args.self_training_at,
                              terms=TagTermWeights(negative_presence=args.negative_presence,
                                                    frame_class=args.frame_class))
+        cfg = replace(cfg, **TRAINING.get(name, {}))
         result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
         classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
         scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier)
@@ -169,7 +172,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "cam_dice": tags.get("cam_threshold"), "cam_graphcut_dice": tags.get("cam_graphcut"),
         "ellipse_dice": tags.get("ellipse"),
         "mixed20_dice": get("mixed20", "dice"), "masks_only20_dice": get("masks_only20", "dice"),
-        "mixed20_self_dice": get("mixed20_self", "dice"), "mixed20_wait_dice": get("mixed20_wait", "dice"),
+        "mixed20_self_dice": get("mixed20_self", "dice"), "mixed20_tags_dice": get("mixed20_tags", "dice"),
         "all_masks_dice": get("all_masks", "dice"),
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,

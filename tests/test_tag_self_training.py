@@ -38,7 +38,7 @@ def _predictions(net: TagNet, images: list[np.ndarray], norm: object, device: st
 def test_tagged_frames_get_their_own_masks_largest_part_once_at_the_set_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
     frames = _frames()
-    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, resolution=R, seed=0))
+    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, tags_wait=False, resolution=R, seed=0))
     task.build(torch.device("cpu"), rank=0)
     assert not task.refresh_targets(4, None)  # before half-way: nothing
     assert task.refresh_targets(5, None)
@@ -53,9 +53,32 @@ def test_tagged_frames_get_their_own_masks_largest_part_once_at_the_set_epoch(mo
 
 def test_without_self_training_no_frame_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
-    task = TagTask(_frames(), TagTrainConfig(epochs=10, resolution=R, seed=0))
+    task = TagTask(_frames(), TagTrainConfig(epochs=10, resolution=R, seed=0, self_training_at=0.0))
     task.build(torch.device("cpu"), rank=0)
     assert not any(task.refresh_targets(e, None) for e in range(1, 10))
+
+
+def test_self_training_is_the_default_only_for_a_mix_of_masks_and_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
+    mixed, tags_only = _frames(), _frames()[1:]  # without the mask the tags must train by their own terms
+    assert TagTask(mixed, TagTrainConfig(epochs=10)).self_training
+    task = TagTask(tags_only, TagTrainConfig(epochs=10, resolution=R, seed=0))
+    assert not task.self_training
+    task.build(torch.device("cpu"), rank=0)
+    assert {task.streams.draw() for _ in range(200)} == {0, 1, 2}  # the tagged frames are drawn from the start
+    assert not any(task.refresh_targets(e, None) for e in range(1, 10))
+
+
+def test_a_minutes_budget_self_trains_once_its_share_of_the_time_has_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
+    clock = [100.0]
+    monkeypatch.setattr(tag_task.time, "perf_counter", lambda: clock[0])
+    task = TagTask(_frames(), TagTrainConfig(epochs=None, minutes=2.0, self_training_at=0.5, resolution=R, seed=0))
+    task.build(torch.device("cpu"), rank=0)
+    clock[0] += 59.0
+    assert not task.refresh_targets(3, None)
+    clock[0] += 1.0
+    assert task.refresh_targets(4, None)
 
 
 def test_a_pseudo_frame_trains_like_a_mask_at_its_own_weight() -> None:
