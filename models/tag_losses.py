@@ -112,9 +112,10 @@ def mixed_loss(net: TagNet, x: torch.Tensor, out: TagOutputs, kinds: torch.Tenso
     presence = F.binary_cross_entropy_with_logits(presence_logit(seg), has_nodule, reduction="none")
     is_mask, is_negative = kinds == MASK, kinds == NO_NODULE
     is_tag, is_points = kinds == NODULE, kinds == POINTS
+    against_mask = _per_frame_dice_bce(seg, masks)  # a mask and the network's own mask train alike
     per_frame = {
-        "mask": torch.where(is_mask, _per_frame_dice_bce(seg, masks), zero),
-        "pseudo": torch.where(kinds == PSEUDO, _per_frame_dice_bce(seg, masks), zero),
+        "mask": torch.where(is_mask, against_mask, zero),
+        "pseudo": torch.where(kinds == PSEUDO, against_mask, zero),
         "no_nodule": torch.where(is_negative, F.binary_cross_entropy_with_logits(
             seg, torch.zeros_like(seg), reduction="none").flatten(1).mean(1) + terms.negative_presence * presence,
             zero),

@@ -28,7 +28,7 @@ def zoomed_start_probability(image: np.ndarray, point_xy: tuple[int, int], click
     first = np.zeros(shape, np.float32)
     for scale in scales:
         window = Crop.around(point, shape, margin_frac=0.0, min_margin=int(np.ceil(scale * min(shape) / 2)))
-        first = window.paste(first, window.take(first) + click_model.predict(image, window, point, no_clicks, None))
+        window.take(first)[...] += click_model.predict(image, window, point, no_clicks, None)  # take is a view
     first /= len(scales)
     answer = _part_under(first > 0.5, point_xy)
     if not answer.any():
