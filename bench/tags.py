@@ -121,6 +121,8 @@ def main() -> None:
     p.add_argument("--self-training-at", type=float, default=TagTrainConfig().self_training_at,
                    help="the fraction of the epochs after which tagged frames get the network's own mask (mixes of "
                         "masks and tags)")
+    p.add_argument("--self-training-every", type=int, default=TagTrainConfig().self_training_every,
+                   help="remake the tagged frames' own masks every this many epochs after the first time (0: once)")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
     p.add_argument("--negative-share", type=float, default=TagTrainConfig().negative_share,
@@ -143,6 +145,7 @@ def main() -> None:
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                              negative_share=args.negative_share,
                              self_training_at=args.self_training_at,
+                             self_training_every=args.self_training_every,
                              terms=TagTermWeights(negative_presence=args.negative_presence,
                                                    frame_class=args.frame_class))
         cfg = replace(cfg, **TRAINING.get(name, {}))
@@ -179,6 +182,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "resolution": args.resolution, "threads": args.threads, "seed": args.seed,
                    "negative_presence": args.negative_presence, "frame_class": args.frame_class,
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
+                   "self_training_every": args.self_training_every,
                    "wall_s": round(wall_s, 1)},
         "variants": results,
     }

@@ -107,3 +107,28 @@ def test_waiting_tags_are_not_drawn_until_they_have_their_own_mask(monkeypatch: 
     assert task.refresh_targets(5, None)
     after = {task.streams.draw() for _ in range(400)}
     assert after == {0, 1, 2}  # the frame that got a mask joins; the one called empty still waits
+
+
+def test_repeated_self_training_remakes_the_tagged_frames_masks_every_set_epochs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def growing(net: TagNet, images: list[np.ndarray], norm: object, device: str = "cpu") -> tuple:
+        calls.append(len(images))
+        size = 4 + 4 * len(calls)  # each round's network sees a larger nodule
+        maps = []
+        for _ in images:
+            m = np.zeros((R, R), np.float32)
+            m[2:2 + size, 2:2 + size] = 0.9
+            maps.append(m)
+        return maps, maps, np.ones(len(images), np.float32)
+
+    monkeypatch.setattr(tag_task, "tag_predictions", growing)
+    task = TagTask(_frames(), TagTrainConfig(epochs=10, self_training_at=0.5, self_training_every=2, resolution=R,
+                                             seed=0))
+    task.build(torch.device("cpu"), rank=0)
+    assert [task.refresh_targets(e, None) for e in range(1, 10)] == [False] * 4 + [True, False, True, False, True]
+    assert calls == [2, 2, 2]  # both tagged frames each time, also once they hold a mask of their own
+    assert [f.kind for f in task.frames] == [MASK, NO_NODULE, PSEUDO, PSEUDO]
+    assert task.frames[2].label.sum() == 16 ** 2  # the third round's mask
+    assert task.frames[0].label.sum() == 100  # the accepted mask is never remade

@@ -40,6 +40,8 @@ class TagTrainConfig(LoopConfig):
     # the budget (epochs, else minutes) each tagged frame whose prediction holds nodule trains from then on towards
     # the largest part of it (kind PSEUDO); 0: never
     self_training_at: float = 0.5
+    # after the first self-training, remake those masks from the network every this many epochs (0: once)
+    self_training_every: int = 0
     # with self-training: the tagged frames are not drawn until they have that mask. Their tag terms cost the
     # masks' Dice (bench/tags.py, BUSI, 40 epochs, seed 0: 20 masks + tags 0.412, the 20 masks alone 0.554,
     # self-training with the tags drawn 0.481, with them waiting 0.566)
@@ -120,6 +122,8 @@ class TagTask(TrainingTask):
         kinds = {f.kind for f in self.frames}
         self.self_training = cfg.self_training_at > 0 and MASK in kinds and NODULE in kinds
         self.self_trained = False
+        self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
+        self.last_self_training = 0
 
     @property
     def size(self) -> int:
@@ -160,24 +164,28 @@ class TagTask(TrainingTask):
         return None
 
     def refresh_targets(self, epoch: int, model: UNet) -> bool:
-        """Self-training, once: the frames tagged "nodule present" alone get the network's own mask."""
+        """Self-training: once due, the frames tagged "nodule present" alone get the largest part of the network's
+        own mask; with `self_training_every`, remade from the network every that many epochs after."""
         cfg = self.config
-        if self.self_trained or not self.self_training:
+        if not self.self_training:
             return False
-        due_by_epochs = bool(cfg.epochs) and epoch >= max(1, round(cfg.self_training_at * cfg.epochs))
-        elapsed_s = time.perf_counter() - self.started
-        due_by_clock = bool(cfg.minutes) and elapsed_s >= cfg.self_training_at * (cfg.minutes or 0) * 60
-        if not (due_by_epochs or due_by_clock):
-            return False
+        if self.self_trained:
+            if not cfg.self_training_every or epoch - self.last_self_training < cfg.self_training_every:
+                return False
+        else:
+            due_by_epochs = bool(cfg.epochs) and epoch >= max(1, round(cfg.self_training_at * cfg.epochs))
+            elapsed_s = time.perf_counter() - self.started
+            due_by_clock = bool(cfg.minutes) and elapsed_s >= cfg.self_training_at * (cfg.minutes or 0) * 60
+            if not (due_by_epochs or due_by_clock):
+                return False
         assert self.tag_net is not None
-        tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]
-        probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in tagged], self.norm,
+        probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in self.tagged], self.norm,
                                               self.device)
-        for i, probability in zip(tagged, probabilities):
+        for i, probability in zip(self.tagged, probabilities):
             own = largest_component(probability > 0.5)
             if own.any():
                 self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=own)
-        self.self_trained = True
+        self.self_trained, self.last_self_training = True, epoch
         if cfg.tags_wait:
             self.streams = self._streams()  # the frames with a mask of their own join the draws
         return True
