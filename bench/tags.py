@@ -9,7 +9,7 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
 - tags_only: "nodule present" / "no nodule" tags only (class head, CAM, CLTN-style eraser);
 - mixed20: 20 seeded masks, tags for every other frame, trained the default way (core.training.tag_task): the
   tagged frames wait until, after --self-training-at of the epochs, each gets the largest part of the network's
-  own mask to train towards (self-training);
+  own mask to train towards, remade every --self-training-every epochs after (self-training);
 - mixed20_self: the same, the tagged frames trained by their tag terms before that (on request);
 - mixed20_tags: the same labels without self-training, the tag terms all along (the recipe before; on request);
 - masks_only20: the same 20 masks alone.

@@ -1,6 +1,7 @@
-"""Self-training in the mixed-supervision task: once, after the configured share of the epochs, each frame tagged
-"nodule present" alone trains towards the largest part of the network's own mask; frames it calls empty stay
-tags, and masks, negatives and the caller's frames are left as they were."""
+"""Self-training in the mixed-supervision task: after the configured share of the epochs (and again every
+`self_training_every` epochs), each frame tagged "nodule present" alone trains towards the largest part of the
+network's own mask; frames it calls empty stay tags, and masks, negatives and the caller's frames are left as they
+were."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,8 @@ def _predictions(net: TagNet, images: list[np.ndarray], norm: object, device: st
 def test_tagged_frames_get_their_own_masks_largest_part_once_at_the_set_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tag_task, "tag_predictions", _predictions)
     frames = _frames()
-    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, tags_wait=False, resolution=R, seed=0))
+    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, self_training_every=0, tags_wait=False,
+                                          resolution=R, seed=0))
     task.build(torch.device("cpu"), rank=0)
     assert not task.refresh_targets(4, None)  # before half-way: nothing
     assert task.refresh_targets(5, None)
