@@ -122,9 +122,8 @@ class TagTask(TrainingTask):
         self.tag_net: TagNet | None = None
         kinds = {f.kind for f in self.frames}
         self.self_training = cfg.self_training_at > 0 and MASK in kinds and NODULE in kinds
-        self.self_trained = False
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
-        self.last_self_training = 0
+        self.last_self_training: int | None = None  # the epoch of the latest round
 
     @property
     def size(self) -> int:
@@ -170,7 +169,7 @@ class TagTask(TrainingTask):
         cfg = self.config
         if not self.self_training:
             return False
-        if self.self_trained:
+        if self.last_self_training is not None:
             if not cfg.self_training_every or epoch - self.last_self_training < cfg.self_training_every:
                 return False
         else:
@@ -186,7 +185,7 @@ class TagTask(TrainingTask):
             own = largest_component(probability > 0.5)
             if own.any():
                 self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=own)
-        self.self_trained, self.last_self_training = True, epoch
+        self.last_self_training = epoch
         if cfg.tags_wait:
             self.streams = self._streams()  # the frames with a mask of their own join the draws
         return True
