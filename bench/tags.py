@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.io.dataset import list_dataset  # noqa: E402
+from core.training.presence_gate_fit import gate_keeps  # noqa: E402
 from core.training.tag_data import (  # noqa: E402
     TagFrame,
     crop_negatives,
@@ -53,7 +54,9 @@ from core.training.tag_task import (  # noqa: E402
     tag_predictions,
     train_from_tags,
 )
+from models.checkpoint import read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
+from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
 
@@ -80,15 +83,32 @@ def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodu
     return frames
 
 
-def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool, classifier: bool) -> dict:
-    nodule = [f for f in val if f.kind != NO_NODULE]
+def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool, classifier: bool,
+           gate: PresenceGate | None = None) -> dict:
+    nodule = [f for f in val if f.kind != NO_NODULE and not f.zoomed]
     empty = [f for f in val if f.kind == NO_NODULE]
+    zoomed = [f for f in val if f.kind != NO_NODULE and f.zoomed]
     probs, cams, presence = tag_predictions(net, [f.image for f in nodule], norm)
     empty_probs, _, empty_presence = tag_predictions(net, [f.image for f in empty], norm)
     truths = [f.truth for f in nodule]
-    scores = {"dice": mean_dice(probs, truths), "fp_frames": false_positive_frames(empty_probs),
-              "fp_area_percent": mean_area_percent(empty_probs),
-              "n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
+    scores = {"n_nodule_frames": len(nodule), "n_empty_frames": len(empty)}
+    if gate is not None:  # what the product predicts: the gate's nodule-free frames get no mask
+        keep = gate_keeps(net.unet, gate, [f.image for f in nodule], norm)
+        empty_keep = gate_keeps(net.unet, gate, [f.image for f in empty], norm)
+        scores.update(ungated_dice=mean_dice(probs, truths), ungated_fp_frames=false_positive_frames(empty_probs),
+                      nodule_frames_gated_empty=int((~keep).sum()), empty_frames_gated_empty=int((~empty_keep).sum()))
+        probs = [p * k for p, k in zip(probs, keep)]
+        empty_probs = [p * k for p, k in zip(empty_probs, empty_keep)]
+    scores.update(dice=mean_dice(probs, truths), fp_frames=false_positive_frames(empty_probs),
+                  fp_area_percent=mean_area_percent(empty_probs))
+    if zoomed:  # nodule crops of val frames (--nodule-crops): does the gate tell nodules, or zoom?
+        zoomed_probs = tag_predictions(net, [f.image for f in zoomed], norm)[0]
+        zoomed_truths = [f.truth for f in zoomed]
+        scores.update(n_zoomed_nodule_frames=len(zoomed), zoomed_nodule_dice=mean_dice(zoomed_probs, zoomed_truths))
+        if gate is not None:
+            zoomed_keep = gate_keeps(net.unet, gate, [f.image for f in zoomed], norm)
+            scores["zoomed_nodule_frames_gated_empty"] = int((~zoomed_keep).sum())
+            scores["zoomed_nodule_dice"] = mean_dice([p * k for p, k in zip(zoomed_probs, zoomed_keep)], zoomed_truths)
     if classifier:  # the frame classifier as a gate: a frame it calls nodule-free gets no mask
         present, empty_present = presence >= 0.5, empty_presence >= 0.5
         scores["gated_dice"] = mean_dice([p * keep for p, keep in zip(probs, present)], truths)
@@ -130,11 +150,13 @@ def main() -> None:
     p.add_argument("--frame-class", type=float, default=TagTermWeights().frame_class,
                    help="weight of the frame classifier's term when some frame has a nodule tag alone (it is off "
                         "otherwise: core.training.tag_task.effective_terms)")
+    p.add_argument("--no-presence-gate", action="store_true",
+                   help="score the segmenter alone: no presence gate fitted after training (models.presence_gate)")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     args = p.parse_args()
     started = time.time()
     train = _frames(args.data, "train", args.resolution, args.crops_per_frame, args.seed, args.nodule_crops)
-    val = _frames(args.data, "val", args.resolution, args.crops_per_frame, args.seed + 1)
+    val = _frames(args.data, "val", args.resolution, args.crops_per_frame, args.seed + 1, args.nodule_crops)
     print(f"[tags] {len(train)} train frames ({sum(f.kind == NO_NODULE for f in train)} nodule-free), "
           f"{len(val)} val frames ({sum(f.kind == NO_NODULE for f in val)} nodule-free)", flush=True)
     results = {}
@@ -145,13 +167,16 @@ def main() -> None:
                              preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                              negative_share=args.negative_share,
                              self_training_at=args.self_training_at,
-                             self_training_every=args.self_training_every,
+                             self_training_every=args.self_training_every, presence_gate=not args.no_presence_gate,
                              terms=TagTermWeights(negative_presence=args.negative_presence,
                                                    frame_class=args.frame_class))
         cfg = replace(cfg, **TRAINING.get(name, {}))
-        result, net, norm = train_from_tags(frames, cfg, args.out_root / f"{name}.safetensors")
+        out = args.out_root / f"{name}.safetensors"
+        result, net, norm = train_from_tags(frames, cfg, out)
         classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
-        scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier)
+        gate = gate_from_metadata(read_metadata(out))
+        scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier, gate=gate)
+        scores["presence_gate"] = gate is not None
         results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
                          "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
         print(f"[tags] {name}: {json.dumps(results[name])}", flush=True)
@@ -182,7 +207,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "resolution": args.resolution, "threads": args.threads, "seed": args.seed,
                    "negative_presence": args.negative_presence, "frame_class": args.frame_class,
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
-                   "self_training_every": args.self_training_every,
+                   "self_training_every": args.self_training_every, "presence_gate": not args.no_presence_gate,
                    "wall_s": round(wall_s, 1)},
         "variants": results,
     }

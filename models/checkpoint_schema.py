@@ -66,6 +66,8 @@ def validate_metadata(path: Path, meta: Any) -> None:
                                         f"got {_short(norm)}")
     if "heads" in meta:
         _check_heads(path, "metadata 'heads'", meta["heads"])
+    if "presence_gate" in meta:
+        _check_gate(path, meta["presence_gate"], 2 * meta["architecture"]["widths"][-1])
     if "task" in meta and not isinstance(meta["task"], str):
         raise CheckpointError(path, f"metadata 'task' must be a string, got {_short(meta['task'])}")
 
@@ -98,6 +100,17 @@ def validate_architecture(path: Path, arch: Any) -> None:
     if n > MAX_PARAMETERS:
         raise CheckpointError(path, f"architecture of ~{n / 1e6:.0f} M parameters is larger than SonoClick loads "
                                     f"({MAX_PARAMETERS / 1e6:.0f} M)")
+
+
+def _check_gate(path: Path, gate: Any, n_features: int) -> None:
+    """models.presence_gate's numbers: one finite weight per pooled feature, a finite bias, a threshold in (0, 1)."""
+    weight = gate.get("weight") if isinstance(gate, dict) else None
+    if not (isinstance(weight, list) and len(weight) == n_features and all(_finite(w) for w in weight)):
+        raise CheckpointError(path, f"metadata 'presence_gate' needs {n_features} finite weights, got {_short(weight)}")
+    threshold = gate.get("threshold", 0.5)
+    if not _finite(gate.get("bias")) or not _finite(threshold) or not 0 < threshold < 1:
+        raise CheckpointError(path, f"metadata 'presence_gate' needs a finite bias and a threshold in (0, 1), got "
+                                    f"{_short({k: v for k, v in gate.items() if k != 'weight'})}")
 
 
 def _check_heads(path: Path, field: str, heads: Any, exactly: int | None = None) -> None:

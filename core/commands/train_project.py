@@ -25,6 +25,7 @@ from core.learning.snapshot import LabelledFrame, read_snapshot
 from core.learning.tag_supervision import needs_tag_training, tag_frames
 from core.runtime.metrics import dice
 from core.training.frame_task import TrainConfig, train
+from core.training.presence_gate_fit import fit_checkpoint_gate
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.region_prior_task import RegionPriorConfig
 from core.training.tag_task import TagTrainConfig, train_from_tags
@@ -149,7 +150,8 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         # frames tagged "nodule present" with nothing drawn: the mixed-supervision task, from scratch (its class
         # head is not part of a version's weights, so there is nothing to fine-tune it from)
         tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
-                                 minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device)
+                                 minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device,
+                                 presence_gate=False)  # fitted below, as for every frame model
         result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
                                  metadata=metadata)[0]
     elif n_gland and not weak:
@@ -169,6 +171,8 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         # well would flatter it on exactly those frames, so the run keeps its last (EMA) weights
         result = train(frames, [], cfg, out, on_event=_progress, stop=stop, metadata=metadata,
                        init_weights=_single_head(args.init))
+    if out.exists():
+        fit_checkpoint_gate(out, [f.image for f in frames], [not e.no_nodule for e in train_entries])
     emit({"event": "state", "state": "evaluating"})
     return {**_scored(args, out, val_entries, [f.truth_full for f in val_frames], validated_on, result),
             "n_train": len(frames), **note}

@@ -12,6 +12,7 @@ from core.runtime.device import select_device, set_cpu_threads
 from models.checkpoint import load_checkpoint
 from models.networks import Network, heads_of
 from models.preprocess import Box, Normalisation, content_box, crop_resize, paste_back
+from models.presence_gate import gate_from_metadata, pooled_features
 
 
 def _pad_to_stride(x: torch.Tensor, stride: int) -> tuple[torch.Tensor, int, int]:
@@ -59,7 +60,9 @@ def work_probabilities(model: Network, images_u8: list[np.ndarray], norm: Normal
 
 class Predictor:
     """A loaded model. predict(image_u8) -> float32 (H, W) nodule probability in [0, 1] for a frame of any size;
-    predict_classes(image_u8) -> {class name: map} for every head of the model (one call, one forward pass)."""
+    predict_classes(image_u8) -> {class name: map} for every head of the model (one call, one forward pass).
+    A model with a presence gate (models.presence_gate, fitted where "no nodule" frames trained it) predicts no
+    nodule on a frame the gate calls nodule-free; its other heads (the gland) are left as they are."""
 
     def __init__(self, model: Network, metadata: dict, device: torch.device, flip_tta: bool = False) -> None:
         self.model = model.to(device).eval().to(memory_format=torch.channels_last)
@@ -70,6 +73,7 @@ class Predictor:
         self.normalisation = Normalisation.from_dict(metadata["normalisation"])
         self.input_channels = model.spec.input_channels
         self.heads = heads_of(model)
+        self.gate = gate_from_metadata(metadata)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", threads: int | None = None,
@@ -118,9 +122,22 @@ class Predictor:
                    whole_frame: bool = False) -> list[list[np.ndarray]]:
         prepared = [self._prepare(im, extras[i] if extras else None, whole_frame) for i, im in enumerate(images_u8)]
         x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
-        prob = forward_probabilities(self.model, x, self.flip_tta).cpu().numpy()
+        prob = self._gated_probabilities(x).cpu().numpy()
         return [[paste_back(p, box, im.shape[:2]) for p in maps]
                 for maps, (_, box), im in zip(prob, prepared, images_u8)]
+
+    @torch.inference_mode()
+    def _gated_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate is None:
+            return forward_probabilities(self.model, x, self.flip_tta)
+        deepest: list[torch.Tensor] = []  # the deepest encoder level of the first (unflipped) pass
+        hook = self.model.encoders[-1].register_forward_hook(lambda _m, _i, out: deepest.append(out))
+        try:
+            prob = forward_probabilities(self.model, x, self.flip_tta)
+        finally:
+            hook.remove()
+        prob[:, 0] *= self.gate.keeps(pooled_features(deepest[0]))[:, None, None].to(prob.dtype)
+        return prob
 
     def predict(self, image_u8: np.ndarray) -> np.ndarray:
         return self.predict_batch([image_u8])[0]

@@ -17,6 +17,7 @@ from torch import nn
 from core.labels.proposal import largest_component
 from core.training.augment import AugmentConfig, augment
 from core.training.loop import LoopConfig, TrainingTask, run_training
+from core.training.presence_gate_fit import fit_checkpoint_gate
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.tag_data import TagFrame
 from models.preprocess import DEFAULT_RESOLUTION, Normalisation
@@ -47,6 +48,9 @@ class TagTrainConfig(LoopConfig):
     # masks' Dice (bench/tags.py, BUSI, 40 epochs, seed 0: 20 masks + tags 0.412, the 20 masks alone 0.554,
     # self-training with the tags drawn 0.481, with them waiting 0.566)
     tags_wait: bool = True
+    # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
+    # and save it with the weights
+    presence_gate: bool = True
     # 0: the saved weights are the last ones; the class head lives outside the averaged U-Net, and an average of
     # the U-Net alone would no longer match it
     ema_decay: float = 0.0
@@ -202,6 +206,8 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
     whole network (U-Net + class head) with its normalisation, for CAMs."""
     task = TagTask(frames, cfg)
     result = run_training(task, out_path, on_event, stop, metadata)
+    if cfg.presence_gate and Path(out_path).exists():
+        fit_checkpoint_gate(out_path, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
     return result, task.tag_net.eval(), task.norm
 
 

@@ -1,0 +1,51 @@
+"""After a frame model has trained on frames that include "no nodule" ones: fit its presence gate
+(models.presence_gate) on the training frames with the network frozen, and write it into the checkpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.networks import Network
+from models.preprocess import Normalisation
+from models.presence_gate import METADATA_KEY, PresenceGate, fit_presence_gate, pooled_features
+from models.unet import encode
+
+
+@torch.inference_mode()
+def gate_features(model: Network, images_u8: list[np.ndarray], norm: Normalisation,
+                  device: torch.device | str = "cpu", batch_size: int = 32) -> np.ndarray:
+    """(N, 2C) pooled deepest-encoder features of working-resolution uint8 images."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(images_u8), batch_size):
+        chunk = np.stack([norm.apply(im)[None] for im in images_u8[start:start + batch_size]])
+        deepest = encode(model.encoders, torch.from_numpy(chunk).to(device))[-1]
+        out.append(pooled_features(deepest).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], norm: Normalisation,
+               device: torch.device | str = "cpu") -> np.ndarray:
+    """(N,) bool: which images the gate lets a nodule through on."""
+    features = torch.from_numpy(gate_features(model, images_u8, norm, device))
+    return gate.keeps(features).numpy()
+
+
+def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool]) -> PresenceGate | None:
+    """Fit the gate of the single-input model at `path` on its training frames (working resolution, unaugmented)
+    and rewrite the checkpoint with it; None (checkpoint untouched) when there are too few frames of a class or
+    the model takes extra input channels."""
+    model, meta = load_checkpoint(path)
+    if len(model.spec.input_channels) != 1 or not images_u8:
+        return None
+    features = gate_features(model, images_u8, Normalisation.from_dict(meta["normalisation"]))
+    gate = fit_presence_gate(features, np.asarray(has_nodule, bool))
+    if gate is not None:
+        save_checkpoint(path, model, {**meta, METADATA_KEY: gate.to_dict()})
+    return gate
+
