@@ -20,6 +20,12 @@ frames (map > 0.5), false-positive frames among the nodule-free ones (predicted 
 their mean predicted area, and for tags_only each proposal method (core.labels.proposal) on the attention map and
 on the CAM, beside the centred ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets
 no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty; only when the classifier trained).
+Where nodule-free frames trained a network, its presence gate (models.presence_gate, fitted after training on the
+frozen network) is part of what the product predicts, so `dice`, `fp_frames` and `fp_area_percent` are the gated
+output; `ungated_dice`, `ungated_fp_frames` are the segmenter alone, `nodule_frames_gated_empty` what the gate
+cost (--no-presence-gate: no gate). With --nodule-crops, val's own nodule crops are scored apart
+(`zoomed_nodule_dice`, `zoomed_nodule_frames_gated_empty`): a gate that had learnt "zoomed in = empty" would blank
+them.
 The last stdout line is JSON."""
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.io.dataset import list_dataset  # noqa: E402
-from core.training.presence_gate_fit import gate_keeps  # noqa: E402
+from core.training.presence_gate_fit import fit_checkpoint_gate, gate_keeps  # noqa: E402
 from core.training.tag_data import (  # noqa: E402
     TagFrame,
     crop_negatives,
@@ -54,7 +60,7 @@ from core.training.tag_task import (  # noqa: E402
     tag_predictions,
     train_from_tags,
 )
-from models.checkpoint import read_metadata  # noqa: E402
+from models.checkpoint import load_checkpoint, read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
 from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
@@ -123,7 +129,7 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/busi")
     p.add_argument("--epochs", type=int, default=12)
@@ -135,7 +141,8 @@ def main() -> None:
     p.add_argument("--crops-per-frame", type=int, default=1, help="nodule-free crops per frame (no tags.csv)")
     p.add_argument("--nodule-crops", action="store_true",
                    help="with nodule-free crops (no tags.csv), train on as many zoomed crops holding the nodule, drawn "
-                        "with them (core.training.negatives: the zoom then says nothing of a nodule); val unchanged")
+                        "with them (core.training.negatives: the zoom then says nothing of a nodule); val scores the "
+                        "same crops of its frames apart (zoomed_nodule_*)")
     p.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in ON_REQUEST),
                    help="comma-separated subset (smoke runs)")
     p.add_argument("--self-training-at", type=float, default=TagTrainConfig().self_training_at,
@@ -143,6 +150,8 @@ def main() -> None:
                         "masks and tags)")
     p.add_argument("--self-training-every", type=int, default=TagTrainConfig().self_training_every,
                    help="remake the tagged frames' own masks every this many epochs after the first time (0: once)")
+    p.add_argument("--self-training-average", action="store_true",
+                   help="self-training masks from the mirror-averaged prediction, averaged over the rounds")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
     p.add_argument("--negative-share", type=float, default=TagTrainConfig().negative_share,
@@ -152,8 +161,49 @@ def main() -> None:
                         "otherwise: core.training.tag_task.effective_terms)")
     p.add_argument("--no-presence-gate", action="store_true",
                    help="score the segmenter alone: no presence gate fitted after training (models.presence_gate)")
+    p.add_argument("--score-only", action="store_true",
+                   help="train nothing: score the networks an earlier run (same --seed, --data, --nodule-crops) left "
+                        "in --out-root, fitting their presence gate first where they have none (the class head is not "
+                        "saved, so no classifier figures)")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame], val: list[TagFrame]) -> dict:
+    masks, tags, negatives = VARIANTS[name]
+    frames = relabel(train, masks, tags, negatives, args.seed)
+    cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
+                         preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
+                         negative_share=args.negative_share, self_training_at=args.self_training_at,
+                         self_training_every=args.self_training_every, presence_gate=not args.no_presence_gate,
+                         self_training_average=args.self_training_average,
+                         terms=TagTermWeights(negative_presence=args.negative_presence, frame_class=args.frame_class))
+    cfg = replace(cfg, **TRAINING.get(name, {}))
+    out = args.out_root / f"{name}.safetensors"
+    result, net, norm = train_from_tags(frames, cfg, out)
+    classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
+    gate = gate_from_metadata(read_metadata(out))
+    scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier, gate=gate)
+    return {**scores, "presence_gate": gate is not None, "n_train": len(frames), "steps": result.steps,
+            "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
+
+
+def _rescore(name: str, args: argparse.Namespace, train: list[TagFrame], val: list[TagFrame]) -> dict:
+    masks, tags, negatives = VARIANTS[name]
+    frames = relabel(train, masks, tags, negatives, args.seed)
+    out = args.out_root / f"{name}.safetensors"
+    if not args.no_presence_gate and gate_from_metadata(read_metadata(out)) is None:
+        fit_checkpoint_gate(out, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
+    unet, meta = load_checkpoint(out)
+    gate = None if args.no_presence_gate else gate_from_metadata(meta)
+    net = TagNet(unet, with_eraser=False).eval()
+    scores = _score(net, Normalisation.from_dict(meta["normalisation"]), val, with_proposals=name == "tags_only",
+                    classifier=False, gate=gate)
+    return {**scores, "presence_gate": gate is not None, "n_train": len(frames), "scored_from": str(out)}
+
+
+def main() -> None:
+    args = _arguments()
     started = time.time()
     train = _frames(args.data, "train", args.resolution, args.crops_per_frame, args.seed, args.nodule_crops)
     val = _frames(args.data, "val", args.resolution, args.crops_per_frame, args.seed + 1, args.nodule_crops)
@@ -161,24 +211,7 @@ def main() -> None:
           f"{len(val)} val frames ({sum(f.kind == NO_NODULE for f in val)} nodule-free)", flush=True)
     results = {}
     for name in [v for v in args.variants.split(",") if v]:
-        masks, tags, negatives = VARIANTS[name]
-        frames = relabel(train, masks, tags, negatives, args.seed)
-        cfg = TagTrainConfig(epochs=args.epochs, batch_size=args.batch_size, threads=args.threads, seed=args.seed,
-                             preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
-                             negative_share=args.negative_share,
-                             self_training_at=args.self_training_at,
-                             self_training_every=args.self_training_every, presence_gate=not args.no_presence_gate,
-                             terms=TagTermWeights(negative_presence=args.negative_presence,
-                                                   frame_class=args.frame_class))
-        cfg = replace(cfg, **TRAINING.get(name, {}))
-        out = args.out_root / f"{name}.safetensors"
-        result, net, norm = train_from_tags(frames, cfg, out)
-        classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
-        gate = gate_from_metadata(read_metadata(out))
-        scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier, gate=gate)
-        scores["presence_gate"] = gate is not None
-        results[name] = {**scores, "n_train": len(frames), "steps": result.steps,
-                         "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
+        results[name] = (_rescore if args.score_only else _train_and_score)(name, args, train, val)
         print(f"[tags] {name}: {json.dumps(results[name])}", flush=True)
     print(f"[tags] wall {time.time() - started:.0f} s", flush=True)
     print(json.dumps(_summary(results, args, time.time() - started)), flush=True)
@@ -208,6 +241,8 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "negative_presence": args.negative_presence, "frame_class": args.frame_class,
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
                    "self_training_every": args.self_training_every, "presence_gate": not args.no_presence_gate,
+                   "self_training_average": args.self_training_average,
+                   "score_only": args.score_only,  # then the training settings above are not the networks' own
                    "wall_s": round(wall_s, 1)},
         "variants": results,
     }

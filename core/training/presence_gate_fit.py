@@ -10,7 +10,7 @@ import torch
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.networks import Network
 from models.preprocess import Normalisation
-from models.presence_gate import METADATA_KEY, PresenceGate, fit_presence_gate, pooled_features
+from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, PresenceGate, fit_presence_gate, pooled_features
 from models.unet import encode
 
 
@@ -40,11 +40,14 @@ def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodul
     """Fit the gate of the single-input model at `path` on its training frames (working resolution, unaugmented)
     and rewrite the checkpoint with it; None (checkpoint untouched) when there are too few frames of a class or
     the model takes extra input channels."""
+    labels = np.asarray(has_nodule, bool)
+    if min(int(labels.sum()), int((~labels).sum())) < MIN_FRAMES_PER_CLASS:
+        return None  # before loading anything: most rounds have no "no nodule" frame
     model, meta = load_checkpoint(path)
-    if len(model.spec.input_channels) != 1 or not images_u8:
+    if len(model.spec.input_channels) != 1:
         return None
     features = gate_features(model, images_u8, Normalisation.from_dict(meta["normalisation"]))
-    gate = fit_presence_gate(features, np.asarray(has_nodule, bool))
+    gate = fit_presence_gate(features, labels)
     if gate is not None:
         save_checkpoint(path, model, {**meta, METADATA_KEY: gate.to_dict()})
     return gate
