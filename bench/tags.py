@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.io.dataset import list_dataset  # noqa: E402
-from core.training.presence_gate_fit import fit_checkpoint_gate, gate_keeps  # noqa: E402
+from core.training.presence_gate_fit import fit_gate, gate_keeps  # noqa: E402
 from core.training.tag_data import (  # noqa: E402
     TagFrame,
     crop_negatives,
@@ -163,8 +163,11 @@ def _arguments() -> argparse.Namespace:
                    help="score the segmenter alone: no presence gate fitted after training (models.presence_gate)")
     p.add_argument("--score-only", action="store_true",
                    help="train nothing: score the networks an earlier run (same --seed, --data, --nodule-crops) left "
-                        "in --out-root, fitting their presence gate first where they have none (the class head is not "
-                        "saved, so no classifier figures)")
+                        "in --out-root, fitting their presence gate (not saved) where they have none (the class head "
+                        "is not saved, so no classifier figures)")
+    p.add_argument("--gate-negatives", action="store_true",
+                   help="with --score-only: fit the gate with the nodule-free frames also for a variant trained "
+                        "without them (masks_without_negatives): negatives for the gate alone")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     return p.parse_args()
 
@@ -190,16 +193,16 @@ def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame],
 
 def _rescore(name: str, args: argparse.Namespace, train: list[TagFrame], val: list[TagFrame]) -> dict:
     masks, tags, negatives = VARIANTS[name]
-    frames = relabel(train, masks, tags, negatives, args.seed)
-    out = args.out_root / f"{name}.safetensors"
-    if not args.no_presence_gate and gate_from_metadata(read_metadata(out)) is None:
-        fit_checkpoint_gate(out, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
-    unet, meta = load_checkpoint(out)
+    frames = relabel(train, masks, tags, negatives or args.gate_negatives, args.seed)
+    unet, meta = load_checkpoint(args.out_root / f"{name}.safetensors")
+    norm = Normalisation.from_dict(meta["normalisation"])
     gate = None if args.no_presence_gate else gate_from_metadata(meta)
-    net = TagNet(unet, with_eraser=False).eval()
-    scores = _score(net, Normalisation.from_dict(meta["normalisation"]), val, with_proposals=name == "tags_only",
+    if gate is None and not args.no_presence_gate:  # fitted here, as training would have, never saved
+        gate = fit_gate(unet, norm, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
+    scores = _score(TagNet(unet, with_eraser=False).eval(), norm, val, with_proposals=name == "tags_only",
                     classifier=False, gate=gate)
-    return {**scores, "presence_gate": gate is not None, "n_train": len(frames), "scored_from": str(out)}
+    return {**scores, "presence_gate": gate is not None, "n_train": len(frames),
+            "scored_from": str(args.out_root / f"{name}.safetensors")}
 
 
 def main() -> None:
@@ -242,6 +245,7 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
                    "self_training_every": args.self_training_every, "presence_gate": not args.no_presence_gate,
                    "self_training_average": args.self_training_average,
+                   "gate_negatives": args.gate_negatives,
                    "score_only": args.score_only,  # then the training settings above are not the networks' own
                    "wall_s": round(wall_s, 1)},
         "variants": results,

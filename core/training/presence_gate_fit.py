@@ -36,19 +36,23 @@ def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], 
     return gate.keeps(features).numpy()
 
 
+def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], has_nodule: list[bool]
+             ) -> PresenceGate | None:
+    """The gate of a single-input model fitted on its training frames (working resolution, unaugmented); None when
+    there are too few frames of a class or the model takes extra input channels."""
+    labels = np.asarray(has_nodule, bool)
+    if min(int(labels.sum()), int((~labels).sum())) < MIN_FRAMES_PER_CLASS or len(model.spec.input_channels) != 1:
+        return None
+    return fit_presence_gate(gate_features(model, images_u8, norm), labels)
+
+
 def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool]) -> PresenceGate | None:
-    """Fit the gate of the single-input model at `path` on its training frames (working resolution, unaugmented)
-    and rewrite the checkpoint with it; None (checkpoint untouched) when there are too few frames of a class or
-    the model takes extra input channels."""
+    """fit_gate for the model at `path`, written into its checkpoint (untouched when there is no gate to fit)."""
     labels = np.asarray(has_nodule, bool)
     if min(int(labels.sum()), int((~labels).sum())) < MIN_FRAMES_PER_CLASS:
         return None  # before loading anything: most rounds have no "no nodule" frame
     model, meta = load_checkpoint(path)
-    if len(model.spec.input_channels) != 1:
-        return None
-    features = gate_features(model, images_u8, Normalisation.from_dict(meta["normalisation"]))
-    gate = fit_presence_gate(features, labels)
+    gate = fit_gate(model, Normalisation.from_dict(meta["normalisation"]), images_u8, list(labels))
     if gate is not None:
         save_checkpoint(path, model, {**meta, METADATA_KEY: gate.to_dict()})
     return gate
-
