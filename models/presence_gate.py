@@ -55,12 +55,18 @@ class PresenceGate:
         return cls(tuple(float(v) for v in d["weight"]), float(d["bias"]), float(d.get("threshold", THRESHOLD)))
 
 
+def enough_of_each(has_nodule: np.ndarray) -> bool:
+    """Whether both classes have at least MIN_FRAMES_PER_CLASS frames."""
+    y = np.asarray(has_nodule, bool)
+    return min(int(y.sum()), int((~y).sum())) >= MIN_FRAMES_PER_CLASS
+
+
 def fit_presence_gate(features: np.ndarray, has_nodule: np.ndarray, inverse_l2: float = INVERSE_L2,
                       threshold: float = THRESHOLD) -> PresenceGate | None:
     """Fit the gate on (N, F) pooled features and (N,) bool labels; None when either class has fewer than
     MIN_FRAMES_PER_CLASS frames."""
     y = np.asarray(has_nodule, bool)
-    if min(int(y.sum()), int((~y).sum())) < MIN_FRAMES_PER_CLASS:
+    if not enough_of_each(y):
         return None
     x = np.asarray(features, np.float64)
     mean, std = x.mean(0), x.std(0) + 1e-6

@@ -10,7 +10,7 @@ import torch
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.networks import Network
 from models.preprocess import Normalisation
-from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, PresenceGate, fit_presence_gate, pooled_features
+from models.presence_gate import METADATA_KEY, PresenceGate, enough_of_each, fit_presence_gate, pooled_features
 from models.unet import encode
 
 
@@ -41,7 +41,7 @@ def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], h
     """The gate of a single-input model fitted on its training frames (working resolution, unaugmented); None when
     there are too few frames of a class or the model takes extra input channels."""
     labels = np.asarray(has_nodule, bool)
-    if min(int(labels.sum()), int((~labels).sum())) < MIN_FRAMES_PER_CLASS or len(model.spec.input_channels) != 1:
+    if not enough_of_each(labels) or len(model.spec.input_channels) != 1:
         return None
     return fit_presence_gate(gate_features(model, images_u8, norm), labels)
 
@@ -49,7 +49,7 @@ def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], h
 def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool]) -> PresenceGate | None:
     """fit_gate for the model at `path`, written into its checkpoint (untouched when there is no gate to fit)."""
     labels = np.asarray(has_nodule, bool)
-    if min(int(labels.sum()), int((~labels).sum())) < MIN_FRAMES_PER_CLASS:
+    if not enough_of_each(labels):
         return None  # before loading anything: most rounds have no "no nodule" frame
     model, meta = load_checkpoint(path)
     gate = fit_gate(model, Normalisation.from_dict(meta["normalisation"]), images_u8, list(labels))

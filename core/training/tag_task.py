@@ -220,7 +220,9 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
     whole network (U-Net + class head) with its normalisation, for CAMs."""
     task = TagTask(frames, cfg)
     result = run_training(task, out_path, on_event, stop, metadata)
-    if cfg.presence_gate and Path(out_path).exists():
+    is_rank0 = not (torch.distributed.is_available() and torch.distributed.is_initialized()
+                    and torch.distributed.get_rank() != 0)
+    if cfg.presence_gate and is_rank0 and Path(out_path).exists():
         fit_checkpoint_gate(out_path, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
     return result, task.tag_net.eval(), task.norm
 
