@@ -150,8 +150,6 @@ def _arguments() -> argparse.Namespace:
                         "masks and tags)")
     p.add_argument("--self-training-every", type=int, default=TagTrainConfig().self_training_every,
                    help="remake the tagged frames' own masks every this many epochs after the first time (0: once)")
-    p.add_argument("--self-training-average", action="store_true",
-                   help="self-training masks from the mirror-averaged prediction, averaged over the rounds")
     p.add_argument("--negative-presence", type=float, default=TagTermWeights().negative_presence,
                    help="weight of the top-pixels term on nodule-free frames (models.tag_losses)")
     p.add_argument("--negative-share", type=float, default=TagTrainConfig().negative_share,
@@ -179,7 +177,6 @@ def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame],
                          preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                          negative_share=args.negative_share, self_training_at=args.self_training_at,
                          self_training_every=args.self_training_every, presence_gate=not args.no_presence_gate,
-                         self_training_average=args.self_training_average,
                          terms=TagTermWeights(negative_presence=args.negative_presence, frame_class=args.frame_class))
     cfg = replace(cfg, **TRAINING.get(name, {}))
     out = args.out_root / f"{name}.safetensors"
@@ -244,7 +241,6 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "negative_presence": args.negative_presence, "frame_class": args.frame_class,
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
                    "self_training_every": args.self_training_every, "presence_gate": not args.no_presence_gate,
-                   "self_training_average": args.self_training_average,
                    "gate_negatives": args.gate_negatives,
                    "score_only": args.score_only,  # then the training settings above are not the networks' own
                    "wall_s": round(wall_s, 1)},

@@ -134,34 +134,3 @@ def test_repeated_self_training_remakes_the_tagged_frames_masks_every_set_epochs
     assert [f.kind for f in task.frames] == [MASK, NO_NODULE, PSEUDO, PSEUDO]
     assert task.frames[2].label.sum() == 16 ** 2  # the third round's mask
     assert task.frames[0].label.sum() == 100  # the accepted mask is never remade
-
-
-def test_averaged_self_training_keeps_what_the_rounds_and_the_mirror_agree_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Round 1 sees nodule in columns 2-9 on the frame and 4-11 on its mirror (read back); round 2 in columns 2-5 on
-    both. The mask is the map above 1/2: round 1's map is 1 on 4-9 and 1/2 on 2-3 and 10-11; round 2 averages its
-    own (1 on 2-5) with it."""
-    rounds = []
-
-    def views(net: TagNet, images: list[np.ndarray], norm: object, device: str = "cpu") -> tuple:
-        mirrored = len(rounds) % 2 == 1
-        first_round = len(rounds) < 2
-        rounds.append(mirrored)
-        maps = []
-        for _ in images:
-            m = np.zeros((R, R), np.float32)
-            columns = (slice(2, 10) if not mirrored else slice(4, 12)) if first_round else slice(2, 6)
-            m[2:12, columns] = 1.0
-            maps.append(m[:, ::-1].copy() if mirrored else m)
-        return maps, maps, np.ones(len(images), np.float32)
-
-    monkeypatch.setattr(tag_task, "tag_predictions", views)
-    task = TagTask(_frames(), TagTrainConfig(epochs=10, self_training_at=0.5, self_training_every=2, resolution=R,
-                                             seed=0, self_training_average=True))
-    task.build(torch.device("cpu"), rank=0)
-    assert task.refresh_targets(5, None)
-    first = task.frames[2].label
-    assert first[5, 4:10].all() and not first[5, 2:4].any() and not first[5, 10:12].any()  # frame and mirror agree
-    assert task.refresh_targets(7, None)
-    second = task.frames[2].label
-    # columns 2-3: (1/2 + 1) / 2; 4-5: (1 + 1) / 2; 6-9: (1 + 0) / 2, not above 1/2; 10-11: 1/4
-    assert second[5, 2:6].all() and not second[5, 6:12].any()

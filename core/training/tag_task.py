@@ -44,9 +44,6 @@ class TagTrainConfig(LoopConfig):
     # after the first self-training, remake those masks from the network every this many epochs (0: once); on BUSI
     # (bench/tags.py, 40 epochs, 20 masks + tags) every 4 gave 0.582 / 0.545 (seeds 0 / 1) against once 0.566 / 0.507
     self_training_every: int = 4
-    # each round's map behind the tagged frames' masks: the mean of the frame's and its mirror's prediction, averaged
-    # with the previous rounds' map (weight 1/2 each); False: the latest plain prediction alone
-    self_training_average: bool = False
     # with self-training: the tagged frames are not drawn until they have that mask. Their tag terms cost the
     # masks' Dice (bench/tags.py, BUSI, 40 epochs, seed 0: 20 masks + tags 0.412, the 20 masks alone 0.554,
     # self-training with the tags drawn 0.481, with them waiting 0.566)
@@ -131,7 +128,6 @@ class TagTask(TrainingTask):
         self.self_training = cfg.self_training_at > 0 and MASK in kinds and NODULE in kinds
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
         self.last_self_training: int | None = None  # the epoch of the latest round
-        self.pseudo_maps: list[np.ndarray] | None = None  # with self_training_average: the running map per tagged frame
 
     @property
     def size(self) -> int:
@@ -186,7 +182,10 @@ class TagTask(TrainingTask):
             due_by_clock = bool(cfg.minutes) and elapsed_s >= cfg.self_training_at * (cfg.minutes or 0) * 60
             if not (due_by_epochs or due_by_clock):
                 return False
-        for i, probability in zip(self.tagged, self._self_training_maps()):
+        assert self.tag_net is not None
+        probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in self.tagged], self.norm,
+                                              self.device)
+        for i, probability in zip(self.tagged, probabilities):
             own = largest_component(probability > 0.5)
             if own.any():
                 self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=own)
@@ -194,19 +193,6 @@ class TagTask(TrainingTask):
         if cfg.tags_wait:
             self.streams = self._streams()  # the frames with a mask of their own join the draws
         return True
-
-    def _self_training_maps(self) -> list[np.ndarray]:
-        assert self.tag_net is not None
-        images = [self.frames[i].image for i in self.tagged]
-        maps = tag_predictions(self.tag_net, images, self.norm, self.device)[0]
-        if not self.config.self_training_average:
-            return maps
-        mirrored = tag_predictions(self.tag_net, [im[:, ::-1].copy() for im in images], self.norm, self.device)[0]
-        maps = [(p + q[:, ::-1]) / 2 for p, q in zip(maps, mirrored)]
-        if self.pseudo_maps is not None:
-            maps = [(p + old) / 2 for p, old in zip(maps, self.pseudo_maps)]
-        self.pseudo_maps = maps
-        return maps
 
     def checkpoint_metadata(self) -> dict:
         return {"resolution": self.config.resolution, "normalisation": self.norm.to_dict(),
