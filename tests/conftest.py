@@ -289,6 +289,21 @@ def synthetic_project(tmp_path: Path, seeds: tuple[int, ...] | range, size: tupl
     return store
 
 
+def train_project_round(snapshot: Path, out: Path, capsys: pytest.CaptureFixture) -> dict:
+    """One background-trainer round (frame network only, 1 epoch, `tiny` at 32 px) on a snapshot; its last event."""
+    import argparse
+    import json
+
+    from core.commands import train_project
+
+    parser = argparse.ArgumentParser()
+    train_project.add_arguments(parser)
+    args = parser.parse_args(["--snapshot", str(snapshot), "--out", str(out), "--epochs", "1", "--preset", "tiny",
+                              "--resolution", "32", "--threads", "1", "--networks", "frame"])
+    train_project.run(args)
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1]
+
+
 def database_rows(folder: Path) -> dict[str, list[tuple]]:
     """Every row of every table of the project database in `folder`, for comparing a whole project."""
     import sqlite3

@@ -23,7 +23,7 @@ from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_c
 from core.training.targets import TARGET_CHANNELS, negative_targets
 from models.preprocess import Normalisation
 from models.tag_losses import MASK, NO_NODULE, NODULE
-from tests.conftest import synthetic_project
+from tests.conftest import synthetic_project, train_project_round
 
 NODULE_CALIPERS = Calipers((20.0, 30.0), (50.0, 30.0), (35.0, 22.0), (35.0, 38.0))
 
@@ -168,10 +168,7 @@ def test_matched_nodule_crops_leave_the_negatives_as_they_were(tmp_path: Path) -
 
 def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_model(tmp_path: Path, project,
                                                                                    capsys) -> None:
-    import argparse
-    import json
 
-    from core.commands import train_project
     from core.learning.tag_supervision import needs_tag_training, tag_frames
     from core.runtime.predictor import Predictor
 
@@ -185,12 +182,7 @@ def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_mod
     assert needs_tag_training(entries) and [e.nodule_tag for e in entries] == [False, True, False, False]
     frames = tag_frames(entries, [to_training_frame(snapshot, e, 32) for e in entries])
     assert [f.kind for f in frames] == [MASK, NODULE, NO_NODULE, NO_NODULE] and frames[0].label.any()
-    parser = argparse.ArgumentParser()
-    train_project.add_arguments(parser)
-    args = parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run"), "--epochs", "1",
-                              "--preset", "tiny", "--resolution", "32", "--threads", "1", "--networks", "frame"])
-    train_project.run(args)
-    done = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1]
+    done = train_project_round(snapshot, tmp_path / "run", capsys)
     assert done["event"] == "done" and done["epochs"] == 1
     predictor = Predictor.load(done["checkpoint"], device="cpu", threads=1)
     assert predictor.predict(store.load_frame(ids[0]).gray_u8()).shape == nodule.shape

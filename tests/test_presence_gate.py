@@ -3,7 +3,6 @@ trained the model, stored in the checkpoint as checked numbers, and applied by t
 no nodule on a frame the gate calls nodule-free and leaves the other frames' maps untouched."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from models.preprocess import Normalisation
 from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, PresenceGate, fit_presence_gate
 from models.tag_losses import MASK, NO_NODULE
 from models.unet import build_unet
-from tests.conftest import synthetic_project
+from tests.conftest import synthetic_project, train_project_round
 from tests.test_tag_proposals import SIZE, blob_frame
 
 META = {"resolution": 32, "normalisation": {"mean": 0.3, "std": 0.2}}
@@ -118,8 +117,6 @@ def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(t
 
 
 def test_a_project_round_with_enough_no_nodule_frames_fits_the_gate(tmp_path: Path, capsys) -> None:
-    from core.commands import train_project
-
     n = MIN_FRAMES_PER_CLASS
     store = synthetic_project(tmp_path, range(1, 2 * n + 1), nodule_free=tuple(range(n + 1, 2 * n + 1)))
     ids = [r.id for r in store.frames()]
@@ -128,11 +125,6 @@ def test_a_project_round_with_enough_no_nodule_frames_fits_the_gate(tmp_path: Pa
     store.set_tag(ids[n:], FrameTag.NO_NODULE)
     snapshot = write_snapshot(store, tmp_path / "snap")
     store.close()
-    parser = argparse.ArgumentParser()
-    train_project.add_arguments(parser)
-    args = parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run"), "--epochs", "1",
-                              "--preset", "tiny", "--resolution", "32", "--threads", "1", "--networks", "frame"])
-    train_project.run(args)
-    done = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")][-1]
+    done = train_project_round(snapshot, tmp_path / "run", capsys)
     assert done["event"] == "done"
     assert METADATA_KEY in read_metadata(done["checkpoint"])
