@@ -14,7 +14,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch.distributed as dist
 
 from core.errors import SonoClickError
 from core.interactive.click_network import ClickPredictor
@@ -25,6 +24,7 @@ from core.io.dataset import list_dataset
 from core.training.augment import AUGMENTATIONS
 from core.training.click_task import CLICK_PRESET, CLICK_RESOLUTION, ClickTrainConfig
 from core.training.data import SparsePseudo, data_hash, hold_out, load_frames
+from core.training.distributed import is_rank0
 from core.training.frame_task import TrainConfig, train
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.pseudo_selection import keep_confident_pseudo
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> dict:
                                                        args.soft_pseudo, args.zoomed_start)
     result = train(frames, val_frames, cfg, args.out / MODEL_FILE, _print_event, stop, monitor, metadata,
                    pseudo_refresh=refresh)
-    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+    if not is_rank0():
         return None  # under torchrun only rank 0 reports
     return _report(args, result)
 

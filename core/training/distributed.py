@@ -18,6 +18,11 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
     return 0, 1
 
 
+def is_rank0() -> bool:
+    """Whether this process is rank 0 of a torchrun group, or runs alone: the one that writes and reports."""
+    return not (dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
+
+
 def any_rank(flag: bool, world: int) -> bool:
     """True on every rank when `flag` is true on one, so that all ranks leave the loop at the same step."""
     if world == 1:

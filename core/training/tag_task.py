@@ -16,6 +16,7 @@ from torch import nn
 
 from core.labels.proposal import largest_component
 from core.training.augment import AugmentConfig, augment
+from core.training.distributed import is_rank0
 from core.training.loop import LoopConfig, TrainingTask, run_training
 from core.training.presence_gate_fit import fit_checkpoint_gate
 from core.training.progress import StopSignal, TrainEvent, TrainResult
@@ -206,9 +207,7 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
     whole network (U-Net + class head) with its normalisation, for CAMs."""
     task = TagTask(frames, cfg)
     result = run_training(task, out_path, on_event, stop, metadata)
-    is_rank0 = not (torch.distributed.is_available() and torch.distributed.is_initialized()
-                    and torch.distributed.get_rank() != 0)
-    if cfg.presence_gate and is_rank0 and Path(out_path).exists():
+    if cfg.presence_gate and is_rank0() and Path(out_path).exists():
         fit_checkpoint_gate(out_path, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
     return result, task.tag_net.eval(), task.norm
 
