@@ -109,6 +109,7 @@ def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(t
     assert gate_keeps(unet, predictor.gate, [f.image for f in nodules], norm).sum() >= 9
     empty_keeps = gate_keeps(unet, predictor.gate, [f.image for f in empties], norm)
     assert empty_keeps.sum() <= 1
+    assert gate_keeps(unet, predictor.gate, [], norm).shape == (0,)
     assert all(not predictor.predict(f.image).any() for f, keep in zip(empties, empty_keeps) if not keep)
 
     masks_only = [f for f in train if f.kind != NO_NODULE]

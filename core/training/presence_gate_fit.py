@@ -32,6 +32,8 @@ def gate_features(model: Network, images_u8: list[np.ndarray], norm: Normalisati
 def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], norm: Normalisation,
                device: torch.device | str = "cpu") -> np.ndarray:
     """(N,) bool: which images the gate lets a nodule through on."""
+    if not images_u8:
+        return np.zeros(0, bool)
     features = torch.from_numpy(gate_features(model, images_u8, norm, device))
     return gate.keeps(features).numpy()
 
