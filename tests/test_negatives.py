@@ -168,7 +168,6 @@ def test_matched_nodule_crops_leave_the_negatives_as_they_were(tmp_path: Path) -
 
 def test_a_project_with_nodule_tags_trains_the_mixed_task_and_makes_a_usable_model(tmp_path: Path, project,
                                                                                    capsys) -> None:
-
     from core.learning.tag_supervision import needs_tag_training, tag_frames
     from core.runtime.predictor import Predictor
 
