@@ -164,11 +164,11 @@ class AnnotationController(EditingActions, SparseLabelActions, HistoryActions, C
                 del self._frames[frame_id]
 
     def _prediction_stored(self, frame_id: int, probability: np.ndarray,
-                           sessions: dict[int, InteractionSession]) -> None:
+                           sessions: dict[int, InteractionSession], presence: float | None = None) -> None:
         frame = self._frames.get(frame_id)
         if frame is None:
             return
-        frame.use_prediction(probability, sessions)
+        frame.use_prediction(probability, sessions, presence)
         self.status_changed.emit(frame_id, frame.committed.status(frame.loaded.record))
         if frame_id == self._current_id:
             self.changed.emit()

@@ -15,6 +15,7 @@ from core.project.classes import DEFAULT_CLASS_ID
 from core.project.frame_edits import FrameAnnotations
 from core.project.records import MaskProvenance
 from core.serving.frame_loading import LoadedFrame, session_for
+from core.serving.prediction_verdict import prediction_verdict
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class EditorFrame:
     paint: dict[int, PaintLayer] = field(default_factory=dict)
     stroke_preview: tuple[int, np.ndarray] | None = None  # object id, mask while a brush stroke is drawn
     pending_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id not yet stored
+    presence: float | None = None  # the frame model's presence gate on this frame, when its answer came this session
 
     @property
     def frame_id(self) -> int:
@@ -87,9 +89,11 @@ class EditorFrame:
         """No annotation stored or on its way, and no engine edit made since loading."""
         return not self.object_ids() and not self.engine_states and not self.paint
 
-    def use_prediction(self, probability: np.ndarray, sessions: dict[int, InteractionSession]) -> None:
+    def use_prediction(self, probability: np.ndarray, sessions: dict[int, InteractionSession],
+                       presence: float | None = None) -> None:
         """The model's prediction arrived after loading: show it, and (while nothing was edited) let the engine
         start from it with `sessions`, made for it off the GUI thread."""
+        self.presence = presence
         self.loaded.annotations = replace(self.loaded.annotations, prediction=probability)
         self.committed = replace(self.committed, prediction=probability)
         if self.untouched:
@@ -148,6 +152,10 @@ class EditorFrame:
     def shows_prediction(self) -> bool:
         """The model's mask is shown (and accepted with Enter) only while no human has annotated the frame."""
         return self.committed.prediction is not None and not self.object_ids()
+
+    def model_verdict(self) -> str:
+        """While the frame shows the model's prediction and it holds no nodule, the status line saying so."""
+        return prediction_verdict(self.committed.prediction, self.presence) if self.shows_prediction else ""
 
     def display(self, current_object: int) -> list[ObjectDisplay]:
         objects = []

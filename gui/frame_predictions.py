@@ -19,7 +19,7 @@ from gui.workers import JobRunner
 
 MODEL_STARTING = "Model starting… (its predictions appear when it is ready)"
 MODEL_PREDICTING = "Predicting…"
-Stored = Callable[[int, np.ndarray, dict[int, InteractionSession]], None]
+Stored = Callable[[int, np.ndarray, dict[int, InteractionSession], float | None], None]
 Answer = tuple[ModelAnswer, dict[int, InteractionSession]] | None
 
 
@@ -62,7 +62,7 @@ class FramePredictions(QtCore.QObject):
             self._settle(frame_id)
             if result is not None:
                 answer, sessions = result
-                self._stored(frame_id, answer.probability, sessions)  # on screen now; stored meanwhile, in order
+                self._stored(frame_id, answer.probability, sessions, answer.presence)  # on screen now; stored after
                 if self._store.read_only_reason is not None:
                     return  # shown, not kept: a read-only project is never written
                 self._writes.submit(

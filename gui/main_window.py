@@ -109,7 +109,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.timing_label = self.status_line.timing
         self.cursor_label = self.status_line.cursor
         self.model_label = self.status_line.models
-        self._model_state = self._models_text = ""
+        self._model_state = self._models_text = self._verdict = ""
 
     def _connect_widgets(self) -> None:
         self.frame_list.frame_chosen.connect(self.show_frame)
@@ -298,7 +298,9 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
     def _redraw(self) -> None:
         c = self.controller
         if c is None or self._loaded is None or c.current is None:
+            self._show_verdict("")
             return
+        self._show_verdict(c.current.model_verdict())
         objects = c.display()
         spacing = self._spacing
         confidence = c.confidence_labels() if self.panel.confidence.isChecked() else None
@@ -341,10 +343,15 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self._model_state = text
         self._show_model_label()
 
+    def _show_verdict(self, text: str) -> None:
+        if text != self._verdict:
+            self._verdict = text
+            self._show_model_label()
+
     def _show_model_label(self) -> None:
-        """What the frame model is doing for the shown frame (starting, predicting) first, else which models
-        answer and whether they are ready."""
-        self.model_label.setText(self._model_state or self._models_text)
+        """What the frame model is doing for the shown frame (starting, predicting) first, else whether its
+        prediction found no nodule there, and which models answer and whether they are ready."""
+        self.model_label.setText(self._model_state or " · ".join(t for t in (self._verdict, self._models_text) if t))
 
     def _on_click_to_mask(self, seconds: float) -> None:
         self.timing_label.setText(f"click → mask {seconds * 1000:.0f} ms")

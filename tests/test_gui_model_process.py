@@ -44,11 +44,11 @@ def test_the_model_process_starts_with_the_window_and_serves_every_project(
         preloaded.set()
         return 1
 
-    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
         workers.append(threading.current_thread().name)
         probability = np.zeros(image_u8.shape, np.float32)
         probability[20:60, 30:90] = 0.9
-        return probability, "epoch 2"
+        return probability, "epoch 2", None
 
     monkeypatch.setattr(frame_model, "spawn_pool", new_pool)
     monkeypatch.setattr(model_process, "preload", preload)
@@ -75,3 +75,26 @@ def test_the_model_process_starts_with_the_window_and_serves_every_project(
     assert len(pools) == 1 and len(set(workers)) == 1 and len(workers) >= 3  # one worker: preload + both
     window.close()
     assert window.model_process.closed
+
+
+def test_the_status_line_says_when_the_model_found_no_nodule_on_the_shown_frame(
+        qtbot, app_dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+        return np.zeros(image_u8.shape, np.float32), "epoch 2", 0.07  # the gate blanked it
+
+    monkeypatch.setattr(frame_model, "spawn_pool", lambda: ThreadPoolExecutor(max_workers=1))
+    monkeypatch.setattr(model_process, "preload", lambda: 1)
+    monkeypatch.setattr(model_process, "predict", predict)
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(b"read by the stand-in only")
+    _project_with_model(tmp_path / "project", model)
+    window = build_window()
+    qtbot.addWidget(window)
+    assert window.open_path(tmp_path / "project")
+    wait_idle(qtbot, window)
+    expected = "Model: no nodule on this frame (presence gate: 7% chance of a nodule)"
+    qtbot.waitUntil(lambda: expected in window.model_label.text(), timeout=15000)
+    window.controller.add_click(30.0, 30.0, True)  # a human annotates: the model's verdict no longer applies
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: "no nodule" not in window.model_label.text(), timeout=15000)
+    window.close()

@@ -109,35 +109,44 @@ class Predictor:
 
     def predict_batch(self, images_u8: list[np.ndarray],
                       extras: list[dict[str, np.ndarray]] | None = None) -> list[np.ndarray]:
-        return [maps[0] for maps in self._head_maps(images_u8, extras)]
+        return [maps[0] for maps in self._head_maps(images_u8, extras)[0]]
+
+    def predict_with_presence(self, image_u8: np.ndarray) -> tuple[np.ndarray, float | None]:
+        """The nodule probability map and the presence gate's probability that the frame holds a nodule (None
+        without a gate); below the gate's threshold the map is zero."""
+        maps, presence = self._head_maps([image_u8], None)
+        return maps[0][0], None if presence is None else float(presence[0])
 
     def predict_classes(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None = None,
                         whole_frame: bool = False) -> dict[str, np.ndarray]:
         """{head name (e.g. 'nodule', 'thyroid gland'): float32 (H, W) probability} for a frame of any size.
         whole_frame: the frame is already cropped to the image (no scanner margins to cut)."""
-        maps = self._head_maps([image_u8], [extra] if extra is not None else None, whole_frame)[0]
+        maps = self._head_maps([image_u8], [extra] if extra is not None else None, whole_frame)[0][0]
         return dict(zip(self.heads, maps))
 
     def _head_maps(self, images_u8: list[np.ndarray], extras: list[dict[str, np.ndarray]] | None,
-                   whole_frame: bool = False) -> list[list[np.ndarray]]:
+                   whole_frame: bool = False) -> tuple[list[list[np.ndarray]], np.ndarray | None]:
+        """Each image's maps (one per head, at its own size), and the gate's presence probabilities (or None)."""
         prepared = [self._prepare(im, extras[i] if extras else None, whole_frame) for i, im in enumerate(images_u8)]
         x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
-        prob = self._gated_probabilities(x).cpu().numpy()
-        return [[paste_back(p, box, im.shape[:2]) for p in maps]
-                for maps, (_, box), im in zip(prob, prepared, images_u8)]
+        prob, presence = self._gated_probabilities(x)
+        maps = [[paste_back(p, box, im.shape[:2]) for p in per_image]
+                for per_image, (_, box), im in zip(prob.cpu().numpy(), prepared, images_u8)]
+        return maps, None if presence is None else presence.cpu().numpy()
 
     @torch.inference_mode()
-    def _gated_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+    def _gated_probabilities(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.gate is None:
-            return forward_probabilities(self.model, x, self.flip_tta)
+            return forward_probabilities(self.model, x, self.flip_tta), None
         deepest: list[torch.Tensor] = []  # the deepest encoder level of the first (unflipped) pass
         hook = self.model.encoders[-1].register_forward_hook(lambda _m, _i, out: deepest.append(out))
         try:
             prob = forward_probabilities(self.model, x, self.flip_tta)
         finally:
             hook.remove()
-        prob[:, 0] *= self.gate.keeps(pooled_features(deepest[0]))[:, None, None].to(prob.dtype)
-        return prob
+        presence = self.gate.probability(pooled_features(deepest[0]))
+        prob[:, 0] *= (presence >= self.gate.threshold)[:, None, None].to(prob.dtype)
+        return prob, presence
 
     def predict(self, image_u8: np.ndarray) -> np.ndarray:
         return self.predict_batch([image_u8])[0]

@@ -45,8 +45,9 @@ def preload() -> int:
 
 
 @_plain_errors
-def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
-    """The nodule probability for one gray frame, and the model's version label."""
+def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    """The nodule probability for one gray frame, the model's version label, and its presence gate's probability
+    that the frame holds a nodule (None when the model has no gate)."""
     if model_path not in _predictors:
         from core.runtime.predictor import Predictor
 
@@ -54,9 +55,9 @@ def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str]:
         _predictors.clear()
         _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
     predictor = _predictors[model_path]
-    probability = np.asarray(predictor.predict(image_u8), np.float32)
+    probability, presence = predictor.predict_with_presence(image_u8)
     epoch = (predictor.metadata.get("metrics") or {}).get("epoch")
-    return probability, f"epoch {epoch}" if epoch is not None else "model"
+    return np.asarray(probability, np.float32), f"epoch {epoch}" if epoch is not None else "model", presence
 
 
 def _click_predictor(model_path: str) -> Any:
