@@ -62,7 +62,7 @@ from core.training.tag_task import (  # noqa: E402
 )
 from models.checkpoint import load_checkpoint, read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
-from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
+from models.presence_gate import NODULE_FRAMES_KEPT, PresenceGate, gate_from_metadata  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
 
@@ -101,6 +101,7 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
     if gate is not None:  # what the product predicts: the gate's nodule-free frames get no mask
         keep = gate_keeps(net.unet, gate, [f.image for f in nodule], norm)
         empty_keep = gate_keeps(net.unet, gate, [f.image for f in empty], norm)
+        scores["gate_threshold"] = round(gate.threshold, 4)
         scores.update(ungated_dice=mean_dice(probs, truths), ungated_fp_frames=false_positive_frames(empty_probs),
                       nodule_frames_gated_empty=int((~keep).sum()), empty_frames_gated_empty=int((~empty_keep).sum()))
         probs = [p * k for p, k in zip(probs, keep)]
@@ -163,6 +164,11 @@ def _arguments() -> argparse.Namespace:
                    help="train nothing: score the networks an earlier run (same --seed, --data, --nodule-crops) left "
                         "in --out-root, fitting their presence gate (not saved) where they have none (the class head "
                         "is not saved, so no classifier figures)")
+    p.add_argument("--refit-gate", action="store_true",
+                   help="with --score-only: fit the gate anew (not saved) instead of using the one a run saved")
+    p.add_argument("--gate-keep", type=float, default=NODULE_FRAMES_KEPT,
+                   help="with --score-only, where the gate is fitted here: the share of training nodule frames the "
+                        "gate's threshold keeps (models.presence_gate; 0: the plain threshold 0.5)")
     p.add_argument("--gate-negatives", action="store_true",
                    help="with --score-only: fit the gate with the nodule-free frames also for a variant trained "
                         "without them (masks_without_negatives): negatives for the gate alone")
@@ -193,9 +199,10 @@ def _rescore(name: str, args: argparse.Namespace, train: list[TagFrame], val: li
     frames = relabel(train, masks, tags, negatives or args.gate_negatives, args.seed)
     unet, meta = load_checkpoint(args.out_root / f"{name}.safetensors")
     norm = Normalisation.from_dict(meta["normalisation"])
-    gate = None if args.no_presence_gate else gate_from_metadata(meta)
+    gate = None if args.no_presence_gate or args.refit_gate else gate_from_metadata(meta)
     if gate is None and not args.no_presence_gate:  # fitted here, as training would have, never saved
-        gate = fit_gate(unet, norm, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
+        kept = args.gate_keep if args.gate_keep > 0 else None
+        gate = fit_gate(unet, norm, [f.image for f in frames], [f.kind != NO_NODULE for f in frames], kept)
     scores = _score(TagNet(unet, with_eraser=False).eval(), norm, val, with_proposals=name == "tags_only",
                     classifier=False, gate=gate)
     return {**scores, "presence_gate": gate is not None, "n_train": len(frames),

@@ -24,6 +24,10 @@ import torch.nn.functional as F
 # blanked twice as many of DDTI's val nodule crops (/tmp probe on the networks of README "The presence gate")
 INVERSE_L2 = 0.01
 THRESHOLD = 0.5
+MIN_THRESHOLD = 1e-3  # the checkpoint schema wants a threshold inside (0, 1)
+# sensitivity first: the threshold is lowered (never raised above THRESHOLD) until the gate keeps this share of its
+# own training frames with a nodule, since a real nodule hidden costs a clinician more than a false mask shown
+NODULE_FRAMES_KEPT = 0.98
 METADATA_KEY = "presence_gate"
 MIN_FRAMES_PER_CLASS = 5  # fewer "no nodule" (or nodule) frames than this: no gate
 
@@ -64,9 +68,10 @@ def enough_of_each(has_nodule: np.ndarray) -> bool:
 
 
 def fit_presence_gate(features: np.ndarray, has_nodule: np.ndarray, inverse_l2: float = INVERSE_L2,
-                      threshold: float = THRESHOLD) -> PresenceGate | None:
+                      nodule_frames_kept: float | None = NODULE_FRAMES_KEPT) -> PresenceGate | None:
     """Fit the gate on (N, F) pooled features and (N,) bool labels; None when either class has fewer than
-    MIN_FRAMES_PER_CLASS frames."""
+    MIN_FRAMES_PER_CLASS frames. The threshold is THRESHOLD, or lower where needed for the gate to keep the share
+    `nodule_frames_kept` of the training frames with a nodule (None: THRESHOLD)."""
     y = np.asarray(has_nodule, bool)
     if not enough_of_each(y):
         return None
@@ -89,7 +94,12 @@ def fit_presence_gate(features: np.ndarray, has_nodule: np.ndarray, inverse_l2: 
     bias = float(c.detach()) - float(scaled @ mean)
     if not (np.isfinite(scaled).all() and math.isfinite(bias)):
         return None
-    return PresenceGate(tuple(float(v) for v in scaled), bias, threshold)
+    gate = PresenceGate(tuple(float(v) for v in scaled), bias)
+    if nodule_frames_kept is None:
+        return gate
+    nodule_p = gate.probability(torch.from_numpy(x[y]).float()).double().numpy()
+    kept_at = float(np.quantile(nodule_p, 1.0 - nodule_frames_kept, method="lower"))
+    return PresenceGate(gate.weight, gate.bias, min(THRESHOLD, max(kept_at, MIN_THRESHOLD)))
 
 
 def gate_from_metadata(metadata: dict) -> PresenceGate | None:

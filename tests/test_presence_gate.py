@@ -52,6 +52,20 @@ def test_too_few_frames_of_either_class_fit_no_gate() -> None:
     assert fit_presence_gate(x, np.array([False] * 40 + [True] * few)) is None
 
 
+def test_the_threshold_drops_only_as_far_as_keeping_the_share_of_training_nodule_frames_needs() -> None:
+    overlapping = np.concatenate([features(0, 200, 0.5), features(1, 200, -0.5)])
+    y = np.array([True] * 200 + [False] * 200)
+    plain = fit_presence_gate(overlapping, y, nodule_frames_kept=None)
+    cautious = fit_presence_gate(overlapping, y, nodule_frames_kept=0.98)
+    assert plain is not None and cautious is not None and plain.threshold == 0.5
+    assert cautious.weight == plain.weight and cautious.threshold < 0.5
+    kept = cautious.keeps(torch.from_numpy(overlapping[y]).float()).numpy()
+    assert kept.mean() >= 0.98 and kept.mean() < 1.0  # no lower than needed: the least sure nodule frames fall out
+    assert plain.keeps(torch.from_numpy(overlapping[y]).float()).numpy().mean() < 0.98
+    separable = np.concatenate([features(0, 200, 8.0), features(1, 200, -8.0)])
+    assert fit_presence_gate(separable, y, nodule_frames_kept=0.98).threshold == 0.5  # never raised
+
+
 def saved_unet(path: Path, gate: dict | None) -> Path:
     torch.manual_seed(0)
     unet = build_unet("tiny")
@@ -71,6 +85,20 @@ def test_the_predictor_blanks_a_frame_the_gate_calls_empty_and_leaves_the_others
     assert plain.max() > 0.0 and np.array_equal(plain, kept)
     assert not empty.predict(image).any()
     assert not empty.predict_batch([image, image[::-1]])[1].any()
+
+
+def test_the_predictor_says_the_gates_probability_beside_its_map(tmp_path: Path) -> None:
+    n = 2 * build_unet("tiny").spec.widths[-1]
+    image = make_frame(3, (48, 64)).image
+    plain_map, plain_presence = Predictor.load(saved_unet(tmp_path / "plain.safetensors", None),
+                                               device="cpu").predict_with_presence(image)
+    assert plain_presence is None and plain_map.max() > 0.0
+    blanked_map, presence = Predictor.load(saved_unet(tmp_path / "no.safetensors", gate_dict(-3.0, n)),
+                                           device="cpu").predict_with_presence(image)
+    assert presence == pytest.approx(1.0 / (1.0 + np.exp(3.0)), abs=1e-6) and not blanked_map.any()
+    kept_map, presence = Predictor.load(saved_unet(tmp_path / "yes.safetensors", gate_dict(1.0, n)),
+                                        device="cpu").predict_with_presence(image)
+    assert presence == pytest.approx(1.0 / (1.0 + np.exp(-1.0)), abs=1e-6) and np.array_equal(kept_map, plain_map)
 
 
 @pytest.mark.parametrize(("gate", "message"), [

@@ -10,7 +10,14 @@ import torch
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.networks import Network
 from models.preprocess import Normalisation
-from models.presence_gate import METADATA_KEY, PresenceGate, enough_of_each, fit_presence_gate, pooled_features
+from models.presence_gate import (
+    METADATA_KEY,
+    NODULE_FRAMES_KEPT,
+    PresenceGate,
+    enough_of_each,
+    fit_presence_gate,
+    pooled_features,
+)
 from models.unet import encode
 
 
@@ -38,14 +45,15 @@ def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], 
     return gate.keeps(features).numpy()
 
 
-def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], has_nodule: list[bool]
-             ) -> PresenceGate | None:
+def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], has_nodule: list[bool],
+             nodule_frames_kept: float | None = NODULE_FRAMES_KEPT) -> PresenceGate | None:
     """The gate of a single-input model fitted on its training frames (working resolution, unaugmented); None when
-    there are too few frames of a class or the model takes extra input channels."""
+    there are too few frames of a class or the model takes extra input channels. `nodule_frames_kept`: see
+    models.presence_gate.fit_presence_gate."""
     labels = np.asarray(has_nodule, bool)
     if not enough_of_each(labels) or len(model.spec.input_channels) != 1:
         return None
-    return fit_presence_gate(gate_features(model, images_u8, norm), labels)
+    return fit_presence_gate(gate_features(model, images_u8, norm), labels, nodule_frames_kept=nodule_frames_kept)
 
 
 def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool]) -> PresenceGate | None:
