@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from child_lifetime import die_with_parent  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from core.project.location import open_project, plan_open  # noqa: E402
@@ -57,7 +58,8 @@ def train_tiny_model(work: Path) -> Path:
     run = work / "run"
     subprocess.run([sys.executable, "-m", "core", "train", "--data", str(data), "--out", str(run),
                     "--supervision", "masks", "--width", "tiny", "--resolution", "64", "--epochs", "2",
-                    "--threads", "1", "--device", "cpu"], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+                    "--threads", "1", "--device", "cpu"], check=True, cwd=REPO, stdout=subprocess.DEVNULL,
+                   preexec_fn=die_with_parent)
     return run / "model.safetensors"
 
 

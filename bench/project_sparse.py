@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from child_lifetime import die_with_parent  # noqa: E402
+
 from core.annotation.sparse_simulation import simulate_boxes, simulate_scribbles  # noqa: E402
 from core.commands.evaluate import evaluate_items  # noqa: E402
 from core.interactive.starter_models import starter_click_path  # noqa: E402
@@ -66,7 +68,8 @@ def train_variants(args: argparse.Namespace, snapshot: Path) -> dict[str, dict]:
                    "--networks", "frame", *budget, "--threads", str(args.threads),
                    "--seed", str(args.seed), *(str(starter_click_path()) if a == "STARTER" else a for a in extra)]
         log = open(args.out_root / f"{name}.log", "w")
-        running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True), log)
+        running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+                                                        preexec_fn=die_with_parent), log)
     reports = {}
     for name, (out, process, log) in running.items():
         stdout, _ = process.communicate()

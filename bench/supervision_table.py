@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from child_lifetime import die_with_parent  # noqa: E402
+
 from core.commands.evaluate import evaluate_items  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
@@ -91,7 +93,8 @@ def _train(name: str, args: argparse.Namespace) -> dict:
     with open(args.out_root / f"{name}.log", "w") as log:
         print(f"[supervision] training {name} ({budget[1]} {budget[0][2:]}), log {args.out_root / f'{name}.log'}",
               flush=True)
-        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+                              preexec_fn=die_with_parent)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"[supervision] {name} training failed (rc {done.returncode}); see its log")

@@ -22,6 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from child_lifetime import die_with_parent  # noqa: E402
+
 from core.commands.evaluate import evaluate_items  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
@@ -45,7 +47,7 @@ def _launch(name: str, args: argparse.Namespace, threads: int) -> tuple[subproce
     (args.out_root / name).mkdir(parents=True, exist_ok=True)
     log = open(args.out_root / f"{name}.log", "w")  # noqa: SIM115 - closed after the process ends
     proc = subprocess.Popen(_train_command(name, args, threads), cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
-                            text=True)
+                            text=True, preexec_fn=die_with_parent)
     print(f"[bench] started {name}: pid {proc.pid}, log {args.out_root / f'{name}.log'}", flush=True)
     return proc, log
 
