@@ -56,7 +56,7 @@ def _train_and_use(qtbot, window) -> None:
         qtbot.mouseClick(dock.pin_button, QtCore.Qt.LeftButton)
     store = window.session.store
     qtbot.waitUntil(lambda: store.get_setting("model_path") == "models/v0001/model.safetensors", timeout=10000)
-    qtbot.waitUntil(lambda: window.training.idle, timeout=60000)
+    qtbot.waitUntil(lambda: window.training.idle, timeout=180000)  # it repredicts 30 frames
     wait_idle(qtbot, window)
 
 
