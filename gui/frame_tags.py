@@ -1,6 +1,7 @@
-"""Frame tags in the window: the keys that tag the shown frame, or the frames selected in the list, *no nodule* or
-*nodule present* (or clear their tags) as one undoable store action, the question asked before *no nodule* removes
-a frame's nodules, and the frame list's tag column kept up to date. Every store access runs on the store worker."""
+"""Frame tags in the window: the keys that tag the shown frame, the frames selected in the list, or a range marked
+while stepping (gui.tag_range), *no nodule* or *nodule present* (or clear their tags) as one undoable store
+action, the question asked before *no nodule* removes a frame's nodules, and the frame list's tag column kept up to
+date. Every store access runs on the store worker."""
 from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
@@ -8,6 +9,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.annotation.tags import FrameTag
 from core.project.display_status import DisplayStatus
 from core.project.store import ProjectStore
+from gui.tag_range import TagRangeMark
 
 
 def tag_frames(store: ProjectStore, frame_ids: list[int], tag: FrameTag | None, remove_objects: bool) -> list[int]:
@@ -33,16 +35,19 @@ class FrameTagsUi(QtCore.QObject):
         self._refresh_timer.timeout.connect(self._refresh)
         self._refreshing = False
         self._stale = False
+        self.range = TagRangeMark(window)
 
     @property
     def idle(self) -> bool:
         return not self._refresh_timer.isActive() and not self._refreshing
 
     def chosen_frames(self) -> list[int]:
-        """The frames selected in the list when several are, else the shown frame; unreadable ones left out."""
+        """The range from its mark to the shown frame when one is marked, else the frames selected in the list when
+        several are, else the shown frame; unreadable ones left out."""
         frame_list, controller = self.window.frame_list, self.window.controller
-        selected = frame_list.selected_ids()
-        if len(selected) < 2:
+        ranged = self.range.frames()
+        selected = ranged or frame_list.selected_ids()
+        if len(selected) < 2 and not ranged:
             current = None if controller is None else controller.current_frame_id
             selected = [] if current is None else [current]
         return [f for f in selected if frame_list.status(f) != DisplayStatus.UNREADABLE]
@@ -53,6 +58,7 @@ class FrameTagsUi(QtCore.QObject):
         if controller is None or controller.edits_refused():
             return
         ids = self.chosen_frames() if frame_ids is None else frame_ids
+        self.range.clear()  # used, or not usable: the next tag is for the shown frame again
         if not ids:
             self._say("No frame to tag")
             return

@@ -151,6 +151,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
             "tag_no_nodule": lambda: self.frame_tags.tag(FrameTag.NO_NODULE),
             "tag_nodule": lambda: self.frame_tags.tag(FrameTag.NODULE),
             "clear_tag": lambda: self.frame_tags.tag(None),
+            "tag_range": lambda: self.frame_tags.range.toggle(),
             "propose": self.proposals.propose,
             "undo": lambda: c(lambda ctl: ctl.undo()),
             "redo": lambda: c(lambda ctl: ctl.redo()),

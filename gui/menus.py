@@ -44,7 +44,7 @@ def build_menus(window: QtWidgets.QMainWindow, a: dict[str, QtWidgets.QAction]) 
     edit = bar.addMenu("&Edit")
     edit.addActions([a["undo"], a["redo"], a["accept"], a["new_object"], a["delete_object"]])
     edit.addSeparator()
-    edit.addActions([a["tag_no_nodule"], a["tag_nodule"], a["clear_tag"]])
+    edit.addActions([a["tag_no_nodule"], a["tag_nodule"], a["clear_tag"], a["tag_range"]])
     edit.addSeparator()
     edit.addAction(a["propose"])
     bar.addMenu("&View").addActions([a["toggle_overlay"], a["toggle_confidence"], a["fit"], a["play"], a["next"],

@@ -22,6 +22,9 @@ SHORTCUTS: dict[str, tuple[list[str], str]] = {
     "tag_nodule": (["Y"], "Tag this frame (or the frames selected in the list) nodule present (yes), without "
                    "drawing"),
     "clear_tag": (["Ctrl+0"], "Clear the tag of this frame (or of the frames selected in the list)"),
+    "tag_range": (["T"], "Mark this frame as the first of a range to tag: step to its last frame (N / P, the cine "
+                  "slider, play), then 0 / Y / Ctrl+0 tag every frame from the mark to the shown one as one undo "
+                  "step; T again drops the mark"),
     "propose": (["G"], "Propose a nodule on this frame (tagged nodule present, or untagged without objects): the "
                 "trained model's mask becomes a draft that clicks refine and Enter accepts"),
     "undo": (["Ctrl+Z"], "Undo the last edit on this frame"),
@@ -71,6 +74,7 @@ TITLES: dict[str, str] = {
     "tag_no_nodule": "Tag no nodule",
     "tag_nodule": "Tag nodule present",
     "clear_tag": "Clear tag",
+    "tag_range": "Mark tag range start",
     "propose": "Propose",
     "undo": "Undo",
     "redo": "Redo",

@@ -132,6 +132,7 @@ class ProjectActions:
             self.training.deleteLater()
             self.training = None
         self.propagation.project_closed()
+        self.frame_tags.range.clear()
         self.model_menu.project_closed()
         self.calibration.set_session(None)
         self.read_only_banner.clear()

@@ -188,3 +188,68 @@ def test_no_nodule_pressed_while_a_click_is_computing_waits_for_it_and_asks(qtbo
     assert asked[0].startswith("This frame has nodules drawn")
     assert store.tag(frame_id) is None and len(store.points(frame_id)) == 1
     assert window.frame_list.tag(frame_id) is None
+
+
+def test_frames_between_takes_either_direction_inclusive() -> None:
+    from gui.tag_range import frames_between
+
+    assert frames_between([5, 6, 7, 8, 9], 6, 8) == [6, 7, 8]
+    assert frames_between([5, 6, 7, 8, 9], 9, 7) == [7, 8, 9]
+    assert frames_between([5, 6, 7], 6, 6) == [6]
+    assert frames_between([5, 6, 7], 4, 6) == []
+
+
+def test_a_range_marked_while_stepping_through_a_clip_is_tagged_as_one_undo_step(qtbot, tmp_path: Path,
+                                                                                   make_window) -> None:
+    import numpy as np
+
+    from tests.conftest import write_dicom
+
+    folder = tmp_path / "exam"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    write_dicom(folder / "sweep.dcm", rng.integers(0, 255, (12, 64, 80), dtype=np.uint8))
+    window = make_window()
+    assert window.open_path(folder)
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    clip, store = window.frame_list.source_frames(window.controller.current_frame_id), window.session.store
+    assert len(clip) == 12
+
+    def show(frame_id: int) -> None:
+        window.show_frame(frame_id)
+        qtbot.waitUntil(lambda: window.controller.current_frame_id == frame_id
+                        and window.controller.current is not None)
+        wait_idle(qtbot, window)
+
+    show(clip[8])
+    press_key(qtbot, window, QtCore.Qt.Key_T)  # the range's first frame; stepping backwards to its last
+    assert window.frame_tags.range.start == clip[8]
+    for _ in range(5):
+        press_key(qtbot, window, QtCore.Qt.Key_P)
+        wait_idle(qtbot, window)
+    assert window.controller.current_frame_id == clip[3]
+    press_key(qtbot, window, QtCore.Qt.Key_0)
+    qtbot.waitUntil(lambda: _shown_tags(window, clip) == [None] * 3 + [FrameTag.NO_NODULE] * 6 + [None] * 3,
+                    timeout=10000)
+    wait_idle(qtbot, window)
+    assert store.undo_label() == "tag no nodule (6 frames)" and window.frame_tags.range.start is None
+
+    press_key(qtbot, window, QtCore.Qt.Key_T)
+    press_key(qtbot, window, QtCore.Qt.Key_T)  # the mark dropped: Y tags the shown frame alone
+    assert window.frame_tags.range.start is None
+    show(clip[10])
+    press_key(qtbot, window, QtCore.Qt.Key_Y)
+    qtbot.waitUntil(lambda: window.frame_list.tag(clip[10]) is FrameTag.NODULE, timeout=10000)
+    wait_idle(qtbot, window)
+    assert store.tags() == {**dict.fromkeys(clip[3:9], FrameTag.NO_NODULE), clip[10]: FrameTag.NODULE}
+
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # the shown frame's tag
+    qtbot.waitUntil(lambda: window.frame_list.tag(clip[10]) is None, timeout=10000)
+    wait_idle(qtbot, window)
+    show(clip[5])
+    press_key(qtbot, window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # from any of its frames: the whole range
+    qtbot.waitUntil(lambda: _shown_tags(window, clip) == [None] * 12, timeout=10000)
+    wait_idle(qtbot, window)
+    assert store.tags() == {}
