@@ -66,6 +66,7 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         self.tools = ToolDispatcher(None, self.view, self.window_level.drag)
         self.propagation = PropagationUi(self)
         self.frame_tags = FrameTagsUi(self)
+        self.frame_tags.range.changed.connect(self._update_frame_label)
         self.proposals = ProposeUi(self)
         self.calibration = CalibrationTool(lambda length: ask_distance(self, length), self)
         self.tools.calibration = self.calibration
@@ -280,8 +281,9 @@ class MainWindow(ProjectActions, FileActions, ClassControls, QtWidgets.QMainWind
         status = self.frame_list.status(r.id)
         size = f"{r.width}×{r.height}" if r.width else "?"
         spacing = spacing_text(self._spacing, self._spacing_source)
+        mark = self.frame_tags.range.label()
         self.frame_label.setText(f"{self.frame_list.frame_name(r.id)} · {size} · {spacing} · "
-                                 f"{status.value if status else ''}")
+                                 f"{status.value if status else ''}" + (f" · {mark}" if mark else ""))
 
     def _ask_spacing(self) -> None:
         if self._loaded is not None:

@@ -18,6 +18,8 @@ def frames_between(order: list[int], first: int, last: int) -> list[int]:
 class TagRangeMark(QtCore.QObject):
     """The mark of a range's first frame (see the module docstring); `window` is the MainWindow."""
 
+    changed = QtCore.pyqtSignal()  # marked or dropped
+
     def __init__(self, window: QtWidgets.QMainWindow) -> None:
         super().__init__(window)
         self.window = window
@@ -31,13 +33,22 @@ class TagRangeMark(QtCore.QObject):
             self.window.statusBar().showMessage("Tag range mark removed", 4000)
             return
         self.start = controller.current_frame_id
+        self.changed.emit()
         name = self.window.frame_list.frame_name(self.start)
         self.window.statusBar().showMessage(
             f"Range starts at {name}: step to its last frame, then 0 (no nodule), Y (nodule present) or Ctrl+0 "
             f"(clear) tags them all; T again drops the mark", 0)
 
     def clear(self) -> None:
-        self.start = None
+        if self.start is not None:
+            self.start = None
+            self.changed.emit()
+
+    def label(self) -> str:
+        """For the status line while a range is marked: how many frames the tag keys would tag."""
+        if self.start is None:
+            return ""
+        return f"tag range: {len(self.frames())} frames from {self.window.frame_list.frame_name(self.start)}"
 
     def frames(self) -> list[int]:
         """The frames from the mark to the shown frame: within their clip when both are of the same one, else in

@@ -230,11 +230,13 @@ def test_a_range_marked_while_stepping_through_a_clip_is_tagged_as_one_undo_step
         press_key(qtbot, window, QtCore.Qt.Key_P)
         wait_idle(qtbot, window)
     assert window.controller.current_frame_id == clip[3]
+    assert "tag range: 6 frames from" in window.frame_label.text()
     press_key(qtbot, window, QtCore.Qt.Key_0)
     qtbot.waitUntil(lambda: _shown_tags(window, clip) == [None] * 3 + [FrameTag.NO_NODULE] * 6 + [None] * 3,
                     timeout=10000)
     wait_idle(qtbot, window)
     assert store.undo_label() == "tag no nodule (6 frames)" and window.frame_tags.range.start is None
+    assert "tag range" not in window.frame_label.text()
 
     press_key(qtbot, window, QtCore.Qt.Key_T)
     press_key(qtbot, window, QtCore.Qt.Key_T)  # the mark dropped: Y tags the shown frame alone
