@@ -1,0 +1,149 @@
+"""The background trainer's frame round with and without frames tagged *no nodule*: the product's own path
+(project store, snapshot, `train-project`, the presence gate it fits, `Predictor` at frame size), where
+bench/tags.py measures the tag trainer at the working resolution.
+
+    python bench/project_negatives.py --data ../shared/data/busi [--nodule-frames 80] [--negative-frames 40]
+                                      [--epochs 30] [--threads 1] [--seed 0] [--out-root /tmp/sonoclick_negatives]
+
+A project holds the first --nodule-frames frames with a nodule of a seeded shuffle of splits/train.txt, each with
+its true mask stored as an accepted mask (as a user who outlined them), and --negative-frames nodule-free frames:
+BUSI's *normal* frames (tags.csv), or for DDTI (every frame holds a nodule) square crops of other training frames
+that do not touch the nodule (core.training.negatives, as bench/tags.py makes them), written as PNG files. Variant
+`without`: the nodule-free frames are in the project but untagged, so nothing trains on them; `with`: they are
+tagged *no nodule*. Both run `python -m core train-project --networks frame` on their snapshot for --epochs, side
+by side (--threads each), and are scored on splits/val.txt: Dice on the val frames with a nodule, and
+false-positive frames (predicted area >= 1 % of the frame) among its nodule-free frames (BUSI's normal val frames;
+for DDTI one crop of each val frame). The last stdout line is JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from child_lifetime import die_with_parent  # noqa: E402
+
+from core.annotation.tags import FrameTag  # noqa: E402
+from core.io.dataset import DatasetItem, list_dataset  # noqa: E402
+from core.learning.snapshot import write_snapshot  # noqa: E402
+from core.project.store import ProjectStore  # noqa: E402
+from core.runtime.metrics import dice  # noqa: E402
+from core.runtime.predictor import Predictor  # noqa: E402
+from core.training.negatives import nodule_free_crops  # noqa: E402
+from core.training.tag_data import NO_NODULE_CLASSES, read_frame_classes  # noqa: E402
+
+CROP_PX = 256
+FP_AREA = 0.01
+
+
+def _split(data: Path, split: str, seed: int) -> tuple[list[DatasetItem], list[DatasetItem]]:
+    """(frames with a nodule, frames without) of the split, in a seeded order."""
+    classes = read_frame_classes(data / "tags.csv") if (data / "tags.csv").exists() else {}
+    items = list_dataset(data, data / "splits" / f"{split}.txt")
+    items = [items[i] for i in np.random.default_rng(seed).permutation(len(items))]
+    empty = [i for i in items if classes.get(i.stem) in NO_NODULE_CLASSES or i.mask() is None or not i.mask().any()]
+    return [i for i in items if i not in empty], empty
+
+
+def _negatives(empty: list[DatasetItem], donors: list[DatasetItem], count: int, folder: Path, seed: int
+               ) -> list[Path]:
+    """`count` nodule-free image files: the dataset's own, else crops of the donors written to `folder`."""
+    if empty:
+        return [i.image_path for i in empty[:count]]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng, paths = np.random.default_rng(seed), []
+    for item in donors:
+        for crop in nodule_free_crops(item.frame().gray_u8(), item.mask(), 1, CROP_PX, rng):
+            paths.append(folder / f"{item.stem}_crop.png")
+            cv2.imwrite(str(paths[-1]), crop.image)
+        if len(paths) == count:
+            break
+    return paths
+
+
+def _val_empties(nodules: list[DatasetItem], empty: list[DatasetItem], seed: int) -> list[np.ndarray]:
+    """The val split's nodule-free frames, else one nodule-free crop of each of its frames (where one fits)."""
+    if empty:
+        return [i.frame().gray_u8() for i in empty]
+    rng = np.random.default_rng([seed, 2])
+    return [c.image for i in nodules for c in nodule_free_crops(i.frame().gray_u8(), i.mask(), 1, CROP_PX, rng)]
+
+
+def _snapshot(root: Path, nodules: list[DatasetItem], negatives: list[Path], tagged: bool) -> Path:
+    store = ProjectStore.create(root / "project")
+    try:
+        records = store.add_frames([i.image_path for i in nodules] + negatives)
+        for record, item in zip(records, nodules):
+            store.set_mask(record.id, 0, item.mask(), "painted")
+        if tagged:
+            store.set_tag([r.id for r in records[len(nodules):]], FrameTag.NO_NODULE)
+        return write_snapshot(store, root / "snapshot")
+    finally:
+        store.close()
+
+
+def _train(args: argparse.Namespace, snapshots: dict[str, Path]) -> dict[str, Path]:
+    running = {}
+    for name, snapshot in snapshots.items():
+        out = args.out_root / name / "run"
+        command = [sys.executable, "-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(out),
+                   "--networks", "frame", "--epochs", str(args.epochs), "--threads", str(args.threads),
+                   "--seed", str(args.seed)]
+        log = open(args.out_root / f"{name}.log", "w")  # noqa: SIM115 - closed after the process ends
+        running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+                                               preexec_fn=die_with_parent), log)
+    for name, (out, process, log) in running.items():
+        process.communicate()
+        log.close()
+        if process.returncode != 0 or not (out / "model.safetensors").exists():
+            raise SystemExit(f"[project_negatives] {name} failed (rc {process.returncode}); see {log.name}")
+    return {name: out / "model.safetensors" for name, (out, _, _) in running.items()}
+
+
+def _score(model: Path, nodules: list[DatasetItem], empties: list[np.ndarray], threads: int) -> dict:
+    predictor = Predictor.load(model, device="cpu", threads=threads)
+    dices = [float(dice(predictor.predict(i.frame().gray_u8()) > 0.5, i.mask())) for i in nodules]
+    fp = [float((predictor.predict(image) > 0.5).mean()) >= FP_AREA for image in empties]
+    return {"dice": round(float(np.mean(dices)), 4), "fp_frames": int(sum(fp)), "n_empty_frames": len(empties),
+            "gate": predictor.gate is not None,
+            "gate_threshold": None if predictor.gate is None else round(predictor.gate.threshold, 4)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--nodule-frames", type=int, default=80)
+    p.add_argument("--negative-frames", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_negatives"))
+    args = p.parse_args()
+    if args.out_root.exists():
+        raise SystemExit(f"{args.out_root} exists: pass a fresh --out-root")
+    nodules, empty = _split(args.data, "train", args.seed)
+    picked = nodules[:args.nodule_frames]
+    negatives = _negatives(empty, nodules[args.nodule_frames:], args.negative_frames,
+                           args.out_root / "crops", args.seed)
+    snapshots = {name: _snapshot(args.out_root / name, picked, negatives, name == "with")
+                 for name in ("without", "with")}
+    models = _train(args, snapshots)
+    val_nodules, val_empty = _split(args.data, "val", args.seed)
+    empties = _val_empties(val_nodules, val_empty, args.seed)
+    results = {name: _score(model, val_nodules, empties, args.threads) for name, model in models.items()}
+    for name, r in results.items():
+        print(f"{name:8s} val Dice {r['dice']:.4f}  false-positive frames {r['fp_frames']} of {r['n_empty_frames']}"
+              f"  gate {r['gate_threshold']}")
+    print(json.dumps({"data": str(args.data), "nodule_frames": len(picked), "negative_frames": len(negatives),
+                      "epochs": args.epochs, "seed": args.seed, **results}))
+
+
+if __name__ == "__main__":
+    main()
