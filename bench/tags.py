@@ -62,7 +62,7 @@ from core.training.tag_task import (  # noqa: E402
 )
 from models.checkpoint import load_checkpoint, read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
-from models.presence_gate import NODULE_FRAMES_KEPT, PresenceGate, gate_from_metadata  # noqa: E402
+from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
 from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
 
@@ -166,9 +166,9 @@ def _arguments() -> argparse.Namespace:
                         "is not saved, so no classifier figures)")
     p.add_argument("--refit-gate", action="store_true",
                    help="with --score-only: fit the gate anew (not saved) instead of using the one a run saved")
-    p.add_argument("--gate-keep", type=float, default=NODULE_FRAMES_KEPT,
-                   help="with --score-only, where the gate is fitted here: the share of training nodule frames the "
-                        "gate's threshold keeps (models.presence_gate; 0: the plain threshold 0.5)")
+    p.add_argument("--gate-keep", type=float, default=0.0,
+                   help="with --score-only, where the gate is fitted here: lower the threshold until it keeps this "
+                        "share of the training nodule frames (e.g. 0.98; models.presence_gate); 0: the plain 0.5")
     p.add_argument("--gate-negatives", action="store_true",
                    help="with --score-only: fit the gate with the nodule-free frames also for a variant trained "
                         "without them (masks_without_negatives): negatives for the gate alone")

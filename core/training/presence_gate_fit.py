@@ -12,7 +12,6 @@ from models.networks import Network
 from models.preprocess import Normalisation
 from models.presence_gate import (
     METADATA_KEY,
-    NODULE_FRAMES_KEPT,
     PresenceGate,
     enough_of_each,
     fit_presence_gate,
@@ -46,7 +45,7 @@ def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], 
 
 
 def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], has_nodule: list[bool],
-             nodule_frames_kept: float | None = NODULE_FRAMES_KEPT) -> PresenceGate | None:
+             nodule_frames_kept: float | None = None) -> PresenceGate | None:
     """The gate of a single-input model fitted on its training frames (working resolution, unaugmented); None when
     there are too few frames of a class or the model takes extra input channels. `nodule_frames_kept`: see
     models.presence_gate.fit_presence_gate."""
