@@ -24,7 +24,7 @@ from core.project.classes import DEFAULT_CLASS_ID, LabelClass
 from core.project.display_status import DisplayStatus
 from core.project.store import ProjectStore
 from core.serving.frame_loading import LoadedFrame, load_frame
-from core.serving.frame_model import ModelProvider
+from core.serving.frame_model import ModelAnswer, ModelProvider
 from gui.certainty import CertaintyLabels
 from gui.controller_classes import ClassActions
 from gui.controller_edits import EditingActions
@@ -163,12 +163,11 @@ class AnnotationController(EditingActions, SparseLabelActions, HistoryActions, C
             if frame_id not in busy:
                 del self._frames[frame_id]
 
-    def _prediction_stored(self, frame_id: int, probability: np.ndarray,
-                           sessions: dict[int, InteractionSession], presence: float | None = None) -> None:
+    def _prediction_stored(self, frame_id: int, answer: ModelAnswer, sessions: dict[int, InteractionSession]) -> None:
         frame = self._frames.get(frame_id)
         if frame is None:
             return
-        frame.use_prediction(probability, sessions, presence)
+        frame.use_prediction(answer.probability, sessions, answer.presence, answer.withheld)
         self.status_changed.emit(frame_id, frame.committed.status(frame.loaded.record))
         if frame_id == self._current_id:
             self.changed.emit()

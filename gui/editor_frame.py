@@ -16,6 +16,7 @@ from core.project.frame_edits import FrameAnnotations
 from core.project.records import MaskProvenance
 from core.serving.frame_loading import LoadedFrame, session_for
 from core.serving.prediction_verdict import prediction_verdict
+from gui.shortcuts import keys_text
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class EditorFrame:
     stroke_preview: tuple[int, np.ndarray] | None = None  # object id, mask while a brush stroke is drawn
     pending_classes: dict[int, int] = field(default_factory=dict)  # object id -> class id not yet stored
     presence: float | None = None  # the frame model's presence gate on this frame, when its answer came this session
+    withheld: np.ndarray | None = None  # the segmenter's map on this frame, when its presence gate blanked it
 
     @property
     def frame_id(self) -> int:
@@ -90,10 +92,11 @@ class EditorFrame:
         return not self.object_ids() and not self.engine_states and not self.paint
 
     def use_prediction(self, probability: np.ndarray, sessions: dict[int, InteractionSession],
-                       presence: float | None = None) -> None:
+                       presence: float | None = None, withheld: np.ndarray | None = None) -> None:
         """The model's prediction arrived after loading: show it, and (while nothing was edited) let the engine
-        start from it with `sessions`, made for it off the GUI thread."""
-        self.presence = presence
+        start from it with `sessions`, made for it off the GUI thread. `presence`, `withheld`: what its presence
+        gate said, and the map it blanked (kept for *Propose*)."""
+        self.presence, self.withheld = presence, withheld
         self.loaded.annotations = replace(self.loaded.annotations, prediction=probability)
         self.committed = replace(self.committed, prediction=probability)
         if self.untouched:
@@ -154,8 +157,17 @@ class EditorFrame:
         return self.committed.prediction is not None and not self.object_ids()
 
     def model_verdict(self) -> str:
-        """While the frame shows the model's prediction and it holds no nodule, the status line saying so."""
-        return prediction_verdict(self.committed.prediction, self.presence) if self.shows_prediction else ""
+        """While the frame shows the model's prediction and it holds no nodule, the status line saying so (and,
+        where the presence gate blanked a nodule the segmenter saw, that *Propose* outlines it)."""
+        if not self.shows_prediction:
+            return ""
+        return prediction_verdict(self.committed.prediction, self.presence, self.withheld,
+                                  f"Propose ({keys_text('propose')})")
+
+    def propose_from(self) -> np.ndarray | None:
+        """The map *Propose* starts from: the segmenter's own where the presence gate blanked the frame, else the
+        stored prediction (None: the model must be asked)."""
+        return self.withheld if self.withheld is not None else self.committed.prediction
 
     def display(self, current_object: int) -> list[ObjectDisplay]:
         objects = []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 from PyQt5 import QtCore
 
 from core.interactive.session import InteractionSession
@@ -19,7 +18,7 @@ from gui.workers import JobRunner
 
 MODEL_STARTING = "Model starting… (its predictions appear when it is ready)"
 MODEL_PREDICTING = "Predicting…"
-Stored = Callable[[int, np.ndarray, dict[int, InteractionSession], float | None], None]
+Stored = Callable[[int, ModelAnswer, dict[int, InteractionSession]], None]
 Answer = tuple[ModelAnswer, dict[int, InteractionSession]] | None
 
 
@@ -34,7 +33,7 @@ class FramePredictions(QtCore.QObject):
         self._model = model
         self._inference = inference
         self._writes = writes
-        self._stored = stored  # frame id, probability, engine sessions: on the GUI thread once written
+        self._stored = stored  # frame id, the model's answer, engine sessions: on the GUI thread at once
         self._waiting: set[int] = set()
         self.text = ""
 
@@ -62,7 +61,7 @@ class FramePredictions(QtCore.QObject):
             self._settle(frame_id)
             if result is not None:
                 answer, sessions = result
-                self._stored(frame_id, answer.probability, sessions, answer.presence)  # on screen now; stored after
+                self._stored(frame_id, answer, sessions)  # on screen now; stored after
                 if self._store.read_only_reason is not None:
                     return  # shown, not kept: a read-only project is never written
                 self._writes.submit(

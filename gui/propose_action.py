@@ -53,7 +53,7 @@ class ProposeUi(QtCore.QObject):
             self._say(why)
             return
         frame_id, loaded, object_id = frame.frame_id, frame.loaded, controller.next_object_id(frame)
-        probability = frame.committed.prediction
+        probability = frame.propose_from()
         taken = self._taken(frame)
         model, store = session.model, session.store
 

@@ -37,9 +37,9 @@ def quick_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The frame model answers at once from a thread of this process; yields the sizes it was asked about."""
     asked: list[int] = []
 
-    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
         asked.append(image_u8.size)
-        return _ellipse_probability(image_u8.shape), "epoch 1", None
+        return _ellipse_probability(image_u8.shape), "epoch 1", None, None
 
     monkeypatch.setattr(frame_model, "spawn_pool", lambda: ThreadPoolExecutor(max_workers=1))
     monkeypatch.setattr(model_process, "predict", predict)

@@ -26,11 +26,11 @@ def model_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, tup
     """The frame model answers at once from a thread of this process; the (model, image shape) of each call."""
     calls: list[tuple[str, tuple[int, int]]] = []
 
-    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
         calls.append((Path(model_path).name, image_u8.shape))
         probability = np.zeros(image_u8.shape, np.float32)
         probability[20:60, 30:90] = 0.9
-        return probability, "epoch 2", None
+        return probability, "epoch 2", None, None
 
     monkeypatch.setattr(frame_model, "spawn_pool", lambda: ThreadPoolExecutor(max_workers=1))
     monkeypatch.setattr(model_process, "predict", predict)

@@ -34,11 +34,11 @@ class ModelGate:
         self.gate = threading.Event()
         self.asked = threading.Event()
 
-    def predict(self, model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    def predict(self, model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
         self.asked.set()
         if not self.gate.wait(GATE_TIMEOUT_S):
             raise TimeoutError("the test never opened the model gate")
-        return np.zeros(image_u8.shape, np.float32), "epoch 1", None
+        return np.zeros(image_u8.shape, np.float32), "epoch 1", None, None
 
 
 @pytest.fixture

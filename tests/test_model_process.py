@@ -103,10 +103,10 @@ def test_a_provider_leaves_a_shared_process_running_and_answers_its_waiter_at_on
         pools: Pools, preloads: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     gate, asked = threading.Event(), threading.Event()
 
-    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
         asked.set()
         gate.wait(WAIT_S)
-        return np.zeros(image_u8.shape, np.float32), "epoch 1", None
+        return np.zeros(image_u8.shape, np.float32), "epoch 1", None, None
 
     monkeypatch.setattr(model_process, "predict", predict)
     process = ModelProcess(pools)

@@ -87,18 +87,20 @@ def test_the_predictor_blanks_a_frame_the_gate_calls_empty_and_leaves_the_others
     assert not empty.predict_batch([image, image[::-1]])[1].any()
 
 
-def test_the_predictor_says_the_gates_probability_beside_its_map(tmp_path: Path) -> None:
+def test_the_predictor_says_the_gates_probability_and_keeps_the_map_it_blanked(tmp_path: Path) -> None:
     n = 2 * build_unet("tiny").spec.widths[-1]
     image = make_frame(3, (48, 64)).image
-    plain_map, plain_presence = Predictor.load(saved_unet(tmp_path / "plain.safetensors", None),
-                                               device="cpu").predict_with_presence(image)
-    assert plain_presence is None and plain_map.max() > 0.0
-    blanked_map, presence = Predictor.load(saved_unet(tmp_path / "no.safetensors", gate_dict(-3.0, n)),
-                                           device="cpu").predict_with_presence(image)
-    assert presence == pytest.approx(1.0 / (1.0 + np.exp(3.0)), abs=1e-6) and not blanked_map.any()
-    kept_map, presence = Predictor.load(saved_unet(tmp_path / "yes.safetensors", gate_dict(1.0, n)),
-                                        device="cpu").predict_with_presence(image)
-    assert presence == pytest.approx(1.0 / (1.0 + np.exp(-1.0)), abs=1e-6) and np.array_equal(kept_map, plain_map)
+    plain = Predictor.load(saved_unet(tmp_path / "plain.safetensors", None), device="cpu").predict_frame(image)
+    assert plain.presence is None and plain.withheld is None and plain.probability.max() > 0.0
+    blanked = Predictor.load(saved_unet(tmp_path / "no.safetensors", gate_dict(-3.0, n)),
+                             device="cpu").predict_frame(image)
+    assert blanked.presence == pytest.approx(1.0 / (1.0 + np.exp(3.0)), abs=1e-6)
+    assert not blanked.probability.any()
+    assert blanked.withheld is not None and np.array_equal(blanked.withheld, plain.probability)
+    kept = Predictor.load(saved_unet(tmp_path / "yes.safetensors", gate_dict(1.0, n)),
+                          device="cpu").predict_frame(image)
+    assert kept.presence == pytest.approx(1.0 / (1.0 + np.exp(-1.0)), abs=1e-6)
+    assert np.array_equal(kept.probability, plain.probability) and kept.withheld is None
 
 
 @pytest.mark.parametrize(("gate", "message"), [

@@ -1,6 +1,7 @@
 """*Propose* on a frame: the frame model's map (here a stored prediction) becomes a draft mask; without a model
 and without a prediction there is nothing to propose; a proposed object's engine session starts from its draft,
-and after an undo of the proposal starts again from nothing."""
+and after an undo of the proposal starts again from nothing; where the model's presence gate blanked the frame,
+the segmenter's own map is proposed, and a map with nothing in it proposes nothing (not the whole frame)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,12 +11,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from core.annotation.tags import FrameTag
 from core.project.frame_edits import Commit, read_annotations
 from core.project.records import MaskProvenance
 from core.project.store import ProjectStore
 from core.runtime.metrics import dice
+from core.serving import frame_model, model_process
 from core.serving.frame_loading import load_frame, sessions_after_history
 from core.serving.frame_model import ModelProvider
 from core.serving.propose import propose_object
@@ -70,3 +73,30 @@ def test_a_proposed_object_starts_its_session_from_the_draft_and_undo_forgets_it
         store.redo_step(frame_id)
         redone = sessions_after_history(loaded, read_annotations(store, frame_id), {0: None})
         assert np.array_equal(redone[0].prior_mask, proposal.mask)
+
+
+def test_propose_outlines_what_the_presence_gate_withheld(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    with _one_frame_project(tmp_path, 9) as (frame, store, provider, frame_id):
+        soft = cv2.GaussianBlur(frame.mask.astype(np.float32), (0, 0), 2.0)
+
+        def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
+            asked.append(model_path)
+            return np.zeros(image_u8.shape, np.float32), "epoch 1", 0.2, soft  # the gate blanked what it saw
+
+        monkeypatch.setattr(model_process, "predict", predict)
+        loaded = load_frame(store, frame_id)
+        blank = np.zeros(frame.mask.shape, np.float32)
+        nothing = propose_object(provider, store, loaded, 0, blank)  # no model to ask again
+        assert nothing is not None and not nothing.mask.any() and nothing.session is None  # not the whole frame
+        model = tmp_path / "model.safetensors"
+        model.write_bytes(b"read by the stand-in only")
+        store.set_setting(frame_model.MODEL_SETTING, str(model))
+        for probability in (None, blank):  # nothing stored yet; a stored prediction the gate blanked
+            proposal = propose_object(provider, store, loaded, 0, probability)
+            assert proposal is not None and dice(proposal.mask, frame.mask) > 0.8
+            assert (proposal.answer is not None) == (probability is None)  # only a first answer is to be stored
+            assert proposal.answer is None or not proposal.answer.probability.any()
+        assert len(asked) == 2
+        held = propose_object(provider, store, loaded, 0, soft)  # the map passed in (the editor's withheld one)
+        assert held is not None and dice(held.mask, frame.mask) > 0.8 and len(asked) == 2

@@ -39,14 +39,14 @@ class FakeModel:
         self.gate.set()
         self.asked = threading.Event()
 
-    def predict(self, model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
+    def predict(self, model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
         self.calls.append(model_path)
         self.asked.set()
         if not self.gate.wait(GATE_TIMEOUT_S):
             raise TimeoutError("gate never opened")
         if self.error is not None:
             raise self.error
-        return np.full(image_u8.shape, 0.8, np.float32), "epoch 3", None
+        return np.full(image_u8.shape, 0.8, np.float32), "epoch 3", None, None
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 network with several heads, one map per class)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,15 @@ def work_probabilities(model: Network, images_u8: list[np.ndarray], norm: Normal
     return out
 
 
+@dataclass(frozen=True)
+class FramePrediction:
+    """What the frame model says of one frame."""
+
+    probability: np.ndarray  # (H, W) nodule probability as the product shows it: zero where the gate says no nodule
+    presence: float | None  # the presence gate's probability that the frame holds a nodule (None: no gate)
+    withheld: np.ndarray | None  # the segmenter's own map on a frame the gate blanked (None: not blanked)
+
+
 class Predictor:
     """A loaded model. predict(image_u8) -> float32 (H, W) nodule probability in [0, 1] for a frame of any size;
     predict_classes(image_u8) -> {class name: map} for every head of the model (one call, one forward pass).
@@ -111,11 +121,10 @@ class Predictor:
                       extras: list[dict[str, np.ndarray]] | None = None) -> list[np.ndarray]:
         return [maps[0] for maps in self._head_maps(images_u8, extras)[0]]
 
-    def predict_with_presence(self, image_u8: np.ndarray) -> tuple[np.ndarray, float | None]:
-        """The nodule probability map and the presence gate's probability that the frame holds a nodule (None
-        without a gate); below the gate's threshold the map is zero."""
-        maps, presence = self._head_maps([image_u8], None)
-        return maps[0][0], None if presence is None else float(presence[0])
+    def predict_frame(self, image_u8: np.ndarray) -> FramePrediction:
+        """The nodule map, the presence gate's probability, and what the gate withheld (one forward pass)."""
+        maps, presence, withheld = self._head_maps([image_u8], None)
+        return FramePrediction(maps[0][0], None if presence is None else float(presence[0]), withheld[0])
 
     def predict_classes(self, image_u8: np.ndarray, extra: dict[str, np.ndarray] | None = None,
                         whole_frame: bool = False) -> dict[str, np.ndarray]:
@@ -125,17 +134,26 @@ class Predictor:
         return dict(zip(self.heads, maps))
 
     def _head_maps(self, images_u8: list[np.ndarray], extras: list[dict[str, np.ndarray]] | None,
-                   whole_frame: bool = False) -> tuple[list[list[np.ndarray]], np.ndarray | None]:
-        """Each image's maps (one per head, at its own size), and the gate's presence probabilities (or None)."""
+                   whole_frame: bool = False
+                   ) -> tuple[list[list[np.ndarray]], np.ndarray | None, list[np.ndarray | None]]:
+        """Each image's maps (one per head, at its own size), the gate's presence probabilities (or None), and
+        each image's nodule map as the segmenter made it where the gate blanked it (else None)."""
         prepared = [self._prepare(im, extras[i] if extras else None, whole_frame) for i, im in enumerate(images_u8)]
         x = torch.from_numpy(np.stack([p[0] for p in prepared])).to(self.device)
-        prob, presence = self._gated_probabilities(x)
+        prob, presence = self._probabilities(x)
+        blanked = [False] * len(images_u8) if presence is None else (presence < self.gate.threshold).tolist()
+        raw = prob.cpu().numpy()
+        withheld = [paste_back(raw[i, 0], box, im.shape[:2]) if blanked[i] else None
+                    for i, ((_, box), im) in enumerate(zip(prepared, images_u8))]
+        for i in np.flatnonzero(blanked):
+            raw[i, 0] = 0.0
         maps = [[paste_back(p, box, im.shape[:2]) for p in per_image]
-                for per_image, (_, box), im in zip(prob.cpu().numpy(), prepared, images_u8)]
-        return maps, None if presence is None else presence.cpu().numpy()
+                for per_image, (_, box), im in zip(raw, prepared, images_u8)]
+        return maps, None if presence is None else presence.cpu().numpy(), withheld
 
     @torch.inference_mode()
-    def _gated_probabilities(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _probabilities(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Every head's map, not gated, and the gate's presence probabilities (None without a gate)."""
         if self.gate is None:
             return forward_probabilities(self.model, x, self.flip_tta), None
         deepest: list[torch.Tensor] = []  # the deepest encoder level of the first (unflipped) pass
@@ -144,9 +162,7 @@ class Predictor:
             prob = forward_probabilities(self.model, x, self.flip_tta)
         finally:
             hook.remove()
-        presence = self.gate.probability(pooled_features(deepest[0]))
-        prob[:, 0] *= (presence >= self.gate.threshold)[:, None, None].to(prob.dtype)
-        return prob, presence
+        return prob, self.gate.probability(pooled_features(deepest[0]))
 
     def predict(self, image_u8: np.ndarray) -> np.ndarray:
         return self.predict_batch([image_u8])[0]

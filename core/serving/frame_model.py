@@ -34,6 +34,7 @@ class ModelAnswer:
     probability: np.ndarray  # (H, W) float32 nodule probability
     model_version: str  # "<checkpoint file>:<epoch>", as stored with the prediction
     presence: float | None = None  # the model's presence gate: probability that the frame holds a nodule
+    withheld: np.ndarray | None = None  # the segmenter's own map on a frame its presence gate blanked
 
 
 def app_model_process() -> ModelProcess:
@@ -102,7 +103,7 @@ class ModelProvider(ModelFailures):
             if self._closed:
                 request.cancel()
                 return None
-            probability, version, presence = request.result(timeout=0)
+            probability, version, presence, withheld = request.result(timeout=0)
         except Exception as exc:  # a broken model must not stop annotation
             if self._closed:  # closed meanwhile: the project is gone, the model did not fail
                 return None
@@ -112,7 +113,7 @@ class ModelProvider(ModelFailures):
             self._give_up(path, str(exc) or type(exc).__name__)
             return None
         self._answered = True
-        return ModelAnswer(np.asarray(probability, np.float32), f"{path.name}:{version}", presence)
+        return ModelAnswer(np.asarray(probability, np.float32), f"{path.name}:{version}", presence, withheld)
 
     def predict_if_needed(self, store: ProjectStore, record: FrameRecord, gray: np.ndarray, annotated: bool,
                           replace: bool = False) -> np.ndarray | None:

@@ -45,9 +45,10 @@ def preload() -> int:
 
 
 @_plain_errors
-def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None]:
-    """The nodule probability for one gray frame, the model's version label, and its presence gate's probability
-    that the frame holds a nodule (None when the model has no gate)."""
+def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
+    """The nodule probability for one gray frame, the model's version label, its presence gate's probability that
+    the frame holds a nodule (None when the model has no gate), and the segmenter's own map where the gate blanked
+    the frame (else None)."""
     if model_path not in _predictors:
         from core.runtime.predictor import Predictor
 
@@ -55,9 +56,10 @@ def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, flo
         _predictors.clear()
         _predictors[model_path] = Predictor.load(model_path, threads=1)  # leave the other cores to the GUI
     predictor = _predictors[model_path]
-    probability, presence = predictor.predict_with_presence(image_u8)
+    said = predictor.predict_frame(image_u8)
     epoch = (predictor.metadata.get("metrics") or {}).get("epoch")
-    return np.asarray(probability, np.float32), f"epoch {epoch}" if epoch is not None else "model", presence
+    return (np.asarray(said.probability, np.float32), f"epoch {epoch}" if epoch is not None else "model",
+            said.presence, said.withheld)
 
 
 def _click_predictor(model_path: str) -> Any:

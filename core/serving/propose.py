@@ -13,6 +13,9 @@ from core.project.store import ProjectStore
 from core.serving.frame_loading import LoadedFrame
 from core.serving.frame_model import ModelAnswer, ModelProvider
 
+MASK_THRESHOLD = 0.5  # as the stored prediction's mask is drawn
+FLAT = 1e-6  # a map whose values span less than this holds no place more likely than another
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -31,19 +34,32 @@ def propose_object(provider: ModelProvider, store: ProjectStore, loaded: LoadedF
                    method: str = DEFAULT_METHOD) -> Proposal | None:
     """Propose `object_id` on the loaded frame from `probability` (None: ask the project's model now); `taken`,
     the pixels of the frame's other objects, is left out so the draft is a nodule not drawn yet. Writes nothing.
-    None when there is no map (no model named, or it failed: provider.last_error says why)."""
+    The user proposing says the frame holds a nodule, so where the model's presence gate blanked it, the
+    segmenter's own map is used (asked of the model again when a map holding no nodule is passed). None when there
+    is no map (no model named, or it failed: provider.last_error says why)."""
     assert loaded.gray is not None
     answer = None
     if probability is None:
-        path = provider.model_path(store)
-        answer = None if path is None else provider.predict(path, loaded.gray)
+        answer = _ask(provider, store, loaded.gray)
         if answer is None:
             return None
-        probability = answer.probability
+        probability = answer.probability if answer.withheld is None else answer.withheld
+    elif not (probability > MASK_THRESHOLD).any():
+        again = _ask(provider, store, loaded.gray)
+        if again is not None and again.withheld is not None:
+            probability = again.withheld
+    empty = Proposal(object_id, np.zeros(loaded.gray.shape[:2], bool), None, answer)
     if taken is not None and taken.any():
         probability = np.where(taken, 0.0, probability).astype(np.float32)
-        if probability.max() <= 0.5:  # the map's peak-region fallback would outline the background
-            return Proposal(object_id, np.zeros(loaded.gray.shape[:2], bool), None, answer)
+        if probability.max() <= MASK_THRESHOLD:  # the map's peak-region fallback would outline the background
+            return empty
+    if np.ptp(probability) < FLAT:  # no peak to fall back on: its "top share" would be the whole frame
+        return empty
     mask = propose_mask(loaded.gray, probability, method)
     session = InteractionSession(loaded.gray, probability, loaded.click_model, prior=mask)
     return Proposal(object_id, mask, session, answer)
+
+
+def _ask(provider: ModelProvider, store: ProjectStore, gray: np.ndarray) -> ModelAnswer | None:
+    path = provider.model_path(store)
+    return None if path is None else provider.predict(path, gray)
