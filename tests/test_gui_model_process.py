@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import threading  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -17,6 +18,7 @@ import pytest  # noqa: E402
 from core.project.location import open_project, plan_open  # noqa: E402
 from core.serving import frame_model, model_process  # noqa: E402
 from gui.app import build_window  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
 from tests.conftest import iou, truth, wait_idle, write_frames  # noqa: E402
 
 WAIT_S = 30.0
@@ -77,11 +79,8 @@ def test_the_model_process_starts_with_the_window_and_serves_every_project(
     assert window.model_process.closed
 
 
-def test_the_status_line_says_when_the_model_found_no_nodule_on_the_shown_frame(
-        qtbot, app_dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
-        return np.zeros(image_u8.shape, np.float32), "epoch 2", 0.07, None  # the gate blanked it
-
+def _window_answered_by(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, predict: Callable) -> MainWindow:
+    """A window on a two-frame project whose frame model is `predict` (model_process.predict's stand-in)."""
     monkeypatch.setattr(frame_model, "spawn_pool", lambda: ThreadPoolExecutor(max_workers=1))
     monkeypatch.setattr(model_process, "preload", lambda: 1)
     monkeypatch.setattr(model_process, "predict", predict)
@@ -92,6 +91,15 @@ def test_the_status_line_says_when_the_model_found_no_nodule_on_the_shown_frame(
     qtbot.addWidget(window)
     assert window.open_path(tmp_path / "project")
     wait_idle(qtbot, window)
+    return window
+
+
+def test_the_status_line_says_when_the_model_found_no_nodule_on_the_shown_frame(
+        qtbot, app_dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def predict(model_path: str, image_u8: np.ndarray) -> tuple[np.ndarray, str, float | None, np.ndarray | None]:
+        return np.zeros(image_u8.shape, np.float32), "epoch 2", 0.07, None  # the gate blanked it
+
+    window = _window_answered_by(qtbot, tmp_path, monkeypatch, predict)
     expected = "Model: no nodule on this frame (presence gate: 7% chance of a nodule)"
     qtbot.waitUntil(lambda: expected in window.model_label.text(), timeout=15000)
     assert "Propose" not in window.model_label.text()  # the segmenter saw nothing either
@@ -110,16 +118,7 @@ def test_propose_outlines_the_nodule_the_presence_gate_blanked(
         asked.append(image_u8.shape)
         return np.zeros(image_u8.shape, np.float32), "epoch 2", 0.3, nodule.astype(np.float32) * 0.9
 
-    monkeypatch.setattr(frame_model, "spawn_pool", lambda: ThreadPoolExecutor(max_workers=1))
-    monkeypatch.setattr(model_process, "preload", lambda: 1)
-    monkeypatch.setattr(model_process, "predict", predict)
-    model = tmp_path / "model.safetensors"
-    model.write_bytes(b"read by the stand-in only")
-    _project_with_model(tmp_path / "project", model)
-    window = build_window()
-    qtbot.addWidget(window)
-    assert window.open_path(tmp_path / "project")
-    wait_idle(qtbot, window)
+    window = _window_answered_by(qtbot, tmp_path, monkeypatch, predict)
     frame_id = window.controller.current.frame_id
     assert window.frame_list.frame_ids()[0] == frame_id  # the first frame, whose nodule is `nodule`
     hint = "(presence gate: 30% chance of a nodule) · its segmenter saw one: Propose (G) outlines it"
