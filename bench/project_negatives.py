@@ -4,16 +4,18 @@ bench/tags.py measures the tag trainer at the working resolution.
 
     python bench/project_negatives.py --data ../shared/data/busi [--nodule-frames 80] [--negative-frames 40]
                                       [--epochs 30] [--threads 1] [--seed 0] [--out-root /tmp/sonoclick_negatives]
+                                      [--variants without,with[,with_natural]]
 
 A project holds the first --nodule-frames frames with a nodule of a seeded shuffle of splits/train.txt, each with
 its true mask stored as an accepted mask (as a user who outlined them), and --negative-frames nodule-free frames:
 BUSI's *normal* frames (tags.csv), or for DDTI (every frame holds a nodule) square crops of other training frames
-that do not touch the nodule (core.training.negatives, as bench/tags.py makes them), written as PNG files. Variant
-`without`: the nodule-free frames are in the project but untagged, so nothing trains on them; `with`: they are
-tagged *no nodule*. Both run `python -m core train-project --networks frame` on their snapshot for --epochs, side
-by side (--threads each), and are scored on splits/val.txt: Dice on the val frames with a nodule, and
-false-positive frames (predicted area >= 1 % of the frame) among its nodule-free frames (BUSI's normal val frames;
-for DDTI one crop of each val frame). The last stdout line is JSON."""
+that do not touch the nodule (core.training.negatives, as bench/tags.py makes them), written as PNG files. Variants
+(--variants): `without`: the nodule-free frames are in the project but untagged, so nothing trains on them; `with`:
+they are tagged *no nodule*, drawn at the trainer's default share of an epoch (`TrainConfig.negative_share`);
+`with_natural`: tagged, drawn at their natural share. Each runs `python -m core train-project --networks frame` on
+its snapshot for --epochs, side by side (--threads each), and is scored on splits/val.txt: Dice on the val frames
+with a nodule, and false-positive frames (predicted area >= 1 % of the frame) among its nodule-free frames (BUSI's
+normal val frames; for DDTI one crop of each val frame). The last stdout line is JSON."""
 from __future__ import annotations
 
 import argparse
@@ -41,6 +43,7 @@ from core.training.tag_data import NO_NODULE_CLASSES, read_frame_classes  # noqa
 
 CROP_PX = 256
 FP_AREA = 0.01
+VARIANTS = ("without", "with", "with_natural")
 
 
 def _split(data: Path, split: str, seed: int) -> tuple[list[DatasetItem], list[DatasetItem]]:
@@ -95,7 +98,7 @@ def _train(args: argparse.Namespace, snapshots: dict[str, Path]) -> dict[str, Pa
         out = args.out_root / name / "run"
         command = [sys.executable, "-m", "core", "train-project", "--snapshot", str(snapshot), "--out", str(out),
                    "--networks", "frame", "--epochs", str(args.epochs), "--threads", str(args.threads),
-                   "--seed", str(args.seed)]
+                   "--seed", str(args.seed), *(["--negative-share", "1"] if name == "with_natural" else [])]
         log = open(args.out_root / f"{name}.log", "w")  # noqa: SIM115 - closed after the process ends
         running[name] = (out, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
                                                preexec_fn=die_with_parent), log)
@@ -125,21 +128,24 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_negatives"))
+    p.add_argument("--variants", default="without,with", help="of without, with, with_natural")
     args = p.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if not variants or set(variants) - set(VARIANTS):
+        raise SystemExit(f"--variants: choose from {', '.join(VARIANTS)}")
     if args.out_root.exists():
         raise SystemExit(f"{args.out_root} exists: pass a fresh --out-root")
     nodules, empty = _split(args.data, "train", args.seed)
     picked = nodules[:args.nodule_frames]
     negatives = _negatives(empty, nodules[args.nodule_frames:], args.negative_frames,
                            args.out_root / "crops", args.seed)
-    snapshots = {name: _snapshot(args.out_root / name, picked, negatives, name == "with")
-                 for name in ("without", "with")}
+    snapshots = {name: _snapshot(args.out_root / name, picked, negatives, name != "without") for name in variants}
     models = _train(args, snapshots)
     val_nodules, val_empty = _split(args.data, "val", args.seed)
     empties = _val_empties(val_nodules, val_empty, args.seed)
     results = {name: _score(model, val_nodules, empties, args.threads) for name, model in models.items()}
     for name, r in results.items():
-        print(f"{name:8s} val Dice {r['dice']:.4f}  false-positive frames {r['fp_frames']} of {r['n_empty_frames']}"
+        print(f"{name:12s} val Dice {r['dice']:.4f}  false-positive frames {r['fp_frames']} of {r['n_empty_frames']}"
               f"  gate {r['gate_threshold']}")
     print(json.dumps({"data": str(args.data), "nodule_frames": len(picked), "negative_frames": len(negatives),
                       "epochs": args.epochs, "seed": args.seed, **results}))

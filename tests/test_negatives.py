@@ -17,6 +17,7 @@ from core.learning.mixed_supervision import to_training_frame
 from core.learning.snapshot import has_nodule_labels, read_snapshot, write_snapshot
 from core.learning.suggest import rank_unlabelled
 from core.training.click_samples import ClickFrame, make_sample
+from core.training.negative_slots import NegativeSlots
 from core.training.negatives import grown_nodule, nodule_crops, nodule_free_crops
 from core.training.synthetic import make_frame
 from core.training.tag_data import crop_negatives, load_tag_frames, read_frame_classes, relabel
@@ -58,8 +59,9 @@ def test_no_nodule_frames_enter_the_snapshot_as_negatives(tmp_path: Path, projec
     assert has_nodule_labels(list(entries.values())) and not entries[ids[0]].no_nodule
     negative = to_training_frame(snapshot, entries[ids[2]], 32)
     _background_everywhere(negative.targets)
-    assert negative.truth is not None and not negative.truth.any()
-    assert to_training_frame(snapshot, entries[ids[0]], 32).targets[0].any()  # the caliper frame keeps its labels
+    assert negative.truth is not None and not negative.truth.any() and negative.no_nodule
+    kept = to_training_frame(snapshot, entries[ids[0]], 32)
+    assert kept.targets[0].any() and not kept.no_nodule  # the caliper frame keeps its labels
 
 
 def test_the_click_network_trains_on_negatives_but_never_scores_on_them(tmp_path: Path, project) -> None:
@@ -77,6 +79,22 @@ def test_the_click_network_trains_on_negatives_but_never_scores_on_them(tmp_path
     train, held_out = split_held_out(nodules + frames, seed=0)
     assert held_out and all(f.truth.any() for f in held_out) and frames[0] in train
     assert split_held_out(nodules[:9] + frames, seed=0)[1] == []  # a negative never counts towards holding out
+
+
+def test_negatives_fill_at_most_their_share_of_an_epoch_each_drawn_once_before_any_twice() -> None:
+    negative = [i % 3 == 0 for i in range(30)]  # 10 negatives among 30 frames: a natural share of a third
+    slots = NegativeSlots(negative, 0.1, np.random.default_rng(0))
+    assert slots.size == 20 + 2  # every nodule frame once, 2 / 22 of the epoch for the negatives
+    drawn = [slots.frame(item) for _ in range(10) for item in range(slots.size)]
+    nodule_frames = [f for f in drawn if not negative[f]]
+    negatives = [f for f in drawn if negative[f]]
+    assert sorted(nodule_frames) == sorted([i for i in range(30) if not negative[i]] * 10)
+    assert len(negatives) == 20 and sorted(negatives[:10]) == sorted(negatives[10:]) == list(range(0, 30, 3))
+    for share in (None, 0.5):  # no cap, or a cap above the natural share: every frame once, in the loop's order
+        natural = NegativeSlots(negative, share, np.random.default_rng(0))
+        assert natural.size == 30 and [natural.frame(i) for i in range(30)] == list(range(30))
+    assert NegativeSlots([False] * 5, 0.1, np.random.default_rng(0)).size == 5
+    assert NegativeSlots([True, False, False], 0.1, np.random.default_rng(0)).size == 3  # at least one slot
 
 
 def test_suggestion_skips_frames_tagged_no_nodule(project) -> None:

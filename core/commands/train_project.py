@@ -55,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of ProCNS's PRSA term in the frame network's loss (default: the prsa recipe's "
                         f"{LOSS_PRESETS['prsa'].prsa} when a training frame without mask or calipers has scribbles or "
                         "only single points, else 0)")
+    p.add_argument("--negative-share", type=float, default=TrainConfig().negative_share,
+                   help="frames tagged no nodule fill at most this share of the frame network's epoch (1: their "
+                        "natural share)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -165,7 +168,7 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
                                     "region prior learns from masks only"}
         cfg = TrainConfig(supervision="calipers" if weak else "masks", preset=args.preset,
                           resolution=args.resolution, epochs=args.epochs, minutes=args.minutes, seed=args.seed,
-                          threads=args.threads, device=args.device,
+                          threads=args.threads, device=args.device, negative_share=args.negative_share,
                           loss_weights=replace(LossWeights(), prsa=_prsa_weight(args, train_entries)))
         # the held-out frames judge the new model against the one in use: picking its best epoch on them as
         # well would flatter it on exactly those frames, so the run keeps its last (EMA) weights

@@ -70,6 +70,7 @@ def to_training_frame(snapshot_path: str | Path, entry: LabelledFrame, resolutio
         return points_to_work(np.asarray(points, float).reshape(-1, 2), box, resolution).round().astype(int).tolist()
 
     frame.clicks = (work(entry.positives), work(entry.negatives))
+    frame.no_nodule = entry.no_nodule
     frame.targets = _targets(frame, entry.has_mask, entry.no_nodule)
     if not entry.has_mask:  # an accepted mask says everything the strokes could
         strokes = entry.drawn_strokes()

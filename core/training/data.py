@@ -46,6 +46,7 @@ class TrainingFrame:
     extra: np.ndarray | None = None  # (E, R, R) float32 extra input channels
     gland_truth: np.ndarray | None = None  # (R, R) bool thyroid gland of a nodule frame (region prior), if known
     pseudo_known: bool = True  # False: the pseudo channel is empty for want of a label (clicks only), not a label
+    no_nodule: bool = False  # tagged "no nodule": a negative, background everywhere
 
 
 def _frame_calipers(item: DatasetItem, image: np.ndarray, truth: np.ndarray | None, jitter: float,

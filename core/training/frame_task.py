@@ -18,6 +18,7 @@ from core.runtime.predictor import work_probabilities
 from core.training.augment import AugmentConfig, augment
 from core.training.data import TrainingFrame, refresh_caliper_targets
 from core.training.loop import LoopConfig, TrainingTask, run_training
+from core.training.negative_slots import NegativeSlots
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.pseudo_labels import PseudoLabelState
 from core.training.targets import SPARSE_SUPERVISIONS, TARGET_CHANNELS, pseudo_channel
@@ -38,6 +39,9 @@ class TrainConfig(LoopConfig):
     loss_weights: LossWeights = field(default_factory=LossWeights)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     projection_hidden: int = 256
+    # frames tagged "no nodule" fill at most this share of an epoch (None: their natural share), each drawn once
+    # before any twice across epochs; see NegativeSlots
+    negative_share: float | None = 0.1
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -120,15 +124,17 @@ class FrameTask(TrainingTask):
         weights = cfg.loss_weights
         self.pseudo_labels = PseudoLabelState() if self.sparse and (weights.pseudo_ce or weights.noisy_dice) else None
         self.find_unused_parameters = self.with_heads
+        self.slots = NegativeSlots([f.no_nodule for f in frames], cfg.negative_share, np.random.default_rng(cfg.seed))
 
     @property
     def size(self) -> int:
-        return len(self.frames)
+        return self.slots.size
 
     def build(self, device: torch.device, rank: int) -> tuple[UNet, nn.Module]:
         cfg = self.config
         self.device = device
         self.rng = np.random.default_rng([cfg.seed, rank])
+        self.slots.rng = np.random.default_rng([cfg.seed, rank, 1])  # each rank's own draw of the negatives
         unet = UNet(spec_from_preset(cfg.preset, ("image", *cfg.extra_channels)))
         if self.init_weights is not None:
             _warm_start(unet, self.init_weights)
@@ -138,9 +144,10 @@ class FrameTask(TrainingTask):
         self.training_net = _TrainingNet(unet, heads, cfg, seed=cfg.seed * 1000 + rank)
         return unet, self.training_net
 
-    def batch(self, indices: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def batch(self, items: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg, norm = self.config, self.norm
         images, targets, intensities = [], [], []
+        indices = [self.slots.frame(item) for item in items]
         for i in indices:
             f = self.frames[i]
             img, lab, ext = augment(f.image, f.targets, f.extra, self.rng, cfg.augment)
