@@ -34,12 +34,15 @@ from child_lifetime import die_with_parent  # noqa: E402
 
 from core.annotation.tags import FrameTag  # noqa: E402
 from core.io.dataset import DatasetItem, list_dataset  # noqa: E402
-from core.learning.snapshot import write_snapshot  # noqa: E402
+from core.learning.mixed_supervision import split_for_validation, to_training_frame  # noqa: E402
+from core.learning.snapshot import read_snapshot, write_snapshot  # noqa: E402
 from core.project.store import ProjectStore  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
 from core.training.negatives import nodule_free_crops  # noqa: E402
+from core.training.presence_gate_fit import fit_gate  # noqa: E402
 from core.training.tag_data import NO_NODULE_CLASSES, read_frame_classes  # noqa: E402
+from models.presence_gate import METADATA_KEY  # noqa: E402
 
 CROP_PX = 256
 FP_AREA = 0.01
@@ -110,11 +113,33 @@ def _train(args: argparse.Namespace, snapshots: dict[str, Path]) -> dict[str, Pa
     return {name: out / "model.safetensors" for name, (out, _, _) in running.items()}
 
 
-def _score(model: Path, nodules: list[DatasetItem], empties: list[np.ndarray], threads: int) -> dict:
+def _refitted(predictor: Predictor, snapshot: Path, seed: int, kept: float) -> Predictor:
+    """The predictor with its gate fitted anew on the run's training frames (as train-project split them), by the
+    rule that keeps `kept` of the training nodule frames (models.presence_gate.fit_presence_gate)."""
+    entries = [e for e in read_snapshot(snapshot) if e.has_nodule_labels]
+    train_entries = split_for_validation(entries, seed)[0]
+    images = [to_training_frame(snapshot, e, predictor.resolution).image for e in train_entries]
+    gate = fit_gate(predictor.model, predictor.normalisation, images, [not e.no_nodule for e in train_entries],
+                    nodule_frames_kept=kept)
+    metadata = {**predictor.metadata, METADATA_KEY: gate.to_dict()} if gate is not None else predictor.metadata
+    return Predictor(predictor.model, metadata, predictor.device)
+
+
+def _score(model: Path, nodules: list[DatasetItem], empties: list[np.ndarray], threads: int,
+           refit: tuple[Path, int, float] | None = None) -> dict:
+    """Dice on the nodule frames and false-positive frames as the product predicts (gated), and the segmenter's
+    own Dice with the frames its gate blanked. `refit`: (snapshot, seed, share kept) to fit the gate anew."""
     predictor = Predictor.load(model, device="cpu", threads=threads)
-    dices = [float(dice(predictor.predict(i.frame().gray_u8()) > 0.5, i.mask())) for i in nodules]
+    if refit is not None and predictor.gate is not None:
+        predictor = _refitted(predictor, *refit)
+    said = [predictor.predict_frame(i.frame().gray_u8()) for i in nodules]
+    dices = [float(dice(s.probability > 0.5, i.mask())) for s, i in zip(said, nodules)]
+    ungated = [float(dice((s.probability if s.withheld is None else s.withheld) > 0.5, i.mask()))
+               for s, i in zip(said, nodules)]
     fp = [float((predictor.predict(image) > 0.5).mean()) >= FP_AREA for image in empties]
     return {"dice": round(float(np.mean(dices)), 4), "fp_frames": int(sum(fp)), "n_empty_frames": len(empties),
+            "ungated_dice": round(float(np.mean(ungated)), 4),
+            "nodule_frames_gated_empty": sum(s.withheld is not None for s in said),
             "gate": predictor.gate is not None,
             "gate_threshold": None if predictor.gate is None else round(predictor.gate.threshold, 4)}
 
@@ -129,24 +154,37 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_negatives"))
     p.add_argument("--variants", default="without,with", help="of without, with, with_natural")
+    p.add_argument("--score-only", action="store_true", help="score the networks an earlier run left in --out-root")
+    p.add_argument("--gate-keep", type=float, default=0.0,
+                   help="with --score-only: fit each gate anew (in memory) keeping this share of the training "
+                        "nodule frames (0: as trained)")
     args = p.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if not variants or set(variants) - set(VARIANTS):
         raise SystemExit(f"--variants: choose from {', '.join(VARIANTS)}")
-    if args.out_root.exists():
-        raise SystemExit(f"{args.out_root} exists: pass a fresh --out-root")
+    if args.out_root.exists() != args.score_only:
+        raise SystemExit(f"{args.out_root} exists: pass a fresh --out-root" if args.out_root.exists()
+                         else f"{args.out_root}: no earlier run to score")
     nodules, empty = _split(args.data, "train", args.seed)
     picked = nodules[:args.nodule_frames]
-    negatives = _negatives(empty, nodules[args.nodule_frames:], args.negative_frames,
-                           args.out_root / "crops", args.seed)
-    snapshots = {name: _snapshot(args.out_root / name, picked, negatives, name != "without") for name in variants}
-    models = _train(args, snapshots)
+    if args.score_only:
+        negatives = sorted((args.out_root / "crops").glob("*.png")) if not empty else empty[:args.negative_frames]
+        models = {name: args.out_root / name / "run" / "model.safetensors" for name in variants}
+    else:
+        negatives = _negatives(empty, nodules[args.nodule_frames:], args.negative_frames,
+                               args.out_root / "crops", args.seed)
+        models = _train(args, {name: _snapshot(args.out_root / name, picked, negatives, name != "without")
+                               for name in variants})
     val_nodules, val_empty = _split(args.data, "val", args.seed)
     empties = _val_empties(val_nodules, val_empty, args.seed)
-    results = {name: _score(model, val_nodules, empties, args.threads) for name, model in models.items()}
+    refit = {name: (args.out_root / name / "snapshot" / "snapshot.json", args.seed, args.gate_keep)
+             for name in models} if args.gate_keep else {}
+    results = {name: _score(model, val_nodules, empties, args.threads, refit.get(name))
+               for name, model in models.items()}
     for name, r in results.items():
         print(f"{name:12s} val Dice {r['dice']:.4f}  false-positive frames {r['fp_frames']} of {r['n_empty_frames']}"
-              f"  gate {r['gate_threshold']}")
+              f"  gate {r['gate_threshold']}  ungated Dice {r['ungated_dice']:.4f}"
+              f"  nodule frames blanked {r['nodule_frames_gated_empty']}")
     print(json.dumps({"data": str(args.data), "nodule_frames": len(picked), "negative_frames": len(negatives),
                       "epochs": args.epochs, "seed": args.seed, **results}))
 

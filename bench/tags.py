@@ -166,9 +166,10 @@ def _arguments() -> argparse.Namespace:
                         "is not saved, so no classifier figures)")
     p.add_argument("--refit-gate", action="store_true",
                    help="with --score-only: fit the gate anew (not saved) instead of using the one a run saved")
-    p.add_argument("--gate-keep", type=float, default=0.0,
-                   help="with --score-only, where the gate is fitted here: lower the threshold until it keeps this "
-                        "share of the training nodule frames (e.g. 0.98; models.presence_gate); 0: the plain 0.5")
+    p.add_argument("--gate-keep", type=float, default=TagTrainConfig().gate_nodule_frames_kept or 0.0,
+                   help="the gate's threshold, lowered until it keeps this share of the training nodule frames "
+                        "(e.g. 0.98; models.presence_gate; with --score-only where the gate is fitted here); 0: "
+                        "the plain 0.5")
     p.add_argument("--gate-negatives", action="store_true",
                    help="with --score-only: fit the gate with the nodule-free frames also for a variant trained "
                         "without them (masks_without_negatives): negatives for the gate alone")
@@ -183,6 +184,7 @@ def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame],
                          preset=args.preset, resolution=args.resolution, items_per_epoch=len(train),
                          negative_share=args.negative_share, self_training_at=args.self_training_at,
                          self_training_every=args.self_training_every, presence_gate=not args.no_presence_gate,
+                         gate_nodule_frames_kept=args.gate_keep or None,
                          terms=TagTermWeights(negative_presence=args.negative_presence, frame_class=args.frame_class))
     cfg = replace(cfg, **TRAINING.get(name, {}))
     out = args.out_root / f"{name}.safetensors"

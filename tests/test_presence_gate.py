@@ -4,6 +4,7 @@ no nodule on a frame the gate calls nodule-free and leaves the other frames' map
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import torch
 from core.annotation.tags import FrameTag
 from core.learning.snapshot import write_snapshot
 from core.runtime.predictor import Predictor
-from core.training.presence_gate_fit import gate_keeps
+from core.training import tag_task
+from core.training.presence_gate_fit import fit_checkpoint_gate, gate_keeps
 from core.training.synthetic import make_frame
 from core.training.tag_task import TagTrainConfig, train_from_tags
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
@@ -121,6 +123,23 @@ def test_a_malformed_gate_is_refused(tmp_path: Path, gate, message: str) -> None
         read_metadata(path)
 
 
+def test_the_tag_trainer_fits_its_gate_by_the_configured_threshold_rule(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    rules: list[float | None] = []
+
+    def fit(path, images, has_nodule, nodule_frames_kept=None):
+        rules.append(nodule_frames_kept)
+        return fit_checkpoint_gate(path, images, has_nodule, nodule_frames_kept)
+
+    monkeypatch.setattr(tag_task, "fit_checkpoint_gate", fit)
+    train = [blob_frame(s, False) for s in range(100, 106)]
+    train += [type(f)(f.stem, f.image, MASK, f.truth, f.truth) for f in (blob_frame(s, True) for s in range(6))]
+    cfg = TagTrainConfig(epochs=1, batch_size=8, threads=1, resolution=SIZE, seed=0)
+    train_from_tags(train, cfg, tmp_path / "plain.safetensors")
+    train_from_tags(train, replace(cfg, gate_nodule_frames_kept=0.98), tmp_path / "cautious.safetensors")
+    assert rules == [None, 0.98] and METADATA_KEY in read_metadata(tmp_path / "cautious.safetensors")
+
+
 def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(tmp_path: Path) -> None:
     def with_mask(seed: int):
         frame = blob_frame(seed, True)
@@ -145,6 +164,7 @@ def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(t
     masks_only = [f for f in train if f.kind != NO_NODULE]
     train_from_tags(masks_only, cfg, tmp_path / "masks_only.safetensors")
     assert METADATA_KEY not in read_metadata(tmp_path / "masks_only.safetensors")
+
 
 
 def test_a_project_round_with_enough_no_nodule_frames_fits_the_gate(tmp_path: Path, capsys) -> None:

@@ -55,13 +55,14 @@ def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], h
     return fit_presence_gate(gate_features(model, images_u8, norm), labels, nodule_frames_kept=nodule_frames_kept)
 
 
-def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool]) -> PresenceGate | None:
+def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool],
+                        nodule_frames_kept: float | None = None) -> PresenceGate | None:
     """fit_gate for the model at `path`, written into its checkpoint (untouched when there is no gate to fit)."""
     labels = np.asarray(has_nodule, bool)
     if not enough_of_each(labels):
         return None  # before loading anything: most rounds have no "no nodule" frame
     model, meta = load_checkpoint(path)
-    gate = fit_gate(model, Normalisation.from_dict(meta["normalisation"]), images_u8, list(labels))
+    gate = fit_gate(model, Normalisation.from_dict(meta["normalisation"]), images_u8, list(labels), nodule_frames_kept)
     if gate is not None:
         save_checkpoint(path, model, {**meta, METADATA_KEY: gate.to_dict()})
     return gate

@@ -52,6 +52,9 @@ class TagTrainConfig(LoopConfig):
     # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
     # and save it with the weights
     presence_gate: bool = True
+    # the gate's threshold: None, the plain 0.5; else lowered until it keeps this share of the training nodule
+    # frames (models.presence_gate.fit_presence_gate)
+    gate_nodule_frames_kept: float | None = None
     # 0: the saved weights are the last ones; the class head lives outside the averaged U-Net, and an average of
     # the U-Net alone would no longer match it
     ema_decay: float = 0.0
@@ -208,7 +211,8 @@ def train_from_tags(frames: list[TagFrame], cfg: TagTrainConfig, out_path: str |
     task = TagTask(frames, cfg)
     result = run_training(task, out_path, on_event, stop, metadata)
     if cfg.presence_gate and is_rank0() and Path(out_path).exists():
-        fit_checkpoint_gate(out_path, [f.image for f in frames], [f.kind != NO_NODULE for f in frames])
+        fit_checkpoint_gate(out_path, [f.image for f in frames], [f.kind != NO_NODULE for f in frames],
+                            cfg.gate_nodule_frames_kept)
     return result, task.tag_net.eval(), task.norm
 
 
