@@ -21,7 +21,7 @@ from core.training.tag_task import TagTrainConfig, train_from_tags
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from models.errors import CheckpointError
 from models.preprocess import Normalisation
-from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, PresenceGate, fit_presence_gate
+from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, NODULE_FRAMES_KEPT, PresenceGate, fit_presence_gate
 from models.tag_losses import MASK, NO_NODULE
 from models.unet import build_unet
 from tests.conftest import synthetic_project, train_project_round
@@ -135,9 +135,10 @@ def test_the_tag_trainer_fits_its_gate_by_the_configured_threshold_rule(tmp_path
     train = [blob_frame(s, False) for s in range(100, 106)]
     train += [type(f)(f.stem, f.image, MASK, f.truth, f.truth) for f in (blob_frame(s, True) for s in range(6))]
     cfg = TagTrainConfig(epochs=1, batch_size=8, threads=1, resolution=SIZE, seed=0)
-    train_from_tags(train, cfg, tmp_path / "plain.safetensors")
-    train_from_tags(train, replace(cfg, gate_nodule_frames_kept=0.98), tmp_path / "cautious.safetensors")
-    assert rules == [None, 0.98] and METADATA_KEY in read_metadata(tmp_path / "cautious.safetensors")
+    train_from_tags(train, cfg, tmp_path / "default.safetensors")
+    train_from_tags(train, replace(cfg, gate_nodule_frames_kept=None), tmp_path / "plain.safetensors")
+    assert rules == [NODULE_FRAMES_KEPT, None] and METADATA_KEY in read_metadata(tmp_path / "plain.safetensors")
+    assert read_metadata(tmp_path / "default.safetensors")[METADATA_KEY]["threshold"] <= 0.5
 
 
 def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from models.checkpoint import read_metadata
 from models.losses import LOSS_PRESETS, LossWeights
 from models.networks import metadata_heads
 from models.preprocess import DEFAULT_RESOLUTION
+from models.presence_gate import NODULE_FRAMES_KEPT
 
 MODEL_FILE = "model.safetensors"
 CLICK_MODEL_FILE = "click_model.safetensors"
@@ -175,7 +176,8 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         result = train(frames, [], cfg, out, on_event=_progress, stop=stop, metadata=metadata,
                        init_weights=_single_head(args.init))
     if out.exists():
-        fit_checkpoint_gate(out, [f.image for f in frames], [not e.no_nodule for e in train_entries])
+        fit_checkpoint_gate(out, [f.image for f in frames], [not e.no_nodule for e in train_entries],
+                            NODULE_FRAMES_KEPT)
     emit({"event": "state", "state": "evaluating"})
     return {**_scored(args, out, val_entries, [f.truth_full for f in val_frames], validated_on, result),
             "n_train": len(frames), **note}
