@@ -12,8 +12,8 @@ from core.labels.proposal import DEFAULT_METHOD, propose_mask
 from core.project.store import ProjectStore
 from core.serving.frame_loading import LoadedFrame
 from core.serving.frame_model import ModelAnswer, ModelProvider
+from core.serving.prediction_verdict import MASK_THRESHOLD
 
-MASK_THRESHOLD = 0.5  # as the stored prediction's mask is drawn
 FLAT = 1e-6  # a map whose values span less than this holds no place more likely than another
 
 
