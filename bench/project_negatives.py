@@ -40,7 +40,7 @@ from core.project.store import ProjectStore  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
 from core.training.negatives import nodule_free_crops  # noqa: E402
-from core.training.presence_gate_fit import fit_gate  # noqa: E402
+from core.training.presence_gate_fit import fit_gate, kept_on_held_out  # noqa: E402
 from core.training.tag_data import NO_NODULE_CLASSES, read_frame_classes  # noqa: E402
 from models.presence_gate import METADATA_KEY  # noqa: E402
 
@@ -113,22 +113,27 @@ def _train(args: argparse.Namespace, snapshots: dict[str, Path]) -> dict[str, Pa
     return {name: out / "model.safetensors" for name, (out, _, _) in running.items()}
 
 
-def _refitted(predictor: Predictor, snapshot: Path, seed: int, kept: float) -> Predictor:
+def _refitted(predictor: Predictor, snapshot: Path, seed: int, kept: float, held_out: bool) -> Predictor:
     """The predictor with its gate fitted anew on the run's training frames (as train-project split them), by the
-    rule that keeps `kept` of the training nodule frames (models.presence_gate.fit_presence_gate)."""
+    rule that keeps `kept` of the training nodule frames (models.presence_gate.fit_presence_gate), and with
+    `held_out` of its held-out nodule frames too (core.training.presence_gate_fit.kept_on_held_out)."""
     entries = [e for e in read_snapshot(snapshot) if e.has_nodule_labels]
-    train_entries = split_for_validation(entries, seed)[0]
+    train_entries, val_entries, _ = split_for_validation(entries, seed)
     images = [to_training_frame(snapshot, e, predictor.resolution).image for e in train_entries]
     gate = fit_gate(predictor.model, predictor.normalisation, images, [not e.no_nodule for e in train_entries],
                     nodule_frames_kept=kept)
+    if gate is not None and held_out:
+        held_out_images = [to_training_frame(snapshot, e, predictor.resolution).image for e in val_entries]
+        gate = kept_on_held_out(gate, predictor.model, predictor.normalisation, held_out_images, kept)
     metadata = {**predictor.metadata, METADATA_KEY: gate.to_dict()} if gate is not None else predictor.metadata
     return Predictor(predictor.model, metadata, predictor.device)
 
 
 def _score(model: Path, nodules: list[DatasetItem], empties: list[np.ndarray], threads: int,
-           refit: tuple[Path, int, float] | None = None) -> dict:
+           refit: tuple[Path, int, float, bool] | None = None) -> dict:
     """Dice on the nodule frames and false-positive frames as the product predicts (gated), and the segmenter's
-    own Dice with the frames its gate blanked. `refit`: (snapshot, seed, share kept) to fit the gate anew."""
+    own Dice with the frames its gate blanked. `refit`: (snapshot, seed, share kept, held out too) to fit the gate
+    anew."""
     predictor = Predictor.load(model, device="cpu", threads=threads)
     if refit is not None and predictor.gate is not None:
         predictor = _refitted(predictor, *refit)
@@ -158,6 +163,9 @@ def main() -> None:
     p.add_argument("--gate-keep", type=float, default=0.0,
                    help="with --score-only: fit each gate anew (in memory) keeping this share of the training "
                         "nodule frames (0: as trained)")
+    p.add_argument("--gate-held-out", action="store_true",
+                   help="with --gate-keep: keep that share of the run's held-out nodule frames too, as train-project "
+                        "now does (without it: the rule before, training frames only)")
     args = p.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if not variants or set(variants) - set(VARIANTS):
@@ -177,7 +185,8 @@ def main() -> None:
                                for name in variants})
     val_nodules, val_empty = _split(args.data, "val", args.seed)
     empties = _val_empties(val_nodules, val_empty, args.seed)
-    refit = {name: (args.out_root / name / "snapshot" / "snapshot.json", args.seed, args.gate_keep)
+    refit = {name: (args.out_root / name / "snapshot" / "snapshot.json", args.seed, args.gate_keep,
+                    args.gate_held_out)
              for name in models} if args.gate_keep else {}
     results = {name: _score(model, val_nodules, empties, args.threads, refit.get(name))
                for name, model in models.items()}

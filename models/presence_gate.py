@@ -98,9 +98,17 @@ def fit_presence_gate(features: np.ndarray, has_nodule: np.ndarray, inverse_l2: 
     gate = PresenceGate(tuple(float(v) for v in scaled), bias)
     if nodule_frames_kept is None:
         return gate
-    nodule_p = gate.probability(torch.from_numpy(x[y]).float()).double().numpy()
+    return lowered_to_keep(gate, x[y], nodule_frames_kept)
+
+
+def lowered_to_keep(gate: PresenceGate, nodule_features: np.ndarray, nodule_frames_kept: float) -> PresenceGate:
+    """The gate with its threshold lowered, where needed, until it keeps the share `nodule_frames_kept` of the
+    frames with a nodule whose (N, F) pooled features are given; never raised."""
+    if len(nodule_features) == 0:
+        return gate
+    nodule_p = gate.probability(torch.from_numpy(np.asarray(nodule_features, np.float32))).double().numpy()
     kept_at = float(np.quantile(nodule_p, 1.0 - nodule_frames_kept, method="lower"))
-    return PresenceGate(gate.weight, gate.bias, min(THRESHOLD, max(kept_at, MIN_THRESHOLD)))
+    return PresenceGate(gate.weight, gate.bias, min(gate.threshold, max(kept_at, MIN_THRESHOLD)))
 
 
 def gate_from_metadata(metadata: dict) -> PresenceGate | None:

@@ -21,7 +21,14 @@ from core.training.tag_task import TagTrainConfig, train_from_tags
 from models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from models.errors import CheckpointError
 from models.preprocess import Normalisation
-from models.presence_gate import METADATA_KEY, MIN_FRAMES_PER_CLASS, NODULE_FRAMES_KEPT, PresenceGate, fit_presence_gate
+from models.presence_gate import (
+    METADATA_KEY,
+    MIN_FRAMES_PER_CLASS,
+    NODULE_FRAMES_KEPT,
+    PresenceGate,
+    fit_presence_gate,
+    lowered_to_keep,
+)
 from models.tag_losses import MASK, NO_NODULE
 from models.unet import build_unet
 from tests.conftest import synthetic_project, train_project_round
@@ -66,6 +73,46 @@ def test_the_threshold_drops_only_as_far_as_keeping_the_share_of_training_nodule
     assert plain.keeps(torch.from_numpy(overlapping[y]).float()).numpy().mean() < 0.98
     separable = np.concatenate([features(0, 200, 8.0), features(1, 200, -8.0)])
     assert fit_presence_gate(separable, y, nodule_frames_kept=0.98).threshold == 0.5  # never raised
+
+
+def test_held_out_nodule_frames_the_gate_is_less_sure_of_lower_its_threshold_never_raise_it() -> None:
+    x = np.concatenate([features(0, 200, 3.0), features(1, 200, -3.0)])
+    y = np.array([True] * 200 + [False] * 200)
+    gate = fit_presence_gate(x, y, nodule_frames_kept=0.98)
+    unsure = features(5, 20, 0.0)  # new nodule frames, half-way between the classes
+    lowered = lowered_to_keep(gate, unsure, 0.98)
+    assert lowered.weight == gate.weight and lowered.threshold < gate.threshold
+    assert lowered.keeps(torch.from_numpy(unsure).float()).all()  # 98 % of 20 frames: every one
+    assert not gate.keeps(torch.from_numpy(unsure).float()).all()
+    sure = features(6, 20, 6.0)
+    assert lowered_to_keep(gate, sure, 0.98) == gate
+    assert lowered_to_keep(gate, np.zeros((0, 6)), 0.98) == gate
+
+
+def test_a_project_round_keeps_its_held_out_nodule_frames_through_the_gate(tmp_path: Path, capsys,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.commands import train_project
+
+    calls = []
+
+    def fit(path, images, has_nodule, nodule_frames_kept=None, held_out_nodule_images=None):
+        calls.append((len(images), list(has_nodule), len(held_out_nodule_images or [])))
+        return fit_checkpoint_gate(path, images, has_nodule, nodule_frames_kept, held_out_nodule_images)
+
+    monkeypatch.setattr(train_project, "fit_checkpoint_gate", fit)
+    n_masks, n_free = 10, MIN_FRAMES_PER_CLASS
+    store = synthetic_project(tmp_path, range(1, n_masks + n_free + 1),
+                              nodule_free=tuple(range(n_masks + 1, n_masks + n_free + 1)))
+    ids = [r.id for r in store.frames()]
+    for k in range(n_masks):
+        store.set_mask(ids[k], 0, make_frame(k + 1, (64, 80)).mask, "painted")
+    store.set_tag(ids[n_masks:], FrameTag.NO_NODULE)
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    store.close()
+    done = train_project_round(snapshot, tmp_path / "run", capsys)
+    (n_train, has_nodule, n_held_out), = calls
+    assert n_held_out == done["n_val"] == MIN_FRAMES_PER_CLASS  # the held-out masks, none of them trained on
+    assert n_train + n_held_out == n_masks + n_free and has_nodule.count(False) == n_free
 
 
 def saved_unet(path: Path, gate: dict | None) -> Path:

@@ -177,7 +177,7 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
                        init_weights=_single_head(args.init))
     if out.exists():
         fit_checkpoint_gate(out, [f.image for f in frames], [not e.no_nodule for e in train_entries],
-                            NODULE_FRAMES_KEPT)
+                            NODULE_FRAMES_KEPT, held_out_nodule_images=[f.image for f in val_frames])
     emit({"event": "state", "state": "evaluating"})
     return {**_scored(args, out, val_entries, [f.truth_full for f in val_frames], validated_on, result),
             "n_train": len(frames), **note}
