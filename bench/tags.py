@@ -74,9 +74,12 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "mixed20_self": (20, True, True),
     "mixed20_tags": (20, True, True),
     "masks_only20": (20, False, False),
+    "tags_dark_blob": (0, True, True),
+    "mixed20_dark_blob": (20, True, True),
 }
-ON_REQUEST = ("mixed20_self", "mixed20_tags")
-TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0}}  # against the defaults
+ON_REQUEST = ("mixed20_self", "mixed20_tags", "tags_dark_blob", "mixed20_dark_blob")
+TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0},  # against the defaults
+            "tags_dark_blob": {"tag_start": "dark_blob"}, "mixed20_dark_blob": {"tag_start": "dark_blob"}}
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -127,6 +130,7 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
             scores[f"attention_{method}"] = proposal_dice(images, probs, truths, method)
             scores[f"cam_{method}"] = proposal_dice(images, cams, truths, method)
         scores["ellipse"] = proposal_dice(images, None, truths, "ellipse")
+        scores["dark_blob"] = proposal_dice(images, None, truths, "dark_blob")
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
@@ -191,7 +195,7 @@ def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame],
     result, net, norm = train_from_tags(frames, cfg, out)
     classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
     gate = gate_from_metadata(read_metadata(out))
-    scores = _score(net, norm, val, with_proposals=name == "tags_only", classifier=classifier, gate=gate)
+    scores = _score(net, norm, val, with_proposals=name.startswith("tags_"), classifier=classifier, gate=gate)
     return {**scores, "presence_gate": gate is not None, "n_train": len(frames), "steps": result.steps,
             "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
 
@@ -205,7 +209,7 @@ def _rescore(name: str, args: argparse.Namespace, train: list[TagFrame], val: li
     if gate is None and not args.no_presence_gate:  # fitted here, as training would have, never saved
         kept = args.gate_keep if args.gate_keep > 0 else None
         gate = fit_gate(unet, norm, [f.image for f in frames], [f.kind != NO_NODULE for f in frames], kept)
-    scores = _score(TagNet(unet, with_eraser=False).eval(), norm, val, with_proposals=name == "tags_only",
+    scores = _score(TagNet(unet, with_eraser=False).eval(), norm, val, with_proposals=name.startswith("tags_"),
                     classifier=False, gate=gate)
     return {**scores, "presence_gate": gate is not None, "n_train": len(frames),
             "scored_from": str(args.out_root / f"{name}.safetensors")}

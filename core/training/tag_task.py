@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.labels.dark_blob import dark_blob
 from core.labels.proposal import largest_component
 from core.training.augment import AugmentConfig, augment
 from core.training.distributed import is_rank0
@@ -51,6 +52,10 @@ class TagTrainConfig(LoopConfig):
     # masks' Dice (bench/tags.py, BUSI, 40 epochs, seed 0: 20 masks + tags 0.412, the 20 masks alone 0.554,
     # self-training with the tags drawn 0.481, with them waiting 0.566)
     tags_wait: bool = True
+    # "dark_blob": the frames tagged "nodule present" alone start from a draft that needs no model
+    # (core.labels.dark_blob) as their pseudo-label, drawn from the first epoch, and self-training remakes it from
+    # the network; "none": they train by their tag terms (or wait, above)
+    tag_start: str = "none"
     # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
     # and save it with the weights
     presence_gate: bool = True
@@ -66,6 +71,9 @@ class TagTrainConfig(LoopConfig):
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+TAG_STARTS = ("none", "dark_blob")
 
 
 class _Streams:
@@ -128,11 +136,17 @@ class TagTask(TrainingTask):
     def __init__(self, frames: list[TagFrame], cfg: TagTrainConfig) -> None:
         if not frames:
             raise ValueError("no training frames")
+        if cfg.tag_start not in TAG_STARTS:
+            raise ValueError(f"unknown tag_start {cfg.tag_start!r}; choose one of {list(TAG_STARTS)}")
         self.frames, self.config = list(frames), cfg  # self-training relabels frames: the caller's list stays
         self.tag_net: TagNet | None = None
         kinds = {f.kind for f in self.frames}
-        self.self_training = cfg.self_training_at > 0 and MASK in kinds and NODULE in kinds
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
+        drafted = cfg.tag_start == "dark_blob" and bool(self.tagged)
+        self.self_training = cfg.self_training_at > 0 and NODULE in kinds and (MASK in kinds or drafted)
+        if drafted:
+            for i in self.tagged:
+                self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=dark_blob(self.frames[i].image))
         self.last_self_training: int | None = None  # the epoch of the latest round
 
     @property

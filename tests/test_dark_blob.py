@@ -1,0 +1,72 @@
+"""The model-free draft (core.labels.dark_blob) and the tag trainer starting "nodule present" frames from it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.labels.dark_blob import dark_blob
+from core.labels.proposal import propose_mask
+from core.runtime.metrics import dice
+from core.training.tag_data import TagFrame
+from core.training.tag_task import TagTask, TagTrainConfig
+from models.tag_losses import MASK, NO_NODULE, NODULE, PSEUDO
+from tests.test_tag_proposals import blob_frame
+
+
+def _off_centre_frame(size: int, dark_centre: tuple[int, int], radius: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(4)
+    image = rng.normal(150, 20, (size, size))
+    rows, cols = np.mgrid[:size, :size]
+    truth = (rows - dark_centre[0]) ** 2 + (cols - dark_centre[1]) ** 2 <= radius ** 2
+    image[truth] = rng.normal(60, 12, int(truth.sum()))
+    return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize("size", [64, 160])
+def test_the_dark_blob_outlines_a_dark_disc_at_any_resolution(size: int) -> None:
+    image, truth = _off_centre_frame(size, (int(size * 0.55), int(size * 0.35)), size // 7)
+    found = dark_blob(image)
+    assert found.dtype == bool and found.shape == truth.shape
+    assert dice(found, truth) > 0.8
+
+
+def test_of_two_equal_discs_the_one_nearer_the_middle_wins() -> None:
+    image, near = _off_centre_frame(96, (40, 48), 10)
+    far = np.zeros_like(near)
+    rows, cols = np.mgrid[:96, :96]
+    far[(rows - 80) ** 2 + (cols - 12) ** 2 <= 100] = True
+    image[far] = image[near].mean()
+    found = dark_blob(image)
+    assert (found & near).sum() > 0.8 * near.sum() and not (found & far).any()
+
+
+def test_a_flat_frame_still_gets_a_draft_and_colour_is_refused() -> None:
+    assert dark_blob(np.full((40, 40), 120, np.uint8)).any()
+    with pytest.raises(ValueError, match="single-channel"):
+        dark_blob(np.zeros((40, 40, 3), np.uint8))
+
+
+def test_dark_blob_is_a_proposal_method_that_ignores_the_map() -> None:
+    frame = blob_frame(5, True)
+    assert np.array_equal(propose_mask(frame.image, None, "dark_blob"), dark_blob(frame.image))
+
+
+def test_tag_start_dark_blob_drafts_the_tagged_frames_and_self_trains_them() -> None:
+    frames = [blob_frame(1, True), blob_frame(2, False), blob_frame(3, True)]
+    frames[0] = TagFrame("m", frames[0].image, MASK, frames[0].truth, frames[0].truth)
+    task = TagTask(frames, TagTrainConfig(epochs=4, resolution=48, seed=0, tag_start="dark_blob"))
+    assert [f.kind for f in task.frames] == [MASK, NO_NODULE, PSEUDO]
+    assert np.array_equal(task.frames[2].label, dark_blob(frames[2].image))
+    assert task.self_training and task.tagged == [2]
+    assert [f.kind for f in frames] == [MASK, NO_NODULE, NODULE]  # the caller's frames are untouched
+    task.build(torch.device("cpu"), rank=0)
+    assert 2 in task.streams.pools[0] + task.streams.pools[1]  # drawn from the first epoch, not waiting
+
+
+def test_tags_alone_self_train_when_drafted_and_not_otherwise() -> None:
+    frames = [blob_frame(1, True), blob_frame(2, False)]
+    assert TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="dark_blob")).self_training
+    assert not TagTask(frames, TagTrainConfig(epochs=4, resolution=48)).self_training
+    with pytest.raises(ValueError, match="tag_start"):
+        TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="ellipse"))
