@@ -12,14 +12,17 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
   own mask to train towards, remade every --self-training-every epochs after (self-training);
 - mixed20_self: the same, the tagged frames trained by their tag terms before that (on request);
 - mixed20_tags: the same labels without self-training, the tag terms all along (the recipe before; on request);
-- masks_only20: the same 20 masks alone.
+- masks_only20: the same 20 masks alone;
+- tags_dark_blob, mixed20_dark_blob: tags_only / mixed20 with the tagged frames starting from the model-free draft
+  (core.labels.dark_blob) as their pseudo-label, drawn from the first epoch (TagTrainConfig.tag_start; on request).
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
 frames (map > 0.5), false-positive frames among the nodule-free ones (predicted area >= 1 % of the frame) and
-their mean predicted area, and for tags_only each proposal method (core.labels.proposal) on the attention map and
-on the CAM, beside the centred ellipse; and the frame classifier as a gate (a frame it calls nodule-free gets
-no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty; only when the classifier trained).
+their mean predicted area, and for the tags_ variants each proposal method (core.labels.proposal) on the attention
+map and on the CAM, beside the centred ellipse and the dark-blob draft; and the frame classifier as a gate (a frame
+it calls nodule-free gets no mask: gated_dice, gated_fp_frames, nodule_frames_called_empty; only when the
+classifier trained).
 Where nodule-free frames trained a network, its presence gate (models.presence_gate, fitted after training on the
 frozen network) is part of what the product predicts, so `dice`, `fp_frames` and `fp_area_percent` are the gated
 output; `ungated_dice`, `ungated_fp_frames` are the segmenter alone, `nodule_frames_gated_empty` what the gate

@@ -70,3 +70,39 @@ def test_tags_alone_self_train_when_drafted_and_not_otherwise() -> None:
     assert not TagTask(frames, TagTrainConfig(epochs=4, resolution=48)).self_training
     with pytest.raises(ValueError, match="tag_start"):
         TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="ellipse"))
+
+
+def test_a_project_round_passes_tag_start_to_the_tag_trainer(tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import argparse
+
+    from core.annotation.tags import FrameTag
+    from core.commands import train_project
+    from core.learning.snapshot import write_snapshot
+    from core.training.synthetic import make_frame
+    from tests.conftest import synthetic_project
+
+    configs = []
+    real = train_project.train_from_tags
+
+    def spy(frames, cfg, out, **kwargs):
+        configs.append(cfg)
+        return real(frames, cfg, out, **kwargs)
+
+    monkeypatch.setattr(train_project, "train_from_tags", spy)
+    store = synthetic_project(tmp_path, range(1, 5))
+    ids = [r.id for r in store.frames()]
+    store.set_mask(ids[0], 0, make_frame(1, (64, 80)).mask, "painted")
+    store.set_tag(ids[1:], FrameTag.NODULE)
+    snapshot = write_snapshot(store, tmp_path / "snap")
+    store.close()
+    parser = argparse.ArgumentParser()
+    train_project.add_arguments(parser)
+    args = parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run"), "--epochs", "1",
+                              "--preset", "tiny", "--resolution", "32", "--threads", "1", "--networks", "frame",
+                              "--tag-start", "dark_blob"])
+    train_project.run(args)
+    assert [c.tag_start for c in configs] == ["dark_blob"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--snapshot", "s", "--out", "o", "--tag-start", "ellipse"])
+    capsys.readouterr()

@@ -28,7 +28,7 @@ from core.training.frame_task import TrainConfig, train
 from core.training.presence_gate_fit import fit_checkpoint_gate
 from core.training.progress import StopSignal, TrainEvent, TrainResult
 from core.training.region_prior_task import RegionPriorConfig
-from core.training.tag_task import TagTrainConfig, train_from_tags
+from core.training.tag_task import TAG_STARTS, TagTrainConfig, train_from_tags
 from models.checkpoint import read_metadata
 from models.losses import LOSS_PRESETS, LossWeights
 from models.networks import metadata_heads
@@ -59,6 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--negative-share", type=float, default=TrainConfig().negative_share,
                    help="frames tagged no nodule fill at most this share of the frame network's epoch (1: their "
                         "natural share)")
+    p.add_argument("--tag-start", choices=TAG_STARTS, default=TagTrainConfig().tag_start,
+                   help="frames tagged nodule present with nothing drawn: dark_blob starts each from a model-free "
+                        "draft (a breast-lesion prior: worse than nothing on thyroid frames; README)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -155,6 +158,7 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         # head is not part of a version's weights, so there is nothing to fine-tune it from)
         tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
                                  minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device,
+                                 tag_start=args.tag_start,
                                  presence_gate=False)  # fitted below, as for every frame model
         result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
                                  metadata=metadata)[0]
