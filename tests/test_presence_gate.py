@@ -101,6 +101,14 @@ def test_a_project_round_keeps_its_held_out_nodule_frames_through_the_gate(tmp_p
 
     monkeypatch.setattr(train_project, "fit_checkpoint_gate", fit)
     n_masks, n_free = 10, MIN_FRAMES_PER_CLASS
+    done = train_project_round(masks_and_negatives_snapshot(tmp_path, n_masks, n_free), tmp_path / "run", capsys)
+    (n_train, has_nodule, n_held_out), = calls
+    assert n_held_out == done["n_val"] == MIN_FRAMES_PER_CLASS  # the held-out masks, none of them trained on
+    assert n_train + n_held_out == n_masks + n_free and has_nodule.count(False) == n_free
+
+
+def masks_and_negatives_snapshot(tmp_path: Path, n_masks: int, n_free: int) -> Path:
+    """A synthetic project's snapshot: `n_masks` frames with a painted mask, then `n_free` tagged no nodule."""
     store = synthetic_project(tmp_path, range(1, n_masks + n_free + 1),
                               nodule_free=tuple(range(n_masks + 1, n_masks + n_free + 1)))
     ids = [r.id for r in store.frames()]
@@ -109,10 +117,7 @@ def test_a_project_round_keeps_its_held_out_nodule_frames_through_the_gate(tmp_p
     store.set_tag(ids[n_masks:], FrameTag.NO_NODULE)
     snapshot = write_snapshot(store, tmp_path / "snap")
     store.close()
-    done = train_project_round(snapshot, tmp_path / "run", capsys)
-    (n_train, has_nodule, n_held_out), = calls
-    assert n_held_out == done["n_val"] == MIN_FRAMES_PER_CLASS  # the held-out masks, none of them trained on
-    assert n_train + n_held_out == n_masks + n_free and has_nodule.count(False) == n_free
+    return snapshot
 
 
 def saved_unet(path: Path, gate: dict | None) -> Path:
@@ -217,13 +222,6 @@ def test_training_with_negatives_saves_a_gate_that_tells_held_out_frames_apart(t
 
 def test_a_project_round_with_enough_no_nodule_frames_fits_the_gate(tmp_path: Path, capsys) -> None:
     n = MIN_FRAMES_PER_CLASS
-    store = synthetic_project(tmp_path, range(1, 2 * n + 1), nodule_free=tuple(range(n + 1, 2 * n + 1)))
-    ids = [r.id for r in store.frames()]
-    for k in range(n):
-        store.set_mask(ids[k], 0, make_frame(k + 1, (64, 80)).mask, "painted")
-    store.set_tag(ids[n:], FrameTag.NO_NODULE)
-    snapshot = write_snapshot(store, tmp_path / "snap")
-    store.close()
-    done = train_project_round(snapshot, tmp_path / "run", capsys)
+    done = train_project_round(masks_and_negatives_snapshot(tmp_path, n, n), tmp_path / "run", capsys)
     assert done["event"] == "done"
     assert METADATA_KEY in read_metadata(done["checkpoint"])
