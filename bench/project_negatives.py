@@ -40,7 +40,7 @@ from core.project.store import ProjectStore  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from core.runtime.predictor import Predictor  # noqa: E402
 from core.training.negatives import nodule_free_crops  # noqa: E402
-from core.training.presence_gate_fit import fit_gate, kept_on_held_out  # noqa: E402
+from core.training.presence_gate_fit import fit_gate  # noqa: E402
 from core.training.tag_data import NO_NODULE_CLASSES, read_frame_classes  # noqa: E402
 from models.presence_gate import METADATA_KEY  # noqa: E402
 
@@ -119,12 +119,12 @@ def _refitted(predictor: Predictor, snapshot: Path, seed: int, kept: float, held
     `held_out` of its held-out nodule frames too (core.training.presence_gate_fit.kept_on_held_out)."""
     entries = [e for e in read_snapshot(snapshot) if e.has_nodule_labels]
     train_entries, val_entries, _ = split_for_validation(entries, seed)
-    images = [to_training_frame(snapshot, e, predictor.resolution).image for e in train_entries]
-    gate = fit_gate(predictor.model, predictor.normalisation, images, [not e.no_nodule for e in train_entries],
-                    nodule_frames_kept=kept)
-    if gate is not None and held_out:
-        held_out_images = [to_training_frame(snapshot, e, predictor.resolution).image for e in val_entries]
-        gate = kept_on_held_out(gate, predictor.model, predictor.normalisation, held_out_images, kept)
+
+    def images(chosen: list) -> list[np.ndarray]:
+        return [to_training_frame(snapshot, e, predictor.resolution).image for e in chosen]
+
+    gate = fit_gate(predictor.model, predictor.normalisation, images(train_entries),
+                    [not e.no_nodule for e in train_entries], kept, images(val_entries) if held_out else None)
     metadata = {**predictor.metadata, METADATA_KEY: gate.to_dict()} if gate is not None else predictor.metadata
     return Predictor(predictor.model, metadata, predictor.device)
 

@@ -61,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "natural share)")
     p.add_argument("--tag-start", choices=TAG_STARTS, default=TagTrainConfig().tag_start,
                    help="frames tagged nodule present with nothing drawn: dark_blob starts each from a model-free "
-                        "draft (a breast-lesion prior: worse than nothing on thyroid frames; README)")
+                        "draft (a breast-lesion prior: on thyroid frames it scores below a centred ellipse; README)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")

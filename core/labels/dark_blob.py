@@ -3,8 +3,8 @@
 Nodules and breast lesions are mostly hypoechoic (darker than the tissue round them) and sit near the middle of a
 frame the sonographer centred on them. The blob is found as a difference of Gaussians (the frame blurred wide minus
 the frame blurred narrow: large where a spot is darker than its surroundings), weighted by a Gaussian centre prior;
-its mask is the connected set of pixels, round the strongest response, darker than half-way between the spot's and
-its surroundings' brightness, holes filled and thin bridges to other dark regions opened away.
+its mask is the connected set of pixels, round the strongest response, darker than REGION_REACH of the way from the
+spot's brightness to its surroundings', holes filled and thin bridges to other dark regions opened away.
 
 It is the starting pseudo-label for frames tagged "nodule present" with nothing drawn (core.training.tag_task): on
 BUSI's 467 *train* lesion frames at 128 px it scored Dice 0.43 (the centred ellipse 0.25) and touched the lesion on
@@ -20,7 +20,7 @@ NARROW_BLUR = 2 / 128  # Gaussian sigmas, as fractions of the frame's shorter si
 WIDE_BLUR = 12 / 128
 CENTRE = (0.4, 0.5)  # the centre prior's mean (row, column), as fractions of the frame
 CENTRE_SPREAD = 0.35  # its sigma, as a fraction of each side
-HALF_WAY = 0.65  # the region: darker than the spot + this share of (surroundings - spot)
+REGION_REACH = 0.65  # the region: darker than the spot + this share of (surroundings - spot)
 OPENING = 5 / 128  # the opening's diameter, as a fraction of the shorter side
 
 
@@ -38,7 +38,7 @@ def dark_blob(image: np.ndarray) -> np.ndarray:
                             + ((cols - CENTRE[1] * w) / (CENTRE_SPREAD * w)) ** 2))
     response = np.clip(wide - narrow, 0, None) * centre
     peak = np.unravel_index(int(np.argmax(response)), response.shape)
-    threshold = narrow[peak] + HALF_WAY * max(float(wide[peak] - narrow[peak]), 0.0)
+    threshold = narrow[peak] + REGION_REACH * max(float(wide[peak] - narrow[peak]), 0.0)
     labels, _ = ndi.label(narrow <= threshold)
     region = ndi.binary_fill_holes(labels == labels[peak])
     size = max(3, int(round(OPENING * side)) | 1)

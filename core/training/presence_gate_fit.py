@@ -46,29 +46,30 @@ def gate_keeps(model: Network, gate: PresenceGate, images_u8: list[np.ndarray], 
 
 
 def fit_gate(model: Network, norm: Normalisation, images_u8: list[np.ndarray], has_nodule: list[bool],
-             nodule_frames_kept: float | None = None) -> PresenceGate | None:
+             nodule_frames_kept: float | None = None,
+             held_out_nodule_images: list[np.ndarray] | None = None) -> PresenceGate | None:
     """The gate of a single-input model fitted on its training frames (working resolution, unaugmented); None when
     there are too few frames of a class or the model takes extra input channels. `nodule_frames_kept`: see
-    models.presence_gate.fit_presence_gate."""
+    models.presence_gate.fit_presence_gate; with it, `held_out_nodule_images`: see kept_on_held_out."""
     labels = np.asarray(has_nodule, bool)
     if not enough_of_each(labels) or len(model.spec.input_channels) != 1:
         return None
-    return fit_presence_gate(gate_features(model, images_u8, norm), labels, nodule_frames_kept=nodule_frames_kept)
+    gate = fit_presence_gate(gate_features(model, images_u8, norm), labels, nodule_frames_kept=nodule_frames_kept)
+    if gate is not None and held_out_nodule_images and nodule_frames_kept is not None:
+        gate = kept_on_held_out(gate, model, norm, held_out_nodule_images, nodule_frames_kept)
+    return gate
 
 
 def fit_checkpoint_gate(path: str | Path, images_u8: list[np.ndarray], has_nodule: list[bool],
                         nodule_frames_kept: float | None = None,
                         held_out_nodule_images: list[np.ndarray] | None = None) -> PresenceGate | None:
-    """fit_gate for the model at `path`, written into its checkpoint (untouched when there is no gate to fit).
-    `held_out_nodule_images`: see kept_on_held_out."""
+    """fit_gate for the model at `path`, written into its checkpoint (untouched when there is no gate to fit)."""
     labels = np.asarray(has_nodule, bool)
     if not enough_of_each(labels):
         return None  # before loading anything: most rounds have no "no nodule" frame
     model, meta = load_checkpoint(path)
-    norm = Normalisation.from_dict(meta["normalisation"])
-    gate = fit_gate(model, norm, images_u8, list(labels), nodule_frames_kept)
-    if gate is not None and held_out_nodule_images and nodule_frames_kept is not None:
-        gate = kept_on_held_out(gate, model, norm, held_out_nodule_images, nodule_frames_kept)
+    gate = fit_gate(model, Normalisation.from_dict(meta["normalisation"]), images_u8, list(labels),
+                    nodule_frames_kept, held_out_nodule_images)
     if gate is not None:
         save_checkpoint(path, model, {**meta, METADATA_KEY: gate.to_dict()})
     return gate
