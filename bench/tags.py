@@ -14,7 +14,13 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
 - mixed20_tags: the same labels without self-training, the tag terms all along (the recipe before; on request);
 - masks_only20: the same 20 masks alone;
 - tags_dark_blob, mixed20_dark_blob: tags_only / mixed20 with the tagged frames starting from the model-free draft
-  (core.labels.dark_blob) as their pseudo-label, drawn from the first epoch (TagTrainConfig.tag_start; on request).
+  (core.labels.dark_blob) as their pseudo-label, drawn from the first epoch (TagTrainConfig.tag_start; on request);
+- tags_one_click, mixed20_one_click: the same, the draft being the click network's answer to one click where a
+  nodule is likely (core.interactive.one_click_draft, at --tag-click-places; --tag-click-model, default the
+  shipped starter, which learnt BUSI's training masks: on BUSI give it a click network trained on another organ;
+  on request). With --tag-click-steps N and masks among the labels (mixed20_one_click), the click network is first
+  fine-tuned on those masks for N steps as the background trainer fine-tunes it (core.learning.click_round), and
+  that network drafts the tagged frames: the few masks teach it the organ.
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
@@ -42,7 +48,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
+from core.interactive.click_network import ClickPredictor  # noqa: E402
+from core.interactive.one_click_draft import PLACES, one_click_draft  # noqa: E402
+from core.interactive.starter_models import resolve_model_argument  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
+from core.learning.click_round import ClickRoundConfig, round_training_config  # noqa: E402
+from core.training.click_samples import ClickFrame  # noqa: E402
+from core.training.click_task import train_click_model  # noqa: E402
 from core.training.presence_gate_fit import fit_gate, gate_keeps  # noqa: E402
 from core.training.tag_data import (  # noqa: E402
     TagFrame,
@@ -66,7 +80,7 @@ from core.training.tag_task import (  # noqa: E402
 from models.checkpoint import load_checkpoint, read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
 from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
-from models.tag_losses import NO_NODULE, TagTermWeights  # noqa: E402
+from models.tag_losses import MASK, NO_NODULE, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
 
 VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
@@ -79,10 +93,14 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "masks_only20": (20, False, False),
     "tags_dark_blob": (0, True, True),
     "mixed20_dark_blob": (20, True, True),
+    "tags_one_click": (0, True, True),
+    "mixed20_one_click": (20, True, True),
 }
-ON_REQUEST = ("mixed20_self", "mixed20_tags", "tags_dark_blob", "mixed20_dark_blob")
+ON_REQUEST = ("mixed20_self", "mixed20_tags", "tags_dark_blob", "mixed20_dark_blob", "tags_one_click",
+              "mixed20_one_click")
 TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0},  # against the defaults
-            "tags_dark_blob": {"tag_start": "dark_blob"}, "mixed20_dark_blob": {"tag_start": "dark_blob"}}
+            "tags_dark_blob": {"tag_start": "dark_blob"}, "mixed20_dark_blob": {"tag_start": "dark_blob"},
+            "tags_one_click": {"tag_start": "one_click"}, "mixed20_one_click": {"tag_start": "one_click"}}
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -96,7 +114,8 @@ def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodu
 
 
 def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals: bool, classifier: bool,
-           gate: PresenceGate | None = None) -> dict:
+           gate: PresenceGate | None = None, click_model: ClickPredictor | None = None,
+           places: tuple[str, ...] = PLACES) -> dict:
     nodule = [f for f in val if f.kind != NO_NODULE and not f.zoomed]
     empty = [f for f in val if f.kind == NO_NODULE]
     zoomed = [f for f in val if f.kind != NO_NODULE and f.zoomed]
@@ -134,6 +153,9 @@ def _score(net: TagNet, norm: Normalisation, val: list[TagFrame], with_proposals
             scores[f"cam_{method}"] = proposal_dice(images, cams, truths, method)
         scores["ellipse"] = proposal_dice(images, None, truths, "ellipse")
         scores["dark_blob"] = proposal_dice(images, None, truths, "dark_blob")
+    if click_model is not None:  # the drafts the tagged frames started from, made on val
+        scores["one_click"] = mean_dice([one_click_draft(f.image, click_model, places=places).astype(np.float32)
+                                         for f in nodule], truths)
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
@@ -180,6 +202,15 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--gate-negatives", action="store_true",
                    help="with --score-only: fit the gate with the nodule-free frames also for a variant trained "
                         "without them (masks_without_negatives): negatives for the gate alone")
+    p.add_argument("--tag-click-places", default=",".join(PLACES),
+                   help="where the *_one_click variants' click goes, comma-separated "
+                        "(core.interactive.one_click_draft)")
+    p.add_argument("--tag-click-steps", type=int, default=0,
+                   help="fine-tune the *_one_click variants' click network on the variant's masks for this many steps "
+                        "first (0: as given)")
+    p.add_argument("--tag-click-model", default="starter",
+                   help="the click network of the *_one_click variants (a checkpoint, or starter: the shipped one, "
+                        "which learnt BUSI's training masks)")
     p.add_argument("--out-root", type=Path, default=Path("/tmp/sonoclick_tags"))
     return p.parse_args()
 
@@ -194,13 +225,32 @@ def _train_and_score(name: str, args: argparse.Namespace, train: list[TagFrame],
                          gate_nodule_frames_kept=args.gate_keep or None,
                          terms=TagTermWeights(negative_presence=args.negative_presence, frame_class=args.frame_class))
     cfg = replace(cfg, **TRAINING.get(name, {}))
+    click_path = resolve_model_argument(args.tag_click_model, "click") if cfg.tag_start == "one_click" else None
+    if click_path is not None and args.tag_click_steps and any(f.kind == MASK for f in frames):
+        click_path = _fine_tuned(click_path, [f for f in frames if f.kind == MASK], args,
+                                 args.out_root / f"{name}.click.safetensors")
+    places = tuple(args.tag_click_places.split(","))
+    cfg = replace(cfg, tag_click_model=None if click_path is None else str(click_path), tag_click_places=places)
     out = args.out_root / f"{name}.safetensors"
     result, net, norm = train_from_tags(frames, cfg, out)
     classifier = effective_terms(cfg.terms, [f.kind for f in frames]).frame_class > 0
     gate = gate_from_metadata(read_metadata(out))
-    scores = _score(net, norm, val, with_proposals=name.startswith("tags_"), classifier=classifier, gate=gate)
+    click_model = None if click_path is None else ClickPredictor.load(click_path, threads=args.threads)
+    scores = _score(net, norm, val, with_proposals=name.startswith("tags_"), classifier=classifier, gate=gate,
+                    click_model=click_model, places=places)
     return {**scores, "presence_gate": gate is not None, "n_train": len(frames), "steps": result.steps,
             "train_s": round(result.seconds, 1), "frames_per_s": round(result.frames_per_s, 2)}
+
+
+def _fine_tuned(init: Path, masks: list[TagFrame], args: argparse.Namespace, out: Path) -> Path:
+    """The click network `init` fine-tuned on the mask frames, as a background-trainer round would."""
+    cfg = round_training_config(ClickRoundConfig(minutes=None, steps=args.tag_click_steps, threads=args.threads,
+                                                 seed=args.seed), init)
+    frames = [ClickFrame(f.stem, f.image, f.truth > 0) for f in masks]
+    result = train_click_model(frames, [], cfg, out, metadata={"fine_tuned_from": str(init), "n_train": len(frames)})
+    print(f"[tags] click network fine-tuned on {len(frames)} masks: {result.steps} steps, {result.seconds:.0f} s",
+          flush=True)
+    return out
 
 
 def _rescore(name: str, args: argparse.Namespace, train: list[TagFrame], val: list[TagFrame]) -> dict:
@@ -250,6 +300,8 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "ellipse_dice": tags.get("ellipse"),
         "mixed20_dice": get("mixed20", "dice"), "masks_only20_dice": get("masks_only20", "dice"),
         "mixed20_self_dice": get("mixed20_self", "dice"), "mixed20_tags_dice": get("mixed20_tags", "dice"),
+        "tags_one_click_dice": get("tags_one_click", "dice"),
+        "mixed20_one_click_dice": get("mixed20_one_click", "dice"),
         "all_masks_dice": get("all_masks", "dice"),
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
@@ -257,7 +309,9 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
                    "negative_presence": args.negative_presence, "frame_class": args.frame_class,
                    "negative_share": args.negative_share, "self_training_at": args.self_training_at,
                    "self_training_every": args.self_training_every, "presence_gate": not args.no_presence_gate,
-                   "gate_negatives": args.gate_negatives,
+                   "gate_negatives": args.gate_negatives, "tag_click_model": args.tag_click_model,
+                   "tag_click_places": args.tag_click_places,
+                   "tag_click_steps": args.tag_click_steps,
                    "score_only": args.score_only,  # then the training settings above are not the networks' own
                    "wall_s": round(wall_s, 1)},
         "variants": results,

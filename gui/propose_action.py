@@ -1,5 +1,6 @@
 """*Propose* in the window: on the shown frame, when it is tagged *nodule present* (or untagged and without
-objects), the frame model's map becomes the draft mask of a new *nodule* (core.serving.propose), computed on the
+objects), the frame model's map (with no frame model yet, the click network's answer to one click where a nodule
+is likely) becomes the draft mask of a new *nodule* (core.serving.propose), computed on the
 model worker, shown at once, saved as a draft in one undo step on the store worker; clicks then refine it (its
 engine session starts from the draft) and Enter accepts it. The status bar says why when it cannot."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ from core.annotation.tags import FrameTag
 from core.serving.propose import Proposal, propose_object
 from gui.editor_frame import EditorFrame
 
-NO_MODEL = "Propose needs a trained frame model: train one first (Ctrl+T)"
+NO_MODEL = "Propose needs a trained frame model or a click network: train one first (Ctrl+T)"
 BUSY = "Still proposing…"
 NOTHING_ELSE = "The model sees no nodule on this frame besides those drawn"
 
@@ -72,7 +73,9 @@ class ProposeUi(QtCore.QObject):
             if not proposal.mask.any():
                 self._say(NOTHING_ELSE)
             elif controller.add_proposal(frame_id, proposal):
-                self._say(f"Nodule {object_id + 1} proposed · click to refine (K) · Enter accepts · Ctrl+Z undoes")
+                source = " by the click network alone (no frame model yet)" if proposal.from_one_click else ""
+                self._say(f"Nodule {object_id + 1} proposed{source} · click to refine (K) · Enter accepts · "
+                          "Ctrl+Z undoes")
             else:
                 self._say("The frame changed while proposing: propose again")
 

@@ -1,11 +1,13 @@
-"""The model-free draft (core.labels.dark_blob) and the tag trainer starting "nodule present" frames from it."""
+"""The model-free draft (core.labels.dark_blob), the click network's draft from its dark spot
+(core.interactive.one_click_draft), and the tag trainer starting "nodule present" frames from them."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from core.labels.dark_blob import dark_blob
+from core.interactive.one_click_draft import one_click_draft
+from core.labels.dark_blob import dark_blob, dark_spot
 from core.labels.proposal import propose_mask
 from core.runtime.metrics import dice
 from core.training.tag_data import TagFrame
@@ -103,6 +105,74 @@ def test_a_project_round_passes_tag_start_to_the_tag_trainer(tmp_path, capsys, m
                               "--tag-start", "dark_blob"])
     train_project.run(args)
     assert [c.tag_start for c in configs] == ["dark_blob"]
+    from core.training import tag_task
+    monkeypatch.setattr(tag_task.ClickPredictor, "load", lambda path, threads=None: _DarkPixels())
+    train_project.run(parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run2"), "--epochs",
+                                         "1", "--preset", "tiny", "--resolution", "32", "--threads", "1",
+                                         "--networks", "frame", "--tag-start", "one_click", "--click-baseline",
+                                         "in_use.safetensors"]))
+    assert (configs[-1].tag_start, configs[-1].tag_click_model) == ("one_click", "in_use.safetensors")
     with pytest.raises(SystemExit):
         parser.parse_args(["--snapshot", "s", "--out", "o", "--tag-start", "ellipse"])
     capsys.readouterr()
+
+
+class _DarkPixels:
+    """A stand-in click network: nodule = the window's pixels darker than 100."""
+
+    def predict(self, image, window, positives, negatives, prev_mask):
+        return (window.take(image) < 100).astype(np.float32)
+
+
+class _Silent:
+    def predict(self, image, window, positives, negatives, prev_mask):
+        return np.zeros(window.shape, np.float32)
+
+
+def test_the_dark_spot_lies_inside_the_disc() -> None:
+    image, truth = _off_centre_frame(96, (60, 30), 12)
+    row, col = dark_spot(image)
+    assert truth[row, col]
+
+
+def test_the_one_click_draft_is_the_click_networks_answer_round_the_dark_spot() -> None:
+    image, truth = _off_centre_frame(96, (60, 30), 12)
+    image[5:15, 80:90] = 20  # a darker patch the network would also call nodule, apart from the clicked part
+    draft = one_click_draft(image, _DarkPixels(), places=("dark_spot",))
+    assert dice(draft, truth) > 0.9 and not draft[5:15, 80:90].any()
+    assert np.array_equal(one_click_draft(image, _Silent()), dark_blob(image))  # nothing answered: the blob
+    with pytest.raises(ValueError, match="places"):
+        one_click_draft(image, _Silent(), places=("corner",))
+
+
+class _SureOfTheMiddle:
+    """A stand-in click network: a disc round the click, sure of it only where the click is near the middle."""
+
+    def predict(self, image, window, positives, negatives, prev_mask):
+        rows, cols = np.mgrid[window.y0:window.y1, window.x0:window.x1]
+        x, y = positives[0]
+        disc = (rows - y) ** 2 + (cols - x) ** 2 <= 64
+        near_middle = abs(y - image.shape[0] * 0.45) < 5 and abs(x - image.shape[1] * 0.5) < 5
+        return disc * (0.95 if near_middle else 0.6)
+
+
+def test_of_the_two_places_the_answer_the_network_is_surer_of_is_kept() -> None:
+    image, disc = _off_centre_frame(96, (75, 20), 10)  # the dark spot far from the middle
+    draft = one_click_draft(image, _SureOfTheMiddle())
+    rows, cols = np.nonzero(draft)
+    assert abs(rows.mean() - 96 * 0.45) < 2 and abs(cols.mean() - 48) < 2
+    spot_only = one_click_draft(image, _SureOfTheMiddle(), places=("dark_spot",))
+    assert disc[tuple(np.round(np.argwhere(spot_only).mean(axis=0)).astype(int))]  # round the dark disc
+
+
+def test_tag_start_one_click_drafts_with_the_given_click_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.training import tag_task
+
+    loaded = []
+    monkeypatch.setattr(tag_task.ClickPredictor, "load",
+                        lambda path, threads=None: loaded.append(path) or _DarkPixels())
+    frames = [blob_frame(1, True), blob_frame(2, False)]
+    task = TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="one_click", tag_click_model="c.st"))
+    assert loaded == ["c.st"] and task.self_training
+    assert task.frames[0].kind == PSEUDO
+    assert np.array_equal(task.frames[0].label, one_click_draft(frames[0].image, _DarkPixels()))

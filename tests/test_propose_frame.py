@@ -100,3 +100,38 @@ def test_propose_outlines_what_the_presence_gate_withheld(tmp_path: Path, monkey
         assert len(asked) == 2
         held = propose_object(provider, store, loaded, 0, soft)  # the map passed in (the editor's withheld one)
         assert held is not None and dice(held.mask, frame.mask) > 0.8 and len(asked) == 2
+
+
+class _DarkPixelsClickModel:
+    """A stand-in click network: nodule = the window's pixels darker than the frame's middle grey."""
+
+    def predict(self, image, window, positives, negatives, prev_mask):
+        return (window.take(image) < np.median(image)).astype(np.float32)
+
+
+def test_without_a_frame_model_the_click_network_drafts_from_one_click(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(150, 20, (96, 128)), 0, 255).astype(np.uint8)
+    image[:, :24] = 0  # the black margin round the ultrasound image: darkest of all, never the spot
+    rows, cols = np.mgrid[:96, :128]
+    nodule = (rows - 50) ** 2 + (cols - 80) ** 2 <= 14 ** 2
+    image[nodule] = 60
+    cv2.imwrite(str(tmp_path / "f.png"), image)
+    store = ProjectStore.create(tmp_path / "project")
+    provider = ModelProvider(new_pool=lambda: ThreadPoolExecutor(1))
+    try:
+        frame_id = store.add_frames([tmp_path / "f.png"])[0].id
+        loaded = load_frame(store, frame_id)
+        loaded.click_model = _DarkPixelsClickModel()
+        proposal = propose_object(provider, store, loaded, 0, None)
+        assert proposal is not None and proposal.from_one_click and proposal.answer is None
+        assert proposal.session is not None and np.array_equal(proposal.session.prior_mask, proposal.mask)
+        assert dice(proposal.mask, nodule) > 0.9
+        other = propose_object(provider, store, loaded, 1, None, taken=nodule)
+        assert other is not None and not (other.mask & nodule).any()  # never over a drawn object
+        assert not other.mask[:, :20].any()  # nor on the margin (content_box blurs its edge by a few pixels)
+        stored = cv2.GaussianBlur(nodule.astype(np.float32), (0, 0), 2.0)
+        assert not propose_object(provider, store, loaded, 0, stored).from_one_click  # a map wins
+    finally:
+        provider.close()
+        store.close()

@@ -61,7 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "natural share)")
     p.add_argument("--tag-start", choices=TAG_STARTS, default=TagTrainConfig().tag_start,
                    help="frames tagged nodule present with nothing drawn: dark_blob starts each from a model-free "
-                        "draft (a breast-lesion prior: on thyroid frames it scores below a centred ellipse; README)")
+                        "draft (a breast-lesion prior: on thyroid frames it scores below a centred ellipse; README); "
+                        "one_click from the click network's answer to one click where a nodule is likely (the one in "
+                        "use, --click-baseline, else the shipped starter; core.interactive.one_click_draft)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -159,6 +161,7 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
                                  minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device,
                                  tag_start=args.tag_start,
+                                 tag_click_model=None if args.click_baseline is None else str(args.click_baseline),
                                  presence_gate=False)  # fitted below, as for every frame model
         result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
                                  metadata=metadata)[0]

@@ -24,8 +24,31 @@ REGION_REACH = 0.65  # the region: darker than the spot + this share of (surroun
 OPENING = 5 / 128  # the opening's diameter, as a fraction of the shorter side
 
 
+def dark_spot(image: np.ndarray, exclude: np.ndarray | None = None) -> tuple[int, int]:
+    """(H, W) uint8 frame -> (row, column) of its strongest dark spot near the middle: the difference of
+    Gaussians under the centre prior, outside the `exclude` pixels (objects drawn already). On BUSI's train lesion
+    frames (every second one, 128 px) it lies inside the lesion on 79 % of them, the draft's deepest point
+    (distance-transform maximum) on 47 %; on DDTI's, 47 % (the draft's deepest point 34 %)."""
+    return _spot(image, exclude)[0]
+
+
 def dark_blob(image: np.ndarray) -> np.ndarray:
     """(H, W) uint8 frame -> (H, W) bool mask of its darkest compact blob near the middle (never empty)."""
+    peak, narrow, wide = _spot(image)
+    side = min(image.shape)
+    threshold = narrow[peak] + REGION_REACH * max(float(wide[peak] - narrow[peak]), 0.0)
+    labels, _ = ndi.label(narrow <= threshold)
+    region = ndi.binary_fill_holes(labels == labels[peak])
+    size = max(3, int(round(OPENING * side)) | 1)
+    opened = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
+    parts, _ = ndi.label(opened)
+    if parts[peak]:
+        region = ndi.binary_fill_holes(parts == parts[peak])
+    return region
+
+
+def _spot(image: np.ndarray, exclude: np.ndarray | None = None) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
     if image.ndim != 2:
         raise ValueError("dark_blob takes a single-channel frame")
     h, w = image.shape
@@ -37,14 +60,7 @@ def dark_blob(image: np.ndarray) -> np.ndarray:
     centre = np.exp(-0.5 * (((rows - CENTRE[0] * h) / (CENTRE_SPREAD * h)) ** 2
                             + ((cols - CENTRE[1] * w) / (CENTRE_SPREAD * w)) ** 2))
     response = np.clip(wide - narrow, 0, None) * centre
-    peak = np.unravel_index(int(np.argmax(response)), response.shape)
-    threshold = narrow[peak] + REGION_REACH * max(float(wide[peak] - narrow[peak]), 0.0)
-    labels, _ = ndi.label(narrow <= threshold)
-    region = ndi.binary_fill_holes(labels == labels[peak])
-    size = max(3, int(round(OPENING * side)) | 1)
-    opened = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
-    parts, _ = ndi.label(opened)
-    if parts[peak]:
-        region = ndi.binary_fill_holes(parts == parts[peak])
-    return region
+    if exclude is not None and not exclude.all():
+        response[exclude] = -1.0
+    row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+    return (int(row), int(col)), narrow, wide

@@ -87,20 +87,26 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def round_training_config(cfg: ClickRoundConfig, init: Path | None) -> ClickTrainConfig:
+    """The click network's training settings for one round of at most cfg.steps steps: fine-tuned from `init` at
+    a low rate with the encoder frozen, else from scratch; strong appearance changes (other organs)."""
+    train_cfg = ClickTrainConfig(epochs=max(1, cfg.steps // STEPS_PER_EPOCH), minutes=cfg.minutes, seed=cfg.seed,
+                                 threads=cfg.threads, device=cfg.device, appearance="strong")
+    train_cfg.repeat_to = STEPS_PER_EPOCH * train_cfg.batch_size
+    if init is not None:
+        train_cfg.init_checkpoint, train_cfg.lr = str(init), FINE_TUNE_LR
+        train_cfg.freeze_encoder = FINE_TUNE_FROZEN_ENCODER
+        train_cfg.resolution = int(read_metadata(init)["resolution"])
+    return train_cfg
+
+
 def train_click_round(frames: list[ClickFrame], out_path: Path, init: Path | None, baseline: Path | None,
                       cfg: ClickRoundConfig, on_event: Callable[[TrainEvent], None] | None = None,
                       stop: StopSignal | None = None) -> dict:
     """Train one click-network version and score it against `baseline` (the click network in use, None: the
     engine without one) on the held-out frames. Returns the version's report (see train-project's done event)."""
     train_frames, held_out = split_held_out(frames, cfg.seed)
-    train_cfg = ClickTrainConfig(epochs=max(1, cfg.steps // STEPS_PER_EPOCH), minutes=cfg.minutes, seed=cfg.seed,
-                                 threads=cfg.threads, device=cfg.device, appearance="strong")
-    train_cfg.repeat_to = STEPS_PER_EPOCH * train_cfg.batch_size
-    if init is not None:
-        meta = read_metadata(init)
-        train_cfg.init_checkpoint, train_cfg.lr = str(init), FINE_TUNE_LR
-        train_cfg.freeze_encoder = FINE_TUNE_FROZEN_ENCODER
-        train_cfg.resolution = int(meta["resolution"])
+    train_cfg = round_training_config(cfg, init)
     result = train_click_model(train_frames, [], train_cfg, out_path, on_event, stop,
                                {"trained_on": "project accepted masks", "n_train": len(train_frames),
                                 "fine_tuned_from": str(init) if init else None})

@@ -1,12 +1,15 @@
 """*Propose* on a frame tagged "nodule present" (WIML's interactive annotation): the frame model's map for the
 frame (the stored prediction the caller passes, else asked of the model process now) turned into a draft mask
-(core.labels.proposal) that clicks then refine. Blocks while the model answers: call it on a worker thread."""
+(core.labels.proposal) that clicks then refine. A project with no frame model yet but a click network (its own or
+the starter) gets the click network's answer to one click where a nodule is likely instead
+(core.interactive.one_click_draft). Blocks while the model answers: call it on a worker thread."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.interactive.one_click_draft import one_click_draft
 from core.interactive.session import InteractionSession
 from core.labels.proposal import DEFAULT_METHOD, propose_mask
 from core.project.store import ProjectStore
@@ -27,6 +30,7 @@ class Proposal:
     mask: np.ndarray
     session: InteractionSession | None
     answer: ModelAnswer | None = None
+    from_one_click: bool = False  # the click network's answer to one click (no frame model)
 
 
 def propose_object(provider: ModelProvider, store: ProjectStore, loaded: LoadedFrame, object_id: int,
@@ -35,10 +39,15 @@ def propose_object(provider: ModelProvider, store: ProjectStore, loaded: LoadedF
     """Propose `object_id` on the loaded frame from `probability` (None: ask the project's model now); `taken`,
     the pixels of the frame's other objects, is left out so the draft is a nodule not drawn yet. Writes nothing.
     The user proposing says the frame holds a nodule, so where the model's presence gate blanked it, the
-    segmenter's own map is used (asked of the model again when a map holding no nodule is passed). None when there
-    is no map (no model named, or it failed: provider.last_error says why)."""
+    segmenter's own map is used (asked of the model again when a map holding no nodule is passed). With no map and
+    no frame model named, the click network's one-click draft. None when there is no map and no click
+    network, or the model failed (provider.last_error says why)."""
     assert loaded.gray is not None
     answer = None
+    if probability is None and provider.model_path(store) is None and loaded.click_model is not None:
+        mask = one_click_draft(loaded.gray, loaded.click_model, taken)
+        session = InteractionSession(loaded.gray, None, loaded.click_model, prior=mask)
+        return Proposal(object_id, mask, session, from_one_click=True)
     if probability is None:
         answer = _ask(provider, store, loaded.gray)
         if answer is None:

@@ -14,6 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.errors import SonoClickError
+from core.interactive.click_network import ClickPredictor
+from core.interactive.one_click_draft import PLACES, one_click_draft
+from core.interactive.starter_models import starter_click_path
 from core.labels.dark_blob import dark_blob
 from core.labels.proposal import largest_component
 from core.training.augment import AugmentConfig, augment
@@ -54,8 +58,12 @@ class TagTrainConfig(LoopConfig):
     tags_wait: bool = True
     # "dark_blob": the frames tagged "nodule present" alone start from a draft that needs no model
     # (core.labels.dark_blob) as their pseudo-label, drawn from the first epoch, and self-training remakes it from
-    # the network; "none": they train by their tag terms (or wait, above)
+    # the network; "one_click": the same with the click network's answer to one click where a nodule is likely
+    # (core.interactive.one_click_draft, at `tag_click_places`), the click network in `tag_click_model` (a checkpoint
+    # path; None: the shipped starter); "none": they train by their tag terms (or wait, above)
     tag_start: str = "none"
+    tag_click_model: str | None = None
+    tag_click_places: tuple[str, ...] = PLACES
     # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
     # and save it with the weights
     presence_gate: bool = True
@@ -73,7 +81,19 @@ class TagTrainConfig(LoopConfig):
         return asdict(self)
 
 
-TAG_STARTS = ("none", "dark_blob")
+TAG_STARTS = ("none", "dark_blob", "one_click")
+
+
+def _drafter(cfg: TagTrainConfig) -> Callable[[np.ndarray], np.ndarray]:
+    """The tagged frames' starting pseudo-label for cfg.tag_start."""
+    if cfg.tag_start == "dark_blob":
+        return dark_blob
+    path = cfg.tag_click_model or starter_click_path()
+    if path is None:
+        raise SonoClickError("tag_start one_click needs a click network, and this build ships no starter")
+    click_model = ClickPredictor.load(path, threads=cfg.threads)
+    places = tuple(cfg.tag_click_places)
+    return lambda image: one_click_draft(image, click_model, places=places)
 
 
 class _Streams:
@@ -142,11 +162,12 @@ class TagTask(TrainingTask):
         self.tag_net: TagNet | None = None
         kinds = {f.kind for f in self.frames}
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
-        drafted = cfg.tag_start == "dark_blob" and bool(self.tagged)
+        drafted = cfg.tag_start != "none" and bool(self.tagged)
         self.self_training = cfg.self_training_at > 0 and NODULE in kinds and (MASK in kinds or drafted)
         if drafted:
+            draft = _drafter(cfg)
             for i in self.tagged:
-                self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=dark_blob(self.frames[i].image))
+                self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=draft(self.frames[i].image))
         self.last_self_training: int | None = None  # the epoch of the latest round
 
     @property
