@@ -22,10 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.interactive.click_network import ClickPredictor  # noqa: E402
-from core.interactive.one_click_draft import PLACES, one_click_draft  # noqa: E402
+from core.interactive.one_click_draft import PLACES, click_places, one_click_draft  # noqa: E402
 from core.interactive.starter_models import resolve_model_argument  # noqa: E402
 from core.io.dataset import list_dataset  # noqa: E402
-from core.labels.dark_blob import dark_blob, dark_spot  # noqa: E402
+from core.labels.dark_blob import dark_blob  # noqa: E402
 from core.labels.proposal import propose_mask  # noqa: E402
 from core.runtime.metrics import dice  # noqa: E402
 from models.preprocess import content_box  # noqa: E402
@@ -63,9 +63,8 @@ def main() -> None:
             rows[name].append(dice(draft, truth))
         rows["dark_blob"].append(dice(_in_box(image, dark_blob), truth))
         rows["ellipse"].append(dice(_in_box(image, lambda im: propose_mask(im, None, "ellipse")), truth))
-        x0, y0, x1, y1 = content_box(image)
-        row, col = dark_spot(image[y0:y1, x0:x1])
-        rows["dark_spot_inside"].append(float(truth[row + y0, col + x0]))
+        (row, col), = click_places(image, places=("dark_spot",))
+        rows["dark_spot_inside"].append(float(truth[row, col]))
     n = len(rows["ellipse"])
     result = {k: round(float(np.mean(v)), 4) for k, v in rows.items()}
     result.update(frames=n, click_model=args.click_model, data=str(args.data),

@@ -39,7 +39,7 @@ def one_click_draft(image: np.ndarray, click_model: ClickPredictor, exclude: np.
     inside[y0:y1, x0:x1] = True  # nodules lie in the ultrasound image, not on its margin
     allowed = inside if exclude is None else inside & ~exclude
     best, surest = None, -1.0
-    for row, col in _clicks(image, (x0, y0, x1, y1), exclude, places):
+    for row, col in click_places(image, exclude, places):
         if not allowed[row, col]:
             continue
         session = InteractionSession(image, probability=None, click_model=click_model)
@@ -59,9 +59,10 @@ def one_click_draft(image: np.ndarray, click_model: ClickPredictor, exclude: np.
     return draft & allowed
 
 
-def _clicks(image: np.ndarray, box: tuple[int, int, int, int], exclude: np.ndarray | None,
-            places: tuple[str, ...]) -> list[tuple[int, int]]:
-    x0, y0, x1, y1 = box
+def click_places(image: np.ndarray, exclude: np.ndarray | None = None, places: tuple[str, ...] = PLACES
+                 ) -> list[tuple[int, int]]:
+    """The (row, column) of each of `places` on the frame, found inside its content box, outside `exclude`."""
+    x0, y0, x1, y1 = content_box(image)
     clicks = []
     for place in places:
         if place == "dark_spot":
