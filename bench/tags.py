@@ -20,7 +20,9 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
   shipped starter, which learnt BUSI's training masks: on BUSI give it a click network trained on another organ;
   on request). With --tag-click-steps N and masks among the labels (mixed20_one_click), the click network is first
   fine-tuned on those masks for N steps as the background trainer fine-tunes it (core.learning.click_round), and
-  that network drafts the tagged frames: the few masks teach it the organ.
+  that network drafts the tagged frames: the few masks teach it the organ;
+- tags_click_refined, mixed20_click_refined: the same, and each self-training mask is the network's own answered by
+  one click at its deepest point by that click network (TagTrainConfig.self_training_click; on request).
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
@@ -95,12 +97,16 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "mixed20_dark_blob": (20, True, True),
     "tags_one_click": (0, True, True),
     "mixed20_one_click": (20, True, True),
+    "tags_click_refined": (0, True, True),
+    "mixed20_click_refined": (20, True, True),
 }
 ON_REQUEST = ("mixed20_self", "mixed20_tags", "tags_dark_blob", "mixed20_dark_blob", "tags_one_click",
-              "mixed20_one_click")
+              "mixed20_one_click", "tags_click_refined", "mixed20_click_refined")
+CLICK_REFINED = {"tag_start": "one_click", "self_training_click": True}
 TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0},  # against the defaults
             "tags_dark_blob": {"tag_start": "dark_blob"}, "mixed20_dark_blob": {"tag_start": "dark_blob"},
-            "tags_one_click": {"tag_start": "one_click"}, "mixed20_one_click": {"tag_start": "one_click"}}
+            "tags_one_click": {"tag_start": "one_click"}, "mixed20_one_click": {"tag_start": "one_click"},
+            "tags_click_refined": CLICK_REFINED, "mixed20_click_refined": CLICK_REFINED}
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -302,6 +308,8 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "mixed20_self_dice": get("mixed20_self", "dice"), "mixed20_tags_dice": get("mixed20_tags", "dice"),
         "tags_one_click_dice": get("tags_one_click", "dice"),
         "mixed20_one_click_dice": get("mixed20_one_click", "dice"),
+        "tags_click_refined_dice": get("tags_click_refined", "dice"),
+        "mixed20_click_refined_dice": get("mixed20_click_refined", "dice"),
         "all_masks_dice": get("all_masks", "dice"),
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,

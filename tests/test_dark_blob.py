@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.interactive.one_click_draft import one_click_draft
+from core.interactive.one_click_draft import one_click_draft, one_click_refinement
 from core.labels.dark_blob import dark_blob, dark_spot
 from core.labels.proposal import propose_mask
 from core.runtime.metrics import dice
@@ -176,3 +176,35 @@ def test_tag_start_one_click_drafts_with_the_given_click_network(monkeypatch: py
     assert loaded == ["c.st"] and task.self_training
     assert task.frames[0].kind == PSEUDO
     assert np.array_equal(task.frames[0].label, one_click_draft(frames[0].image, _DarkPixels()))
+
+
+def test_one_click_refinement_answers_the_models_largest_part_with_a_click_at_its_heart() -> None:
+    image, truth = _off_centre_frame(96, (60, 30), 12)
+    probability = np.zeros(image.shape, np.float32)
+    probability[52:72, 30:50] = 0.8  # the model's mask: offset from the disc, its deepest point inside it
+    probability[5:9, 80:84] = 0.9  # a smaller part elsewhere, never clicked
+    refined = one_click_refinement(image, probability, _DarkPixels())
+    assert dice(refined, truth) > dice(probability > 0.5, truth) + 0.2 and not refined[5:9, 80:84].any()
+    assert not one_click_refinement(image, np.zeros_like(probability), _DarkPixels()).any()  # nothing to refine
+
+
+def test_self_training_click_refines_the_networks_own_masks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.training import tag_task
+
+    monkeypatch.setattr(tag_task.ClickPredictor, "load", lambda path, threads=None: _DarkPixels())
+    image, truth = _off_centre_frame(48, (30, 15), 6)
+    own = np.zeros(image.shape, np.float32)
+    own[26:36, 15:25] = 0.9
+    monkeypatch.setattr(tag_task, "tag_predictions", lambda net, images, norm, device: ([own] * len(images), [], []))
+    frames = [TagFrame("m", image, MASK, truth, truth), TagFrame("t", image, NODULE, None, truth)]
+    refined = TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="one_click", tag_click_model="c",
+                                             self_training_click=True))
+    plain = TagTask(frames, TagTrainConfig(epochs=4, resolution=48, tag_start="one_click", tag_click_model="c"))
+    for task in (refined, plain):
+        task.build(torch.device("cpu"), rank=0)
+        assert task.refresh_targets(2, task.tag_net.unet)  # half of 4 epochs: due
+    expected = one_click_refinement(image, own, _DarkPixels())
+    assert [np.array_equal(refined.frames[i].label, expected) for i in refined.tagged] == [True]
+    assert [np.array_equal(plain.frames[i].label, own > 0.5) for i in plain.tagged] == [True]
+    with pytest.raises(ValueError, match="one_click"):
+        TagTask(frames, TagTrainConfig(epochs=4, resolution=48, self_training_click=True))

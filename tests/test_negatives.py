@@ -83,18 +83,21 @@ def test_the_click_network_trains_on_negatives_but_never_scores_on_them(tmp_path
 
 def test_negatives_fill_at_most_their_share_of_an_epoch_each_drawn_once_before_any_twice() -> None:
     negative = [i % 3 == 0 for i in range(30)]  # 10 negatives among 30 frames: a natural share of a third
-    slots = NegativeSlots(negative, 0.1, np.random.default_rng(0))
+    slots = NegativeSlots(negative, 0.1)
     assert slots.size == 20 + 2  # every nodule frame once, 2 / 22 of the epoch for the negatives
+    with pytest.raises(RuntimeError, match="start"):  # a negative slot before a generator was given
+        slots.frame(slots.size - 1)
+    slots.start(np.random.default_rng(0))
     drawn = [slots.frame(item) for _ in range(10) for item in range(slots.size)]
     nodule_frames = [f for f in drawn if not negative[f]]
     negatives = [f for f in drawn if negative[f]]
     assert sorted(nodule_frames) == sorted([i for i in range(30) if not negative[i]] * 10)
     assert len(negatives) == 20 and sorted(negatives[:10]) == sorted(negatives[10:]) == list(range(0, 30, 3))
     for share in (None, 0.5):  # no cap, or a cap above the natural share: every frame once, in the loop's order
-        natural = NegativeSlots(negative, share, np.random.default_rng(0))
+        natural = NegativeSlots(negative, share)
         assert natural.size == 30 and [natural.frame(i) for i in range(30)] == list(range(30))
-    assert NegativeSlots([False] * 5, 0.1, np.random.default_rng(0)).size == 5
-    assert NegativeSlots([True, False, False], 0.1, np.random.default_rng(0)).size == 3  # at least one slot
+    assert NegativeSlots([False] * 5, 0.1).size == 5
+    assert NegativeSlots([True, False, False], 0.1).size == 3  # at least one slot
 
 
 def test_suggestion_skips_frames_tagged_no_nodule(project) -> None:

@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from core.interactive.session import InteractionSession
 from core.labels.dark_blob import dark_blob, dark_spot
+from core.labels.proposal import largest_component
 from models.preprocess import content_box
 
 if TYPE_CHECKING:  # the GUI process drafts through a click model it never imports torch for
@@ -57,6 +58,22 @@ def one_click_draft(image: np.ndarray, click_model: ClickPredictor, exclude: np.
     draft = np.zeros(image.shape, bool)
     draft[y0:y1, x0:x1] = dark_blob(image[y0:y1, x0:x1])
     return draft & allowed
+
+
+def one_click_refinement(image: np.ndarray, probability: np.ndarray, click_model: ClickPredictor) -> np.ndarray:
+    """(H, W) uint8 frame and a frame model's (H, W) nodule probability -> (H, W) bool mask: the largest part of
+    the model's mask, answered by one nodule click at its deepest point with the model's probability as the prior,
+    as a user refining a proposal with one click would (WIML's interactive annotation); the part of that answer
+    holding the click. Empty where the model calls nothing nodule."""
+    own = largest_component(probability > 0.5)
+    if not own.any():
+        return own
+    depth = ndimage.distance_transform_edt(own)
+    row, col = np.unravel_index(int(depth.argmax()), depth.shape)
+    session = InteractionSession(image, probability=probability, click_model=click_model)
+    mask = session.add_click(col, row, True)
+    parts, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    return parts == parts[row, col] if mask[row, col] else own
 
 
 def click_places(image: np.ndarray, exclude: np.ndarray | None = None, places: tuple[str, ...] = PLACES

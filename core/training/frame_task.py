@@ -124,7 +124,7 @@ class FrameTask(TrainingTask):
         weights = cfg.loss_weights
         self.pseudo_labels = PseudoLabelState() if self.sparse and (weights.pseudo_ce or weights.noisy_dice) else None
         self.find_unused_parameters = self.with_heads
-        self.slots = NegativeSlots([f.no_nodule for f in frames], cfg.negative_share, np.random.default_rng(cfg.seed))
+        self.slots = NegativeSlots([f.no_nodule for f in frames], cfg.negative_share)
 
     @property
     def size(self) -> int:
@@ -134,7 +134,7 @@ class FrameTask(TrainingTask):
         cfg = self.config
         self.device = device
         self.rng = np.random.default_rng([cfg.seed, rank])
-        self.slots.rng = np.random.default_rng([cfg.seed, rank, 1])  # each rank's own draw of the negatives
+        self.slots.start(np.random.default_rng([cfg.seed, rank, 1]))  # each rank's own draw of the negatives
         unet = UNet(spec_from_preset(cfg.preset, ("image", *cfg.extra_channels)))
         if self.init_weights is not None:
             _warm_start(unet, self.init_weights)

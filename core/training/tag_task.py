@@ -16,7 +16,7 @@ from torch import nn
 
 from core.errors import SonoClickError
 from core.interactive.click_network import ClickPredictor
-from core.interactive.one_click_draft import PLACES, one_click_draft
+from core.interactive.one_click_draft import PLACES, one_click_draft, one_click_refinement
 from core.interactive.starter_models import starter_click_path
 from core.labels.dark_blob import dark_blob
 from core.labels.proposal import largest_component
@@ -64,6 +64,9 @@ class TagTrainConfig(LoopConfig):
     tag_start: str = "none"
     tag_click_model: str | None = None
     tag_click_places: tuple[str, ...] = PLACES
+    # with tag_start "one_click": each self-training mask is the network's own answered by one nodule click at its
+    # deepest point (core.interactive.one_click_draft.one_click_refinement), as a user refining a proposal would
+    self_training_click: bool = False
     # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
     # and save it with the weights
     presence_gate: bool = True
@@ -84,14 +87,21 @@ class TagTrainConfig(LoopConfig):
 TAG_STARTS = ("none", "dark_blob", "one_click")
 
 
-def _drafter(cfg: TagTrainConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """The tagged frames' starting pseudo-label for cfg.tag_start."""
-    if cfg.tag_start == "dark_blob":
-        return dark_blob
+def _tag_click_model(cfg: TagTrainConfig) -> ClickPredictor | None:
+    """The click network that drafts the tagged frames (tag_start "one_click"), else None."""
+    if cfg.tag_start != "one_click":
+        return None
     path = cfg.tag_click_model or starter_click_path()
     if path is None:
         raise SonoClickError("tag_start one_click needs a click network, and this build ships no starter")
-    click_model = ClickPredictor.load(path, threads=cfg.threads)
+    return ClickPredictor.load(path, threads=cfg.threads)
+
+
+def _drafter(cfg: TagTrainConfig, click_model: ClickPredictor | None) -> Callable[[np.ndarray], np.ndarray]:
+    """The tagged frames' starting pseudo-label for cfg.tag_start."""
+    if cfg.tag_start == "dark_blob":
+        return dark_blob
+    assert click_model is not None
     places = tuple(cfg.tag_click_places)
     return lambda image: one_click_draft(image, click_model, places=places)
 
@@ -164,8 +174,11 @@ class TagTask(TrainingTask):
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
         drafted = cfg.tag_start != "none" and bool(self.tagged)
         self.self_training = cfg.self_training_at > 0 and NODULE in kinds and (MASK in kinds or drafted)
+        if cfg.self_training_click and cfg.tag_start != "one_click":
+            raise ValueError("self_training_click needs tag_start one_click (its click network)")
+        self.click_model = _tag_click_model(cfg) if drafted else None
         if drafted:
-            draft = _drafter(cfg)
+            draft = _drafter(cfg, self.click_model)
             for i in self.tagged:
                 self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=draft(self.frames[i].image))
         self.last_self_training: int | None = None  # the epoch of the latest round
@@ -226,8 +239,11 @@ class TagTask(TrainingTask):
         assert self.tag_net is not None
         probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in self.tagged], self.norm,
                                               self.device)
+        refine = self.click_model is not None and cfg.self_training_click
         for i, probability in zip(self.tagged, probabilities):
-            own = largest_component(probability > 0.5)
+            image = self.frames[i].image
+            own = (one_click_refinement(image, probability, self.click_model) if refine
+                   else largest_component(probability > 0.5))
             if own.any():
                 self.frames[i] = replace(self.frames[i], kind=PSEUDO, label=own)
         self.last_self_training = epoch
