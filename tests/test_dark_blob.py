@@ -110,8 +110,10 @@ def test_a_project_round_passes_tag_start_to_the_tag_trainer(tmp_path, capsys, m
     train_project.run(parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run2"), "--epochs",
                                          "1", "--preset", "tiny", "--resolution", "32", "--threads", "1",
                                          "--networks", "frame", "--tag-start", "one_click", "--click-baseline",
-                                         "in_use.safetensors"]))
-    assert (configs[-1].tag_start, configs[-1].tag_click_model) == ("one_click", "in_use.safetensors")
+                                         "in_use.safetensors", "--self-training-click"]))
+    assert (configs[-1].tag_start, configs[-1].tag_click_model, configs[-1].self_training_click) == (
+        "one_click", "in_use.safetensors", True)
+    assert not configs[0].self_training_click
     with pytest.raises(SystemExit):
         parser.parse_args(["--snapshot", "s", "--out", "o", "--tag-start", "ellipse"])
     capsys.readouterr()

@@ -64,6 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "draft (a breast-lesion prior: on thyroid frames it scores below a centred ellipse; README); "
                         "one_click from the click network's answer to one click where a nodule is likely (the one in "
                         "use, --click-baseline, else the shipped starter; core.interactive.one_click_draft)")
+    p.add_argument("--self-training-click", action="store_true",
+                   help="with --tag-start one_click: each self-training mask of those frames is the frame network's "
+                        "own refined by one click at its deepest point (core.interactive.one_click_draft."
+                        "one_click_refinement)")
     p.add_argument("--networks", default="frame,click",
                    help="which networks to train, comma-separated: frame (from every label), click (from accepted "
                         "masks)")
@@ -160,7 +164,7 @@ def _frame_round(args: argparse.Namespace, entries: list[LabelledFrame], stop: S
         # head is not part of a version's weights, so there is nothing to fine-tune it from)
         tag_cfg = TagTrainConfig(preset=args.preset, resolution=args.resolution, epochs=args.epochs,
                                  minutes=args.minutes, seed=args.seed, threads=args.threads, device=args.device,
-                                 tag_start=args.tag_start,
+                                 tag_start=args.tag_start, self_training_click=args.self_training_click,
                                  tag_click_model=None if args.click_baseline is None else str(args.click_baseline),
                                  presence_gate=False)  # fitted below, as for every frame model
         result = train_from_tags(tag_frames(train_entries, frames), tag_cfg, out, on_event=_progress, stop=stop,
