@@ -48,8 +48,7 @@ def one_click_draft(image: np.ndarray, click_model: ClickPredictor, exclude: np.
         probability = session.network_probability
         if probability is None or not (probability > 0.5).any():
             continue
-        parts, _ = ndimage.label(mask & allowed, structure=np.ones((3, 3)))
-        part = parts == parts[row, col]
+        part = _part_at(mask & allowed, row, col)
         sureness = float(probability[part].mean())
         if sureness > surest:
             best, surest = part, sureness
@@ -72,8 +71,13 @@ def one_click_refinement(image: np.ndarray, probability: np.ndarray, click_model
     row, col = np.unravel_index(int(depth.argmax()), depth.shape)
     session = InteractionSession(image, probability=probability, click_model=click_model)
     mask = session.add_click(col, row, True)
+    return _part_at(mask, row, col) if mask[row, col] else own
+
+
+def _part_at(mask: np.ndarray, row: int, col: int) -> np.ndarray:
+    """The 8-connected part of `mask` holding pixel (row, col)."""
     parts, _ = ndimage.label(mask, structure=np.ones((3, 3)))
-    return parts == parts[row, col] if mask[row, col] else own
+    return parts == parts[row, col]
 
 
 def click_places(image: np.ndarray, exclude: np.ndarray | None = None, places: tuple[str, ...] = PLACES

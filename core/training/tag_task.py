@@ -168,14 +168,14 @@ class TagTask(TrainingTask):
             raise ValueError("no training frames")
         if cfg.tag_start not in TAG_STARTS:
             raise ValueError(f"unknown tag_start {cfg.tag_start!r}; choose one of {list(TAG_STARTS)}")
+        if cfg.self_training_click and cfg.tag_start != "one_click":
+            raise ValueError("self_training_click needs tag_start one_click (its click network)")
         self.frames, self.config = list(frames), cfg  # self-training relabels frames: the caller's list stays
         self.tag_net: TagNet | None = None
         kinds = {f.kind for f in self.frames}
         self.tagged = [i for i, f in enumerate(self.frames) if f.kind == NODULE]  # "nodule present" alone
         drafted = cfg.tag_start != "none" and bool(self.tagged)
         self.self_training = cfg.self_training_at > 0 and NODULE in kinds and (MASK in kinds or drafted)
-        if cfg.self_training_click and cfg.tag_start != "one_click":
-            raise ValueError("self_training_click needs tag_start one_click (its click network)")
         self.click_model = _tag_click_model(cfg) if drafted else None
         if drafted:
             draft = _drafter(cfg, self.click_model)
