@@ -22,7 +22,10 @@ of steps (--epochs x the training frames / --batch-size) on splits/train.txt wit
   fine-tuned on those masks for N steps as the background trainer fine-tunes it (core.learning.click_round), and
   that network drafts the tagged frames: the few masks teach it the organ;
 - tags_click_refined, mixed20_click_refined: the same, and each self-training mask is the network's own answered by
-  one click at its deepest point by that click network (TagTrainConfig.self_training_click; on request).
+  one click at its deepest point by that click network (TagTrainConfig.self_training_click; on request);
+- mixed20_refined_flip: mixed20_click_refined with the self-training maps averaged with those of the mirrored frames
+  (TagTrainConfig.self_training_flip); mixed20_refined_pseudo1: the same with the self-training masks weighted as
+  much as the accepted ones (KindWeights.pseudo 1.0 instead of 0.5); both on request.
 Nodule-free frames: tags.csv's `normal` frames when the folder has them, else (DDTI) nodule-free crops of the
 nodule frames (core.training.negatives), for training (train split) and for scoring (val split).
 Scored on splits/val.txt at the working resolution (never trained on or selected with): mean Dice on nodule
@@ -82,7 +85,7 @@ from core.training.tag_task import (  # noqa: E402
 from models.checkpoint import load_checkpoint, read_metadata  # noqa: E402
 from models.preprocess import Normalisation  # noqa: E402
 from models.presence_gate import PresenceGate, gate_from_metadata  # noqa: E402
-from models.tag_losses import MASK, NO_NODULE, TagTermWeights  # noqa: E402
+from models.tag_losses import MASK, NO_NODULE, KindWeights, TagTermWeights  # noqa: E402
 from models.tag_net import TagNet  # noqa: E402
 
 VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
@@ -99,14 +102,19 @@ VARIANTS = {  # name: (masks kept (None: all), nodule tags, negatives)
     "mixed20_one_click": (20, True, True),
     "tags_click_refined": (0, True, True),
     "mixed20_click_refined": (20, True, True),
+    "mixed20_refined_flip": (20, True, True),
+    "mixed20_refined_pseudo1": (20, True, True),
 }
 ON_REQUEST = ("mixed20_self", "mixed20_tags", "tags_dark_blob", "mixed20_dark_blob", "tags_one_click",
-              "mixed20_one_click", "tags_click_refined", "mixed20_click_refined")
+              "mixed20_one_click", "tags_click_refined", "mixed20_click_refined", "mixed20_refined_flip",
+              "mixed20_refined_pseudo1")
 CLICK_REFINED = {"tag_start": "one_click", "self_training_click": True}
 TRAINING = {"mixed20_self": {"tags_wait": False}, "mixed20_tags": {"self_training_at": 0.0},  # against the defaults
             "tags_dark_blob": {"tag_start": "dark_blob"}, "mixed20_dark_blob": {"tag_start": "dark_blob"},
             "tags_one_click": {"tag_start": "one_click"}, "mixed20_one_click": {"tag_start": "one_click"},
-            "tags_click_refined": CLICK_REFINED, "mixed20_click_refined": CLICK_REFINED}
+            "tags_click_refined": CLICK_REFINED, "mixed20_click_refined": CLICK_REFINED,
+            "mixed20_refined_flip": {**CLICK_REFINED, "self_training_flip": True},
+            "mixed20_refined_pseudo1": {**CLICK_REFINED, "kind_weights": KindWeights(pseudo=1.0)}}
 
 
 def _frames(data: Path, split: str, resolution: int, crops: int, seed: int, nodule_crops: bool = False
@@ -310,6 +318,8 @@ def _summary(results: dict, args: argparse.Namespace, wall_s: float) -> dict:
         "mixed20_one_click_dice": get("mixed20_one_click", "dice"),
         "tags_click_refined_dice": get("tags_click_refined", "dice"),
         "mixed20_click_refined_dice": get("mixed20_click_refined", "dice"),
+        "mixed20_refined_flip_dice": get("mixed20_refined_flip", "dice"),
+        "mixed20_refined_pseudo1_dice": get("mixed20_refined_pseudo1", "dice"),
         "all_masks_dice": get("all_masks", "dice"),
         "n_empty_val_frames": next((r["n_empty_frames"] for r in results.values()), None),
         "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.errors import SonoClickError
 from core.interactive.one_click_draft import one_click_draft, one_click_refinement
 from core.labels.dark_blob import dark_blob, dark_spot
 from core.labels.proposal import propose_mask
@@ -114,6 +115,10 @@ def test_a_project_round_passes_tag_start_to_the_tag_trainer(tmp_path, capsys, m
     assert (configs[-1].tag_start, configs[-1].tag_click_model, configs[-1].self_training_click) == (
         "one_click", "in_use.safetensors", True)
     assert not configs[0].self_training_click
+    with pytest.raises(SonoClickError, match="one_click"):  # refused before anything trains
+        train_project.run(parser.parse_args(["--snapshot", str(snapshot), "--out", str(tmp_path / "run3"),
+                                             "--tag-start", "dark_blob", "--self-training-click"]))
+    assert len(configs) == 2 and not (tmp_path / "run3").exists()
     with pytest.raises(SystemExit):
         parser.parse_args(["--snapshot", "s", "--out", "o", "--tag-start", "ellipse"])
     capsys.readouterr()

@@ -134,3 +134,32 @@ def test_repeated_self_training_remakes_the_tagged_frames_masks_every_set_epochs
     assert [f.kind for f in task.frames] == [MASK, NO_NODULE, PSEUDO, PSEUDO]
     assert task.frames[2].label.sum() == 16 ** 2  # the third round's mask
     assert task.frames[0].label.sum() == 100  # the accepted mask is never remade
+
+
+
+def test_flip_averaging_keeps_where_the_frame_and_its_mirror_image_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the frame as given the network sees columns 4-13; on its mirror image, mirrored back, columns 8-13:
+    the averaged map (0.4 / 0.8) is nodule on 8-13 alone, where without averaging it would be 4-13."""
+    calls: list[list[np.ndarray]] = []
+
+    def two_views(net: TagNet, images: list[np.ndarray], norm: object, device: str = "cpu") -> tuple:
+        calls.append(images)
+        m = np.zeros((R, R), np.float32)
+        if len(calls) == 1:
+            m[8:20, 4:14] = 0.8
+        else:  # the mirrored frames: columns R-14..R-9 here are 8..13 on the frame
+            m[8:20, R - 14:R - 8] = 0.8
+        maps = [m.copy() for _ in images]
+        return maps, maps, np.ones(len(images), np.float32)
+
+    monkeypatch.setattr(tag_task, "tag_predictions", two_views)
+    frames = _frames()
+    task = TagTask(frames, TagTrainConfig(epochs=10, self_training_at=0.5, self_training_every=0, tags_wait=False,
+                                          self_training_flip=True, resolution=R, seed=0))
+    task.build(torch.device("cpu"), rank=0)
+    assert task.refresh_targets(5, None)
+    assert len(calls) == 2 and np.array_equal(calls[1][0], frames[2].image[:, ::-1])
+    expected = np.zeros((R, R), bool)
+    expected[8:20, 8:14] = True
+    assert [f.kind for f in task.frames] == [MASK, NO_NODULE, PSEUDO, PSEUDO]
+    assert np.array_equal(task.frames[2].label, expected) and np.array_equal(task.frames[3].label, expected)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.annotation.strokes import StrokeKind
+from core.errors import SonoClickError
 from core.interactive.click_network import ClickPredictor
 from core.io.readers import read_frame
 from core.learning.job_process import STOP_FILE_ENV
@@ -127,6 +128,8 @@ def _mean(values: list[float] | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> dict | None:
+    if args.self_training_click and args.tag_start != "one_click":  # refused before any work, tags or none
+        raise SonoClickError("--self-training-click needs --tag-start one_click (its click network refines)")
     emit({"event": "state", "state": "training"})
     if args.minutes is None and args.epochs is None:
         args.minutes = 3.0

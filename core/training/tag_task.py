@@ -67,6 +67,9 @@ class TagTrainConfig(LoopConfig):
     # with tag_start "one_click": each self-training mask is the network's own answered by one nodule click at its
     # deepest point (core.interactive.one_click_draft.one_click_refinement), as a user refining a proposal would
     self_training_click: bool = False
+    # self-training masks from the average of the network's map and its map of the mirrored frame, mirrored back
+    # (the predictor's flip averaging, `predict --tta`)
+    self_training_flip: bool = False
     # with "no nodule" frames among the training frames: fit the presence gate (models.presence_gate) after training
     # and save it with the weights
     presence_gate: bool = True
@@ -237,8 +240,12 @@ class TagTask(TrainingTask):
             if not (due_by_epochs or due_by_clock):
                 return False
         assert self.tag_net is not None
-        probabilities, _, _ = tag_predictions(self.tag_net, [self.frames[i].image for i in self.tagged], self.norm,
-                                              self.device)
+        images = [self.frames[i].image for i in self.tagged]
+        probabilities, _, _ = tag_predictions(self.tag_net, images, self.norm, self.device)
+        if cfg.self_training_flip:
+            mirrored, _, _ = tag_predictions(self.tag_net, [np.ascontiguousarray(im[:, ::-1]) for im in images],
+                                             self.norm, self.device)
+            probabilities = [0.5 * (p + m[:, ::-1]) for p, m in zip(probabilities, mirrored)]
         refine = self.click_model is not None and cfg.self_training_click
         for i, probability in zip(self.tagged, probabilities):
             image = self.frames[i].image
